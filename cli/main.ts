@@ -1,0 +1,25 @@
+/**
+ * The `ocm-conformance` command. Each subcommand lives in its own module;
+ * this file only wires them to commander and turns failures into one line.
+ */
+import { Command, CommanderError } from 'commander';
+import { serveCommand } from './serve.ts';
+import { runCommand } from './run.ts';
+
+const program = new Command()
+  .name('ocm-conformance')
+  .description('A strict reference Open Cloud Mesh server and conformance suites for any OCM implementation')
+  .version('0.1.0')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride();
+
+program.addCommand(serveCommand());
+program.addCommand(runCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  console.error(`ocm-conformance: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,184 @@
+/**
+ * The invitation workflow (the `ocminvitemanager` role), both halves:
+ *  - as Invite Sender: local users generate tokens; a remote server's
+ *    `POST /invite-accepted` redeems one and both users become contacts;
+ *  - as Invite Receiver: a local user accepts a remote token, we discover the
+ *    inviter, POST `/invite-accepted` there, and store the inviter as contact.
+ *
+ * Tokens are single-use (decisions/0003): the second acceptance gets 409.
+ * Check-and-set happens without an `await` in between, so two concurrent
+ * acceptances of one token cannot both succeed.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { OcmError } from '../errors.ts';
+import { OutboundError, type OcmClient } from '../outbound/ocm-client.ts';
+import type { TrustedProviders } from '../providers/trusted-providers.ts';
+import { normaliseDomain } from '../providers/trusted-providers.ts';
+import type { Stores } from '../stores/index.ts';
+import { decodeInviteString, encodeInviteString } from './addresses.ts';
+import { nowSeconds, type ContactRecord, type InviteRecord, type LocalUser } from './model.ts';
+import type { UserDirectory } from './users.ts';
+
+export interface InviteServiceDeps {
+  domain: string;
+  inviteExpirySeconds: number;
+  users: UserDirectory;
+  providers: TrustedProviders;
+  stores: Stores;
+  client: OcmClient;
+}
+
+export interface AcceptedInviteRequest {
+  recipientProvider: string;
+  token: string;
+  userID: string;
+  email: string;
+  name: string;
+}
+
+export interface AcceptedUserView {
+  user_id: string;
+  idp: string;
+  display_name: string;
+  mail: string;
+}
+
+export class InviteService {
+  constructor(private readonly deps: InviteServiceDeps) {}
+
+  async generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord> {
+    const createdAt = nowSeconds();
+    const invite: InviteRecord = {
+      // 144 random bits, URL-safe.
+      token: randomBytes(18).toString('base64url'),
+      userId: user.id,
+      createdAt,
+      expiresAt: createdAt + this.deps.inviteExpirySeconds,
+      ...(options.description !== undefined ? { description: options.description } : {}),
+      ...(options.recipient !== undefined ? { recipient: options.recipient } : {}),
+    };
+    await this.deps.stores.invites.put(invite.token, invite);
+    return invite;
+  }
+
+  inviteString(invite: InviteRecord): string {
+    return encodeInviteString(invite.token, this.deps.domain);
+  }
+
+  /** The caller's invites that can still be accepted. */
+  listOpen(user: LocalUser): InviteRecord[] {
+    const now = nowSeconds();
+    return this.deps.stores.invites.filter((i) => i.userId === user.id && i.expiresAt > now && !i.acceptedBy);
+  }
+
+  /** Inviter side of `POST /invite-accepted`. */
+  async redeem(request: AcceptedInviteRequest): Promise<{ userID: string; email: string; name: string }> {
+    const remoteDomain = normaliseDomain(request.recipientProvider);
+    if (!this.deps.providers.isTrusted(remoteDomain)) {
+      throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `provider ${remoteDomain} is not trusted to accept invites here` });
+    }
+    const invite = this.deps.stores.invites.get(request.token);
+    const inviter = invite ? this.deps.users.get(invite.userId) : undefined;
+    if (!invite || !inviter || invite.expiresAt <= nowSeconds()) throw new OcmError('INVITE_TOKEN_INVALID');
+    if (invite.acceptedBy) throw new OcmError('INVITE_ALREADY_ACCEPTED');
+    if (this.findContact(inviter.id, request.userID, remoteDomain)) throw new OcmError('CONTACT_ALREADY_EXISTS');
+    const at = nowSeconds();
+    const accepted: InviteRecord = { ...invite, acceptedBy: { userId: request.userID, domain: remoteDomain, at } };
+    const contact = this.newContact(inviter.id, request.userID, remoteDomain, request.name, request.email, 'invite-sent');
+    await Promise.all([this.deps.stores.invites.put(invite.token, accepted), this.deps.stores.contacts.put(contact.id, contact)]);
+    return { userID: inviter.id, email: inviter.email, name: inviter.displayName };
+  }
+
+  /** Invite Receiver side: `accept-invite` of the sciencemesh API. */
+  async acceptRemote(user: LocalUser, input: { token?: string; providerDomain?: string; invite?: string }): Promise<AcceptedUserView> {
+    let token = input.token;
+    let domain = input.providerDomain;
+    if (input.invite !== undefined) {
+      const decoded = decodeInviteString(input.invite);
+      if (!decoded) throw new OcmError('INVITE_TOKEN_INVALID', { message: 'the invite string is not base64url("token@provider")' });
+      ({ token, domain } = decoded);
+    }
+    if (!token || !domain) throw new OcmError('VALIDATION_FAILED', { message: 'token and providerDomain are required' });
+    const inviterDomain = normaliseDomain(domain.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
+    if (inviterDomain === normaliseDomain(this.deps.domain)) throw new OcmError('SELF_INVITE');
+    if (!this.deps.providers.isTrusted(inviterDomain)) {
+      throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `provider ${inviterDomain} is not trusted by this server` });
+    }
+    let answer;
+    try {
+      const peer = await this.deps.client.discover(inviterDomain);
+      answer = await this.deps.client.postJson(peer, '/invite-accepted', 'acceptInvite', {
+        recipientProvider: this.deps.domain,
+        token,
+        userID: user.id,
+        email: user.email,
+        name: user.displayName,
+      });
+    } catch (error) {
+      throw outboundToOcmError(error);
+    }
+    switch (answer.status) {
+      case 200:
+        break;
+      case 400:
+      case 404: // 1.1 peers answer 404 for an unknown token
+        throw new OcmError('INVITE_TOKEN_INVALID', { message: `${inviterDomain} refused the token as invalid` });
+      case 409:
+        throw new OcmError('INVITE_ALREADY_ACCEPTED', { message: `${inviterDomain} says the invite was already accepted` });
+      case 401:
+      case 403:
+        throw new OcmError('REMOTE_REFUSED', { message: `${inviterDomain} does not trust this server to accept its invites` });
+      default:
+        throw new OcmError('REMOTE_BAD_RESPONSE', { message: `${inviterDomain} answered the invite acceptance with ${answer.status}` });
+    }
+    const inviter = answer.body as { userID: string; email: string; name: string };
+    if (this.findContact(user.id, inviter.userID, inviterDomain)) throw new OcmError('CONTACT_ALREADY_EXISTS');
+    const contact = this.newContact(user.id, inviter.userID, inviterDomain, inviter.name, inviter.email, 'invite-accepted');
+    await this.deps.stores.contacts.put(contact.id, contact);
+    return contactView(contact);
+  }
+
+  findContacts(user: LocalUser, search = ''): AcceptedUserView[] {
+    const term = search.toLowerCase();
+    return this.deps.stores.contacts
+      .filter((c) => c.localUserId === user.id)
+      .filter((c) => term === '' || [c.remoteUserId, c.name, c.email, c.remoteDomain].some((v) => v.toLowerCase().includes(term)))
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .map(contactView);
+  }
+
+  findContact(localUserId: string, remoteUserId: string, remoteDomain: string): ContactRecord | undefined {
+    const domain = normaliseDomain(remoteDomain);
+    return this.deps.stores.contacts.find((c) => c.localUserId === localUserId && c.remoteUserId === remoteUserId && c.remoteDomain === domain);
+  }
+
+  async deleteContact(user: LocalUser, idp: string, remoteUserId: string): Promise<AcceptedUserView> {
+    const domain = normaliseDomain(idp.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
+    const contact = this.findContact(user.id, remoteUserId, domain);
+    if (!contact) throw new OcmError('CONTACT_NOT_FOUND');
+    await this.deps.stores.contacts.delete(contact.id);
+    return contactView(contact);
+  }
+
+  private newContact(localUserId: string, remoteUserId: string, remoteDomain: string, name: string, email: string, origin: ContactRecord['origin']): ContactRecord {
+    return { id: randomUUID(), localUserId, remoteUserId, remoteDomain, name, email, createdAt: nowSeconds(), origin };
+  }
+}
+
+export function contactView(contact: ContactRecord): AcceptedUserView {
+  return { user_id: contact.remoteUserId, idp: contact.remoteDomain, display_name: contact.name, mail: contact.email };
+}
+
+/** Maps a failed call to another server onto the local answer. */
+export function outboundToOcmError(error: unknown): OcmError {
+  if (!(error instanceof OutboundError)) return error instanceof OcmError ? error : new OcmError('INTERNAL', { cause: error });
+  switch (error.kind) {
+    case 'untrusted':
+      return new OcmError('PROVIDER_NOT_TRUSTED', { message: error.message });
+    case 'timeout':
+    case 'unreachable':
+      return new OcmError('REMOTE_UNREACHABLE', { message: error.message });
+    default:
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: error.message });
+  }
+}

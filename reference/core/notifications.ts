@@ -1,0 +1,73 @@
+/**
+ * Incoming notifications (`POST /ocm/notifications`).
+ *
+ *  - SHARE_ACCEPTED / SHARE_DECLINED name a share WE sent (`providerId` is
+ *    our id): its state follows.
+ *  - SHARE_UNSHARED names a share we RECEIVED (`providerId` is the sender's
+ *    id): it is removed.
+ *
+ * A notification must be attributable to the other party of that share: we
+ * accept it when it proves knowledge of the share's secret
+ * (`notification.sharedSecret`, as Nextcloud and ownCloud send) or, once
+ * signatures are on, when the signer is that party. reva never checks and
+ * lets anyone who guesses a providerId delete shares (decisions/0003).
+ *
+ * Unknown types are a 400; registered types we do not act on are a 501.
+ */
+import { OcmError, fieldError } from '../errors.ts';
+import { OCM_NOTIFICATION_TYPES } from '../../openapi/ocm.ts';
+import type { Stores } from '../stores/index.ts';
+import { secretsEqual } from './users.ts';
+import { nowSeconds, type ReceivedShareRecord, type SentShareRecord } from './model.ts';
+
+export interface IncomingNotification {
+  notificationType: string;
+  resourceType?: string;
+  providerId: string;
+  notification?: Record<string, unknown>;
+}
+
+export interface NotificationOrigin {
+  /** host[:port] of a verified signer, when the request was signed. */
+  signerDomain?: string;
+}
+
+export type NotificationOutcome =
+  | { kind: 'sent-share-state'; share: SentShareRecord }
+  | { kind: 'received-share-removed'; share: ReceivedShareRecord };
+
+const HANDLED = ['SHARE_ACCEPTED', 'SHARE_DECLINED', 'SHARE_UNSHARED'];
+const RESOURCE_TYPES = ['file', 'folder'];
+
+export class NotificationService {
+  constructor(private readonly stores: Stores) {}
+
+  async receive(notification: IncomingNotification, origin: NotificationOrigin = {}): Promise<NotificationOutcome> {
+    const type = notification.notificationType;
+    if (!(OCM_NOTIFICATION_TYPES as readonly string[]).includes(type) && type !== 'SHARE_CHANGE_PERMISSION') {
+      throw fieldError('VALIDATION_FAILED', 'notificationType', 'NOT_ALLOWED_VALUE', `notification type "${type}" is not an OCM notification type`);
+    }
+    if (!HANDLED.includes(type)) throw new OcmError('UNSUPPORTED_NOTIFICATION', { message: `notification type "${type}" is not supported by this server` });
+    if (notification.resourceType !== undefined && !RESOURCE_TYPES.includes(notification.resourceType)) {
+      throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${notification.resourceType}" is not supported` });
+    }
+    const secret = typeof notification.notification?.sharedSecret === 'string' ? notification.notification.sharedSecret : undefined;
+    const attributable = (counterpartDomain: string, shareSecret: string) =>
+      (origin.signerDomain !== undefined && origin.signerDomain === counterpartDomain) || (secret !== undefined && secretsEqual(secret, shareSecret));
+
+    if (type === 'SHARE_UNSHARED') {
+      const candidates = this.stores.receivedShares.filter((r) => r.providerId === notification.providerId);
+      if (candidates.length === 0) throw new OcmError('SHARE_NOT_FOUND');
+      const share = candidates.find((r) => attributable(r.senderDomain, r.protocols.webdav?.sharedSecret ?? ''));
+      if (!share) throw new OcmError('NOTIFICATION_NOT_ALLOWED');
+      await this.stores.receivedShares.delete(share.id);
+      return { kind: 'received-share-removed', share };
+    }
+    const sent = this.stores.sentShares.find((s) => s.providerId === notification.providerId);
+    if (!sent) throw new OcmError('SHARE_NOT_FOUND');
+    if (!attributable(sent.recipientDomain, sent.sharedSecret)) throw new OcmError('NOTIFICATION_NOT_ALLOWED');
+    const updated: SentShareRecord = { ...sent, state: type === 'SHARE_ACCEPTED' ? 'accepted' : 'declined', updatedAt: nowSeconds() };
+    await this.stores.sentShares.put(updated.id, updated);
+    return { kind: 'sent-share-state', share: updated };
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Incoming shares (the `ocmcore` role): `POST /ocm/shares` after the schema
+ * check. Decides who may share with whom and stores the share as pending.
+ *
+ * Order of checks, each with its own answer:
+ *   shareType (501) → resourceType (501) → sender address (400) →
+ *   sender trusted (403) → recipient is a local user here (400) →
+ *   protocols usable (501) and requirements known and met (400) →
+ *   criteria such as must-invite (403) → not a duplicate (400) → store (201).
+ */
+import { randomUUID } from 'node:crypto';
+import { OcmError, fieldError } from '../errors.ts';
+import type { TrustedProviders } from '../providers/trusted-providers.ts';
+import { normaliseDomain } from '../providers/trusted-providers.ts';
+import type { Stores } from '../stores/index.ts';
+import { parseOcmAddress } from './addresses.ts';
+import { nowSeconds, type ReceivedProtocols, type ReceivedShareRecord, type WebdavAccess } from './model.ts';
+import type { UserDirectory } from './users.ts';
+
+/** Requirements this server can honour when it receives a share. */
+export const SUPPORTED_REQUIREMENTS: readonly string[] = [];
+export const SUPPORTED_SHARE_TYPES: readonly string[] = ['user'];
+export const SUPPORTED_RESOURCE_TYPES: readonly string[] = ['file', 'folder'];
+
+export interface IncomingShare {
+  shareWith: string;
+  name: string;
+  description?: string;
+  providerId: string;
+  owner: string;
+  sender: string;
+  ownerDisplayName?: string;
+  senderDisplayName?: string;
+  shareType: string;
+  resourceType: string;
+  expiration?: number;
+  protocol: Record<string, unknown> & { name?: string };
+}
+
+export interface ReceivedShareDeps {
+  domain: string;
+  criteria: string[];
+  users: UserDirectory;
+  providers: TrustedProviders;
+  stores: Stores;
+  isContact(localUserId: string, remoteUserId: string, remoteDomain: string): boolean;
+}
+
+export class ReceivedShareService {
+  constructor(private readonly deps: ReceivedShareDeps) {}
+
+  async receive(share: IncomingShare): Promise<{ record: ReceivedShareRecord; recipientDisplayName: string }> {
+    if (!SUPPORTED_SHARE_TYPES.includes(share.shareType)) {
+      throw new OcmError('UNSUPPORTED_SHARE_TYPE', { message: `share type "${share.shareType}" is not supported; this server takes ${SUPPORTED_SHARE_TYPES.join(', ')}` });
+    }
+    if (!SUPPORTED_RESOURCE_TYPES.includes(share.resourceType)) {
+      throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${share.resourceType}" is not supported; this server takes ${SUPPORTED_RESOURCE_TYPES.join(', ')}` });
+    }
+    const sender = parseOcmAddress(share.sender);
+    if (!sender) throw fieldError('VALIDATION_FAILED', 'sender', 'INVALID_OCM_ADDRESS', 'sender must be an OCM Address (identifier@host[:port])');
+    const owner = parseOcmAddress(share.owner);
+    if (!owner) throw fieldError('VALIDATION_FAILED', 'owner', 'INVALID_OCM_ADDRESS', 'owner must be an OCM Address (identifier@host[:port])');
+    if (!this.deps.providers.isTrusted(sender.domain)) {
+      throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `the sending provider ${sender.domain} is not trusted by this server` });
+    }
+    const recipient = parseOcmAddress(share.shareWith);
+    const user = recipient && recipient.domain === normaliseDomain(this.deps.domain) ? this.deps.users.byIdentifier(recipient.identifier) : undefined;
+    if (!user) throw fieldError('UNKNOWN_RECIPIENT', 'shareWith', 'NOT_FOUND');
+    const protocols = normaliseProtocol(share.protocol);
+    this.checkRequirements(protocols);
+    if (this.deps.criteria.includes('must-invite') && !this.deps.isContact(user.id, sender.identifier, sender.domain)) {
+      throw new OcmError('SENDER_NOT_A_CONTACT');
+    }
+    const duplicate = this.deps.stores.receivedShares.find((r) => r.senderDomain === sender.domain && r.providerId === share.providerId && r.localUserId === user.id);
+    if (duplicate) throw fieldError('DUPLICATE_SHARE', 'providerId', 'ALREADY_EXISTS');
+    const now = nowSeconds();
+    const record: ReceivedShareRecord = {
+      id: randomUUID(),
+      providerId: share.providerId,
+      senderDomain: sender.domain,
+      localUserId: user.id,
+      shareWith: share.shareWith,
+      name: share.name,
+      owner: share.owner,
+      sender: share.sender,
+      shareType: share.shareType,
+      resourceType: share.resourceType,
+      protocols,
+      state: 'pending',
+      createdAt: now,
+      updatedAt: now,
+      ...optional(share, ['description', 'ownerDisplayName', 'senderDisplayName', 'expiration']),
+    };
+    await this.deps.stores.receivedShares.put(record.id, record);
+    return { record, recipientDisplayName: user.displayName };
+  }
+
+  private checkRequirements(protocols: ReceivedProtocols): void {
+    const lists: Array<[string, string[] | undefined]> = [
+      ['protocol.webdav.requirements', protocols.webdav?.requirements],
+      ['protocol.webapp.requirements', protocols.webapp?.requirements as string[] | undefined],
+    ];
+    for (const [name, requirements] of lists) {
+      const unknown = requirements?.filter((r) => !SUPPORTED_REQUIREMENTS.includes(r)) ?? [];
+      if (unknown.length > 0) {
+        throw fieldError('UNSUPPORTED_REQUIREMENT', name, 'NOT_SUPPORTED', `requirement ${unknown.map((u) => `"${u}"`).join(', ')} cannot be honoured by this server`);
+      }
+    }
+    if (this.deps.criteria.includes('must-exchange-token') && !protocols.webdav?.requirements?.includes('must-exchange-token')) {
+      throw fieldError('REQUIREMENT_MISSING', 'protocol.webdav.requirements', 'MUST_INCLUDE_MUST_EXCHANGE_TOKEN');
+    }
+  }
+}
+
+/**
+ * Reads the three encodings of `protocol` (all already schema-checked) into
+ * one shape: legacy `{name: webdav, options}`, `{name: webdav, webdav}` and
+ * `{name: multi, webdav?, webapp?, ssh?}`. A share offering nothing this
+ * server can use as a client is refused with 501.
+ */
+export function normaliseProtocol(protocol: IncomingShare['protocol']): ReceivedProtocols {
+  const webdav = protocol.webdav as Record<string, unknown> | undefined;
+  const options = protocol.options as Record<string, unknown> | undefined;
+  let result: ReceivedProtocols;
+  if (protocol.name === 'multi') {
+    result = { encoding: 'multi' };
+  } else if (webdav) {
+    result = { encoding: 'single' };
+  } else {
+    result = { encoding: 'legacy' };
+  }
+  if (webdav) {
+    result.webdav = toWebdavAccess(webdav);
+  } else if (options && typeof options.sharedSecret === 'string') {
+    // 1.0 `options.permissions` is opaque (Nextcloud sends a property name, not a value): read only.
+    result.webdav = { sharedSecret: options.sharedSecret, permissions: ['read'] };
+  }
+  if (protocol.webapp && typeof protocol.webapp === 'object') result.webapp = protocol.webapp as Record<string, unknown>;
+  if (protocol.ssh && typeof protocol.ssh === 'object') result.ssh = protocol.ssh as Record<string, unknown>;
+  if (!result.webdav) throw new OcmError('UNSUPPORTED_PROTOCOL', { message: 'the share offers no webdav access, the only protocol this server can use' });
+  return result;
+}
+
+function toWebdavAccess(webdav: Record<string, unknown>): WebdavAccess {
+  const access: WebdavAccess = {
+    sharedSecret: String(webdav.sharedSecret),
+    permissions: Array.isArray(webdav.permissions) ? (webdav.permissions as string[]) : ['read'],
+  };
+  if (typeof webdav.uri === 'string') access.uri = webdav.uri;
+  if (Array.isArray(webdav.requirements)) access.requirements = webdav.requirements as string[];
+  return access;
+}
+
+function optional<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}

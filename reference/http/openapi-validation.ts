@@ -1,0 +1,152 @@
+/**
+ * Request and response validation against our OpenAPI documents, for every
+ * route that names its operation in `config.operation`.
+ *
+ *  - Requests: the media type must be one the operation declares (415), and
+ *    the parsed body must match its schema (400 with `validationErrors`).
+ *  - Responses: the status must be declared for the operation and a JSON body
+ *    must match the schema declared for that status. A response that does
+ *    not is never sent: it is logged and replaced by a 500 RESPONSE_INVALID.
+ *
+ * Also sets the one error handler and the not-found handler, so that every
+ * error leaves as a JSON body from the error catalogue.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { DocumentName, SchemaRegistry } from '../../openapi/registry.ts';
+import { OcmError, errorBody, type ErrorCode } from '../errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The OpenAPI operation this route implements. */
+    operation?: { doc: DocumentName; id: string };
+  }
+}
+
+export interface ValidationPluginOptions {
+  registry: SchemaRegistry;
+}
+
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+};
+
+export function mediaTypeOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['content-type'];
+  if (!header) return undefined;
+  return header.split(';')[0]!.trim().toLowerCase();
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  return request.body !== undefined && request.body !== null && !(typeof request.body === 'string' && request.body === '');
+}
+
+async function validationPlugin(app: FastifyInstance, options: ValidationPluginOptions): Promise<void> {
+  const { registry } = options;
+
+  app.addHook('preValidation', async (request) => {
+    const ref = request.routeOptions.config.operation;
+    if (!ref) return;
+    const operation = registry.operation(ref.doc, ref.id);
+    if (operation.requestBody.size === 0) return;
+    if (!hasBody(request)) {
+      if (operation.requestBodyRequired) throw new OcmError('EMPTY_BODY');
+      return;
+    }
+    const mediaType = mediaTypeOf(request);
+    const schemaKey = mediaType ? operation.requestBody.get(mediaType) : undefined;
+    if (!schemaKey) {
+      throw new OcmError('UNSUPPORTED_MEDIA_TYPE', { message: `send ${[...operation.requestBody.keys()].join(' or ')}` });
+    }
+    const outcome = registry.validateKey(schemaKey, request.body);
+    if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method === 'HEAD') return payload;
+    const ref = request.routeOptions.config?.operation;
+    const problem = ref ? checkResponse(registry, ref, reply, payload) : checkErrorBody(registry, reply, payload);
+    if (!problem) return payload;
+    request.log.error({ operation: ref, status: reply.statusCode, problem }, 'response violates the API description; replaced by a 500');
+    reply.code(500).header('content-type', 'application/json; charset=utf-8');
+    reply.removeHeader('content-length');
+    return JSON.stringify(errorBody(new OcmError('RESPONSE_INVALID')));
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const ocmError = toOcmError(error);
+    if (ocmError.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (ocmError.headers) reply.headers(ocmError.headers);
+    return reply.code(ocmError.status).type('application/json').send(errorBody(ocmError));
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const error = new OcmError('ROUTE_NOT_FOUND', { message: `nothing at ${request.method} ${request.url.split('?')[0]}` });
+    return reply.code(404).type('application/json').send(errorBody(error));
+  });
+}
+
+export function toOcmError(error: unknown): OcmError {
+  if (error instanceof OcmError) return error;
+  const fastifyError = error as FastifyError;
+  const mapped = fastifyError?.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  if (mapped) return new OcmError(mapped);
+  if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const code: ErrorCode = fastifyError.name === 'SyntaxError' ? 'INVALID_JSON' : 'BAD_REQUEST';
+    return new OcmError(code, { status: fastifyError.statusCode, message: code === 'BAD_REQUEST' ? fastifyError.message : undefined });
+  }
+  return new OcmError('INTERNAL', { cause: error });
+}
+
+function isJson(reply: FastifyReply): boolean {
+  const type = String(reply.getHeader('content-type') ?? '');
+  return /^application\/([a-z.+-]*\+)?json/i.test(type);
+}
+
+function parsePayload(payload: unknown): { ok: true; value: unknown } | { ok: false } {
+  if (payload === null || payload === undefined) return { ok: true, value: undefined };
+  if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return { ok: false };
+  const text = payload.toString();
+  if (text === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function checkResponse(registry: SchemaRegistry, ref: { doc: DocumentName; id: string }, reply: FastifyReply, payload: unknown): string | undefined {
+  const operation = registry.operation(ref.doc, ref.id);
+  const declared = operation.responses.get(String(reply.statusCode)) ?? operation.responses.get('default');
+  if (!declared) return `status ${reply.statusCode} is not declared for ${ref.doc}.${ref.id}`;
+  if (declared.size === 0) return undefined;
+  if (!isJson(reply)) {
+    const types = [...declared.keys()];
+    const type = String(reply.getHeader('content-type') ?? '').split(';')[0]!.trim();
+    return types.includes(type) ? undefined : `content type ${type || '(none)'} is not declared (${types.join(', ')})`;
+  }
+  const schemaKey = declared.get('application/json');
+  if (!schemaKey) return `JSON is not declared for status ${reply.statusCode}`;
+  const parsed = parsePayload(payload);
+  if (!parsed.ok) return 'the body is not JSON';
+  const outcome = registry.validateKey(schemaKey, parsed.value);
+  return outcome.ok ? undefined : outcome.issues.map((i) => `${i.name || '(body)'}: ${i.message}`).join('; ');
+}
+
+/** Routes without an operation (404s, other surfaces' errors) still send well-formed error bodies. */
+function checkErrorBody(registry: SchemaRegistry, reply: FastifyReply, payload: unknown): string | undefined {
+  if (reply.statusCode < 400 || !isJson(reply)) return undefined;
+  const parsed = parsePayload(payload);
+  if (!parsed.ok) return 'the error body is not JSON';
+  const outcome = registry.validate('ocm', 'Error', parsed.value);
+  return outcome.ok ? undefined : outcome.issues.map((i) => `${i.name || '(body)'}: ${i.message}`).join('; ');
+}
+
+export const openapiValidation = fp(validationPlugin, { name: 'openapi-validation' });

@@ -1,0 +1,215 @@
+/**
+ * The outbound OCM client: how this server talks to other OCM servers.
+ *
+ * Rules it keeps for every call:
+ *  - only trusted providers are contacted, at the origin their entry names;
+ *  - redirects are never followed (a 3xx is an error);
+ *  - each call has a deadline covering connect, headers and body;
+ *  - bodies larger than the cap are cut off and refused;
+ *  - a discovery document may not move the OCM endpoint to another host;
+ *  - every answer is checked against our OpenAPI documents and any failure
+ *    becomes an `OutboundError` with a kind the caller can map.
+ */
+import type { SchemaRegistry } from '../../openapi/registry.ts';
+import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
+
+export type OutboundFailure =
+  | 'untrusted'
+  | 'timeout'
+  | 'unreachable'
+  | 'redirect'
+  | 'too-large'
+  | 'bad-response'
+  | 'endpoint-elsewhere'
+  | 'disabled';
+
+export class OutboundError extends Error {
+  constructor(
+    readonly kind: OutboundFailure,
+    message: string,
+    readonly url?: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'OutboundError';
+  }
+}
+
+export interface PeerDiscovery {
+  enabled?: boolean;
+  apiVersion?: string;
+  endPoint: string;
+  provider?: string;
+  resourceTypes?: Array<{ name: string; shareTypes?: string[]; protocols?: Record<string, unknown> }>;
+  capabilities?: string[];
+  criteria?: string[];
+  tokenEndPoint?: string;
+  jwksUri?: string;
+  [key: string]: unknown;
+}
+
+export interface DiscoveredPeer {
+  domain: string;
+  origin: URL;
+  /** The URL the document came from (`/.well-known/ocm` or the legacy `/ocm-provider`). */
+  discoveryUrl: string;
+  document: PeerDiscovery;
+  endPoint: URL;
+}
+
+export interface RemoteAnswer {
+  status: number;
+  /** Parsed JSON body; undefined when empty. */
+  body: unknown;
+  /** Whether the body matched the schema our documents declare for this status. */
+  bodyValid: boolean;
+}
+
+export interface OcmClientOptions {
+  providers: TrustedProviders;
+  registry: SchemaRegistry;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  userAgent?: string;
+}
+
+export class OcmClient {
+  constructor(private readonly options: OcmClientOptions) {}
+
+  /**
+   * Fetches the discovery document of a trusted provider: `/.well-known/ocm`
+   * first, then the legacy `/ocm-provider` that peers older than 1.4 serve.
+   */
+  async discover(domain: string): Promise<DiscoveredPeer> {
+    const origin = this.options.providers.originFor(domain);
+    if (!origin) throw new OutboundError('untrusted', `provider ${domain} is not trusted`);
+    let firstFailure: OutboundError | undefined;
+    for (const path of ['/.well-known/ocm', '/ocm-provider']) {
+      const url = new URL(path, origin).toString();
+      try {
+        const { status, text } = await this.request(url, { method: 'GET', headers: { accept: 'application/json' } });
+        if (status !== 200) throw new OutboundError('bad-response', `discovery at ${url} answered ${status}`, url, status);
+        const document = parseJson(text, url) as PeerDiscovery;
+        const check = this.options.registry.validate('ocm', 'PeerDiscovery', document);
+        if (!check.ok) {
+          throw new OutboundError('bad-response', `discovery at ${url} is not usable: ${check.issues.map((i) => `${i.name || 'body'} ${i.message}`).join(', ')}`, url);
+        }
+        if (document.enabled === false) throw new OutboundError('disabled', `OCM is disabled at ${url}`, url);
+        return { domain: normaliseDomain(domain), origin, discoveryUrl: url, document, endPoint: this.checkEndPoint(document.endPoint, origin, url) };
+      } catch (error) {
+        if (!(error instanceof OutboundError)) throw error;
+        // A peer that is down, slow or redirecting is not retried on the legacy path.
+        if (error.kind === 'timeout' || error.kind === 'unreachable' || error.kind === 'disabled') throw error;
+        firstFailure ??= error;
+      }
+    }
+    throw firstFailure!;
+  }
+
+  /**
+   * POSTs JSON to `<endPoint>/<path>` of a discovered peer and checks the
+   * answer against the named operation of our `ocm` document.
+   */
+  async postJson(peer: DiscoveredPeer, path: string, operationId: string, payload: unknown, headers: Record<string, string> = {}): Promise<RemoteAnswer> {
+    const url = joinUrl(peer.endPoint, path);
+    const body = JSON.stringify(payload);
+    const { status, text } = await this.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body,
+    });
+    return this.judge(operationId, url, status, text);
+  }
+
+  private judge(operationId: string, url: string, status: number, text: string): RemoteAnswer {
+    const operation = this.options.registry.operation('ocm', operationId);
+    const declared = operation.responses.get(String(status));
+    const body = text.trim() === '' ? undefined : tryParseJson(text);
+    const schemaKey = declared?.get('application/json');
+    const bodyValid = schemaKey === undefined ? declared !== undefined : body !== undefined && this.options.registry.validateKey(schemaKey, body).ok;
+    if (status >= 200 && status < 300 && !bodyValid) {
+      throw new OutboundError('bad-response', `${url} answered ${status} with a body that does not match the OCM API`, url, status);
+    }
+    return { status, body, bodyValid };
+  }
+
+  /** One bounded HTTP exchange: deadline, no redirects, capped body. */
+  private async request(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const headers = { 'user-agent': this.options.userAgent ?? 'ocm-conformance-reference', ...init.headers };
+    let response: Response;
+    try {
+      response = await fetch(url, { ...init, headers, redirect: 'manual', signal });
+    } catch (error) {
+      throw fetchFailure(error, url, signal);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new OutboundError('redirect', `${url} answered with a redirect (${response.status}); redirects are not followed`, url, response.status);
+    }
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > this.options.maxResponseBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new OutboundError('too-large', `${url} announced ${declared} bytes, more than the ${this.options.maxResponseBytes} accepted`, url, response.status);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      if (response.body) {
+        const reader = response.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          size += value.byteLength;
+          if (size > this.options.maxResponseBytes) {
+            await reader.cancel().catch(() => undefined);
+            throw new OutboundError('too-large', `${url} sent more than the ${this.options.maxResponseBytes} bytes accepted`, url, response.status);
+          }
+          chunks.push(value);
+        }
+      }
+    } catch (error) {
+      if (error instanceof OutboundError) throw error;
+      throw fetchFailure(error, url, signal);
+    }
+    return { status: response.status, text: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  private checkEndPoint(endPoint: string, origin: URL, discoveryUrl: string): URL {
+    let url: URL;
+    try {
+      url = new URL(endPoint);
+    } catch {
+      throw new OutboundError('bad-response', `discovery at ${discoveryUrl} has an endPoint that is not an absolute URL`, discoveryUrl);
+    }
+    if (url.host.toLowerCase() !== origin.host.toLowerCase() || url.protocol !== origin.protocol) {
+      throw new OutboundError('endpoint-elsewhere', `discovery at ${discoveryUrl} points its endPoint at another origin (${url.origin})`, discoveryUrl);
+    }
+    return url;
+  }
+}
+
+export function joinUrl(base: URL, path: string): string {
+  const prefix = base.toString().replace(/\/+$/, '');
+  return `${prefix}/${path.replace(/^\/+/, '')}`;
+}
+
+function parseJson(text: string, url: string): unknown {
+  const parsed = tryParseJson(text);
+  if (parsed === undefined) throw new OutboundError('bad-response', `${url} did not answer with JSON`, url);
+  return parsed;
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function fetchFailure(error: unknown, url: string, signal: AbortSignal): OutboundError {
+  if (signal.aborted) return new OutboundError('timeout', `${url} did not answer in time`, url);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return new OutboundError('unreachable', `${url} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`, url);
+}
