@@ -16,7 +16,8 @@ export interface SciencemeshPluginOptions {
 }
 
 export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = async (app, { users, invites, providers }) => {
-  app.addHook('preHandler', async (request) => {
+  // Authenticate before the body is even parsed: strangers learn nothing about its shape.
+  app.addHook('onRequest', async (request) => {
     request.localUser = authenticateLocalUser(users, request);
   });
 
