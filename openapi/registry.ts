@@ -16,6 +16,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { ocmDocument } from './ocm.ts';
 import { sciencemeshDocument } from './sciencemesh.ts';
 import { opsDocument } from './ops.ts';
+import { ocsDocument } from './ocs.ts';
 import { isFqdnWithPort } from './formats.ts';
 
 // ajv-formats is CommonJS; under ESM its plugin function is the `default` export.
@@ -25,6 +26,7 @@ export const documents = {
   ocm: ocmDocument,
   sciencemesh: sciencemeshDocument,
   ops: opsDocument,
+  ocs: ocsDocument,
 } as const satisfies Record<string, OpenAPIV3.Document>;
 
 export type DocumentName = keyof typeof documents;

@@ -16,6 +16,14 @@ import { InviteService } from './core/invites.ts';
 import { NotificationService } from './core/notifications.ts';
 import { ReceivedShareService } from './core/received-shares.ts';
 import { UserDirectory } from './core/users.ts';
+import { HomeFolders } from './core/files.ts';
+import { Notifier } from './core/notifier.ts';
+import { SentShareService } from './core/sent-shares.ts';
+import { ShareAccessService } from './core/share-access.ts';
+import { davSurfacesPlugin } from './http/dav.ts';
+import { ocsPlugin } from './http/ocs.ts';
+import { OCS_V1_BASE, OCS_V2_BASE } from '../openapi/ocs.ts';
+import { join } from 'node:path';
 import { discoveryPlugin } from './http/discovery.ts';
 import { ocmInviteAcceptedPlugin } from './http/ocm-invite-accepted.ts';
 import { ocmNotificationsPlugin } from './http/ocm-notifications.ts';
@@ -38,6 +46,10 @@ export interface Core {
   invites: InviteService;
   receivedShares: ReceivedShareService;
   notifications: NotificationService;
+  homes: HomeFolders;
+  notifier: Notifier;
+  sentShares: SentShareService;
+  shareAccess: ShareAccessService;
 }
 
 export interface BuildOptions {
@@ -55,18 +67,30 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
   const stores = await openStores(config.dataDir);
   const domain = providerDomain(config);
   const client = new OcmClient({ providers, registry, ...config.outbound, userAgent: `ocm-conformance-reference (${domain})` });
-  const discovery = buildDiscovery(config, { capabilities: ['invites', 'notifications', 'protocol-object'] });
+  const capabilities = ['invites', 'notifications', 'protocol-object'];
+  const discovery = buildDiscovery(config, { capabilities });
   const invites = new InviteService({ domain, inviteExpirySeconds: config.inviteExpirySeconds, users, providers, stores, client });
-  const receivedShares = new ReceivedShareService({
+  const isContact = (localUserId: string, remoteUserId: string, remoteDomain: string) => invites.findContact(localUserId, remoteUserId, remoteDomain) !== undefined;
+  const notifier = new Notifier(client);
+  const homes = new HomeFolders(join(config.dataDir, 'files'));
+  const receivedShares = new ReceivedShareService({ domain, criteria: config.criteria, users, providers, stores, isContact, notifier });
+  const notifications = new NotificationService(stores);
+  const sentShares = new SentShareService({
     domain,
-    criteria: config.criteria,
-    users,
+    publicUrl: config.publicUrl,
+    webdavPath: config.webdavPath,
+    allowSharesWithoutInvite: config.allowSharesWithoutInvite,
+    capabilities,
     providers,
     stores,
-    isContact: (localUserId, remoteUserId, remoteDomain) => invites.findContact(localUserId, remoteUserId, remoteDomain) !== undefined,
+    client,
+    homes,
+    notifier,
+    isContact,
+    contactName: (localUserId, remoteUserId, remoteDomain) => invites.findContact(localUserId, remoteUserId, remoteDomain)?.name,
   });
-  const notifications = new NotificationService(stores);
-  return { config, domain, registry, users, providers, stores, client, discovery, invites, receivedShares, notifications };
+  const shareAccess = new ShareAccessService({ stores, users, allowSharesWithoutInvite: config.allowSharesWithoutInvite, isContact });
+  return { config, domain, registry, users, providers, stores, client, discovery, invites, receivedShares, notifications, homes, notifier, sentShares, shareAccess };
 }
 
 export async function buildApp(config: ReferenceConfig, options: BuildOptions = {}): Promise<{ app: FastifyInstance; core: Core }> {
@@ -100,6 +124,10 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     { prefix: OCM_PREFIX },
   );
   await app.register(sciencemeshPlugin, { prefix: '/sciencemesh', users: core.users, invites: core.invites, providers: core.providers });
+  for (const [version, prefix] of [[1, OCS_V1_BASE], [2, OCS_V2_BASE]] as const) {
+    await app.register(ocsPlugin, { prefix, version, users: core.users, sentShares: core.sentShares, receivedShares: core.receivedShares });
+  }
+  await app.register(davSurfacesPlugin, { users: core.users, homes: core.homes, shareAccess: core.shareAccess, webdavPath: config.webdavPath });
 
   app.addHook('onClose', async () => {
     await core.stores.close();

@@ -25,6 +25,8 @@ export interface ReferenceConfig {
   apiVersion: string;
   /** Admission criteria advertised in discovery and enforced. */
   criteria: string[];
+  /** Let local users share with remote users they exchanged no invite with. */
+  allowSharesWithoutInvite: boolean;
   /** Lifetime of invite tokens, seconds. */
   inviteExpirySeconds: number;
   /** Largest request body accepted, bytes. */
@@ -59,6 +61,7 @@ export function defaultConfig(): ReferenceConfig {
     providerName: 'OCM Conformance Reference',
     apiVersion: '1.4.0',
     criteria: [],
+    allowSharesWithoutInvite: false,
     inviteExpirySeconds: 24 * 3600,
     bodyLimitBytes: 1024 * 1024,
     webdavPath: '/dav/ocm',
@@ -131,6 +134,7 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
   if (!Array.isArray(config.criteria) || config.criteria.some((c) => !KNOWN_CRITERIA.includes(c))) {
     throw new ConfigError(`criteria must be a list drawn from ${KNOWN_CRITERIA.join(', ')}`);
   }
+  if (typeof config.allowSharesWithoutInvite !== 'boolean') throw new ConfigError('allowSharesWithoutInvite must be true or false');
   for (const key of ['inviteExpirySeconds', 'bodyLimitBytes'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new ConfigError(`${key} must be a positive integer`);
   }

@@ -32,6 +32,13 @@ export const ERRORS = {
   REQUIREMENT_MISSING: { status: 400, message: 'The share lacks a requirement this server demands' },
   DUPLICATE_SHARE: { status: 400, message: 'A share with this providerId from this provider already exists' },
   SHARE_NOT_FOUND: { status: 404, message: 'No such share' },
+  SHARE_NOT_PENDING: { status: 409, message: 'The share is not pending' },
+  SHARE_NOT_ACCEPTED: { status: 403, message: 'The share has not been accepted' },
+  // shares (sender side)
+  RESOURCE_NOT_FOUND: { status: 404, message: 'No such file or folder' },
+  RECEIVER_CANNOT_TAKE: { status: 400, message: 'The receiving server cannot take this share' },
+  REMOTE_REJECTED_SHARE: { status: 400, message: 'The receiving server rejected the share' },
+  FORBIDDEN: { status: 403, message: 'This is not allowed' },
   // notifications
   UNSUPPORTED_NOTIFICATION: { status: 501, message: 'This notification type is not supported' },
   NOTIFICATION_NOT_ALLOWED: { status: 403, message: 'The notification names a share the notifying server has no part in' },

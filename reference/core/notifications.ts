@@ -34,9 +34,13 @@ export interface NotificationOrigin {
 
 export type NotificationOutcome =
   | { kind: 'sent-share-state'; share: SentShareRecord }
-  | { kind: 'received-share-removed'; share: ReceivedShareRecord };
+  | { kind: 'received-share-removed'; share: ReceivedShareRecord }
+  | { kind: 'received-share-permissions'; share: ReceivedShareRecord };
 
-const HANDLED = ['SHARE_ACCEPTED', 'SHARE_DECLINED', 'SHARE_UNSHARED'];
+const HANDLED = ['SHARE_ACCEPTED', 'SHARE_DECLINED', 'SHARE_UNSHARED', 'RESHARE_CHANGE_PERMISSION', 'SHARE_CHANGE_PERMISSION'];
+/** Sent by the sharer about a share we received; the rest are about shares we sent. */
+const ABOUT_RECEIVED = ['SHARE_UNSHARED', 'RESHARE_CHANGE_PERMISSION', 'SHARE_CHANGE_PERMISSION'];
+const WEBDAV_PERMISSIONS = ['read', 'write', 'share'];
 const RESOURCE_TYPES = ['file', 'folder'];
 
 export class NotificationService {
@@ -55,13 +59,24 @@ export class NotificationService {
     const attributable = (counterpartDomain: string, shareSecret: string) =>
       (origin.signerDomain !== undefined && origin.signerDomain === counterpartDomain) || (secret !== undefined && secretsEqual(secret, shareSecret));
 
-    if (type === 'SHARE_UNSHARED') {
+    if (ABOUT_RECEIVED.includes(type)) {
       const candidates = this.stores.receivedShares.filter((r) => r.providerId === notification.providerId);
       if (candidates.length === 0) throw new OcmError('SHARE_NOT_FOUND');
       const share = candidates.find((r) => attributable(r.senderDomain, r.protocols.webdav?.sharedSecret ?? ''));
       if (!share) throw new OcmError('NOTIFICATION_NOT_ALLOWED');
-      await this.stores.receivedShares.delete(share.id);
-      return { kind: 'received-share-removed', share };
+      if (type === 'SHARE_UNSHARED') {
+        await this.stores.receivedShares.delete(share.id);
+        return { kind: 'received-share-removed', share };
+      }
+      const permissions = newPermissions(notification.notification);
+      if (!permissions) {
+        throw fieldError('VALIDATION_FAILED', 'notification.permissions', 'REQUIRED', 'a permission change must carry the new webdav permissions');
+      }
+      const updated: ReceivedShareRecord = share.protocols.webdav
+        ? { ...share, protocols: { ...share.protocols, webdav: { ...share.protocols.webdav, permissions } }, updatedAt: nowSeconds() }
+        : share;
+      await this.stores.receivedShares.put(share.id, updated);
+      return { kind: 'received-share-permissions', share: updated };
     }
     const sent = this.stores.sentShares.find((s) => s.providerId === notification.providerId);
     if (!sent) throw new OcmError('SHARE_NOT_FOUND');
@@ -70,4 +85,12 @@ export class NotificationService {
     await this.stores.sentShares.put(updated.id, updated);
     return { kind: 'sent-share-state', share: updated };
   }
+}
+
+/** The new permissions, from `notification.permissions` or reva's `notification.protocol.webdav.permissions`. */
+function newPermissions(notification: Record<string, unknown> | undefined): string[] | undefined {
+  const protocol = notification?.protocol as { webdav?: { permissions?: unknown } } | undefined;
+  const value = notification?.permissions ?? protocol?.webdav?.permissions;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((p) => typeof p === 'string' && WEBDAV_PERMISSIONS.includes(p))) return undefined;
+  return [...new Set(value as string[])];
 }

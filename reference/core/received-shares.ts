@@ -14,7 +14,8 @@ import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
 import { parseOcmAddress } from './addresses.ts';
-import { nowSeconds, type ReceivedProtocols, type ReceivedShareRecord, type WebdavAccess } from './model.ts';
+import { nowSeconds, type LocalUser, type ReceivedProtocols, type ReceivedShareRecord, type ShareState, type WebdavAccess } from './model.ts';
+import type { Notifier } from './notifier.ts';
 import type { UserDirectory } from './users.ts';
 
 /** Requirements this server can honour when it receives a share. */
@@ -44,7 +45,10 @@ export interface ReceivedShareDeps {
   providers: TrustedProviders;
   stores: Stores;
   isContact(localUserId: string, remoteUserId: string, remoteDomain: string): boolean;
+  notifier: Notifier;
 }
+
+export type ShareStateFilter = ShareState | 'all';
 
 export class ReceivedShareService {
   constructor(private readonly deps: ReceivedShareDeps) {}
@@ -93,6 +97,36 @@ export class ReceivedShareService {
     };
     await this.deps.stores.receivedShares.put(record.id, record);
     return { record, recipientDisplayName: user.displayName };
+  }
+
+  listFor(user: LocalUser, state: ShareStateFilter = 'all'): ReceivedShareRecord[] {
+    return this.deps.stores.receivedShares
+      .filter((r) => r.localUserId === user.id && (state === 'all' || r.state === state))
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  }
+
+  getFor(user: LocalUser, id: string): ReceivedShareRecord | undefined {
+    const share = this.deps.stores.receivedShares.get(id);
+    return share && share.localUserId === user.id ? share : undefined;
+  }
+
+  /**
+   * Accepts or declines a pending share and tells the sender with a Share
+   * Acceptance Notification carrying the secret (which proves who we are).
+   */
+  async respond(user: LocalUser, id: string, decision: 'accepted' | 'declined'): Promise<ReceivedShareRecord> {
+    const share = this.getFor(user, id);
+    if (!share) throw new OcmError('SHARE_NOT_FOUND');
+    if (share.state !== 'pending') throw new OcmError('SHARE_NOT_PENDING', { message: `the share is already ${share.state}` });
+    const updated: ReceivedShareRecord = { ...share, state: decision, updatedAt: nowSeconds() };
+    await this.deps.stores.receivedShares.put(id, updated);
+    await this.deps.notifier.send(share.senderDomain, {
+      notificationType: decision === 'accepted' ? 'SHARE_ACCEPTED' : 'SHARE_DECLINED',
+      resourceType: share.resourceType,
+      providerId: share.providerId,
+      notification: { sharedSecret: share.protocols.webdav?.sharedSecret ?? '', shareWith: share.shareWith },
+    });
+    return updated;
   }
 
   private checkRequirements(protocols: ReceivedProtocols): void {
