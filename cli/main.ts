@@ -5,6 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { serveCommand } from './serve.ts';
 import { runCommand } from './run.ts';
+import { validateDiscoveryCommand } from './validate-discovery.ts';
+import { reportCommand } from './report.ts';
+import { matrixCommand } from './matrix.ts';
 
 const program = new Command()
   .name('ocm-conformance')
@@ -15,6 +18,9 @@ const program = new Command()
 
 program.addCommand(serveCommand());
 program.addCommand(runCommand());
+program.addCommand(validateDiscoveryCommand());
+program.addCommand(reportCommand());
+program.addCommand(matrixCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,103 +1,211 @@
 /**
- * `ocm-conformance run`. Until the conformance suites land, it starts the
- * embedded reference pair, walks the invitation workflow between them over
- * real HTTP as a smoke check, and prints each step; with `--keep-running`
- * it leaves the pair up and prints how to use it.
+ * `ocm-conformance run`: runs the conformance suites (Playwright, project
+ * `conformance`) against a target, then turns Playwright's JSON report into
+ * the compliance results and prints the closing table. With no target it
+ * tests the two embedded reference instances. Exit 0 only when no MUST
+ * requirement failed (minus declared expected failures).
  */
-import { Command } from 'commander';
-import { startPair, type Pair } from '../reference/pair.ts';
-import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { stringify as toYaml } from 'yaml';
 import { PROJECT_ROOT } from '../reference/config.ts';
-import { join } from 'node:path';
+import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../suites/harness/compliance.ts';
+import { notApplicableReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
+import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
+import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } from '../reports/expectations.ts';
+import { verdictText } from '../reports/format.ts';
+import { collectRunSecrets } from '../reports/redact.ts';
+import { writeResults } from '../reports/schema.ts';
+import { describeReportFiles, writeReports, type ReportFiles } from '../reports/write.ts';
 
-interface Step {
-  name: string;
-  ok: boolean;
-  detail: string;
+export interface RunFlags {
+  target?: string;
+  targetConfig?: string;
+  profile?: string;
+  reportDir?: string;
+  grep?: string;
+  expectations?: string;
+  updateExpectations?: boolean;
+  workers?: number;
+  shard?: string;
+  timeout?: number;
 }
 
-function basic(username: string, password: string): string {
-  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+const require = createRequire(import.meta.url);
+
+/** Runs Playwright for the conformance project; resolves with its exit code (bounded by `timeoutMs`). */
+function runPlaywright(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<number> {
+  const cli = join(require.resolve('@playwright/test/package.json'), '..', 'cli.js');
+  return new Promise((resolveExit, reject) => {
+    const child = spawn(process.execPath, [cli, 'test', '--project=conformance', ...args], { cwd: PROJECT_ROOT, env, stdio: 'inherit' });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`the conformance run did not finish within ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolveExit(code ?? 1);
+    });
+  });
 }
 
-async function call(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // keep text
-  }
-  return { status: response.status, body };
+export interface RunOutcome {
+  results: ComplianceResults;
+  resultsFile: string;
+  /** Every format written (absent for a shard: only its results file is written, merge them with `report --merge`). */
+  reports?: ReportFiles;
+  reportDir: string;
+  /** The ledger written by --update-expectations. */
+  ledgerFile?: string;
 }
 
-export async function smokeInvitation(pair: Pair): Promise<Step[]> {
-  const users = JSON.parse(await readFile(join(PROJECT_ROOT, 'fixtures/users.json'), 'utf8')) as Array<{ username: string; password: string }>;
-  const [inviter, invitee] = [users[0]!, users[1]!];
-  const steps: Step[] = [];
-  const check = (name: string, ok: boolean, detail: string) => steps.push({ name, ok, detail });
-  for (const [label, instance] of [['A', pair.a], ['B', pair.b]] as const) {
-    const discovery = await call(`${instance.url}/.well-known/ocm`);
-    check(`${label} serves /.well-known/ocm`, discovery.status === 200, `status ${discovery.status}`);
+/** `i/n` with 1 <= i <= n. */
+export function parseShard(value: string): { current: number; total: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const current = Number(match?.[1]);
+  const total = Number(match?.[2]);
+  if (!match || current < 1 || total < 1 || current > total) throw new Error(`--shard ${value} must be i/n with 1 <= i <= n, e.g. 2/3`);
+  return { current, total };
+}
+
+function driverUsers(target: TargetConfig | undefined): Array<{ username: string; password: string }> {
+  if (!target) return [];
+  const own = 'users' in target.driver ? target.driver.users : [];
+  return [...own, ...driverUsers(target.interopWith)];
+}
+
+async function readDiscoveryFetch(runDir: string): Promise<ComplianceResults['target']['discoveryFetch']> {
+  const file = join(runDir, TARGET_DISCOVERY_FILE);
+  if (!existsSync(file)) return undefined;
+  const record = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  if (typeof record.url !== 'string' || typeof record.fetchedAt !== 'string') return undefined;
+  return {
+    url: record.url,
+    fetchedAt: record.fetchedAt,
+    ...(typeof record.status === 'number' ? { status: record.status } : {}),
+    ...(typeof record.contentType === 'string' || record.contentType === null ? { contentType: record.contentType as string | null } : {}),
+    ...(typeof record.error === 'string' ? { error: record.error } : {}),
+  };
+}
+
+export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
+  const reportDir = resolve(flags.reportDir ?? join(PROJECT_ROOT, 'reports/output'));
+  const shard = flags.shard ? parseShard(flags.shard) : undefined;
+  if (flags.updateExpectations && !flags.expectations) throw new Error('--update-expectations needs --expectations FILE (the ledger to write)');
+  if (flags.updateExpectations && shard) throw new Error('--update-expectations needs the whole run: merge the shards first, or run without --shard');
+  const runDir = join(reportDir, 'run');
+  await rm(runDir, { recursive: true, force: true });
+  await mkdir(runDir, { recursive: true });
+  let targetConfigFile: string | undefined;
+  let peerSlots: number | undefined;
+  if (flags.targetConfig) {
+    targetConfigFile = resolve(flags.targetConfig);
+    peerSlots = loadTargetConfig(targetConfigFile).peers.length; // and fail early with a clear line
+  } else if (flags.target) {
+    const generated = validateTargetConfig({ name: new URL(flags.target).host, baseUrl: flags.target, profile: flags.profile ?? 'main' }, '--target');
+    peerSlots = generated.peers.length;
+    targetConfigFile = join(runDir, 'target.yaml');
+    await writeFile(targetConfigFile, `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`);
   }
-  const generated = await call(`${pair.a.url}/sciencemesh/generate-invite`, {
-    method: 'POST',
-    headers: { authorization: basic(inviter.username, inviter.password), 'content-type': 'application/json' },
-    body: JSON.stringify({ description: 'smoke test' }),
+  const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
+  if (targetConfigFile) env.OCM_TARGET_CONFIG = targetConfigFile;
+  else delete env.OCM_TARGET_CONFIG;
+  if (flags.profile) env.OCM_PROFILE = flags.profile;
+  const args: string[] = [];
+  if (flags.grep) args.push('--grep', flags.grep);
+  // Each parallel worker needs its own pair of simulated peer addresses.
+  if (flags.workers) args.push('--workers', String(flags.workers));
+  else if (peerSlots !== undefined && peerSlots < 2) args.push('--workers', String(peerSlots));
+  if (flags.shard) args.push('--shard', flags.shard);
+  const started = Date.now();
+  await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
+
+  const reportFile = join(reportDir, 'test-results.json');
+  if (!existsSync(reportFile)) throw new Error(`the suites wrote no report at ${reportFile}`);
+  const report = JSON.parse(await readFile(reportFile, 'utf8')) as PlaywrightReport;
+  process.env.OCM_TARGET_CONFIG = targetConfigFile ?? join(runDir, 'embedded-target.yaml');
+  process.env.OCM_RUN_DIR = runDir;
+  if (flags.profile) process.env.OCM_PROFILE = flags.profile;
+  const context = suiteContext();
+  // The run's secrets (what the embedded reference stored, the users' passwords) are scrubbed from every report.
+  collectRunSecrets(runDir, driverUsers(context.target));
+  const ledger: ExpectationLedger = flags.expectations ? await readLedger(resolve(flags.expectations), new Set(context.catalogue.byId.keys())) : { expectedFailures: [] };
+  const expectedFailures = [...new Set([...context.target.expectedFailures, ...ledger.expectedFailures])];
+  const discoveryFetch = await readDiscoveryFetch(runDir);
+  const interop = context.target.interopWith;
+  const results = buildComplianceResults(report, {
+    catalogue: context.catalogue,
+    selected: context.selected,
+    profile: context.profile,
+    ...(context.profileWarning ? { profileWarning: context.profileWarning } : {}),
+    target: { name: context.target.name, url: context.target.baseUrl, ...(context.discovery ? { discovery: context.discovery } : {}), ...(discoveryFetch ? { discoveryFetch } : {}) },
+    ...(interop ? { interopWith: { name: interop.name, url: interop.baseUrl } } : {}),
+    peers: context.target.peers.flat(),
+    expectedFailures,
+    ...(flags.expectations ? { expectations: { file: flags.expectations, ...(ledger.implementation ? { implementation: ledger.implementation } : {}) } } : {}),
+    ...(shard ? { shard } : {}),
+    ...(flags.grep ? { grep: flags.grep } : {}),
+    toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
+    gateReason: (requirement) => notApplicableReason(requirement.id),
+    attachmentsRoot: PROJECT_ROOT,
   });
-  const token = (generated.body as { token?: string }).token;
-  check(`${inviter.username}@A generates an invite`, generated.status === 200 && typeof token === 'string', `status ${generated.status}`);
-  const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
-    method: 'POST',
-    headers: { authorization: basic(invitee.username, invitee.password), 'content-type': 'application/json' },
-    body: JSON.stringify({ token, providerDomain: pair.a.core.domain }),
-  });
-  check(`${invitee.username}@B accepts it`, accepted.status === 200, `status ${accepted.status}`);
-  const again = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
-    method: 'POST',
-    headers: { authorization: basic(invitee.username, invitee.password), 'content-type': 'application/json' },
-    body: JSON.stringify({ token, providerDomain: pair.a.core.domain }),
-  });
-  check('accepting the same invite again is refused with 409', again.status === 409, `status ${again.status}`);
-  for (const [label, instance, user] of [['A', pair.a, inviter], ['B', pair.b, invitee]] as const) {
-    const found = await call(`${instance.url}/sciencemesh/find-accepted-users`, { headers: { authorization: basic(user.username, user.password) } });
-    const count = Array.isArray(found.body) ? found.body.length : 0;
-    check(`${user.username}@${label} lists the other as a contact`, found.status === 200 && count === 1, `${count} contact(s)`);
+  results.run.durationMs = Date.now() - started;
+  if (shard) {
+    const resultsFile = join(reportDir, `compliance-results.shard-${shard.current}-of-${shard.total}.json`);
+    await writeResults(resultsFile, results);
+    return { results, resultsFile, reportDir };
   }
-  return steps;
+  const reports = await writeReports(results, reportDir);
+  const outcome: RunOutcome = { results, resultsFile: reports.results, reports, reportDir };
+  if (flags.updateExpectations && flags.expectations) {
+    outcome.ledgerFile = resolve(flags.expectations);
+    await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
+  }
+  return outcome;
+}
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a positive whole number');
+  return Number(value);
 }
 
 export function runCommand(): Command {
   return new Command('run')
-    .description('test the embedded reference pair (the conformance suites replace this smoke check as they land)')
-    .option('--keep-running', 'leave the pair running after the check and print how to use it')
-    .action(async (flags: { keepRunning?: boolean }) => {
-      const started = Date.now();
-      const pair = await startPair({ logLevel: 'warn' });
-      console.log(`reference A: ${pair.a.url}   reference B: ${pair.b.url}`);
-      let steps: Step[];
-      try {
-        steps = await smokeInvitation(pair);
-      } catch (error) {
-        await pair.close();
-        throw error;
+    .description('run the conformance suites; with no target, against the two embedded reference instances')
+    .option('--target <url>', 'origin of the OCM server to test (black-box checks only; use --target-config for drivers)')
+    .option('--target-config <file>', 'YAML target config: URL, profile, driver, users, trusted peer addresses, expected failures')
+    .option('--profile <profile>', 'OCM version profile: 1.0, 1.1, 1.2, 1.3, 1.4, main or auto (default: the config\'s, else main)')
+    .option('--report-dir <dir>', 'where reports go (default reports/output)')
+    .option('--grep <pattern>', 'only checks whose title matches, e.g. a requirement ID such as SHR-')
+    .option('--expectations <file>', 'expectation ledger (YAML or JSON): {implementation, expectedFailures: [IDs]}; listed failures do not fail the run')
+    .option('--update-expectations', 'rewrite the --expectations ledger from this run (its failing MUST requirements), sorted')
+    .option('--workers <n>', 'parallel workers (each needs a trusted peer address pair)', positiveInt)
+    .option('--shard <i/n>', 'run one shard of the suites (Playwright sharding); writes compliance-results.shard-i-of-n.json, merge with `report --merge`')
+    .option('--timeout <seconds>', 'give up on the whole run after this long (default 1800)', positiveInt)
+    .action(async (flags: RunFlags) => {
+      if (flags.target && flags.targetConfig) throw new Error('give --target or --target-config, not both');
+      if (flags.target) {
+        try {
+          new URL(flags.target);
+        } catch {
+          throw new Error(`--target ${flags.target} is not an absolute URL`);
+        }
       }
-      for (const step of steps) console.log(`${step.ok ? '  ok  ' : '  FAIL'} ${step.name} (${step.detail})`);
-      const failed = steps.filter((s) => !s.ok).length;
-      console.log(`${steps.length - failed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      if (flags.keepRunning) {
-        console.log('The pair keeps running; press Ctrl-C to stop. Users are in fixtures/users.json, e.g.:');
-        console.log(`  curl -u einstein:relativity -X POST ${pair.a.url}/sciencemesh/generate-invite`);
-        const stop = async () => {
-          await pair.close();
-          process.exit(failed === 0 ? 0 : 1);
-        };
-        process.on('SIGINT', () => void stop());
-        process.on('SIGTERM', () => void stop());
-        return;
-      }
-      await pair.close();
-      process.exitCode = failed === 0 ? 0 : 1;
+      const { results, resultsFile, reports, ledgerFile } = await runConformance(flags);
+      console.log(`\nocm-conformance: ${results.target.name} (${results.target.url}), profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`);
+      console.log(closingTable(results));
+      const c = results.summary.checks;
+      console.log(`\n${c.run} checks run (${c.passed} passed, ${c.failed} failed, ${c.notRun} not run) in ${(results.run.durationMs / 1000).toFixed(1)} s`);
+      console.log(`verdict: ${verdictText(results)}`);
+      if (results.verdict.unexpectedPasses.length) console.log(`unexpected passes (declared as expected failures): ${results.verdict.unexpectedPasses.join(', ')}; update the ledger with --update-expectations`);
+      if (reports) console.log(`reports:\n${describeReportFiles(reports)}`);
+      else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
+      if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);
+      process.exitCode = results.verdict.pass ? 0 : 1;
     });
 }

@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { buildConfig, readConfigFile, type ReferenceConfig } from '../reference/config.ts';
 import { startInstance } from '../reference/main.ts';
+import { freePort } from '../reference/pair.ts';
 import { resolve } from 'node:path';
 
 function portNumber(value: string): number {
@@ -15,6 +16,14 @@ function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a positive whole number');
   return Number(value);
 }
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number');
+  return Number(value);
+}
+
+/** Negatable switches: commander defaults them to true, which must not override the config file. */
+const SWITCHES = ['sign', 'verify', 'legacyCavage', 'tokenExchange'] as const;
 
 interface ServeFlags {
   host?: string;
@@ -29,6 +38,20 @@ interface ServeFlags {
   inviteExpiry?: number;
   bodyLimit?: number;
   logLevel?: string;
+  sign?: boolean;
+  verify?: boolean;
+  legacyCavage?: boolean;
+  signatureMaxAge?: number;
+  signatureMaxSkew?: number;
+  keyDir?: string;
+  tokenExchange?: boolean;
+  tokenLifetime?: number;
+  alwaysRequireExchange?: boolean;
+}
+
+function defined<T extends object>(value: T): T | undefined {
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
 }
 
 export function flagsToConfig(flags: ServeFlags): Partial<ReferenceConfig> {
@@ -44,15 +67,28 @@ export function flagsToConfig(flags: ServeFlags): Partial<ReferenceConfig> {
     inviteExpirySeconds: flags.inviteExpiry,
     bodyLimitBytes: flags.bodyLimit,
     logLevel: flags.logLevel,
+    signatures: defined({
+      sign: flags.sign,
+      verify: flags.verify,
+      legacyCavage: flags.legacyCavage,
+      maxAgeSeconds: flags.signatureMaxAge,
+      maxSkewSeconds: flags.signatureMaxSkew,
+      keyDir: flags.keyDir === undefined ? undefined : resolve(flags.keyDir),
+    }) as ReferenceConfig['signatures'] | undefined,
+    tokenExchange: defined({
+      enabled: flags.tokenExchange,
+      tokenLifetimeSeconds: flags.tokenLifetime,
+      alwaysRequireExchange: flags.alwaysRequireExchange,
+    }) as ReferenceConfig['tokenExchange'] | undefined,
   };
 }
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('start one reference OCM instance (HTTP; gRPC arrives with the gRPC services)')
+    .description('start one reference OCM instance (HTTP, and the CS3 gRPC services with --grpc-port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'HTTP port (default 8080; 0 picks a free one)', portNumber)
-    .option('--grpc-port <port>', 'gRPC port (accepted; the gRPC services are not served yet)', portNumber)
+    .option('--grpc-port <port>', 'serve the five CS3 gRPC services on this port (0 picks a free one; bind to loopback or a trusted network)', portNumber)
     .option('--public-url <url>', 'base URL advertised in discovery (default http://HOST:PORT)')
     .option('--data-dir <dir>', 'where the JSON stores live (default ./data)')
     .option('--users <file>', 'local users file (default fixtures/users.json)')
@@ -62,16 +98,28 @@ export function serveCommand(): Command {
     .option('--invite-expiry <seconds>', 'lifetime of invite tokens (default 86400)', positiveInt)
     .option('--body-limit <bytes>', 'largest request body accepted (default 1048576)', positiveInt)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default warn)')
-    .action(async (flags: ServeFlags) => {
+    .option('--no-sign', 'do not sign outbound requests, publish keys or advertise http-sig (needs --no-token-exchange)')
+    .option('--no-verify', 'do not verify inbound signatures (every request counts as unsigned; needs --no-token-exchange)')
+    .option('--no-legacy-cavage', 'do not verify draft-cavage signatures of 1.2-era peers')
+    .option('--signature-max-age <seconds>', 'oldest acceptable signature created time (default 300)', positiveInt)
+    .option('--signature-max-skew <seconds>', 'allowed clock skew for signatures (default 60)', wholeNumber)
+    .option('--key-dir <dir>', 'folder of signing-keys.json (default the data dir)')
+    .option('--no-token-exchange', 'do not serve the token endpoint nor exchange codes (the code flow)')
+    .option('--token-lifetime <seconds>', 'lifetime of issued access tokens (default 300)', positiveInt)
+    .option('--always-require-exchange', 'put must-exchange-token in every share sent')
+    .action(async (flags: ServeFlags, command: Command) => {
+      for (const name of SWITCHES) if (command.getOptionValueSource(name) !== 'cli') delete flags[name];
       const fromFile = flags.config ? await readConfigFile(flags.config) : {};
-      const config = buildConfig(fromFile, flagsToConfig(flags));
+      let config = buildConfig(fromFile, flagsToConfig(flags));
+      // Discovery names the port, so "any free port" is chosen before anything is built.
+      if (config.port === 0) config = buildConfig(fromFile, flagsToConfig(flags), { port: await freePort(config.host), publicUrl: fromFile.publicUrl ?? flags.publicUrl });
       const instance = await startInstance(config);
       console.log(`ocm-conformance reference listening on ${instance.url}`);
       console.log(`  discovery:   ${config.publicUrl}/.well-known/ocm`);
       console.log(`  OCM API:     ${instance.core.discovery.endPoint}`);
       console.log(`  sciencemesh: ${config.publicUrl}/sciencemesh`);
       console.log(`  data dir:    ${config.dataDir}`);
-      if (config.grpcPort !== undefined) console.log(`  gRPC:        not served yet (--grpc-port ${config.grpcPort} ignored)`);
+      if (instance.grpcAddress) console.log(`  gRPC:        ${instance.grpcAddress} (CS3 OCM services; metadata authorization: Basic base64(user:password))`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

@@ -569,7 +569,8 @@ const schemas: Record<string, Schema> = {
     properties: {
       name: { type: 'string', enum: ['multi'] },
       options: { type: 'object' },
-      webdav: ref('IncomingWebdavProtocol'),
+      // The multi encoding is 1.2+: its webdav object must say where the resource is (1.4 makes uri REQUIRED).
+      webdav: { allOf: [ref('IncomingWebdavProtocol'), { type: 'object', required: ['uri'] }] },
       webapp: ref('IncomingWebappProtocol'),
       ssh: ref('SshProtocol'),
     },

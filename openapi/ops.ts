@@ -25,9 +25,24 @@ export const opsDocument: OpenAPIV3.Document = {
         },
       },
     },
+    '/accept-invite': {
+      get: {
+        operationId: 'getInviteAcceptDialog',
+        summary: 'The invite acceptance page advertised as inviteAcceptDialog',
+        description: 'An HTML page where a local user accepts an invite; `token` and `providerDomain` in the query prefill it.',
+        parameters: [
+          { name: 'token', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'providerDomain', in: 'query', required: false, schema: { type: 'string' } },
+        ],
+        responses: {
+          200: { description: 'The page.', content: { 'text/html': { schema: { $ref: '#/components/schemas/HtmlPage' } } } },
+        },
+      },
+    },
   },
   components: {
     schemas: {
+      HtmlPage: { type: 'string', description: 'An HTML document.' },
       Health: {
         type: 'object',
         required: ['status'],

@@ -22,6 +22,8 @@ import { SentShareService } from './core/sent-shares.ts';
 import { ShareAccessService } from './core/share-access.ts';
 import { davSurfacesPlugin } from './http/dav.ts';
 import { ocsPlugin } from './http/ocs.ts';
+import { inviteDialogPlugin } from './http/invite-dialog.ts';
+import { davReceivedPlugin } from './http/dav-received.ts';
 import { OCS_V1_BASE, OCS_V2_BASE } from '../openapi/ocs.ts';
 import { join } from 'node:path';
 import { discoveryPlugin } from './http/discovery.ts';
@@ -33,6 +35,14 @@ import { sciencemeshPlugin } from './http/sciencemesh.ts';
 import { OcmClient } from './outbound/ocm-client.ts';
 import { TrustedProviders } from './providers/trusted-providers.ts';
 import { openStores, type Stores } from './stores/index.ts';
+import { InboundAuthenticator } from './core/inbound-auth.ts';
+import { PeerKeyCache } from './core/peer-keys.ts';
+import { TokenService } from './core/tokens.ts';
+import { jwksPlugin } from './http/jwks.ts';
+import { keepRawBody, verifySignatures } from './http/ocm-signatures.ts';
+import { ocmTokenPlugin } from './http/ocm-token.ts';
+import { TokenClient } from './outbound/token-client.ts';
+import { loadOrCreateSigningKeys, type SigningKeyStore } from './signatures/index.ts';
 
 export interface Core {
   config: ReferenceConfig;
@@ -50,6 +60,16 @@ export interface Core {
   notifier: Notifier;
   sentShares: SentShareService;
   shareAccess: ShareAccessService;
+  /** Our signing keys (when `signatures.sign`); published at jwksUri. */
+  signingKeys: SigningKeyStore | undefined;
+  /** Peers' discovery and JWK Sets, cached for verification. */
+  peerKeys: PeerKeyCache;
+  /** Verifies inbound signatures (set `observer` to watch decisions). */
+  inboundAuth: InboundAuthenticator;
+  /** Access tokens we issued (when `tokenExchange.enabled`). */
+  tokens: TokenService | undefined;
+  /** Exchanges received shares' secrets for tokens; `tokenClient.exchangeForShare` is webdav-client's `getAccessToken`. */
+  tokenClient: TokenClient;
 }
 
 export interface BuildOptions {
@@ -66,14 +86,34 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
   const providers = options.providers ?? (await TrustedProviders.fromFile(config.providersFile));
   const stores = await openStores(config.dataDir);
   const domain = providerDomain(config);
-  const client = new OcmClient({ providers, registry, ...config.outbound, userAgent: `ocm-conformance-reference (${domain})` });
+  const { signatures, tokenExchange } = config;
+  const signingKeys = signatures.sign ? await loadOrCreateSigningKeys(signatures.keyDir ?? config.dataDir, { kidPrefix: signatures.kidPrefix ?? domain }) : undefined;
+  const client = new OcmClient({ providers, registry, ...config.outbound, userAgent: `ocm-conformance-reference (${domain})`, signingKey: () => signingKeys?.active });
   const capabilities = ['invites', 'notifications', 'protocol-object'];
-  const discovery = buildDiscovery(config, { capabilities });
+  if (signingKeys) capabilities.push('http-sig');
+  if (tokenExchange.enabled) capabilities.push('exchange-token');
+  const endPoint = `${config.publicUrl}${OCM_PREFIX}`;
+  const discovery = buildDiscovery(config, {
+    capabilities,
+    ...(signingKeys ? { jwksUri: `${endPoint}/jwks` } : {}),
+    ...(tokenExchange.enabled ? { tokenEndPoint: `${endPoint}/token` } : {}),
+  });
+  const peerKeys = new PeerKeyCache({ client, ttlSeconds: signatures.keyCacheSeconds, maxEntries: signatures.keyCacheSize });
+  const inboundAuth = new InboundAuthenticator({ settings: signatures, criteria: config.criteria, providers, keys: peerKeys });
   const invites = new InviteService({ domain, inviteExpirySeconds: config.inviteExpirySeconds, users, providers, stores, client });
   const isContact = (localUserId: string, remoteUserId: string, remoteDomain: string) => invites.findContact(localUserId, remoteUserId, remoteDomain) !== undefined;
   const notifier = new Notifier(client);
   const homes = new HomeFolders(join(config.dataDir, 'files'));
-  const receivedShares = new ReceivedShareService({ domain, criteria: config.criteria, users, providers, stores, isContact, notifier });
+  const receivedShares = new ReceivedShareService({
+    domain,
+    criteria: config.criteria,
+    users,
+    providers,
+    stores,
+    isContact,
+    notifier,
+    supportedRequirements: tokenExchange.enabled ? ['must-exchange-token'] : [],
+  });
   const notifications = new NotificationService(stores);
   const sentShares = new SentShareService({
     domain,
@@ -81,6 +121,7 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
     webdavPath: config.webdavPath,
     allowSharesWithoutInvite: config.allowSharesWithoutInvite,
     capabilities,
+    alwaysRequireExchange: tokenExchange.alwaysRequireExchange,
     providers,
     stores,
     client,
@@ -89,13 +130,52 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
     isContact,
     contactName: (localUserId, remoteUserId, remoteDomain) => invites.findContact(localUserId, remoteUserId, remoteDomain)?.name,
   });
-  const shareAccess = new ShareAccessService({ stores, users, allowSharesWithoutInvite: config.allowSharesWithoutInvite, isContact });
-  return { config, domain, registry, users, providers, stores, client, discovery, invites, receivedShares, notifications, homes, notifier, sentShares, shareAccess };
+  const tokens = tokenExchange.enabled
+    ? new TokenService({ stores, lifetimeSeconds: tokenExchange.tokenLifetimeSeconds, allowSharesWithoutInvite: config.allowSharesWithoutInvite, isContact })
+    : undefined;
+  const shareAccess = new ShareAccessService({
+    stores,
+    users,
+    allowSharesWithoutInvite: config.allowSharesWithoutInvite,
+    isContact,
+    ...(tokens ? { shareIdForToken: (token: string) => tokens.shareIdForToken(token) } : {}),
+  });
+  const tokenLog = options.logger?.child({ component: 'token-client' });
+  const tokenClient = new TokenClient({
+    client,
+    domain,
+    enabled: tokenExchange.enabled,
+    tryWhenOffered: tokenExchange.tryWhenOffered,
+    ...(tokenLog ? { log: (message: string, detail: Record<string, unknown>) => tokenLog.warn(detail, message) } : {}),
+  });
+  return {
+    config,
+    domain,
+    registry,
+    users,
+    providers,
+    stores,
+    client,
+    discovery,
+    invites,
+    receivedShares,
+    notifications,
+    homes,
+    notifier,
+    sentShares,
+    shareAccess,
+    signingKeys,
+    peerKeys,
+    inboundAuth,
+    tokens,
+    tokenClient,
+  };
 }
 
 export async function buildApp(config: ReferenceConfig, options: BuildOptions = {}): Promise<{ app: FastifyInstance; core: Core }> {
-  const core = await buildCore(config, options);
-  const logger: FastifyBaseLogger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
+  const pinoLogger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
+  const core = await buildCore(config, { ...options, logger: pinoLogger });
+  const logger: FastifyBaseLogger = pinoLogger;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
@@ -114,12 +194,20 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
   });
 
   await app.register(discoveryPlugin, { document: core.discovery });
+  await app.register(inviteDialogPlugin);
   app.get('/health', { config: { operation: { doc: 'ops', id: 'getHealth' } } }, async () => ({ status: 'ok' }));
+  const signingKeys = core.signingKeys;
+  if (signingKeys) await app.register(jwksPlugin, { keys: () => signingKeys, root: true });
   await app.register(
     async (ocm) => {
+      // Signatures cover the body bytes as received; the hook checks them after the schema check (decisions/0008).
+      keepRawBody(ocm, config.bodyLimitBytes);
+      verifySignatures(ocm, { authenticator: core.inboundAuth, publicUrl: config.publicUrl });
       await ocm.register(ocmSharesPlugin, { receivedShares: core.receivedShares });
       await ocm.register(ocmNotificationsPlugin, { notifications: core.notifications });
       await ocm.register(ocmInviteAcceptedPlugin, { invites: core.invites });
+      if (core.tokens) await ocm.register(ocmTokenPlugin, { tokens: core.tokens, authenticator: core.inboundAuth, publicUrl: config.publicUrl });
+      if (signingKeys) await ocm.register(jwksPlugin, { keys: () => signingKeys, root: false });
     },
     { prefix: OCM_PREFIX },
   );
@@ -127,6 +215,16 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
   for (const [version, prefix] of [[1, OCS_V1_BASE], [2, OCS_V2_BASE]] as const) {
     await app.register(ocsPlugin, { prefix, version, users: core.users, sentShares: core.sentShares, receivedShares: core.receivedShares });
   }
+  await app.register(davReceivedPlugin, {
+    prefix: '/dav/ocm-received',
+    users: core.users,
+    stores: core.stores,
+    providers: core.providers,
+    client: core.client,
+    timeoutMs: config.outbound.timeoutMs,
+    // The code flow as a receiver: a token when the share requires it (or the sender offers it).
+    getAccessToken: core.tokenClient.exchangeForShare,
+  });
   await app.register(davSurfacesPlugin, { users: core.users, homes: core.homes, shareAccess: core.shareAccess, webdavPath: config.webdavPath });
 
   app.addHook('onClose', async () => {

@@ -40,7 +40,45 @@ export interface ReferenceConfig {
     timeoutMs: number;
     maxResponseBytes: number;
   };
+  /** HTTP message signatures (RFC 9421, OCM profile); decisions/0008. */
+  signatures: SignatureSettings;
+  /** The code flow: our token endpoint and exchanging codes at senders; decisions/0008. */
+  tokenExchange: TokenExchangeSettings;
   logLevel: string;
+}
+
+export interface SignatureSettings {
+  /** Sign outbound OCM requests to peers that advertise `http-sig` (or demand `must-use-http-sig`); publish our keys; advertise `http-sig` and `jwksUri`. */
+  sign: boolean;
+  /** Verify signatures on inbound OCM requests (off: every request counts as unsigned). */
+  verify: boolean;
+  /** Also verify draft-cavage signatures of 1.2-era peers with their discovery `publicKey`. */
+  legacyCavage: boolean;
+  /** Refuse unsigned requests that claim to come from a peer whose discovery advertises `http-sig`. */
+  refuseUnsignedFromSigners: boolean;
+  /** Oldest acceptable `created` (or cavage `Date`), seconds before now. */
+  maxAgeSeconds: number;
+  /** Allowed clock skew for a `created` in the future, seconds. */
+  maxSkewSeconds: number;
+  /** How long a peer's discovery and JWK Set are cached, seconds. */
+  keyCacheSeconds: number;
+  /** At most this many peers are cached (least recently used go first). */
+  keyCacheSize: number;
+  /** Folder of `signing-keys.json`; default the data dir. */
+  keyDir?: string | undefined;
+  /** Key ids are `<kidPrefix>#key-<n>`; default our host[:port]. */
+  kidPrefix?: string | undefined;
+}
+
+export interface TokenExchangeSettings {
+  /** Serve the token endpoint (capability `exchange-token`, `tokenEndPoint`) and exchange codes as a receiver. */
+  enabled: boolean;
+  /** Lifetime of the access tokens we issue, seconds. */
+  tokenLifetimeSeconds: number;
+  /** Put `must-exchange-token` in every share we send, not only to receivers that demand it. */
+  alwaysRequireExchange: boolean;
+  /** As a receiver, also exchange when the sender merely offers it (falling back on the secret on failure); off: only when a share requires it. */
+  tryWhenOffered: boolean;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +105,17 @@ export function defaultConfig(): ReferenceConfig {
     webdavPath: '/dav/ocm',
     webdavReceive: 'absolute',
     outbound: { timeoutMs: 10_000, maxResponseBytes: 1024 * 1024 },
+    signatures: {
+      sign: true,
+      verify: true,
+      legacyCavage: true,
+      refuseUnsignedFromSigners: true,
+      maxAgeSeconds: 300,
+      maxSkewSeconds: 60,
+      keyCacheSeconds: 300,
+      keyCacheSize: 256,
+    },
+    tokenExchange: { enabled: true, tokenLifetimeSeconds: 300, alwaysRequireExchange: false, tryWhenOffered: false },
     logLevel: 'warn',
   };
 }
@@ -95,6 +144,10 @@ export async function readConfigFile(file: string): Promise<Partial<ReferenceCon
   for (const key of ['dataDir', 'usersFile', 'providersFile'] as const) {
     if (typeof config[key] === 'string') config[key] = resolve(base, config[key] as string);
   }
+  const signatures = config.signatures as Record<string, unknown> | undefined;
+  if (signatures && typeof signatures === 'object' && typeof signatures.keyDir === 'string') {
+    config.signatures = { ...signatures, keyDir: resolve(base, signatures.keyDir) };
+  }
   return config as Partial<ReferenceConfig>;
 }
 
@@ -104,9 +157,19 @@ export function buildConfig(...layers: Partial<ReferenceConfig>[]): ReferenceCon
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
-      if (!(key in config) && key !== 'grpcPort') throw new ConfigError(`unknown setting "${key}"`);
-      if (key === 'outbound') Object.assign(config.outbound, value);
-      else (config as unknown as Record<string, unknown>)[key] = value;
+      if (!Object.hasOwn(config, key) && key !== 'grpcPort') throw new ConfigError(`unknown setting "${key}"`);
+      if (key === 'outbound') {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('outbound must be a mapping of timeoutMs and maxResponseBytes');
+        const unknown = Object.keys(value).find((sub) => !Object.hasOwn(config.outbound, sub));
+        if (unknown !== undefined) throw new ConfigError(`unknown setting "outbound.${unknown}"`);
+        Object.assign(config.outbound, value);
+      } else if (key === 'signatures' || key === 'tokenExchange') {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${key} must be a mapping`);
+        const known = key === 'signatures' ? [...Object.keys(config.signatures), 'keyDir', 'kidPrefix'] : Object.keys(config.tokenExchange);
+        const unknown = Object.keys(value).find((sub) => !known.includes(sub));
+        if (unknown !== undefined) throw new ConfigError(`unknown setting "${key}.${unknown}"`);
+        Object.assign(config[key], value);
+      } else (config as unknown as Record<string, unknown>)[key] = value;
     }
   }
   return validateConfig(config);
@@ -144,10 +207,39 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
   }
   if (!/^\/[^?#]*$/.test(config.webdavPath)) throw new ConfigError('webdavPath must be a path starting with "/"');
   if (config.webdavReceive !== 'absolute' && config.webdavReceive !== 'relative') throw new ConfigError('webdavReceive must be "absolute" or "relative"');
+  validateSignatureSettings(config);
   return config;
 }
 
 /** host[:port] of the public URL: the server part of this instance's OCM Addresses. */
 export function providerDomain(config: ReferenceConfig): string {
   return new URL(config.publicUrl).host;
+}
+
+function validateSignatureSettings(config: ReferenceConfig): void {
+  const { signatures, tokenExchange } = config;
+  for (const key of ['sign', 'verify', 'legacyCavage', 'refuseUnsignedFromSigners'] as const) {
+    if (typeof signatures[key] !== 'boolean') throw new ConfigError(`signatures.${key} must be true or false`);
+  }
+  for (const key of ['maxAgeSeconds', 'keyCacheSeconds', 'keyCacheSize'] as const) {
+    if (!Number.isInteger(signatures[key]) || signatures[key] <= 0) throw new ConfigError(`signatures.${key} must be a positive integer`);
+  }
+  if (!Number.isInteger(signatures.maxSkewSeconds) || signatures.maxSkewSeconds < 0) throw new ConfigError('signatures.maxSkewSeconds must be a whole number of seconds');
+  if (signatures.keyDir !== undefined && (typeof signatures.keyDir !== 'string' || signatures.keyDir === '')) throw new ConfigError('signatures.keyDir must be a folder');
+  if (signatures.kidPrefix !== undefined && (typeof signatures.kidPrefix !== 'string' || !/^[\x21-\x7e]+$/.test(signatures.kidPrefix) || /[#"\\]/.test(signatures.kidPrefix))) {
+    throw new ConfigError('signatures.kidPrefix must be printable ASCII without spaces, "#", quotes or backslashes');
+  }
+  for (const key of ['enabled', 'alwaysRequireExchange', 'tryWhenOffered'] as const) {
+    if (typeof tokenExchange[key] !== 'boolean') throw new ConfigError(`tokenExchange.${key} must be true or false`);
+  }
+  if (!Number.isInteger(tokenExchange.tokenLifetimeSeconds) || tokenExchange.tokenLifetimeSeconds <= 0) {
+    throw new ConfigError('tokenExchange.tokenLifetimeSeconds must be a positive integer');
+  }
+  // Combinations the spec makes meaningless.
+  if (config.criteria.includes('must-use-http-sig') && !signatures.verify) throw new ConfigError('criterion must-use-http-sig needs signatures.verify');
+  if (tokenExchange.enabled && !(signatures.sign && signatures.verify)) {
+    throw new ConfigError('tokenExchange.enabled needs signatures.sign and signatures.verify (the code flow authenticates servers by their signatures)');
+  }
+  if (config.criteria.includes('must-exchange-token') && !tokenExchange.enabled) throw new ConfigError('criterion must-exchange-token needs tokenExchange.enabled');
+  if (tokenExchange.alwaysRequireExchange && !tokenExchange.enabled) throw new ConfigError('tokenExchange.alwaysRequireExchange needs tokenExchange.enabled');
 }

@@ -23,6 +23,10 @@ export const ERRORS = {
   PROVIDER_NOT_TRUSTED: { status: 403, message: 'The remote provider is not trusted by this server' },
   SENDER_NOT_AUTHENTICATED: { status: 401, message: 'The sending server could not be authenticated' },
   SENDER_NOT_A_CONTACT: { status: 403, message: 'The sender is not an accepted contact of the recipient' },
+  // HTTP message signatures (details of a refusal go to the log only)
+  SIGNATURE_REQUIRED: { status: 401, message: 'This request must carry a valid OCM HTTP message signature' },
+  SIGNATURE_INVALID: { status: 401, message: 'The HTTP message signature of this request could not be verified' },
+  SIGNER_MISMATCH: { status: 401, message: 'The request is signed by another server than the one it speaks for' },
   // shares (receiver side)
   UNKNOWN_RECIPIENT: { status: 400, message: 'The recipient is not a user of this server' },
   UNSUPPORTED_SHARE_TYPE: { status: 501, message: 'This share type is not supported' },

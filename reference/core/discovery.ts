@@ -34,6 +34,7 @@ export function buildDiscovery(config: ReferenceConfig, features: { capabilities
     capabilities: [...features.capabilities].sort(),
     criteria: [...config.criteria],
   };
+  if (features.capabilities.includes('invites')) document.inviteAcceptDialog = `${config.publicUrl}/accept-invite`;
   if (features.tokenEndPoint) document.tokenEndPoint = features.tokenEndPoint;
   if (features.jwksUri) document.jwksUri = features.jwksUri;
   return document;

@@ -71,6 +71,15 @@ export class InviteService {
     return this.deps.stores.invites.filter((i) => i.userId === user.id && i.expiresAt > now && !i.acceptedBy);
   }
 
+  // ---- for the CS3 gRPC services (reference/grpc) --------------------------
+
+  /** The stored invite with this token, accepted or expired or not (tells AcceptInvite's NOT_FOUND from INVALID_ARGUMENT). */
+  findInvite(token: string): InviteRecord | undefined {
+    return token === '' ? undefined : this.deps.stores.invites.get(token);
+  }
+
+  // ---- end of the gRPC additions ---------------------------------------------
+
   /** Inviter side of `POST /invite-accepted`. */
   async redeem(request: AcceptedInviteRequest): Promise<{ userID: string; email: string; name: string }> {
     const remoteDomain = normaliseDomain(request.recipientProvider);

@@ -6,11 +6,15 @@
  *  - SHARE_UNSHARED names a share we RECEIVED (`providerId` is the sender's
  *    id): it is removed.
  *
- * A notification must be attributable to the other party of that share: we
- * accept it when it proves knowledge of the share's secret
- * (`notification.sharedSecret`, as Nextcloud and ownCloud send) or, once
- * signatures are on, when the signer is that party. reva never checks and
- * lets anyone who guesses a providerId delete shares (decisions/0003).
+ * A notification must be attributable to the other party of that share:
+ *  - signed: the verified signer must be that party (401 SIGNER_MISMATCH
+ *    otherwise, whatever secret it carries);
+ *  - unsigned: it must prove knowledge of the share's secret
+ *    (`notification.sharedSecret`, as Nextcloud and ownCloud send), and that
+ *    party must not be one that advertises `http-sig` (it would have signed:
+ *    401 SIGNATURE_REQUIRED; decisions/0008).
+ * reva never checks and lets anyone who guesses a providerId delete shares
+ * (decisions/0003).
  *
  * Unknown types are a 400; registered types we do not act on are a 501.
  */
@@ -30,6 +34,8 @@ export interface IncomingNotification {
 export interface NotificationOrigin {
   /** host[:port] of a verified signer, when the request was signed. */
   signerDomain?: string;
+  /** Unsigned: parties that advertise `http-sig`, to which an unsigned notification cannot be attributed. */
+  unsignedRefusedFrom?: string[];
 }
 
 export type NotificationOutcome =
@@ -46,6 +52,13 @@ const RESOURCE_TYPES = ['file', 'folder'];
 export class NotificationService {
   constructor(private readonly stores: Stores) {}
 
+  /** The other parties of the shares a `providerId` may name: whose signature a notification about it may carry. */
+  partiesOf(providerId: string): string[] {
+    const senders = this.stores.receivedShares.filter((r) => r.providerId === providerId).map((r) => r.senderDomain);
+    const recipients = this.stores.sentShares.filter((s) => s.providerId === providerId).map((s) => s.recipientDomain);
+    return [...new Set([...senders, ...recipients])];
+  }
+
   async receive(notification: IncomingNotification, origin: NotificationOrigin = {}): Promise<NotificationOutcome> {
     const type = notification.notificationType;
     if (!(OCM_NOTIFICATION_TYPES as readonly string[]).includes(type) && type !== 'SHARE_CHANGE_PERMISSION') {
@@ -56,14 +69,22 @@ export class NotificationService {
       throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${notification.resourceType}" is not supported` });
     }
     const secret = typeof notification.notification?.sharedSecret === 'string' ? notification.notification.sharedSecret : undefined;
-    const attributable = (counterpartDomain: string, shareSecret: string) =>
-      (origin.signerDomain !== undefined && origin.signerDomain === counterpartDomain) || (secret !== undefined && secretsEqual(secret, shareSecret));
+    const attributable = (counterpartDomain: string, shareSecret: string) => {
+      if (origin.signerDomain !== undefined) return origin.signerDomain === counterpartDomain;
+      if (origin.unsignedRefusedFrom?.includes(counterpartDomain)) return false;
+      return secret !== undefined && secretsEqual(secret, shareSecret);
+    };
+    const refusal = (counterpartDomains: string[]) => {
+      if (origin.signerDomain !== undefined) return new OcmError('SIGNER_MISMATCH');
+      if (counterpartDomains.some((d) => origin.unsignedRefusedFrom?.includes(d))) return new OcmError('SIGNATURE_REQUIRED');
+      return new OcmError('NOTIFICATION_NOT_ALLOWED');
+    };
 
     if (ABOUT_RECEIVED.includes(type)) {
       const candidates = this.stores.receivedShares.filter((r) => r.providerId === notification.providerId);
       if (candidates.length === 0) throw new OcmError('SHARE_NOT_FOUND');
       const share = candidates.find((r) => attributable(r.senderDomain, r.protocols.webdav?.sharedSecret ?? ''));
-      if (!share) throw new OcmError('NOTIFICATION_NOT_ALLOWED');
+      if (!share) throw refusal(candidates.map((r) => r.senderDomain));
       if (type === 'SHARE_UNSHARED') {
         await this.stores.receivedShares.delete(share.id);
         return { kind: 'received-share-removed', share };
@@ -80,7 +101,7 @@ export class NotificationService {
     }
     const sent = this.stores.sentShares.find((s) => s.providerId === notification.providerId);
     if (!sent) throw new OcmError('SHARE_NOT_FOUND');
-    if (!attributable(sent.recipientDomain, sent.sharedSecret)) throw new OcmError('NOTIFICATION_NOT_ALLOWED');
+    if (!attributable(sent.recipientDomain, sent.sharedSecret)) throw refusal([sent.recipientDomain]);
     const updated: SentShareRecord = { ...sent, state: type === 'SHARE_ACCEPTED' ? 'accepted' : 'declined', updatedAt: nowSeconds() };
     await this.stores.sentShares.put(updated.id, updated);
     return { kind: 'sent-share-state', share: updated };

@@ -18,8 +18,12 @@ import { nowSeconds, type LocalUser, type ReceivedProtocols, type ReceivedShareR
 import type { Notifier } from './notifier.ts';
 import type { UserDirectory } from './users.ts';
 
-/** Requirements this server can honour when it receives a share. */
-export const SUPPORTED_REQUIREMENTS: readonly string[] = [];
+/**
+ * Requirements this server can honour when it receives a share:
+ * `must-exchange-token` through the code flow (outbound/token-client.ts);
+ * with tokenExchange switched off the service is built without it.
+ */
+export const SUPPORTED_REQUIREMENTS: readonly string[] = ['must-exchange-token'];
 export const SUPPORTED_SHARE_TYPES: readonly string[] = ['user'];
 export const SUPPORTED_RESOURCE_TYPES: readonly string[] = ['file', 'folder'];
 
@@ -46,6 +50,8 @@ export interface ReceivedShareDeps {
   stores: Stores;
   isContact(localUserId: string, remoteUserId: string, remoteDomain: string): boolean;
   notifier: Notifier;
+  /** Requirements honoured here; default SUPPORTED_REQUIREMENTS. */
+  supportedRequirements?: readonly string[];
 }
 
 export type ShareStateFilter = ShareState | 'all';
@@ -129,19 +135,61 @@ export class ReceivedShareService {
     return updated;
   }
 
+  // ---- for the CS3 gRPC services (reference/grpc) --------------------------
+
+  /** The user's received share with this id or, failing that, with this sender's `providerId` (as reva's GetReceivedOCMShare matches). */
+  findFor(user: LocalUser, idOrProviderId: string): ReceivedShareRecord | undefined {
+    return this.getFor(user, idOrProviderId) ?? this.listFor(user).find((r) => r.providerId === idOrProviderId);
+  }
+
+  /** Replaces the webdav permissions of a received share (the sharer changed them: OcmCoreAPI UpdateOCMCoreShare). */
+  async setWebdavPermissions(id: string, permissions: string[]): Promise<ReceivedShareRecord> {
+    const share = this.deps.stores.receivedShares.get(id);
+    if (!share) throw new OcmError('SHARE_NOT_FOUND');
+    if (!share.protocols.webdav) throw new OcmError('UNSUPPORTED_PROTOCOL', { message: 'the share has no webdav access to change' });
+    const webdav = { ...share.protocols.webdav, permissions: [...new Set(permissions)] };
+    const updated: ReceivedShareRecord = { ...share, protocols: { ...share.protocols, webdav }, updatedAt: nowSeconds() };
+    await this.deps.stores.receivedShares.put(id, updated);
+    return updated;
+  }
+
+  /** Removes a received share (the sharer unshared it: OcmCoreAPI DeleteOCMCoreShare). */
+  async removeReceived(id: string): Promise<ReceivedShareRecord> {
+    const share = this.deps.stores.receivedShares.get(id);
+    if (!share) throw new OcmError('SHARE_NOT_FOUND');
+    await this.deps.stores.receivedShares.delete(id);
+    return share;
+  }
+
+  // ---- end of the gRPC additions ---------------------------------------------
+
   private checkRequirements(protocols: ReceivedProtocols): void {
     const lists: Array<[string, string[] | undefined]> = [
       ['protocol.webdav.requirements', protocols.webdav?.requirements],
       ['protocol.webapp.requirements', protocols.webapp?.requirements as string[] | undefined],
     ];
     for (const [name, requirements] of lists) {
-      const unknown = requirements?.filter((r) => !SUPPORTED_REQUIREMENTS.includes(r)) ?? [];
+      const supported = this.deps.supportedRequirements ?? SUPPORTED_REQUIREMENTS;
+      const unknown = requirements?.filter((r) => !supported.includes(r)) ?? [];
       if (unknown.length > 0) {
         throw fieldError('UNSUPPORTED_REQUIREMENT', name, 'NOT_SUPPORTED', `requirement ${unknown.map((u) => `"${u}"`).join(', ')} cannot be honoured by this server`);
       }
     }
     if (this.deps.criteria.includes('must-exchange-token') && !protocols.webdav?.requirements?.includes('must-exchange-token')) {
       throw fieldError('REQUIREMENT_MISSING', 'protocol.webdav.requirements', 'MUST_INCLUDE_MUST_EXCHANGE_TOKEN');
+    }
+    // A 1.4 webapp share (it has `uri`) is only usable after a token exchange.
+    const webapp = protocols.webapp as { uri?: unknown; requirements?: string[] } | undefined;
+    if (webapp && typeof webapp.uri === 'string' && !webapp.requirements?.includes('must-exchange-token')) {
+      throw fieldError('REQUIREMENT_MISSING', 'protocol.webapp.requirements', 'MUST_INCLUDE_MUST_EXCHANGE_TOKEN');
+    }
+    // In a multi-protocol share every protocol must state the same requirements.
+    const offered = [protocols.webdav, protocols.webapp, protocols.ssh].filter((p): p is Record<string, unknown> => p !== undefined);
+    if (offered.length > 1) {
+      const key = (p: Record<string, unknown>) => JSON.stringify([...((p.requirements as string[] | undefined) ?? [])].sort());
+      if (new Set(offered.map(key)).size > 1) {
+        throw fieldError('VALIDATION_FAILED', 'protocol', 'REQUIREMENTS_DIFFER', 'every offered protocol must carry the same requirements');
+      }
     }
   }
 }

@@ -22,6 +22,7 @@ import type { HomeFolders } from './files.ts';
 import { outboundToOcmError } from './invites.ts';
 import type { Notifier } from './notifier.ts';
 import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
+import { secretsEqual } from './users.ts';
 
 export interface SentShareDeps {
   domain: string;
@@ -29,8 +30,10 @@ export interface SentShareDeps {
   webdavPath: string;
   /** Let users share with remote users they have no invite relation with. */
   allowSharesWithoutInvite: boolean;
-  /** Capabilities this server has as a sender (e.g. `exchange-token`). */
+  /** Capabilities this server has as a sender (e.g. `exchange-token`, `http-sig`). */
   capabilities: string[];
+  /** Put `must-exchange-token` in every share, not only to receivers whose criteria demand it. */
+  alwaysRequireExchange?: boolean;
   providers: TrustedProviders;
   stores: Stores;
   client: OcmClient;
@@ -67,6 +70,7 @@ export class SentShareService {
       throw outboundToOcmError(error);
     }
     this.checkReceiver(peer, resource.resourceType);
+    const requirements = this.requirementsFor(peer);
 
     const id = randomUUID();
     const now = nowSeconds();
@@ -87,6 +91,7 @@ export class SentShareService {
       createdAt: now,
       updatedAt: now,
       ...(input.expiration !== undefined ? { expiration: input.expiration } : {}),
+      ...(requirements.length > 0 ? { requirements } : {}),
     };
     const name = this.deps.contactName(owner.id, input.shareWith, domain);
     if (name) record.recipientDisplayName = name;
@@ -144,6 +149,20 @@ export class SentShareService {
     if (criteria.includes('must-exchange-token') && !this.deps.capabilities.includes('exchange-token')) {
       throw new OcmError('RECEIVER_CANNOT_TAKE', { message: `${peer.domain} demands token exchange, which this server does not offer` });
     }
+    if (criteria.includes('must-use-http-sig') && !this.deps.capabilities.includes('http-sig')) {
+      throw new OcmError('RECEIVER_CANNOT_TAKE', { message: `${peer.domain} demands signed requests, and signing is switched off here` });
+    }
+  }
+
+  /**
+   * The webdav `requirements` of a new share: `must-exchange-token` when the
+   * receiver's criteria demand it or we are configured to always require it
+   * (only when we serve the token endpoint, or the share could never be opened).
+   */
+  private requirementsFor(peer: DiscoveredPeer): string[] {
+    if (!this.deps.capabilities.includes('exchange-token')) return [];
+    const criteria = Array.isArray(peer.document.criteria) ? peer.document.criteria : [];
+    return criteria.includes('must-exchange-token') || this.deps.alwaysRequireExchange ? ['must-exchange-token'] : [];
   }
 
   listFor(owner: LocalUser): SentShareRecord[] {
@@ -154,6 +173,16 @@ export class SentShareService {
     const share = this.deps.stores.sentShares.get(id);
     return share && share.ownerId === owner.id ? share : undefined;
   }
+
+  // ---- for the CS3 gRPC services (reference/grpc) --------------------------
+
+  /** The share whose shared secret is `token` (each comparison constant-time): CS3 GetOCMShareByToken. */
+  getByToken(token: string): SentShareRecord | undefined {
+    if (token === '') return undefined;
+    return this.deps.stores.sentShares.find((s) => secretsEqual(token, s.sharedSecret));
+  }
+
+  // ---- end of the gRPC additions ---------------------------------------------
 
   /** Removes the share (access stops at once), then tells the receiver. */
   async remove(owner: LocalUser, id: string): Promise<SentShareRecord> {

@@ -1,5 +1,6 @@
 /**
- * `POST /ocm/invite-accepted`: another server redeems one of our invite tokens.
+ * `POST /ocm/invite-accepted`: another server redeems one of our invite
+ * tokens. When signed, the signature must be by `recipientProvider`.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { AcceptedInviteRequest, InviteService } from '../core/invites.ts';
@@ -9,7 +10,11 @@ export interface InviteAcceptedPluginOptions {
 }
 
 export const ocmInviteAcceptedPlugin: FastifyPluginAsync<InviteAcceptedPluginOptions> = async (app, { invites }) => {
-  app.post('/invite-accepted', { config: { operation: { doc: 'ocm', id: 'acceptInvite' } } }, async (request) =>
+  const ocmSigned = (body: unknown) => {
+    const provider = (body as Partial<AcceptedInviteRequest>).recipientProvider;
+    return { hosts: typeof provider === 'string' ? [provider] : [], bind: true };
+  };
+  app.post('/invite-accepted', { config: { operation: { doc: 'ocm', id: 'acceptInvite' }, ocmSigned } }, async (request) =>
     invites.redeem(request.body as AcceptedInviteRequest),
   );
 };

@@ -45,6 +45,22 @@ test.describe('a missing required field is a 400 naming that field', () => {
       expect(t.core.stores.receivedShares.size).toBe(0);
     });
   }
+  test('a multi share whose webdav lacks uri is refused', async () => {
+    const response = await post(validShare({ protocol: { name: 'multi', webdav: { sharedSecret: 's-000000000000000000000000', permissions: ['read'] } } }));
+    expect(response.statusCode).toBe(400);
+    expect(t.core.stores.receivedShares.size).toBe(0);
+  });
+  test('requirements that differ between offered protocols are refused', async () => {
+    const response = await post(validShare({
+      protocol: {
+        name: 'multi',
+        webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'] },
+        webapp: { uri: 'https://127.0.0.3:9999/app', sharedSecret: 's2', targets: ['blank'], permissions: ['view'], requirements: ['must-exchange-token'] },
+      },
+    }));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().validationErrors).toContainEqual({ name: 'protocol', message: 'REQUIREMENTS_DIFFER' });
+  });
   test('a multi share whose webdav lacks sharedSecret names protocol', async () => {
     const response = await post(validShare({ protocol: { name: 'multi', webdav: { uri: 'x', permissions: ['read'] } } }));
     expect(response.statusCode).toBe(400);

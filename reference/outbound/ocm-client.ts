@@ -8,10 +8,16 @@
  *  - bodies larger than the cap are cut off and refused;
  *  - a discovery document may not move the OCM endpoint to another host;
  *  - every answer is checked against our OpenAPI documents and any failure
- *    becomes an `OutboundError` with a kind the caller can map.
+ *    becomes an `OutboundError` with a kind the caller can map;
+ *  - every POST to a peer whose discovery advertises `http-sig` (or demands
+ *    `must-use-http-sig`) is signed with the OCM profile of RFC 9421
+ *    (`@method @target-uri content-digest content-length`, `created`,
+ *    `keyid`, `alg`, `tag="ocm"`); other peers get unsigned requests
+ *    (decisions/0008). Token requests are always signed.
  */
 import type { SchemaRegistry } from '../../openapi/registry.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
+import { signRequest, type SigningKey } from '../signatures/index.ts';
 
 export type OutboundFailure =
   | 'untrusted'
@@ -73,6 +79,8 @@ export interface PostOptions {
    * 200 and `{}` instead of 201 and `recipientDisplayName`.
    */
   lenientSuccess?: boolean;
+  /** Sign (true), do not sign (false), or sign when the peer advertises `http-sig` (default). */
+  sign?: boolean;
 }
 
 export interface OcmClientOptions {
@@ -81,6 +89,8 @@ export interface OcmClientOptions {
   timeoutMs: number;
   maxResponseBytes: number;
   userAgent?: string;
+  /** The key outbound requests are signed with; absent or undefined: never sign. */
+  signingKey?: () => SigningKey | undefined;
 }
 
 export class OcmClient {
@@ -123,12 +133,72 @@ export class OcmClient {
   async postJson(peer: DiscoveredPeer, path: string, operationId: string, payload: unknown, options: PostOptions = {}): Promise<RemoteAnswer> {
     const url = joinUrl(peer.endPoint, path);
     const body = JSON.stringify(payload);
-    const { status, text } = await this.request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
-      body,
-    });
+    const headers = this.signedHeaders(peer, url, body, { 'content-type': 'application/json', accept: 'application/json', ...options.headers }, options.sign);
+    const { status, text } = await this.request(url, { method: 'POST', headers, body });
     return this.judge(operationId, url, status, text, options.lenientSuccess === true);
+  }
+
+  /**
+   * POSTs a form (`application/x-www-form-urlencoded`) to an absolute URL on
+   * the peer's trusted origin (e.g. its `tokenEndPoint`) and checks the answer
+   * against the named operation. Errors the operation declares (e.g. a 400
+   * TokenError) come back as answers, not exceptions.
+   */
+  async postForm(peer: DiscoveredPeer, url: string, operationId: string, fields: Record<string, string>, options: PostOptions = {}): Promise<RemoteAnswer> {
+    const target = this.checkOnOrigin(url, peer, 'the form target');
+    const body = new URLSearchParams(fields).toString();
+    const headers = this.signedHeaders(peer, target, body, { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...options.headers }, options.sign);
+    const { status, text } = await this.request(target, { method: 'POST', headers, body });
+    return this.judge(operationId, target, status, text, options.lenientSuccess === true);
+  }
+
+  /**
+   * GETs a JSON document from the peer's trusted origin and checks it against
+   * a named schema of our `ocm` document (e.g. `JwkSet`).
+   */
+  async getJson(peer: Pick<DiscoveredPeer, 'origin' | 'domain'>, url: string, schemaName: string): Promise<unknown> {
+    const target = this.checkOnOrigin(url, peer, schemaName);
+    const { status, text } = await this.request(target, { method: 'GET', headers: { accept: 'application/json' } });
+    if (status !== 200) throw new OutboundError('bad-response', `${target} answered ${status}`, target, status);
+    const document = parseJson(text, target);
+    const check = this.options.registry.validate('ocm', schemaName, document);
+    if (!check.ok) {
+      throw new OutboundError('bad-response', `${target} is not a usable ${schemaName}: ${check.issues.map((i) => `${i.name || 'body'} ${i.message}`).join(', ')}`, target);
+    }
+    return document;
+  }
+
+  /** Whether requests to this peer are signed (when we have a key). */
+  wantsSignature(peer: Pick<DiscoveredPeer, 'document'>): boolean {
+    const { capabilities, criteria } = peer.document;
+    return (Array.isArray(capabilities) && capabilities.includes('http-sig')) || (Array.isArray(criteria) && criteria.includes('must-use-http-sig'));
+  }
+
+  /** Whether this client can sign at all. */
+  canSign(): boolean {
+    return this.options.signingKey?.() !== undefined;
+  }
+
+  private signedHeaders(peer: DiscoveredPeer, url: string, body: string, headers: Record<string, string>, sign: boolean | undefined): Record<string, string> {
+    const key = this.options.signingKey?.();
+    if (!key || sign === false || (sign === undefined && !this.wantsSignature(peer))) return headers;
+    const signed = signRequest({ method: 'POST', url, headers, body }, key);
+    // fetch derives Content-Length from the body; it is the same number that was signed.
+    return { ...headers, 'content-digest': signed['content-digest'], 'signature-input': signed['signature-input'], signature: signed.signature };
+  }
+
+  /** An absolute http(s) URL on the peer's trusted origin (no credentials): no call leaves the trusted host. */
+  private checkOnOrigin(url: string, peer: Pick<DiscoveredPeer, 'origin' | 'domain'>, what: string): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new OutboundError('bad-response', `${what} of ${peer.domain} is not an absolute URL`, url);
+    }
+    if (parsed.protocol !== peer.origin.protocol || parsed.host.toLowerCase() !== peer.origin.host.toLowerCase() || parsed.username || parsed.password) {
+      throw new OutboundError('endpoint-elsewhere', `${what} of ${peer.domain} points to another origin (${parsed.origin})`, url);
+    }
+    return parsed.href;
   }
 
   private judge(operationId: string, url: string, status: number, text: string, lenientSuccess: boolean): RemoteAnswer {

@@ -88,7 +88,7 @@ export class TrustedProviders {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new ProvidersFileError(file, `not JSON (${(error as Error).message})`);
+      throw new ProvidersFileError(file, `not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
     }
     if (!Array.isArray(parsed)) throw new ProvidersFileError(file, 'the top level must be an array of providers');
     return new TrustedProviders(parsed as ProviderInfo[], file);

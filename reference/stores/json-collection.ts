@@ -19,7 +19,8 @@
  *    acknowledged, so it is dropped. Anything else that does not parse stops
  *    start-up with an error naming the file: never an empty store.
  */
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const FORMAT = 'ocm-conformance/collection@1';
@@ -151,8 +152,15 @@ export class JsonCollection<T> {
 
   /** Writes a snapshot of the current state and empties the journal. */
   async compact(): Promise<void> {
-    await this.settled();
-    await this.writeSnapshot();
+    this.assertOpen();
+    while (this.writing) await this.writing;
+    // Hold the writer slot while the snapshot is written: a journal line
+    // appended (and acknowledged) meanwhile would be lost to the truncation.
+    const run = this.writeSnapshot().finally(() => {
+      this.writing = this.pending.length > 0 ? this.writeLoop() : undefined;
+    });
+    this.writing = run.catch(() => undefined);
+    await run;
   }
 
   async close(): Promise<void> {
@@ -218,7 +226,7 @@ async function readSnapshot<T>(file: string): Promise<{ seq: number; records: Re
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CorruptStoreError(file, `not JSON (${(error as Error).message})`);
+    throw new CorruptStoreError(file, `not JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
   const doc = parsed as { format?: unknown; seq?: unknown; records?: unknown };
   if (doc?.format !== FORMAT || typeof doc.seq !== 'number' || typeof doc.records !== 'object' || doc.records === null) {
@@ -260,15 +268,20 @@ async function readJournal<T>(file: string): Promise<{ entries: JournalEntry<T>[
 
 /** Writes `content` to `file` so that readers see the old or the new file, never a mix. */
 export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o600): Promise<void> {
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, 'w', mode);
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
   }
-  await rename(temp, file);
   const dir = await open(join(file, '..'), 'r');
   try {
     await dir.sync();

@@ -39,7 +39,7 @@ export async function call(url: string, options: CallOptions = {}): Promise<Call
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.form).toString();
   }
-  const response = await fetch(url, { method: options.method ?? 'GET', headers, body, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(url, { method: options.method ?? 'GET', headers, body: toBody(body), redirect: 'manual', signal: AbortSignal.timeout(15_000) });
   const bytes = Buffer.from(await response.arrayBuffer());
   const text = bytes.toString('utf8');
   let parsed: unknown;
@@ -49,4 +49,9 @@ export async function call(url: string, options: CallOptions = {}): Promise<Call
     parsed = undefined;
   }
   return { status: response.status, headers: response.headers, text, bytes, body: parsed };
+}
+
+/** fetch takes bytes as a Uint8Array view; Buffer's typing does not fit BodyInit on Node 20's types. */
+function toBody(body: string | Buffer | undefined): string | Uint8Array<ArrayBuffer> | undefined {
+  return Buffer.isBuffer(body) ? Uint8Array.from(body) : body;
 }

@@ -1,0 +1,51 @@
+/**
+ * `ocm-conformance report`: rebuilds every report format from a stored
+ * results file, or merges the results of a run split across machines
+ * (`run --shard i/n` on each) into one results file and its reports.
+ */
+import { Command } from 'commander';
+import { dirname, join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../reference/config.ts';
+import { closingTable } from '../suites/harness/compliance.ts';
+import { mergeResults } from '../reports/merge.ts';
+import { readResults } from '../reports/schema.ts';
+import { describeReportFiles, writeReports } from '../reports/write.ts';
+import { verdictText } from '../reports/format.ts';
+
+interface ReportFlags {
+  results?: string;
+  out?: string;
+  merge?: string[];
+  failOnMust?: boolean;
+}
+
+export function reportCommand(): Command {
+  return new Command('report')
+    .description('rebuild every report format (HTML, JUnit, Markdown, EARL, badge) from a stored results file, or merge shard results into one report')
+    .option('--results <file>', 'the compliance results file (default reports/output/compliance-results.json)')
+    .option('--out <dir>', 'where the reports go (default: the results file\'s folder; with --merge, reports/output/merged)')
+    .option('--merge <files...>', 'merge these shard results files (from `run --shard i/n`) into one results file and its reports')
+    .option('--fail-on-must', 'exit 1 when the verdict fails (a MUST requirement failed, minus expected failures)')
+    .addHelpText('after', '\nWrites compliance-results.json, report.html, junit.xml, summary.md, results.earl.jsonld and badge.svg.')
+    .action(async (flags: ReportFlags) => {
+      if (flags.merge && flags.results) throw new Error('give --results or --merge, not both');
+      let results;
+      let out: string;
+      if (flags.merge) {
+        const parts = await Promise.all(flags.merge.map((file) => readResults(resolve(file))));
+        results = mergeResults(parts);
+        out = resolve(flags.out ?? join(PROJECT_ROOT, 'reports/output/merged'));
+        console.log(`merged ${parts.length} results files${results.run.mergedFrom ? ` (${results.run.mergedFrom.length} shards)` : ''}`);
+      } else {
+        const file = resolve(flags.results ?? join(PROJECT_ROOT, 'reports/output/compliance-results.json'));
+        results = await readResults(file);
+        out = resolve(flags.out ?? dirname(file));
+      }
+      const files = await writeReports(results, out);
+      console.log(`ocm-conformance: ${results.target.name} (${results.target.url}), profile ${results.run.profile}`);
+      console.log(closingTable(results));
+      console.log(`verdict: ${verdictText(results)}`);
+      console.log(`reports in ${out}:\n${describeReportFiles(files)}`);
+      if (flags.failOnMust && !results.verdict.pass) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,481 @@
+/**
+ * WebDAV access to the shares our local users RECEIVED: a local user reads
+ * (and, with the `write` permission, writes) an accepted received share at
+ *
+ *   <prefix>/<receivedShareId>[/<path below the shared resource>]
+ *
+ * while this server acts as the OCM WebDAV client of the sender
+ * (outbound/webdav-client.ts). Registered with the prefix `/dav/ocm-received`.
+ *
+ * Order of checks, and what each failure answers (JSON `{code, message}`):
+ *  1. HTTP Basic login of a local user                → 401 UNAUTHENTICATED + challenge
+ *  2. path syntax: every segment decoded exactly once; empty, `.`, `..`,
+ *     an encoded `/`, `\` or NUL                       → 403 (BAD_REQUEST code, see below);
+ *     malformed percent-encoding                       → 400 BAD_REQUEST
+ *  3. the share exists AND belongs to the user         → 404 SHARE_NOT_FOUND (same answer for both)
+ *  4. not expired (`expiration` in the past)           → 404 SHARE_NOT_FOUND
+ *  5. accepted (pending, declined)                     → 403 SHARE_NOT_ACCEPTED (local code)
+ *  6. PUT, MKCOL, DELETE, MOVE need `write`            → 403 (METHOD_NOT_ALLOWED code), sender not called
+ *  7. OPTIONS is answered here (DAV: 1, Allow by permission), without calling the sender;
+ *     other methods (COPY, LOCK, PROPPATCH, …) are 405 with Allow
+ *  8. everything else is forwarded; the sender's answer is relayed:
+ *       2xx / 304      status, content-type, content-length, etag, last-modified, bytes unchanged (streamed)
+ *       207            buffered (capped), checked well-formed, every DAV `href` under the
+ *                      sender's base rewritten to our local path
+ *       3xx            502 REMOTE_BAD_RESPONSE (never followed)
+ *       401 / 403      502 REMOTE_REFUSED (the sender's body is not passed on)
+ *       404            404 ROUTE_NOT_FOUND
+ *       other 4xx, 507 same status; the sender's `{code, message}` when it sent a JSON error
+ *                      body, else REMOTE_REFUSED with that status
+ *       other 5xx      502 REMOTE_BAD_RESPONSE
+ *       no answer / no progress in `timeoutMs`   504 REMOTE_UNREACHABLE
+ *     MOVE's Destination (a local URL or path in the same share) is rewritten
+ *     to the sender's URL; a Destination elsewhere is refused here.
+ *
+ * Codes that errors.ts lacks are answered with the closest existing code and
+ * the right status (BAD_REQUEST/403 for path segments and Destinations,
+ * METHOD_NOT_ALLOWED/403 for writes to a read-only share); SHARE_NOT_ACCEPTED
+ * is a local code of this module.
+ *
+ * Bodies are never buffered whole, except 207 multistatus answers (to rewrite
+ * them) and error bodies: in this scope the only content-type parser (`*`)
+ * hands the raw request stream through, which is piped to the sender.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { XMLValidator } from 'fast-xml-parser';
+import { nowSeconds, type LocalUser, type ReceivedShareRecord } from '../core/model.ts';
+import type { UserDirectory } from '../core/users.ts';
+import { errorBody, OcmError, type ErrorCode } from '../errors.ts';
+import { OutboundError, type OcmClient } from '../outbound/ocm-client.ts';
+import {
+  forwardDav,
+  readBody,
+  resolveShareAccess,
+  ShareAccessError,
+  targetUrl,
+  type ShareAccess,
+  type ShareAccessDeps,
+} from '../outbound/webdav-client.ts';
+import type { TrustedProviders } from '../providers/trusted-providers.ts';
+import type { Stores } from '../stores/index.ts';
+import { isSafeSegment } from '../webdav/safe-path.ts';
+import { authenticateLocalUser } from './local-auth.ts';
+import { toOcmError } from './openapi-validation.ts';
+
+export interface DavReceivedOptions {
+  users: UserDirectory;
+  stores: Stores;
+  providers: TrustedProviders;
+  client: OcmClient;
+  /** Idle deadline of each call to a sender (see webdav-client.ts forwardDav). */
+  timeoutMs: number;
+  /** Largest 207 multistatus body read from a sender (it is rewritten in memory); default 8 MiB. */
+  maxMultistatusBytes?: number;
+  /** Token-exchange seam, passed to resolveShareAccess. */
+  getAccessToken?: ShareAccessDeps['getAccessToken'];
+}
+
+export const DEFAULT_MAX_MULTISTATUS_BYTES = 8 * 1024 * 1024;
+/** Error bodies of a sender are read up to this size to pass their `{code, message}` on. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+const READ_METHODS = ['OPTIONS', 'PROPFIND', 'GET', 'HEAD'] as const;
+const WRITE_METHODS = ['PUT', 'MKCOL', 'DELETE', 'MOVE'] as const;
+const ALL_METHODS = [...READ_METHODS, ...WRITE_METHODS];
+/** Methods fastify does not know out of the box, and whether they carry a body (as in webdav/dav-plugin.ts). */
+const EXTRA_METHODS: ReadonlyArray<readonly [string, boolean]> = [
+  ['PROPFIND', true],
+  ['MKCOL', true],
+  ['MOVE', false],
+];
+/** Response headers of a successful answer that are relayed. */
+const RELAYED_HEADERS = ['content-type', 'content-length', 'etag', 'last-modified'] as const;
+
+/** An error answered with a code errors.ts does not have (SHARE_NOT_ACCEPTED). */
+class LocalDavError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LocalDavError';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+
+interface ParsedPath {
+  shareId: string;
+  /** Decoded, validated segments below the share. */
+  rest: string[];
+  trailingSlash: boolean;
+}
+
+function pathOf(url: string): string {
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+function pathError(): OcmError {
+  return new OcmError('BAD_REQUEST', { status: 403, message: 'Path segments must be non-empty names without ".", "..", "/", "\\" or NUL' });
+}
+
+/**
+ * Splits a raw path on `/` before decoding, decodes each segment once and
+ * validates it. `undefined` when the path is not `<prefix>/<shareId>…`.
+ */
+function parsePath(rawPath: string, prefixSegments: readonly string[]): ParsedPath | undefined {
+  if (!rawPath.startsWith('/')) return undefined;
+  const decoded = rawPath
+    .slice(1)
+    .split('/')
+    .map((raw) => {
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        throw new OcmError('BAD_REQUEST', { message: 'The path contains malformed percent-encoding' });
+      }
+    });
+  for (let i = 0; i < prefixSegments.length; i++) if (decoded[i] !== prefixSegments[i]) return undefined;
+  const after = decoded.slice(prefixSegments.length);
+  if (after.length === 1 && after[0] === '') return undefined; // the bare prefix with a slash
+  let trailingSlash = false;
+  if (after.length > 1 && after[after.length - 1] === '') {
+    after.pop();
+    trailingSlash = true;
+  }
+  if (after.length === 0) return undefined;
+  for (const segment of after) if (!isSafeSegment(segment)) throw pathError();
+  return { shareId: after[0]!, rest: after.slice(1), trailingSlash };
+}
+
+/** The path below the share's base, URL-encoded, as forwardDav wants it. */
+function relativePathOf(rest: readonly string[], trailingSlash: boolean): string {
+  const joined = rest.map(encodeURIComponent).join('/');
+  return trailingSlash ? `${joined}/` : joined;
+}
+
+/** MOVE: our Destination (absolute URL on this host, or absolute path) → the sender's URL. */
+function senderDestination(request: FastifyRequest, prefixSegments: readonly string[], shareId: string, access: ShareAccess): string {
+  const header = request.headers['destination'];
+  if (header === undefined || header === '' || Array.isArray(header)) {
+    throw new OcmError('BAD_REQUEST', { message: 'MOVE requires one Destination header' });
+  }
+  let rawPath: string;
+  // The raw path of an absolute URL, taken before URL parsing could normalise `..` away.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)/i.exec(header);
+  if (absolute) {
+    let destination: URL;
+    let own: URL;
+    try {
+      destination = new URL(header);
+      own = new URL(`http://${request.host}`);
+    } catch {
+      throw new OcmError('BAD_REQUEST', { message: 'The Destination header is not a valid URL' });
+    }
+    const samePort = destination.port === '' || own.port === '' || destination.port === own.port;
+    if (destination.hostname.toLowerCase() !== own.hostname.toLowerCase() || !samePort) {
+      throw new OcmError('BAD_REQUEST', { status: 502, message: 'The Destination is on another server' });
+    }
+    rawPath = absolute[2] || '/';
+  } else if (header.startsWith('/')) {
+    rawPath = pathOf(header);
+  } else {
+    throw new OcmError('BAD_REQUEST', { message: 'The Destination must be an absolute URL or an absolute path' });
+  }
+  const parsed = parsePath(rawPath, prefixSegments);
+  if (!parsed || parsed.shareId !== shareId) {
+    throw new OcmError('BAD_REQUEST', { status: 403, message: 'The Destination must stay inside the same received share' });
+  }
+  return targetUrl(access, relativePathOf(parsed.rest, parsed.trailingSlash));
+}
+
+// ---------------------------------------------------------------------------
+// Multistatus href rewriting
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeXmlText(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, entity: string) => {
+    if (entity[0] === '#') {
+      const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
+      return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return XML_ENTITIES[entity.toLowerCase()] ?? whole;
+  });
+}
+
+/** Segments of a path with each segment decoded (when possible) and re-encoded the one way we encode. */
+function canonicalSegments(path: string): { segments: string[]; trailingSlash: boolean } {
+  const parts = path.replace(/^\/+/, '').split('/');
+  let trailingSlash = false;
+  if (parts.length > 0 && parts[parts.length - 1] === '') {
+    parts.pop();
+    trailingSlash = parts.length > 0 || path.endsWith('/');
+  }
+  const segments = parts.map((part) => {
+    try {
+      return encodeURIComponent(decodeURIComponent(part));
+    } catch {
+      return part;
+    }
+  });
+  return { segments, trailingSlash };
+}
+
+/**
+ * Rewrites, in a multistatus document, every DAV: `href` naming the sender's
+ * `baseUrl` (as an absolute path or an absolute URL on the same origin) or
+ * something below it into `localBase` (an absolute path) plus the same rest.
+ * Other hrefs, and every other byte of the document, are left as they are.
+ * Elements are recognised by any prefix bound to `DAV:` in the document (or
+ * no prefix when `DAV:` is declared as the default namespace).
+ */
+export function rewriteMultistatusHrefs(xml: string, baseUrl: string, localBase: string): string {
+  const base = new URL(baseUrl);
+  const baseSegments = canonicalSegments(base.pathname).segments;
+  const davPrefixes = new Set<string>();
+  let davDefault = false;
+  for (const match of xml.matchAll(/\sxmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])\s*DAV:\s*\2/g)) {
+    if (match[1] === undefined) davDefault = true;
+    else davPrefixes.add(match[1]);
+  }
+  const localRoot = localBase.replace(/\/+$/, '');
+  return xml.replace(/<(?:([A-Za-z_][\w.-]*):)?href(\s[^>]*)?>([^<]*)<\/(?:([A-Za-z_][\w.-]*):)?href\s*>/g, (whole, open: string | undefined, _attrs, text: string, close: string | undefined) => {
+    if (open !== close) return whole;
+    if (open === undefined ? !davDefault : !davPrefixes.has(open)) return whole;
+    const value = decodeXmlText(text.trim());
+    let path: string;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        return whole;
+      }
+      if (url.origin !== base.origin) return whole;
+      path = url.pathname;
+    } else if (value.startsWith('/')) {
+      path = pathOf(value);
+    } else {
+      return whole;
+    }
+    const { segments, trailingSlash } = canonicalSegments(path);
+    if (segments.length < baseSegments.length || baseSegments.some((s, i) => segments[i] !== s)) return whole;
+    const rest = segments.slice(baseSegments.length);
+    const local = `${localRoot}${rest.length > 0 ? `/${rest.join('/')}` : ''}${trailingSlash ? '/' : ''}`;
+    const prefix = open === undefined ? '' : `${open}:`;
+    return `<${prefix}href>${escapeXml(local)}</${prefix}href>`;
+  });
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// ---------------------------------------------------------------------------
+// Errors of the calls to the sender
+
+function accessFailure(error: unknown): unknown {
+  if (error instanceof ShareAccessError) {
+    switch (error.kind) {
+      case 'untrusted':
+        return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)' });
+      case 'uri-elsewhere':
+      case 'bad-uri':
+        return new OcmError('REMOTE_BAD_RESPONSE', { message: `The share cannot be accessed safely: ${error.message}` });
+      case 'no-webdav':
+        return new OcmError('UNSUPPORTED_PROTOCOL', { message: 'The share offers no webdav access' });
+      case 'token-required':
+        return new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'The share requires a token exchange, which this server does not do yet' });
+    }
+  }
+  return outboundFailure(error);
+}
+
+function outboundFailure(error: unknown): unknown {
+  if (!(error instanceof OutboundError)) return error;
+  switch (error.kind) {
+    case 'timeout':
+    case 'unreachable':
+      return new OcmError('REMOTE_UNREACHABLE', { message: 'The sender of this share could not be reached in time' });
+    case 'untrusted':
+      return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)' });
+    case 'redirect':
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with a redirect, which is not followed' });
+    case 'too-large':
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with more data than this server accepts' });
+    default:
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with something this server cannot use' });
+  }
+}
+
+/** The sender's `{code, message}` from a JSON error body, if it sent one. */
+async function senderErrorBody(body: Readable, contentType: string | undefined): Promise<{ code?: string; message: string } | undefined> {
+  if (!contentType || !/^application\/([a-z.+-]*\+)?json/i.test(contentType)) {
+    body.destroy();
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((await readBody(body, MAX_ERROR_BODY_BYTES)).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { code, message } = (parsed ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string') return undefined;
+  return typeof code === 'string' ? { code, message } : { message };
+}
+
+// ---------------------------------------------------------------------------
+// The plugin
+
+function hasWrite(share: ReceivedShareRecord): boolean {
+  return share.protocols.webdav?.permissions.includes('write') ?? false;
+}
+
+function bodyStream(request: FastifyRequest): Readable | undefined {
+  const body = request.body as { [Symbol.asyncIterator]?: unknown; pipe?: unknown } | undefined;
+  return body && typeof body[Symbol.asyncIterator] === 'function' && typeof body.pipe === 'function' ? (body as Readable) : undefined;
+}
+
+export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (app, opts) => {
+  const maxMultistatusBytes = opts.maxMultistatusBytes ?? DEFAULT_MAX_MULTISTATUS_BYTES;
+  const prefixSegments = app.prefix.split('/').filter((s) => s !== '');
+  const accessDeps: ShareAccessDeps = { client: opts.client, providers: opts.providers, getAccessToken: opts.getAccessToken };
+
+  // Methods are global to the fastify instance; the WebDAV engine may have added them already.
+  for (const [method, hasBody] of EXTRA_METHODS) {
+    if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody });
+  }
+
+  // In this scope only: no JSON/form parsing, every body is handed through as the raw stream.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.setErrorHandler(async (error, request, reply) => {
+    if (error instanceof LocalDavError) {
+      return reply.code(error.status).type('application/json').send({ code: error.code, message: error.message });
+    }
+    const ocmError = toOcmError(error);
+    if (ocmError.status >= 500 && ocmError.code === 'INTERNAL') request.log.error({ err: error }, 'dav-received: request failed');
+    if (ocmError.headers) reply.headers(ocmError.headers);
+    return reply.code(ocmError.status).type('application/json').send(errorBody(ocmError));
+  });
+
+  // Unknown methods (COPY, LOCK, PROPPATCH, …) and the bare prefix.
+  app.setNotFoundHandler(async (request, reply) => {
+    if (!(ALL_METHODS as readonly string[]).includes(request.method)) {
+      const error = new OcmError('METHOD_NOT_ALLOWED', { message: `${request.method} is not supported on received shares` });
+      return reply.code(405).header('allow', ALL_METHODS.join(', ')).type('application/json').send(errorBody(error));
+    }
+    return reply.code(404).type('application/json').send(errorBody(new OcmError('SHARE_NOT_FOUND')));
+  });
+
+  const loadShare = (shareId: string, user: LocalUser): ReceivedShareRecord => {
+    const share = opts.stores.receivedShares.get(shareId);
+    // Someone else's share and no share at all answer the same, so ids do not leak.
+    if (!share || share.localUserId !== user.id) throw new OcmError('SHARE_NOT_FOUND');
+    if (share.expiration !== undefined && share.expiration < nowSeconds()) throw new OcmError('SHARE_NOT_FOUND');
+    if (share.state !== 'accepted') {
+      throw new LocalDavError(403, 'SHARE_NOT_ACCEPTED', `The share is ${share.state}; accept it before accessing it`);
+    }
+    return share;
+  };
+
+  const relay = async (reply: FastifyReply, method: string, answer: Awaited<ReturnType<typeof forwardDav>>, access: ShareAccess, localBase: string) => {
+    const { status, headers, body } = answer;
+    if (status === 401 || status === 403) {
+      body.destroy();
+      throw new OcmError('REMOTE_REFUSED', { status: 502, message: `The sender refused access to the share (${status})` });
+    }
+    if (status === 404) {
+      body.destroy();
+      throw new OcmError('ROUTE_NOT_FOUND', { message: 'The sender has nothing at this path' });
+    }
+    if (status >= 500 && status !== 507) {
+      body.destroy();
+      throw new OcmError('REMOTE_BAD_RESPONSE', { message: `The sender failed (${status})` });
+    }
+    if (status >= 400) {
+      const sent = await senderErrorBody(body, headers['content-type']);
+      if (headers['allow']) reply.header('allow', headers['allow']);
+      const error: { code: string; message: string } = sent
+        ? { code: sent.code ?? 'REMOTE_REFUSED', message: sent.message }
+        : { code: 'REMOTE_REFUSED' satisfies ErrorCode, message: `The sender refused the request (${status})` };
+      return reply.code(status).type('application/json').send(error);
+    }
+    if (status === 207) {
+      const xml = (await readBody(body, maxMultistatusBytes)).toString('utf8');
+      if (/<!DOCTYPE/i.test(xml) || XMLValidator.validate(xml) !== true) {
+        throw new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with a multistatus document that is not well-formed XML' });
+      }
+      return reply
+        .code(207)
+        .type(headers['content-type'] ?? 'application/xml; charset=utf-8')
+        .send(rewriteMultistatusHrefs(xml, access.baseUrl, localBase));
+    }
+    reply.code(status);
+    for (const name of RELAYED_HEADERS) if (headers[name] !== undefined) reply.header(name, headers[name]);
+    if (method === 'HEAD' || status === 204 || status === 304) {
+      body.destroy();
+      return reply.send();
+    }
+    return reply.send(body);
+  };
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const user = authenticateLocalUser(opts.users, request);
+    const parsed = parsePath(pathOf(request.url), prefixSegments);
+    if (!parsed) throw new OcmError('SHARE_NOT_FOUND');
+    const share = loadShare(parsed.shareId, user);
+    const method = request.method;
+    const writable = hasWrite(share);
+    if ((WRITE_METHODS as readonly string[]).includes(method) && !writable) {
+      throw new OcmError('METHOD_NOT_ALLOWED', { status: 403, message: 'This received share is read-only' });
+    }
+    if (method === 'OPTIONS') {
+      const allow = (writable ? ALL_METHODS : READ_METHODS).join(', ');
+      return reply.code(200).headers({ dav: '1', allow, 'content-length': '0' }).send();
+    }
+
+    let access: ShareAccess;
+    try {
+      access = await resolveShareAccess(share, accessDeps);
+    } catch (error) {
+      request.log.warn({ err: error, share: share.id }, 'dav-received: the share cannot be accessed');
+      throw accessFailure(error);
+    }
+
+    const headers: Record<string, string | string[] | undefined> = { ...request.headers };
+    delete headers['destination'];
+    if (method === 'MOVE') headers['destination'] = senderDestination(request, prefixSegments, parsed.shareId, access);
+    const body = method === 'GET' || method === 'HEAD' ? undefined : bodyStream(request);
+    if (!body) delete headers['content-length'];
+
+    let answer;
+    try {
+      answer = await forwardDav(
+        { method, relativePath: relativePathOf(parsed.rest, parsed.trailingSlash), headers, body },
+        access,
+        { timeoutMs: opts.timeoutMs },
+      );
+    } catch (error) {
+      request.log.warn({ err: error, share: share.id }, 'dav-received: the sender could not be used');
+      throw outboundFailure(error);
+    }
+    const localBase = `/${[...prefixSegments, parsed.shareId].map(encodeURIComponent).join('/')}`;
+    try {
+      return await relay(reply, method, answer, access, localBase);
+    } catch (error) {
+      answer.body.destroy();
+      throw outboundFailure(error);
+    }
+  };
+
+  app.route({ method: ALL_METHODS, url: '/:shareId', handler });
+  app.route({ method: ALL_METHODS, url: '/:shareId/*', handler });
+};

@@ -1,0 +1,46 @@
+/**
+ * An SVG badge in the usual flat two-part style: the profile on the left
+ * ("OCM main"), the MUST pass rate on the right ("MUST 42/43": MUST
+ * requirements passed of those judged, i.e. passed or failed). Colour: green
+ * when the verdict passes with nothing failed, amber when it passes only
+ * thanks to declared expected failures or nothing was judged, red when it
+ * fails. The <title> says what was not run.
+ */
+import type { ComplianceResults } from '../suites/harness/compliance.ts';
+import { escapeXml as x, mustRateText } from './format.ts';
+
+export const BADGE_COLOURS = { pass: '#2e8b2e', partial: '#b07d00', fail: '#cf222e' } as const;
+
+/** Rough width of Verdana 11px text (what badge renderers assume). */
+function textWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += /[il.:|/ ]/.test(ch) ? 3.6 : /[mwMW]/.test(ch) ? 9.6 : /[A-Z0-9]/.test(ch) ? 7.6 : 6.6;
+  return Math.ceil(w);
+}
+
+export function badgeColour(results: ComplianceResults): string {
+  if (!results.verdict.pass) return BADGE_COLOURS.fail;
+  return results.summary.must.failed > 0 || results.summary.must.tested === 0 ? BADGE_COLOURS.partial : BADGE_COLOURS.pass;
+}
+
+export function renderBadge(results: ComplianceResults): string {
+  const left = `OCM ${results.run.profile}`;
+  const right = mustRateText(results);
+  const m = results.summary.must;
+  const title = `${results.target.name}: ${right} (OCM profile ${results.run.profile}; ${m.failed} failed${m.expectedFailures ? `, ${m.expectedFailures} expected` : ''}, ${m.notRun} not run, ${m.notApplicable} not applicable) — ${results.verdict.pass ? 'PASS' : 'FAIL'}`;
+  const lw = textWidth(left) + 12;
+  const rw = textWidth(right) + 12;
+  const w = lw + rw;
+  const colour = badgeColour(results);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="20" role="img" aria-label="${x(`${left}: ${right}`)}">
+<title>${x(title)}</title>
+<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>
+<clipPath id="r"><rect width="${w}" height="20" rx="3" fill="#fff"/></clipPath>
+<g clip-path="url(#r)"><rect width="${lw}" height="20" fill="#555"/><rect x="${lw}" width="${rw}" height="20" fill="${colour}"/><rect width="${w}" height="20" fill="url(#s)"/></g>
+<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11">
+<text x="${lw / 2}" y="15" fill="#010101" fill-opacity=".3">${x(left)}</text><text id="label" x="${lw / 2}" y="14">${x(left)}</text>
+<text x="${lw + rw / 2}" y="15" fill="#010101" fill-opacity=".3">${x(right)}</text><text id="value" x="${lw + rw / 2}" y="14">${x(right)}</text>
+</g>
+</svg>
+`;
+}

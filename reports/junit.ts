@@ -1,0 +1,120 @@
+/**
+ * JUnit XML: one <testsuite> per area, one <testcase> per (requirement,
+ * check) pair — a requirement without checks gets one testcase of its own —
+ * with the requirement ID, level, area, spec section, outcome and check
+ * status as <properties>. Mapping, chosen so that a CI reading only JUnit
+ * agrees with the verdict:
+ *  - check passed                              → passed (an unexpected pass adds property expectation=unexpected-pass and a <system-out> line)
+ *  - check failed, requirement failed          → <failure type="MUST"> with expected versus actual and the error
+ *  - check failed, requirement expected failure → <skipped message="expected failure: …"> (like pytest's xfail)
+ *  - check failed, requirement warning         → passed, property outcome=warning and a <system-out> WARNING line
+ *  - check not run / requirement without checks (not run, not applicable) → <skipped message="reason">
+ */
+import type { CheckResult, ComplianceResults, RequirementResult } from '../suites/harness/compliance.ts';
+import { areasOf, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
+import { redactDeep } from './redact.ts';
+
+export interface JunitCase {
+  requirement: RequirementResult;
+  check?: CheckResult;
+  kind: 'passed' | 'failure' | 'skipped';
+  message?: string;
+  note?: string;
+}
+
+/** The testcases of the JUnit report, in order (also used by the tests to count). */
+export function junitCases(results: ComplianceResults): JunitCase[] {
+  const cases: JunitCase[] = [];
+  for (const r of results.requirements) {
+    if (r.checks.length === 0) {
+      cases.push({ requirement: r, kind: 'skipped', message: `${r.outcome === 'not-applicable' ? 'not applicable' : 'not run'}: ${r.reason ?? ''}`.trim() });
+      continue;
+    }
+    for (const c of r.checks) {
+      if (c.status === 'passed') {
+        cases.push({ requirement: r, check: c, kind: 'passed', ...(r.unexpectedPass ? { note: `UNEXPECTED PASS: ${r.id} is declared as an expected failure but passed; update the expectation ledger.` } : {}) });
+      } else if (c.status === 'not-run' || c.status === 'interrupted') {
+        cases.push({ requirement: r, check: c, kind: 'skipped', message: `not run: ${c.reason ?? c.status}` });
+      } else if (r.outcome === 'failed' && r.expectedFailure) {
+        cases.push({ requirement: r, check: c, kind: 'skipped', message: `expected failure: ${c.error?.split('\n')[0] ?? c.status}` });
+      } else if (r.outcome === 'failed') {
+        cases.push({ requirement: r, check: c, kind: 'failure', message: c.error?.split('\n')[0] ?? c.status });
+      } else {
+        cases.push({ requirement: r, check: c, kind: 'passed', note: `WARNING (${r.level} not met): ${c.error?.split('\n')[0] ?? c.status}` });
+      }
+    }
+  }
+  return cases;
+}
+
+function property(name: string, value: unknown): string {
+  return `<property name="${x(name)}" value="${x(value)}"/>`;
+}
+
+function renderCase(c: JunitCase): string {
+  const r = c.requirement;
+  const name = c.check ? `${r.id} ${c.check.title.startsWith(r.id) ? c.check.title.slice(r.id.length).trim() : c.check.title}` : `${r.id} ${r.summary}`;
+  const time = ((c.check?.durationMs ?? 0) / 1000).toFixed(3);
+  const props = [
+    property('requirement', r.id),
+    property('level', r.level),
+    property('area', r.area),
+    property('section', r.section),
+    property('outcome', r.outcome),
+    property('outcome-text', outcomeText(r)),
+    ...(c.check ? [property('check', c.check.id), property('check-status', c.check.status), property('file', c.check.file)] : []),
+    ...(r.expectedFailure ? [property('expectation', r.unexpectedPass ? 'unexpected-pass' : 'expected-failure')] : []),
+    ...(c.check?.transcript ? [property('transcript', c.check.transcript)] : []),
+  ];
+  const body: string[] = [`<properties>${props.join('')}</properties>`];
+  if (c.kind === 'failure') {
+    const detail = [
+      c.check?.expected !== undefined ? `expected: ${c.check.expected}` : '',
+      c.check?.actual !== undefined ? `actual:   ${c.check.actual}` : '',
+      c.check?.error ?? '',
+      `spec: ${r.section}`,
+    ]
+      .filter(Boolean)
+      .join('\n');
+    body.push(`<failure type="${x(r.level)}" message="${x(c.message)}">${xt(detail)}</failure>`);
+  } else if (c.kind === 'skipped') {
+    body.push(`<skipped message="${x(c.message)}"/>`);
+  }
+  if (c.note) body.push(`<system-out>${xt(c.note)}</system-out>`);
+  return `    <testcase name="${x(name)}" classname="${x(`ocm.${r.area}.${r.id}`)}" time="${time}">${body.join('')}</testcase>`;
+}
+
+export function renderJunit(input: ComplianceResults): string {
+  const results = redactDeep(input);
+  const cases = junitCases(results);
+  const count = (list: JunitCase[]) => ({
+    tests: list.length,
+    failures: list.filter((c) => c.kind === 'failure').length,
+    skipped: list.filter((c) => c.kind === 'skipped').length,
+    time: (list.reduce((sum, c) => sum + (c.check?.durationMs ?? 0), 0) / 1000).toFixed(3),
+  });
+  const all = count(cases);
+  const suites = areasOf(results).map((area) => {
+    const list = cases.filter((c) => c.requirement.area === area);
+    const n = count(list);
+    const props = [
+      property('target', results.target.name),
+      property('target-url', results.target.url),
+      property('profile', results.run.profile),
+      property('verdict', results.verdict.pass ? 'pass' : 'fail'),
+    ];
+    return [
+      `  <testsuite name="${x(area)}" tests="${n.tests}" failures="${n.failures}" errors="0" skipped="${n.skipped}" time="${n.time}" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
+      `    <properties>${props.join('')}</properties>`,
+      ...list.map(renderCase),
+      '  </testsuite>',
+    ].join('\n');
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${x(`ocm-conformance: ${results.target.name} (profile ${results.run.profile})`)}" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="${(results.run.durationMs / 1000).toFixed(3)}">`,
+    ...suites,
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

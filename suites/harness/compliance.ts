@@ -1,0 +1,504 @@
+/**
+ * The compliance results of a run: one outcome per requirement of the
+ * catalogue, built from Playwright's JSON report, the catalogue, the profile
+ * and the target's discovery document. The model is documented as a JSON
+ * Schema in reports/results-schema.json (validated on write and on read);
+ * every report format (reports/*.ts) is derived from it.
+ *
+ * Outcomes:
+ *  - `passed`          every check of the requirement that ran passed;
+ *  - `failed`          a check failed and the requirement is a MUST (not informational);
+ *  - `warning`         a check failed and the requirement is a SHOULD, a MAY or informational;
+ *  - `not-applicable`  the requirement is outside the profile, or gated by a
+ *                      capability or criterion the target does not advertise;
+ *  - `not-run`         no check could run: a driver step is missing, no
+ *                      automated check exists, or (in a shard) its checks ran
+ *                      in another shard; each with a reason.
+ * The verdict passes when no MUST failed, minus declared expected failures;
+ * a declared expected failure that passed is an "unexpected pass" (reported,
+ * not failing).
+ *
+ * Outcomes, summary and verdict are a pure function of the requirements'
+ * metadata, their checks and the declared expectations (`finalizeResults`),
+ * so merged shards are recomputed exactly like a single run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import type { Catalogue, Profile, Requirement } from './requirements.ts';
+import { redactDeep } from '../../reports/redact.ts';
+
+export const RESULTS_FORMAT = 'ocm-conformance/results@1';
+
+export type Outcome = 'passed' | 'failed' | 'warning' | 'not-applicable' | 'not-run';
+export const OUTCOMES: readonly Outcome[] = ['passed', 'failed', 'warning', 'not-applicable', 'not-run'];
+
+export type CheckStatus = 'passed' | 'failed' | 'not-run' | 'timed-out' | 'interrupted';
+
+export interface CheckResult {
+  /** Playwright's test id: stable for one check across shards and reruns of the same code. */
+  id: string;
+  title: string;
+  /** The suite file that defines the check. */
+  file: string;
+  status: CheckStatus;
+  durationMs: number;
+  /** First lines of the failure message (ANSI stripped). */
+  error?: string;
+  /** Expected value of the failing assertion, when Playwright's message states it. */
+  expected?: string;
+  /** Actual (received) value of the failing assertion, when Playwright's message states it. */
+  actual?: string;
+  /** Why the check did not run. */
+  reason?: string;
+  /** Key of this check's HTTP transcript in `ComplianceResults.transcripts`. */
+  transcript?: string;
+  /** For interop checks: which party sent and which received (names, see `interopAnnotation`). */
+  interop?: { sender: string; receiver: string };
+}
+
+export interface RequirementResult {
+  id: string;
+  level: string;
+  strength: string;
+  area: string;
+  /** Spec anchor: "<doc> § <section path>". */
+  section: string;
+  summary: string;
+  /** Informational requirements never fail the run (a failed check is a warning). */
+  informational: boolean;
+  /** The target must be made to act (share, invite…) for a check to run. */
+  needsDriver: boolean;
+  /** Why the requirement does not apply to this run (profile, capability, criterion); absent when it applies. */
+  notApplicable?: string;
+  outcome: Outcome;
+  reason?: string;
+  /** Declared in the expectation ledger or the target config as a known failure. */
+  expectedFailure?: boolean;
+  /** Declared as an expected failure, yet it passed. */
+  unexpectedPass?: boolean;
+  checks: CheckResult[];
+}
+
+export type OutcomeCounts = Record<Outcome, number>;
+
+export interface MustSummary {
+  /** MUST / MUST NOT requirements (not informational) with a judged outcome (passed or failed). */
+  tested: number;
+  passed: number;
+  failed: number;
+  /** Failed, but declared as expected failures. */
+  expectedFailures: number;
+  notRun: number;
+  notApplicable: number;
+}
+
+export interface InteropCell {
+  sender: string;
+  receiver: string;
+  checks: number;
+  passed: number;
+  failed: number;
+  notRun: number;
+}
+
+export interface ComplianceResults {
+  format: typeof RESULTS_FORMAT;
+  tool: { name: string; version: string };
+  run: {
+    startedAt: string;
+    durationMs: number;
+    profile: Profile;
+    profileWarning?: string;
+    /** Only this shard of the suites ran (`run --shard i/n`). */
+    shard?: { current: number; total: number };
+    /** The shard results this file was merged from (`report --merge`). */
+    mergedFrom?: Array<{ startedAt: string; durationMs: number; shard?: { current: number; total: number }; targetUrl: string }>;
+    /** The `--grep` filter, when only some checks ran. */
+    grep?: string;
+  };
+  target: {
+    name: string;
+    url: string;
+    apiVersion?: string;
+    /** The discovery document as fetched at the start of the run. */
+    discovery?: unknown;
+    /** How the discovery document was fetched. */
+    discoveryFetch?: { url: string; fetchedAt: string; status?: number; contentType?: string | null; error?: string };
+  };
+  /** The second target of an interop run. */
+  interopWith?: { name: string; url: string };
+  peers: string[];
+  expectations: {
+    /** The expectation ledger file (`--expectations`), as given. */
+    file?: string;
+    /** The implementation the ledger is for. */
+    implementation?: string;
+    /** Every requirement declared as an expected failure (ledger and target config), sorted. */
+    declared: string[];
+  };
+  summary: {
+    byOutcome: OutcomeCounts;
+    byLevel: Record<string, OutcomeCounts>;
+    byArea: Record<string, OutcomeCounts>;
+    checks: { run: number; passed: number; failed: number; notRun: number };
+    must: MustSummary;
+  };
+  verdict: { pass: boolean; mustFailures: string[]; expectedFailures: string[]; unexpectedPasses: string[] };
+  requirements: RequirementResult[];
+  /** HTTP transcripts (secrets redacted), keyed by `CheckResult.transcript`. */
+  transcripts: Record<string, unknown>;
+  /** Sender × receiver cells of interop checks, when the run had any. */
+  interop?: InteropCell[];
+}
+
+/** The parts of Playwright's JSON report read here. */
+interface PwAttachment {
+  name: string;
+  contentType?: string;
+  path?: string;
+  body?: string;
+}
+interface PwTestResult {
+  status: string;
+  duration: number;
+  errors?: Array<{ message?: string }>;
+  error?: { message?: string };
+  annotations?: Array<{ type: string; description?: string }>;
+  attachments?: PwAttachment[];
+}
+interface PwSpec {
+  id?: string;
+  title: string;
+  file: string;
+  tests: Array<{ projectName: string; annotations?: Array<{ type: string; description?: string }>; results: PwTestResult[] }>;
+}
+interface PwSuite {
+  title?: string;
+  file?: string;
+  specs?: PwSpec[];
+  suites?: PwSuite[];
+}
+export interface PlaywrightReport {
+  stats?: { startTime?: string; duration?: number };
+  suites?: PwSuite[];
+}
+
+export interface BuildOptions {
+  catalogue: Catalogue;
+  selected: ReadonlyMap<string, Requirement>;
+  profile: Profile;
+  profileWarning?: string;
+  target: { name: string; url: string; discovery?: Record<string, any>; discoveryFetch?: ComplianceResults['target']['discoveryFetch'] };
+  interopWith?: { name: string; url: string };
+  peers: string[];
+  expectedFailures: string[];
+  expectations?: { file?: string; implementation?: string };
+  shard?: { current: number; total: number };
+  grep?: string;
+  toolVersion: string;
+  /** Why a selected requirement does not apply to this target (capability/criterion gates). */
+  gateReason(requirement: Requirement): string | undefined;
+  /** Folder that relative attachment paths are resolved against (Playwright writes absolute ones). */
+  attachmentsRoot?: string;
+}
+
+/** Playwright project whose tests are conformance checks. */
+export const CONFORMANCE_PROJECT = 'conformance';
+
+export function emptyCounts(): OutcomeCounts {
+  return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
+}
+
+function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
+/** Requirement IDs sort by prefix, then number: SHR-2 before SHR-12. */
+export function compareIds(a: string, b: string): number {
+  const pa = /^(.*?)(\d+)$/.exec(a);
+  const pb = /^(.*?)(\d+)$/.exec(b);
+  if (pa && pb && pa[1] === pb[1]) return Number(pa[2]) - Number(pb[2]);
+  return a.localeCompare(b);
+}
+
+/**
+ * An annotation that marks a check as an interop check between two parties:
+ * `test.info().annotations.push(interopAnnotation('target', 'partner'))`.
+ * `target` and `partner` stand for the run's target and its `interopWith`;
+ * any other name is taken as is.
+ */
+export function interopAnnotation(sender: string, receiver: string): { type: 'interop'; description: string } {
+  return { type: 'interop', description: `${sender} -> ${receiver}` };
+}
+
+/** Expected and actual values of a failed assertion, from Playwright's message. */
+export function expectedActual(message: string): { expected?: string; actual?: string } {
+  const expected = /^\s*Expected(?: [a-z ]+)?:\s?(.*)$/m.exec(message)?.[1]?.trim();
+  const actual = /^\s*Received(?: [a-z ]+)?:\s?(.*)$/m.exec(message)?.[1]?.trim();
+  if (expected !== undefined || actual !== undefined) return { ...(expected !== undefined ? { expected } : {}), ...(actual !== undefined ? { actual } : {}) };
+  // A diff: "- Expected  - n / + Received  + n" followed by -/+ lines.
+  const header = /^- Expected.*\n\+ Received.*$/m.exec(message);
+  if (!header) return {};
+  const body = message.slice(header.index + header[0].length).split('\n').filter((line) => !/^\s+at /.test(line));
+  const minus = body.filter((l) => l.startsWith('-')).map((l) => l.slice(1));
+  const plus = body.filter((l) => l.startsWith('+')).map((l) => l.slice(1));
+  return { ...(minus.length ? { expected: minus.join('\n').trim() } : {}), ...(plus.length ? { actual: plus.join('\n').trim() } : {}) };
+}
+
+function readAttachment(attachment: PwAttachment, root: string | undefined): unknown {
+  let text: string | undefined;
+  if (attachment.body !== undefined) text = Buffer.from(attachment.body, 'base64').toString('utf8');
+  else if (attachment.path) {
+    const file = isAbsolute(attachment.path) || !root ? attachment.path : join(root, attachment.path);
+    if (existsSync(file)) text = readFileSync(file, 'utf8');
+  }
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { text };
+  }
+}
+
+interface Collected {
+  byRequirement: Map<string, CheckResult[]>;
+  transcripts: Record<string, unknown>;
+}
+
+function collectChecks(report: PlaywrightReport, names: { target: string; partner?: string }, root: string | undefined): Collected {
+  const byRequirement = new Map<string, CheckResult[]>();
+  const transcripts: Record<string, unknown> = {};
+  const party = (name: string) => (name === 'target' ? names.target : name === 'partner' ? (names.partner ?? 'partner') : name);
+  const visit = (suite: PwSuite, file: string | undefined) => {
+    const suiteFile = file ?? suite.file;
+    for (const child of suite.suites ?? []) visit(child, suiteFile);
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests) {
+        if (test.projectName !== CONFORMANCE_PROJECT) continue;
+        const result = test.results.at(-1);
+        if (!result) continue;
+        const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
+        const ids = [...new Set(annotations.filter((a) => a.type === 'requirement').map((a) => a.description ?? ''))];
+        const notRun = annotations.find((a) => a.type === 'not-run');
+        const source = annotations.find((a) => a.type === 'source')?.description;
+        const interop = /^\s*(.+?)\s*->\s*(.+?)\s*$/.exec(annotations.find((a) => a.type === 'interop')?.description ?? '');
+        const message = stripAnsi(result.errors?.[0]?.message ?? result.error?.message ?? '');
+        const id = spec.id ?? createHash('sha256').update(`${suiteFile ?? spec.file}\n${spec.title}`).digest('hex').slice(0, 20);
+        const attachment = result.attachments?.find((a) => a.name === 'transcript');
+        const transcript = attachment ? readAttachment(attachment, root) : undefined;
+        if (transcript !== undefined) transcripts[id] = transcript;
+        const status: CheckStatus =
+          result.status === 'passed'
+            ? 'passed'
+            : result.status === 'skipped'
+              ? 'not-run'
+              : result.status === 'timedOut'
+                ? 'timed-out'
+                : result.status === 'interrupted'
+                  ? 'interrupted'
+                  : 'failed';
+        const check: CheckResult = {
+          id,
+          title: spec.title,
+          file: suiteFile ?? spec.file,
+          status,
+          durationMs: Math.round(result.duration),
+          ...(message ? { error: message.split('\n').slice(0, 12).join('\n').trim() } : {}),
+          ...(message ? expectedActual(message) : {}),
+          ...(notRun?.description ? { reason: notRun.description } : status === 'not-run' ? { reason: 'the check was skipped' } : {}),
+          ...(transcript !== undefined ? { transcript: id } : {}),
+          ...(interop ? { interop: { sender: party(interop[1]!), receiver: party(interop[2]!) } } : {}),
+        };
+        for (const requirementId of ids) {
+          const list = byRequirement.get(requirementId) ?? [];
+          list.push(check);
+          byRequirement.set(requirementId, list);
+        }
+      }
+    }
+  };
+  for (const suite of report.suites ?? []) visit(suite, undefined);
+  return { byRequirement, transcripts };
+}
+
+/** The outcome of one requirement from its metadata and checks. */
+export function requirementOutcome(
+  requirement: Pick<RequirementResult, 'strength' | 'informational' | 'needsDriver' | 'notApplicable'>,
+  checks: readonly CheckResult[],
+  shard?: { current: number; total: number },
+): { outcome: Outcome; reason?: string } {
+  if (checks.length === 0) {
+    if (requirement.notApplicable) return { outcome: 'not-applicable', reason: requirement.notApplicable };
+    if (shard) return { outcome: 'not-run', reason: `no check of it ran in shard ${shard.current}/${shard.total}` };
+    return {
+      outcome: 'not-run',
+      reason: requirement.needsDriver ? 'no automated check ran (it needs a driver step this run did not do)' : 'no automated check exists yet',
+    };
+  }
+  if (checks.some((c) => c.status === 'failed' || c.status === 'timed-out')) {
+    const failing = checks.find((c) => (c.status === 'failed' || c.status === 'timed-out') && c.error) ?? checks.find((c) => c.status !== 'passed');
+    const reason = failing?.error?.split('\n')[0] ?? (failing?.status === 'timed-out' ? 'the check timed out' : 'a check failed');
+    return { outcome: requirement.strength === 'must' && !requirement.informational ? 'failed' : 'warning', reason };
+  }
+  if (checks.every((c) => c.status === 'not-run' || c.status === 'interrupted')) {
+    return { outcome: 'not-run', reason: checks.find((c) => c.reason)?.reason ?? 'the check did not run' };
+  }
+  return { outcome: 'passed' };
+}
+
+/** The MUST figures behind the badge and the headline: passed / (passed + failed) of MUST requirements. */
+export function mustSummary(requirements: readonly RequirementResult[]): MustSummary {
+  const must = requirements.filter((r) => r.strength === 'must' && !r.informational);
+  const failed = must.filter((r) => r.outcome === 'failed');
+  return {
+    tested: must.filter((r) => r.outcome === 'passed' || r.outcome === 'failed').length,
+    passed: must.filter((r) => r.outcome === 'passed').length,
+    failed: failed.length,
+    expectedFailures: failed.filter((r) => r.expectedFailure).length,
+    notRun: must.filter((r) => r.outcome === 'not-run').length,
+    notApplicable: must.filter((r) => r.outcome === 'not-applicable').length,
+  };
+}
+
+/**
+ * Recomputes every derived part of the results in place: each requirement's
+ * outcome, reason and expectation flags, the summary, the verdict and the
+ * interop cells. Used after building a run and after merging shards.
+ */
+export function finalizeResults(results: ComplianceResults): ComplianceResults {
+  const declared = new Set(results.expectations.declared);
+  results.expectations.declared = [...declared].sort(compareIds);
+  for (const r of results.requirements) {
+    const { outcome, reason } = requirementOutcome(r, r.checks, results.run.shard);
+    r.outcome = outcome;
+    if (reason) r.reason = reason;
+    else delete r.reason;
+    delete r.expectedFailure;
+    delete r.unexpectedPass;
+    if (declared.has(r.id)) {
+      r.expectedFailure = true;
+      if (outcome === 'passed') r.unexpectedPass = true;
+    }
+  }
+  const byOutcome = emptyCounts();
+  const byLevel: Record<string, OutcomeCounts> = {};
+  const byArea: Record<string, OutcomeCounts> = {};
+  for (const r of results.requirements) {
+    byOutcome[r.outcome]++;
+    (byLevel[r.level] ??= emptyCounts())[r.outcome]++;
+    (byArea[r.area] ??= emptyCounts())[r.outcome]++;
+  }
+  const allChecks = new Map<string, CheckResult>();
+  for (const r of results.requirements) for (const c of r.checks) allChecks.set(c.id, c);
+  const checkList = [...allChecks.values()];
+  results.summary = {
+    byOutcome,
+    byLevel,
+    byArea,
+    checks: {
+      run: checkList.filter((c) => c.status !== 'not-run' && c.status !== 'interrupted').length,
+      passed: checkList.filter((c) => c.status === 'passed').length,
+      failed: checkList.filter((c) => c.status === 'failed' || c.status === 'timed-out').length,
+      notRun: checkList.filter((c) => c.status === 'not-run' || c.status === 'interrupted').length,
+    },
+    must: mustSummary(results.requirements),
+  };
+  const failed = results.requirements.filter((r) => r.outcome === 'failed');
+  results.verdict = {
+    pass: failed.every((r) => declared.has(r.id)),
+    mustFailures: failed.filter((r) => !declared.has(r.id)).map((r) => r.id),
+    expectedFailures: failed.filter((r) => declared.has(r.id)).map((r) => r.id),
+    unexpectedPasses: results.requirements.filter((r) => r.unexpectedPass).map((r) => r.id),
+  };
+  const cells = new Map<string, InteropCell>();
+  for (const c of checkList) {
+    if (!c.interop) continue;
+    const key = `${c.interop.sender}\u0000${c.interop.receiver}`;
+    const cell = cells.get(key) ?? { sender: c.interop.sender, receiver: c.interop.receiver, checks: 0, passed: 0, failed: 0, notRun: 0 };
+    cell.checks++;
+    if (c.status === 'passed') cell.passed++;
+    else if (c.status === 'failed' || c.status === 'timed-out') cell.failed++;
+    else cell.notRun++;
+    cells.set(key, cell);
+  }
+  if (cells.size) results.interop = [...cells.values()];
+  else delete results.interop;
+  return results;
+}
+
+export function buildComplianceResults(report: PlaywrightReport, options: BuildOptions): ComplianceResults {
+  const { byRequirement, transcripts } = collectChecks(report, { target: options.target.name, ...(options.interopWith ? { partner: options.interopWith.name } : {}) }, options.attachmentsRoot);
+  const requirements: RequirementResult[] = [];
+  for (const base of options.catalogue.requirements) {
+    const requirement = options.selected.get(base.id) ?? base;
+    const gate = options.selected.has(base.id) ? options.gateReason(requirement) : `not part of profile ${options.profile}`;
+    requirements.push({
+      id: base.id,
+      level: requirement.level,
+      strength: requirement.strength,
+      area: base.area,
+      section: base.section,
+      summary: base.summary,
+      informational: requirement.informational,
+      needsDriver: base.needsDriver,
+      ...(gate ? { notApplicable: gate } : {}),
+      outcome: 'not-run',
+      checks: byRequirement.get(base.id) ?? [],
+    });
+  }
+  const started = report.stats?.startTime ?? new Date().toISOString();
+  const discovery = options.target.discovery;
+  const results: ComplianceResults = {
+    format: RESULTS_FORMAT,
+    tool: { name: 'ocm-conformance', version: options.toolVersion },
+    run: {
+      startedAt: started,
+      durationMs: Math.round(report.stats?.duration ?? 0),
+      profile: options.profile,
+      ...(options.profileWarning ? { profileWarning: options.profileWarning } : {}),
+      ...(options.shard ? { shard: options.shard } : {}),
+      ...(options.grep ? { grep: options.grep } : {}),
+    },
+    target: {
+      name: options.target.name,
+      url: options.target.url,
+      ...(typeof discovery?.apiVersion === 'string' ? { apiVersion: discovery.apiVersion } : {}),
+      ...(discovery ? { discovery } : {}),
+      ...(options.target.discoveryFetch ? { discoveryFetch: options.target.discoveryFetch } : {}),
+    },
+    ...(options.interopWith ? { interopWith: options.interopWith } : {}),
+    peers: options.peers,
+    expectations: {
+      ...(options.expectations?.file ? { file: options.expectations.file } : {}),
+      ...(options.expectations?.implementation ? { implementation: options.expectations.implementation } : {}),
+      declared: options.expectedFailures,
+    },
+    summary: undefined as never,
+    verdict: undefined as never,
+    requirements,
+    transcripts,
+  };
+  // Secrets never leave the run: every string of the results is redacted once more.
+  return redactDeep(finalizeResults(results));
+}
+
+/** The closing table: per area passed, failed, warnings, not applicable, not run; then each failed MUST. */
+export function closingTable(results: ComplianceResults): string {
+  const rows = Object.entries(results.summary.byArea).sort(([a], [b]) => a.localeCompare(b));
+  const header = ['area', 'passed', 'failed', 'warning', 'n/a', 'not run'];
+  const body = rows.map(([area, c]) => [area, c.passed, c.failed, c.warning, c['not-applicable'], c['not-run']].map(String));
+  const total = results.summary.byOutcome;
+  body.push(['TOTAL', total.passed, total.failed, total.warning, total['not-applicable'], total['not-run']].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  const failed = results.requirements.filter((r) => r.outcome === 'failed');
+  if (failed.length) {
+    out.push('', 'Failed MUST requirements:');
+    for (const r of failed) out.push(`  ${r.id}${r.expectedFailure ? ' (expected)' : ''}  ${r.summary}\n      ${r.reason ?? ''}`);
+  }
+  for (const id of results.verdict.unexpectedPasses) out.push(`  unexpected pass: ${id} (declared as an expected failure)`);
+  return out.join('\n');
+}

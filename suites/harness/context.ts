@@ -1,0 +1,70 @@
+/**
+ * What a suite file knows when it is loaded: the target config, the chosen
+ * profile, the target's discovery document (fetched once by the global
+ * setup), and the requirement catalogue. Checks are defined only when their
+ * requirement applies to that profile and the target's capabilities; the
+ * results file lists the rest as not applicable.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCatalogue, resolveProfile, selectRequirements, PROJECT_ROOT, type Catalogue, type Profile, type Requirement } from './requirements.ts';
+import { loadTargetConfig, targetDomain, type TargetConfig } from './target.ts';
+
+export const TARGET_DISCOVERY_FILE = 'target-discovery.json';
+
+/** This run's working folder (set by the global setup; each run has its own). */
+export function runDir(): string {
+  return process.env.OCM_RUN_DIR ?? join(PROJECT_ROOT, 'reports/output/run');
+}
+
+export interface SuiteContext {
+  target: TargetConfig;
+  domain: string;
+  profile: Profile;
+  /** Set when the profile is a guess (auto without a known apiVersion). */
+  profileWarning: string | undefined;
+  /** The discovery document as fetched at the start of the run; undefined when it could not be read. */
+  discovery: Record<string, any> | undefined;
+  catalogue: Catalogue;
+  /** IDs selected by the profile and conflict options. */
+  selected: Map<string, Requirement>;
+}
+
+let cached: SuiteContext | undefined;
+
+export function suiteContext(): SuiteContext {
+  if (cached) return cached;
+  const file = process.env.OCM_TARGET_CONFIG;
+  if (!file) throw new Error('OCM_TARGET_CONFIG is not set: run the suites through `ocm-conformance run` or `npm test`');
+  const target = loadTargetConfig(file);
+  const discoveryFile = join(runDir(), TARGET_DISCOVERY_FILE);
+  const discovery = existsSync(discoveryFile) ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { document?: Record<string, any> }).document : undefined;
+  const resolved = resolveProfile(process.env.OCM_PROFILE ?? target.profile, typeof discovery?.apiVersion === 'string' ? discovery.apiVersion : undefined);
+  const catalogue = loadCatalogue();
+  const selected = new Map(
+    selectRequirements(catalogue, { profile: resolved.profile, conflicts: target.conflicts as never, ...(resolved.release ? { release: resolved.release } : {}) }).map((r) => [r.id, r] as const),
+  );
+  cached = { target, domain: targetDomain(target), profile: resolved.profile, profileWarning: resolved.warning, discovery, catalogue, selected };
+  return cached;
+}
+
+/** Whether the target advertises a capability (as of the run's start). */
+export function advertises(capability: string): boolean {
+  const caps = suiteContext().discovery?.capabilities;
+  return Array.isArray(caps) && caps.includes(capability);
+}
+
+/** Why a requirement does not apply to this run, or undefined when it does. */
+export function notApplicableReason(id: string): string | undefined {
+  const context = suiteContext();
+  const requirement = context.selected.get(id);
+  if (!requirement) {
+    return context.catalogue.byId.has(id) ? `not part of profile ${context.profile}` : `unknown requirement ${id}`;
+  }
+  if (requirement.capability && !advertises(requirement.capability)) return `the target does not advertise the ${requirement.capability} capability`;
+  if (requirement.criterion) {
+    const criteria = context.discovery?.criteria;
+    if (!Array.isArray(criteria) || !criteria.includes(requirement.criterion)) return `the target does not advertise the ${requirement.criterion} criterion`;
+  }
+  return undefined;
+}

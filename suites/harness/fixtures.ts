@@ -1,0 +1,190 @@
+/**
+ * Playwright fixtures for the conformance suites, in layers:
+ *  - worker scope: the two simulated peers of this worker's slot (the
+ *    addresses the target trusts), started once per worker;
+ *  - test scope: `peer`/`peer2` reset to their defaults, the target handle
+ *    with its driver, and `ocm`, a fetch that records a transcript of every
+ *    exchange (secrets redacted) and attaches it to the test.
+ *
+ * `check(ids, title, body)` defines one check: only when one of its
+ * requirements applies to the run (profile, capabilities), with the IDs in
+ * front of the title, the level as a tag and IDs and spec anchors as
+ * annotations. A step the target's driver cannot do ends the check as
+ * not run (a skip with a `not-run` annotation), never as passed.
+ */
+import { test as base, expect, type TestInfo } from '@playwright/test';
+import { PeerSimulator } from './peer-simulator.ts';
+import { suiteContext, notApplicableReason, type SuiteContext } from './context.ts';
+import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
+import type { TargetUser } from './target.ts';
+import { Transcript } from './transcript.ts';
+
+export interface TargetHandle {
+  context: SuiteContext;
+  /** Origin of the target, e.g. http://127.0.0.2:8080. */
+  origin: string;
+  /** host[:port] of the target. */
+  domain: string;
+  /** The target's OCM endPoint from its discovery (falls back to `<origin>/ocm`). */
+  endPoint: string;
+  discovery: Record<string, any> | undefined;
+  driver: Driver;
+  users: TargetUser[];
+  /** The first local user, who owns the shared resources. */
+  user: TargetUser;
+  /** A second local user, when configured. */
+  user2: TargetUser | undefined;
+}
+
+interface WorkerFixtures {
+  peers: [PeerSimulator, PeerSimulator];
+}
+
+interface TestFixtures {
+  peer: PeerSimulator;
+  peer2: PeerSimulator;
+  target: TargetHandle;
+  ocm: Transcript;
+}
+
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  peers: [
+    async ({}, use, workerInfo) => {
+      const context = suiteContext();
+      const slots = context.target.peers;
+      const slot = slots[workerInfo.parallelIndex % slots.length]!;
+      const peers = slot.map((address, i) => {
+        const [host, port] = address.split(':');
+        return new PeerSimulator({ name: `peer${i + 1}`, host: host!, port: Number(port), targetOrigin: context.target.baseUrl });
+      }) as [PeerSimulator, PeerSimulator];
+      await Promise.all(peers.map((p) => p.start()));
+      await use(peers);
+      await Promise.all(peers.map((p) => p.stop()));
+    },
+    { scope: 'worker' },
+  ],
+  peer: async ({ peers }, use) => {
+    peers[0].reset();
+    await use(peers[0]);
+  },
+  peer2: async ({ peers }, use) => {
+    peers[1].reset();
+    await use(peers[1]);
+  },
+  target: async ({ peers }, use) => {
+    const context = suiteContext();
+    const users = 'users' in context.target.driver ? context.target.driver.users : [];
+    const endPoint = typeof context.discovery?.endPoint === 'string' ? context.discovery.endPoint.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
+    const driver = createDriver(context.target, async (suffix, timeoutMs) => peers[0].waitFor(suffix, 'POST', timeoutMs));
+    await use({
+      context,
+      origin: context.target.baseUrl,
+      domain: context.domain,
+      endPoint,
+      discovery: context.discovery,
+      driver,
+      users,
+      user: users[0] ?? { username: '', password: '', id: '' },
+      user2: users[1],
+    });
+  },
+  ocm: async ({ peers }, use, testInfo) => {
+    const transcript = new Transcript();
+    await use(transcript);
+    const received = [...peers[0].requests, ...peers[1].requests].map((r) => ({
+      peer: r.headers.host,
+      method: r.method,
+      url: r.url,
+      headers: r.headers,
+      body: r.body ?? (r.rawBody.length ? r.rawBody.toString('utf8').slice(0, 4000) : undefined),
+      signature: r.signature.status,
+    }));
+    await attachTranscript(testInfo, transcript, received);
+  },
+});
+
+async function attachTranscript(testInfo: TestInfo, transcript: Transcript, received: unknown[]): Promise<void> {
+  const body = transcript.redactJson({ sent: transcript.exchanges, receivedByPeers: received });
+  if (transcript.exchanges.length === 0 && received.length === 0) return;
+  await testInfo.attach('transcript', { body, contentType: 'application/json' });
+}
+
+export { expect };
+
+export interface CheckDetails {
+  tag: string[];
+  annotation: Array<{ type: string; description: string }>;
+}
+
+/** Tags and annotations for a check of `ids`. */
+export function requirementDetails(ids: string[]): CheckDetails {
+  const context = suiteContext();
+  const tags = new Set<string>();
+  const annotation: CheckDetails['annotation'] = [];
+  for (const id of ids) {
+    const requirement = context.selected.get(id) ?? context.catalogue.byId.get(id);
+    if (!requirement) throw new Error(`check names unknown requirement ${id}`);
+    tags.add(`@${requirement.strength}`);
+    tags.add(`@${requirement.area}`);
+    annotation.push({ type: 'requirement', description: id });
+    annotation.push({ type: 'level', description: `${id} ${'level' in requirement ? requirement.level : ''}` });
+    annotation.push({ type: 'spec', description: `${id} ${requirement.section}` });
+  }
+  return { tag: [...tags], annotation };
+}
+
+export interface CheckFixtures {
+  target: TargetHandle;
+  peer: PeerSimulator;
+  peer2: PeerSimulator;
+  ocm: Transcript;
+}
+
+type CheckBody = (fixtures: CheckFixtures, testInfo: TestInfo) => Promise<void>;
+
+/**
+ * Defines a check of the requirements `ids` when at least one applies.
+ * The body may throw `DriverUnsupported`: the check is then not run.
+ */
+export function check(ids: string[], title: string, body: CheckBody): void {
+  const applicable = ids.filter((id) => notApplicableReason(id) === undefined);
+  if (applicable.length === 0) return;
+  const details = requirementDetails(applicable);
+  // Playwright places the test where `test()` is called (here); record the suite file for the reports.
+  const source = callerFile();
+  if (source) details.annotation.push({ type: 'source', description: source });
+  // Playwright reads the fixture names from the destructuring pattern, so name them all here.
+  test(`${applicable.join(' ')} ${title}`, details, async ({ target, peer, peer2, ocm }, testInfo) => {
+    try {
+      await body({ target, peer, peer2, ocm }, testInfo);
+    } catch (error) {
+      if (error instanceof DriverUnsupported) {
+        testInfo.annotations.push({ type: 'not-run', description: error.message });
+        test.skip(true, `not run: ${error.message}`);
+      }
+      throw error;
+    }
+  });
+}
+
+/** Ends the current check as not run, with a reason (a missing driver step, a missing target user...). */
+export function notRun(reason: string): never {
+  test.info().annotations.push({ type: 'not-run', description: reason });
+  test.skip(true, `not run: ${reason}`);
+  throw new Error('unreachable');
+}
+
+/** Fails unless the driver can do `actions`; use at the start of a check. */
+export function needDriver(target: TargetHandle, ...actions: Parameters<Driver['supports']>[0][]): void {
+  for (const action of actions) if (!target.driver.supports(action)) notRun(`the ${target.driver.kind} driver cannot ${action}`);
+}
+
+/** The suite file that called `check()`, relative to the project root. */
+function callerFile(): string | undefined {
+  const stack = new Error().stack?.split('\n') ?? [];
+  for (const line of stack) {
+    const match = /(\/[^():]*\/suites\/[^():]+\.spec\.ts)/.exec(line) ?? /file:\/\/(\/[^():]*\/suites\/[^():]+\.spec\.ts)/.exec(line);
+    if (match) return match[1]!.slice(match[1]!.indexOf('/suites/') + 1);
+  }
+  return undefined;
+}

@@ -1,0 +1,415 @@
+/**
+ * The peer simulator: a real OCM server the target can call, on its own
+ * loopback address and port, with its own discovery document, Ed25519 key
+ * and JWKS, users, invite tokens and WebDAV files to share.
+ *
+ * It answers `/shares`, `/invite-accepted`, `/notifications`, the token
+ * endpoint and WebDAV; records every request it receives (method, URL,
+ * headers, raw body, parsed body, signature verdict); and can be told per
+ * test what to advertise and how to misbehave. `reset()` puts it back to its
+ * defaults between tests. It never contacts anything but the target.
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
+import { PROJECT_ROOT } from '../../reference/config.ts';
+import { registerSecret } from './transcript.ts';
+import { davPlugin } from '../../reference/webdav/dav-plugin.ts';
+import {
+  signingKeyFromPrivateKey,
+  publicJwks,
+  signRequest,
+  verifyOcmSignature,
+  type Jwk,
+  type SigningKey,
+  type VerifyResult,
+} from '../../reference/signatures/index.ts';
+
+export interface PeerUser {
+  id: string;
+  name: string;
+  email: string;
+}
+
+export interface RecordedRequest {
+  at: number;
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  /** Parsed JSON or form body; undefined when absent or unparsable. */
+  body: any;
+  /** Verdict on an RFC 9421 OCM signature, checked against the target's JWKS. */
+  signature: VerifyResult | { status: 'not-checked'; reason: string };
+}
+
+/** What the peer advertises, settable per test. */
+export interface PeerDiscoverySettings {
+  apiVersion: string;
+  capabilities: string[];
+  criteria: string[];
+  resourceTypes: Array<{ name: string; shareTypes: string[]; protocols: Record<string, unknown> }>;
+  /** Fields to leave out of the document entirely. */
+  omit: string[];
+  /** Extra top-level fields. */
+  extra: Record<string, unknown>;
+}
+
+/** How the peer misbehaves or what it answers, settable per test. */
+export interface PeerBehaviour {
+  /** Status for POST /shares (default 201 with recipientDisplayName). */
+  sharesStatus: number;
+  /** Status for POST /notifications (default 201). */
+  notificationsStatus: number;
+  /** Override for POST /invite-accepted: a status and a body. */
+  inviteAccepted?: { status: number; body: unknown };
+  /** Delay every answer by this many milliseconds. */
+  delayMs: number;
+  /** Serve discovery with this status instead of 200. */
+  discoveryStatus: number;
+  /** Sign outbound requests (when the target advertises http-sig). */
+  sign: boolean;
+}
+
+export interface PeerShare {
+  id: string;
+  secret: string;
+  /** Path inside the peer's files: a file or a folder. */
+  path: string;
+  resourceType: 'file' | 'folder';
+  permissions: string[];
+  requirements?: string[];
+  /** Access tokens issued for it by the token endpoint. */
+  tokens: string[];
+  revoked: boolean;
+}
+
+export interface PeerInvite {
+  token: string;
+  user: PeerUser;
+  acceptedBy?: { userID: string; recipientProvider: string };
+}
+
+export interface PeerSimulatorOptions {
+  name: string;
+  host: string;
+  port: number;
+  /** Where the target lives, for verifying its signatures (its discovery names its JWKS). */
+  targetOrigin?: string;
+}
+
+const SEED_FILES = join(PROJECT_ROOT, 'fixtures/files');
+
+function defaultDiscovery(): PeerDiscoverySettings {
+  return {
+    apiVersion: '1.4.0',
+    capabilities: ['exchange-token', 'http-sig', 'invites', 'notifications', 'protocol-object'],
+    criteria: [],
+    resourceTypes: [
+      { name: 'file', shareTypes: ['user'], protocols: { webdav: '/dav/ocm', 'webdav-receive': { uri: 'absolute' } } },
+      { name: 'folder', shareTypes: ['user'], protocols: { webdav: '/dav/ocm', 'webdav-receive': { uri: 'absolute' } } },
+    ],
+    omit: [],
+    extra: {},
+  };
+}
+
+function defaultBehaviour(): PeerBehaviour {
+  return { sharesStatus: 201, notificationsStatus: 201, delayMs: 0, discoveryStatus: 200, sign: true };
+}
+
+export class PeerSimulator {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly origin: string;
+  /** host:port — the server part of this peer's OCM Addresses. */
+  readonly domain: string;
+  readonly key: SigningKey;
+  readonly requests: RecordedRequest[] = [];
+  readonly users: PeerUser[];
+  discovery: PeerDiscoverySettings = defaultDiscovery();
+  behaviour: PeerBehaviour = defaultBehaviour();
+  readonly shares = new Map<string, PeerShare>();
+  readonly invites = new Map<string, PeerInvite>();
+  /** Shares the target sent us: the parsed bodies of accepted POST /shares. */
+  readonly receivedShares: any[] = [];
+  targetOrigin: string | undefined;
+
+  private app: FastifyInstance | undefined;
+  private filesDir = '';
+  private targetJwks: { at: number; keys: Jwk[] } | undefined;
+
+  constructor(options: PeerSimulatorOptions) {
+    this.name = options.name;
+    this.host = options.host;
+    this.port = options.port;
+    this.origin = `http://${options.host}:${options.port}`;
+    this.domain = `${options.host}:${options.port}`;
+    this.targetOrigin = options.targetOrigin;
+    this.key = peerKey(this.domain);
+    this.users = [
+      { id: `alice-${options.name}`, name: `Alice at ${options.name}`, email: `alice@${options.name}.test` },
+      { id: `bob-${options.name}`, name: `Bob at ${options.name}`, email: `bob@${options.name}.test` },
+    ];
+  }
+
+  get endPoint(): string {
+    return `${this.origin}/ocm`;
+  }
+
+  address(userId: string): string {
+    return `${userId}@${this.domain}`;
+  }
+
+  /** A fresh user for one test, so tests never collide on the target. */
+  newUser(prefix = 'user'): PeerUser {
+    const id = `${prefix}-${randomUUID().slice(0, 8)}`;
+    const user = { id, name: `${prefix} ${id.slice(-8)}`, email: `${id}@${this.name}.test` };
+    this.users.push(user);
+    return user;
+  }
+
+  discoveryDocument(): Record<string, unknown> {
+    const d = this.discovery;
+    const doc: Record<string, unknown> = {
+      enabled: true,
+      apiVersion: d.apiVersion,
+      endPoint: this.endPoint,
+      provider: `ocm-conformance peer ${this.name}`,
+      resourceTypes: d.resourceTypes,
+      capabilities: d.capabilities,
+      criteria: d.criteria,
+      jwksUri: `${this.endPoint}/jwks`,
+      tokenEndPoint: `${this.endPoint}/token`,
+      inviteAcceptDialog: `${this.origin}/accept-invite`,
+      ...d.extra,
+    };
+    if (!d.capabilities.includes('exchange-token')) delete doc.tokenEndPoint;
+    for (const key of d.omit) delete doc[key];
+    return doc;
+  }
+
+  /** Puts advertised settings, behaviour and recordings back to the defaults. */
+  reset(): void {
+    this.discovery = defaultDiscovery();
+    this.behaviour = defaultBehaviour();
+    this.requests.length = 0;
+    this.receivedShares.length = 0;
+  }
+
+  /** Requests received on a path (suffix match), oldest first. */
+  received(pathSuffix: string, method = 'POST'): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && r.path.endsWith(pathSuffix));
+  }
+
+  /** Waits until a request on `pathSuffix` arrives (bounded). */
+  async waitFor(pathSuffix: string, method = 'POST', timeoutMs = 5000): Promise<RecordedRequest | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const found = this.received(pathSuffix, method).at(-1);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return undefined;
+  }
+
+  /** Creates an invite token of one of our users, for the target to accept. */
+  createInvite(user: PeerUser = this.users[0]!): PeerInvite {
+    const invite: PeerInvite = { token: randomBytes(18).toString('base64url'), user };
+    this.invites.set(invite.token, invite);
+    registerSecret(invite.token);
+    return invite;
+  }
+
+  /** Offers one of our fixture files or folders as a share (its id and secret). */
+  createShare(path: string, options: { permissions?: string[]; requirements?: string[] } = {}): PeerShare {
+    const share: PeerShare = {
+      id: randomUUID(),
+      secret: randomBytes(32).toString('base64url'),
+      path: path.replace(/^\/+/, ''),
+      resourceType: path.replace(/\/+$/, '').includes('.') ? 'file' : 'folder',
+      permissions: options.permissions ?? ['read'],
+      tokens: [],
+      revoked: false,
+      ...(options.requirements ? { requirements: options.requirements } : {}),
+    };
+    this.shares.set(share.id, share);
+    registerSecret(share.secret);
+    return share;
+  }
+
+  /** Headers to sign a POST of `body` to `url` with this peer's key. */
+  signatureHeaders(url: string, body: string, method = 'POST'): Record<string, string> {
+    return signRequest({ method, url, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) }, this.key);
+  }
+
+  async start(): Promise<void> {
+    this.filesDir = await mkdtemp(join(tmpdir(), `ocm-peer-${this.name}-`));
+    await cp(SEED_FILES, this.filesDir, { recursive: true });
+    const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+    this.app = app;
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    app.addHook('onRequest', async () => {
+      if (this.behaviour.delayMs > 0) await new Promise((r) => setTimeout(r, this.behaviour.delayMs));
+    });
+
+    const record = async (request: FastifyRequest): Promise<RecordedRequest> => {
+      const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const entry: RecordedRequest = {
+        at: Date.now(),
+        method: request.method,
+        url: request.url,
+        path: request.url.split('?')[0]!,
+        headers: { ...request.headers },
+        rawBody,
+        body: parseBody(request.headers['content-type'], rawBody),
+        signature: { status: 'not-checked', reason: 'pending' },
+      };
+      entry.signature = await this.checkSignature(request, rawBody);
+      this.requests.push(entry);
+      return entry;
+    };
+
+    const sendDiscovery = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+      if (this.behaviour.discoveryStatus !== 200) return reply.code(this.behaviour.discoveryStatus).send({ message: 'discovery disabled by the test' });
+      return reply.type('application/json').send(this.discoveryDocument());
+    };
+    app.get('/.well-known/ocm', async (request, reply) => {
+      await record(request);
+      return sendDiscovery(request, reply);
+    });
+    app.get('/ocm-provider', async (request, reply) => {
+      await record(request);
+      return sendDiscovery(request, reply);
+    });
+    app.get('/ocm/jwks', async () => publicJwks([this.key]));
+    app.get('/.well-known/jwks.json', async () => publicJwks([this.key]));
+
+    app.post('/ocm/shares', async (request, reply) => {
+      const entry = await record(request);
+      const status = this.behaviour.sharesStatus;
+      if (status === 201 && entry.body && typeof entry.body === 'object') this.receivedShares.push(entry.body);
+      if (status >= 200 && status < 300) return reply.code(status).send({ recipientDisplayName: this.users[0]!.name });
+      return reply.code(status).send({ message: `the peer was told to answer ${status}` });
+    });
+
+    app.post('/ocm/notifications', async (request, reply) => {
+      await record(request);
+      const status = this.behaviour.notificationsStatus;
+      return reply.code(status).send(status < 300 ? {} : { message: `the peer was told to answer ${status}` });
+    });
+
+    app.post('/ocm/invite-accepted', async (request, reply) => {
+      const entry = await record(request);
+      if (this.behaviour.inviteAccepted) return reply.code(this.behaviour.inviteAccepted.status).send(this.behaviour.inviteAccepted.body);
+      const body = entry.body as { token?: string; userID?: string; recipientProvider?: string } | undefined;
+      const invite = body?.token ? this.invites.get(body.token) : undefined;
+      if (!invite) return reply.code(400).send({ message: 'INVALID_TOKEN' });
+      if (invite.acceptedBy) return reply.code(409).send({ message: 'ALREADY_ACCEPTED' });
+      invite.acceptedBy = { userID: String(body?.userID), recipientProvider: String(body?.recipientProvider) };
+      return reply.code(200).send({ userID: invite.user.id, email: invite.user.email, name: invite.user.name });
+    });
+
+    app.post('/ocm/token', async (request, reply) => {
+      const entry = await record(request);
+      const form = entry.body as Record<string, string> | undefined;
+      if (!form || form.grant_type === undefined || form.client_id === undefined || form.code === undefined) return reply.code(400).send({ error: 'invalid_request' });
+      if (form.grant_type !== 'authorization_code') return reply.code(400).send({ error: 'unsupported_grant_type' });
+      const share = [...this.shares.values()].find((s) => s.secret === form.code && !s.revoked);
+      if (!share) return reply.code(400).send({ error: 'invalid_grant' });
+      const token = randomBytes(32).toString('base64url');
+      share.tokens.push(token);
+      registerSecret(token);
+      return reply.code(200).send({ access_token: token, token_type: 'Bearer', expires_in: 300 });
+    });
+
+    await app.register(davPlugin, {
+      prefix: '/dav/ocm',
+      resolve: async (request, segments) => {
+        await record(request);
+        const authorization = request.headers.authorization ?? '';
+        const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+        let share: PeerShare | undefined;
+        let consumed = 1;
+        if (bearer) {
+          share = this.shares.get(segments[0] ?? '');
+          const strict = share?.requirements?.includes('must-exchange-token');
+          if (share && !(share.tokens.includes(bearer) || (!strict && share.secret === bearer))) share = undefined;
+        } else if (/^Basic /i.test(authorization)) {
+          const user = Buffer.from(authorization.slice(6), 'base64').toString().split(':')[0];
+          share = [...this.shares.values()].find((s) => s.secret === user && !s.requirements?.includes('must-exchange-token'));
+          consumed = share && segments[0] === share.id ? 1 : 0;
+        }
+        if (!share || share.revoked) return { ok: false, status: 401, code: 'UNAUTHORISED', message: 'no such share or wrong credentials' };
+        return { ok: true, target: { root: join(this.filesDir, ...share.path.split('/')), readOnly: !share.permissions.includes('write') }, consumed };
+      },
+    });
+
+    app.setNotFoundHandler(async (request, reply) => {
+      await record(request);
+      return reply.code(404).send({ message: 'NOT_FOUND' });
+    });
+
+    await app.listen({ host: this.host, port: this.port });
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.close();
+    this.app = undefined;
+    if (this.filesDir) await rm(this.filesDir, { recursive: true, force: true });
+  }
+
+  /** Verifies an incoming signature against the target's published keys. */
+  private async checkSignature(request: FastifyRequest, rawBody: Buffer): Promise<RecordedRequest['signature']> {
+    if (request.method === 'GET') return { status: 'not-checked', reason: 'GET requests are not signed' };
+    const url = `${this.origin}${request.url}`;
+    return verifyOcmSignature(
+      { method: request.method, url, headers: request.headers as Record<string, string>, body: rawBody },
+      { lookupKey: async (keyid: string) => (await this.targetKeys()).find((k) => k.kid === keyid) },
+    );
+  }
+
+  private async targetKeys(): Promise<Jwk[]> {
+    if (!this.targetOrigin) return [];
+    if (this.targetJwks && Date.now() - this.targetJwks.at < 30_000) return this.targetJwks.keys;
+    try {
+      const discovery = (await (await fetch(`${this.targetOrigin}/.well-known/ocm`, { signal: AbortSignal.timeout(5000) })).json()) as { jwksUri?: string };
+      const jwksUrl = discovery.jwksUri ?? `${this.targetOrigin}/.well-known/jwks.json`;
+      const jwks = (await (await fetch(jwksUrl, { signal: AbortSignal.timeout(5000), redirect: 'manual' })).json()) as { keys?: Jwk[] };
+      this.targetJwks = { at: Date.now(), keys: Array.isArray(jwks.keys) ? jwks.keys : [] };
+    } catch {
+      this.targetJwks = { at: Date.now(), keys: [] };
+    }
+    return this.targetJwks.keys;
+  }
+}
+
+/**
+ * The peer's Ed25519 key, derived from its address: a worker that restarts
+ * after a failed check comes back with the same key under the same kid, so a
+ * target's cached copy of the peer's JWKS stays right.
+ */
+function peerKey(domain: string): SigningKey {
+  const seed = createHash('sha256').update(`ocm-conformance peer ${domain}`).digest();
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  return signingKeyFromPrivateKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), `${domain}#key-1`, 'Ed25519');
+}
+
+function parseBody(contentType: string | undefined, raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const text = raw.toString('utf8');
+  if (type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text));
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
