@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { PROJECT_ROOT } from '../reference/config.ts';
 import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../suites/harness/compliance.ts';
-import { notApplicableReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
+import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } from '../reports/expectations.ts';
 import { verdictText } from '../reports/format.ts';
@@ -151,7 +151,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     ...(shard ? { shard } : {}),
     ...(flags.grep ? { grep: flags.grep } : {}),
     toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
-    gateReason: (requirement) => notApplicableReason(requirement.id),
+    gateReason: (requirement) => notApplicableReason(requirement.id) ?? recordedGateReason(requirement.id),
     attachmentsRoot: PROJECT_ROOT,
   });
   results.run.durationMs = Date.now() - started;

@@ -164,6 +164,11 @@ const schemas: Record<string, Schema> = {
     properties: {
       description: { type: 'string', description: 'Free text shown with the invite.' },
       recipient: { type: 'string', format: 'email', description: 'Whom the invite is meant for.' },
+      expiresIn: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Lifetime in seconds, shorter than the server default (an extension of ours; the server never extends the default).',
+      },
     },
   },
   InviteToken: {

@@ -91,6 +91,11 @@ test('interop runs give a sender × receiver grid', () => {
   expect(m.interop!.cells[target]!['Partner Cloud']).toEqual({ checks: 1, passed: 1, failed: 0, notRun: 0 });
   expect(m.interop!.cells['Partner Cloud']![target]).toEqual({ checks: 1, passed: 0, failed: 1, notRun: 0 });
   expect(m.interop!.cells[target]![target]).toBeUndefined();
+  // Warnings count as judged.
+  const warned = results.requirements.find((r) => r.outcome === 'warning')!;
+  const c = results.summary.byArea[warned.area]!;
+  expect(m.byArea[target]![warned.area]).toEqual({ passed: c.passed, judged: c.passed + c.failed + c.warning, failed: c.failed, warning: c.warning, notRun: c['not-run'], notApplicable: c['not-applicable'] });
+  expect(m.byArea[target]![warned.area]!.warning).toBe(1);
   const md = matrixMarkdown(m);
   expect(md).toContain('## Interop: sender × receiver');
   expect(md).toContain('| Partner Cloud |  | 0/1 ❌ |');

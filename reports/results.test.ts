@@ -122,6 +122,16 @@ test.describe('the results model', () => {
     expect(merged.run.durationMs).toBe(10_000);
     expect(() => mergeResults([one])).toThrow(/shard 2 of 2 missing/);
     expect(() => mergeResults([one, one, two])).toThrow(/given twice/);
+    // A check present in two parts (a retried shard): the failing record wins, whichever comes first.
+    const passedTwice = results.requirements.find((r) => r.outcome === 'passed' && r.checks.length === 1 && !r.unexpectedPass)!;
+    const [a, b] = [shard(1), shard(2)];
+    const [ra, rb] = [a, b].map((p) => p.requirements.find((r) => r.id === passedTwice.id)!);
+    ra!.checks = [{ ...passedTwice.checks[0]! }];
+    rb!.checks = [{ ...passedTwice.checks[0]!, status: 'failed', error: 'Error: flaky' }];
+    for (const parts of [[a, b], [b, a]]) {
+      const m = mergeResults(parts.map((p) => finalizeResults(clone(p))));
+      expect(m.requirements.find((r) => r.id === passedTwice.id)!.checks).toEqual([{ ...passedTwice.checks[0]!, status: 'failed', error: 'Error: flaky' }]);
+    }
     const other = clone(two);
     other.target.name = 'another';
     expect(() => mergeResults([one, other])).toThrow(/different targets/);

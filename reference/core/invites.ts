@@ -46,14 +46,15 @@ export interface AcceptedUserView {
 export class InviteService {
   constructor(private readonly deps: InviteServiceDeps) {}
 
-  async generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord> {
+  async generate(user: LocalUser, options: { description?: string; recipient?: string; expiresIn?: number }): Promise<InviteRecord> {
     const createdAt = nowSeconds();
+    const lifetime = Math.min(options.expiresIn ?? this.deps.inviteExpirySeconds, this.deps.inviteExpirySeconds);
     const invite: InviteRecord = {
       // 144 random bits, URL-safe.
       token: randomBytes(18).toString('base64url'),
       userId: user.id,
       createdAt,
-      expiresAt: createdAt + this.deps.inviteExpirySeconds,
+      expiresAt: createdAt + lifetime,
       ...(options.description !== undefined ? { description: options.description } : {}),
       ...(options.recipient !== undefined ? { recipient: options.recipient } : {}),
     };

@@ -31,6 +31,7 @@ import { JsonCollection } from '../stores/json-collection.ts';
 import { basicAuth, EINSTEIN, MARIE } from '../testing/harness.ts';
 import { spawnServe, type ServeProcess } from '../testing/processes.ts';
 import { checkDataFiles } from './data-files.ts';
+import { journalLineCount, prefillReceivedShares } from './prefill.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,10 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     json: { type: 'string', default: join(PROJECT_ROOT, 'bench/results/crash-latest.json') },
     'min-acks': { type: 'string', default: '30' },
+    /** Before each round, top the received-shares journal up to just below the compaction threshold. */
+    compaction: { type: 'boolean', default: true },
+    'no-compaction': { type: 'boolean', default: false },
+    'compact-after': { type: 'string', default: '20000' },
   },
 });
 
@@ -75,6 +80,10 @@ interface RoundRow {
   records: number;
   tornTails: number;
   journalLines: number;
+  /** Filler records added before the round so that the server compacts during it. */
+  filler: number;
+  /** The received-shares journal was emptied during the round (a snapshot was written). */
+  compacted: boolean;
   restartMs: number;
   lost: string[];
   problems: string[];
@@ -299,12 +308,23 @@ async function main(): Promise<number> {
   const rows: RoundRow[] = [];
   const started = Date.now();
   console.log(`crash-run: ${ROUNDS} rounds, seed ${SEED}, server ${base}, peer http://${peerDomain}, data ${dataDir}`);
-  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  torn  restart  result');
+  const compaction = values.compaction && !values['no-compaction'];
+  const compactAfter = Number(values['compact-after']);
+  console.log(`compaction: ${compaction ? `received-shares journal topped up to ~${compactAfter} lines before each round, so the server writes a snapshot during the load` : 'off'}`);
+  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  torn  restart  result');
   let server: ServeProcess | undefined;
   let failed = false;
   try {
     let restartMs = 0;
     for (let round = 1; round <= ROUNDS; round++) {
+      let filler = 0;
+      let linesBefore = 0;
+      if (compaction) {
+        linesBefore = await journalLineCount(dataDir, 'received-shares');
+        filler = Math.max(0, compactAfter - linesBefore - 2 - Math.floor(random() * 25));
+        if (filler > 0) await prefillReceivedShares(dataDir, filler, { domain, senderDomain: peerDomain, prefix: `filler-r${round}` });
+        linesBefore += filler;
+      }
       const t0 = Date.now();
       server = await spawnServe(args, 30_000);
       restartMs = Date.now() - t0;
@@ -323,6 +343,7 @@ async function main(): Promise<number> {
       await server.stop('SIGKILL');
       await loops;
       const files = await checkDataFiles(dataDir);
+      const linesAfter = await journalLineCount(dataDir, 'received-shares');
       const { lost, records } = await lostWrites(dataDir, work, `r${round}`, acks);
       const after = sizeOf(acks);
       const row: RoundRow = {
@@ -339,6 +360,8 @@ async function main(): Promise<number> {
         records,
         tornTails: files.tornTails.length,
         journalLines: files.journalLines,
+        filler,
+        compacted: linesAfter < linesBefore,
         restartMs,
         lost,
         problems: [...files.problems, ...counters.unexpected.slice(0, 5), ...(health === 200 ? [] : [`/health answered ${health} after restart`])],
@@ -348,11 +371,15 @@ async function main(): Promise<number> {
       if (!ok) failed = true;
       const a = row.acked;
       console.log(
-        `${String(round).padStart(5)}  ${String(killAfterMs).padStart(7)}  ${String(a.invites).padStart(10)} ${String(a.acceptances).padStart(4)} ${String(a.received).padStart(5)} ${String(a.sent).padStart(4)} ${String(a.decisions).padStart(4)}  ${String(row.unexpected).padStart(5)}  ${String(records).padStart(7)}  ${String(row.journalLines).padStart(7)}  ${String(row.tornTails).padStart(4)}  ${String(restartMs).padStart(5)}ms  ${ok ? 'ok' : `FAIL: ${[...lost.slice(0, 3), ...row.problems.slice(0, 3)].join('; ')}`}`,
+        `${String(round).padStart(5)}  ${String(killAfterMs).padStart(7)}  ${String(a.invites).padStart(10)} ${String(a.acceptances).padStart(4)} ${String(a.received).padStart(5)} ${String(a.sent).padStart(4)} ${String(a.decisions).padStart(4)}  ${String(row.unexpected).padStart(5)}  ${String(records).padStart(7)}  ${String(row.journalLines).padStart(7)}  ${(row.compacted ? 'written' : '-').padStart(8)}  ${String(row.tornTails).padStart(4)}  ${String(restartMs).padStart(5)}ms  ${ok ? 'ok' : `FAIL: ${[...lost.slice(0, 3), ...row.problems.slice(0, 3)].join('; ')}`}`,
       );
     }
     // A last clean start and stop on the data dir after all the kills.
     server = await spawnServe(args, 30_000);
+    const finalHealth = await fetch(`${base}/health`).then((r) => r.status).catch(() => 0);
+    if (finalHealth !== 200) failed = true;
+    // serve installs its SIGTERM handler just after printing that it listens: give it a moment.
+    await new Promise((r) => setTimeout(r, 200));
     const code = await server.stop('SIGTERM');
     const files = await checkDataFiles(dataDir);
     const final = await lostWrites(dataDir, work, 'final', acks);

@@ -30,7 +30,7 @@ export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = a
   });
 
   app.post('/generate-invite', { config: { operation: { doc: 'sciencemesh', id: 'generateInvite' } } }, async (request) => {
-    const body = (request.body ?? {}) as { description?: string; recipient?: string };
+    const body = (request.body ?? {}) as { description?: string; recipient?: string; expiresIn?: number };
     return view(await invites.generate(request.localUser!, body));
   });
 

@@ -5,7 +5,7 @@
  * requirement applies to that profile and the target's capabilities; the
  * results file lists the rest as not applicable.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCatalogue, resolveProfile, selectRequirements, PROJECT_ROOT, type Catalogue, type Profile, type Requirement } from './requirements.ts';
 import { loadTargetConfig, targetDomain, type TargetConfig } from './target.ts';
@@ -54,8 +54,54 @@ export function advertises(capability: string): boolean {
   return Array.isArray(caps) && caps.includes(capability);
 }
 
+const GATES_DIR = 'gates';
+
+/**
+ * Records that checks of `ids` were not defined because of what the target
+ * is (e.g. it advertises no ssh-receive): the results then say not applicable,
+ * with this reason. Every process that loads the suites writes its own file.
+ */
+export function recordGate(ids: string[], reason: string): void {
+  try {
+    const dir = join(runDir(), GATES_DIR);
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, `${process.pid}.jsonl`), ids.map((id) => `${JSON.stringify({ id, reason })}\n`).join(''));
+  } catch {
+    // Without a run folder (a bare `playwright test --list`) there is nothing to report to.
+  }
+}
+
+function recordedGates(): Map<string, string> {
+  const gates = new Map<string, string>();
+  const dir = join(runDir(), GATES_DIR);
+  if (!existsSync(dir)) return gates;
+  for (const file of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        const { id, reason } = JSON.parse(line) as { id: string; reason: string };
+        gates.set(id, reason);
+      } catch {
+        // a torn line of a process that died: ignore
+      }
+    }
+  }
+  return gates;
+}
+
 /** Why a requirement does not apply to this run, or undefined when it does. */
 export function notApplicableReason(id: string): string | undefined {
+  const gated = staticReason(id);
+  if (gated) return gated;
+  return undefined;
+}
+
+/** The reason recorded by `recordGate` for `id`, if any (read after a run). */
+export function recordedGateReason(id: string): string | undefined {
+  return recordedGates().get(id);
+}
+
+function staticReason(id: string): string | undefined {
   const context = suiteContext();
   const requirement = context.selected.get(id);
   if (!requirement) {

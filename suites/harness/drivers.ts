@@ -43,7 +43,8 @@ export interface ReceivedShareView {
 export interface Driver {
   readonly kind: string;
   supports(action: DriverAction): boolean;
-  generateInvite(user: TargetUser): Promise<{ token: string }>;
+  /** `expiresInSeconds` asks for a short-lived token; a target may ignore it (check the returned `expiration`). */
+  generateInvite(user: TargetUser, options?: { expiresInSeconds?: number }): Promise<{ token: string; expiration?: number }>;
   acceptInvite(user: TargetUser, invite: { token: string; providerDomain: string }): Promise<void>;
   listContacts(user: TargetUser): Promise<RemoteUserRef[]>;
   shareWith(user: TargetUser, share: { path: string; recipient: RemoteUserRef; role: 'viewer' | 'editor' }): Promise<{ id: string }>;
@@ -111,10 +112,12 @@ export class OcsScienceMeshDriver implements Driver {
     return answer.json.ocs.data;
   }
 
-  async generateInvite(user: TargetUser): Promise<{ token: string }> {
-    const answer = await http(`${this.mesh}/generate-invite`, { method: 'POST', headers: { authorization: basic(user), 'content-type': 'application/json' }, body: '{}' });
+  async generateInvite(user: TargetUser, options: { expiresInSeconds?: number } = {}): Promise<{ token: string; expiration?: number }> {
+    const body = options.expiresInSeconds ? { expiresIn: options.expiresInSeconds } : {};
+    const answer = await http(`${this.mesh}/generate-invite`, { method: 'POST', headers: { authorization: basic(user), 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (answer.status !== 200 && answer.status !== 201) throw new DriverStepFailed('generateInvite', answer.status, answer.text.slice(0, 200));
-    return { token: String(answer.json?.token) };
+    const expiration = Number(answer.json?.expiration);
+    return { token: String(answer.json?.token), ...(Number.isFinite(expiration) ? { expiration } : {}) };
   }
 
   async acceptInvite(user: TargetUser, invite: { token: string; providerDomain: string }): Promise<void> {

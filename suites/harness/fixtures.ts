@@ -14,7 +14,7 @@
  */
 import { test as base, expect, type TestInfo } from '@playwright/test';
 import { PeerSimulator } from './peer-simulator.ts';
-import { suiteContext, notApplicableReason, type SuiteContext } from './context.ts';
+import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from './transcript.ts';
@@ -142,13 +142,27 @@ export interface CheckFixtures {
 
 type CheckBody = (fixtures: CheckFixtures, testInfo: TestInfo) => Promise<void>;
 
+export interface CheckOptions {
+  /**
+   * A reason the check does not apply to this target, judged from what it is
+   * (its discovery document, its config) when the suites load; the results
+   * then report the requirement as not applicable with that reason.
+   */
+  unless?(context: SuiteContext): string | undefined;
+}
+
 /**
  * Defines a check of the requirements `ids` when at least one applies.
  * The body may throw `DriverUnsupported`: the check is then not run.
  */
-export function check(ids: string[], title: string, body: CheckBody): void {
+export function check(ids: string[], title: string, body: CheckBody, options: CheckOptions = {}): void {
   const applicable = ids.filter((id) => notApplicableReason(id) === undefined);
   if (applicable.length === 0) return;
+  const unless = options.unless?.(suiteContext());
+  if (unless) {
+    recordGate(applicable, unless);
+    return;
+  }
   const details = requirementDetails(applicable);
   // Playwright places the test where `test()` is called (here); record the suite file for the reports.
   const source = callerFile();

@@ -244,14 +244,14 @@ check(['SHR-20'], 'webapp.targets names only targets the peer advertised in weba
   const targets = body.protocol.webapp.targets;
   expect(Array.isArray(targets), 'webapp.targets is a list').toBe(true);
   for (const t of targets) expect(['iframe'], 'a webapp target the peer advertised').toContain(t);
-});
+}, { unless: ({ discovery }) => ((discovery?.resourceTypes ?? []) as Array<{ protocols?: Record<string, unknown> }>).some((t) => t.protocols && 'webapp' in t.protocols) ? undefined : 'the target does not advertise webapp (it sends no webapp shares)' });
 
 check(['SHR-21'], 'a target that offers protocol.webapp advertises exchange-token and a tokenEndPoint', async ({ target, peer, ocm }) => {
   await webappShare(ocm, target, peer, ['blank', 'iframe']);
   const discovery = await ocm.request(`${target.origin}/.well-known/ocm`);
   expect(discovery.json?.capabilities ?? [], 'capabilities').toContain('exchange-token');
   expect(typeof discovery.json?.tokenEndPoint, 'tokenEndPoint').toBe('string');
-});
+}, { unless: ({ discovery }) => ((discovery?.resourceTypes ?? []) as Array<{ protocols?: Record<string, unknown> }>).some((t) => t.protocols && 'webapp' in t.protocols) ? undefined : 'the target does not advertise webapp (it sends no webapp shares)' });
 
 // ---------------------------------------------------------------- signatures
 

@@ -1,0 +1,81 @@
+/**
+ * Fills a data dir with received shares before a server starts on it,
+ * through `JsonCollection.put` (so the files are exactly what the store
+ * writes: journal lines, then a snapshot when asked). Used by the
+ * benchmarks (1,000 … 100,000 stored shares) and by crash-run.ts (to bring
+ * the journal near its compaction threshold, so kills land in snapshots too).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReceivedShareRecord } from '../core/model.ts';
+import { JsonCollection } from '../stores/json-collection.ts';
+
+export const RICHARD_ID = '932b4540-8d16-481e-8ef4-588e4b6b151c';
+
+/** A received share as ReceivedShareService.receive stores it (pending, webdav). */
+export function receivedShareRecord(i: number, options: { domain: string; senderDomain: string; userId?: string; prefix?: string }): ReceivedShareRecord {
+  const providerId = `${options.prefix ?? 'prefill'}-${i}`;
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    id: randomUUID(),
+    providerId,
+    senderDomain: options.senderDomain,
+    localUserId: options.userId ?? RICHARD_ID,
+    shareWith: `${options.userId ?? RICHARD_ID}@${options.domain}`,
+    name: `prefill-${i}.txt`,
+    description: 'pre-filled for a benchmark',
+    owner: `owner-${i % 97}@${options.senderDomain}`,
+    sender: `sender-${i % 89}@${options.senderDomain}`,
+    ownerDisplayName: `Owner ${i % 97}`,
+    senderDisplayName: `Sender ${i % 89}`,
+    shareType: 'user',
+    resourceType: i % 5 === 0 ? 'folder' : 'file',
+    protocols: {
+      encoding: 'multi',
+      webdav: { sharedSecret: `prefill-secret-${i}-${randomUUID()}`, permissions: ['read'], uri: `http://${options.senderDomain}/dav/ocm/${providerId}` },
+    },
+    state: 'pending',
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Adds `count` received shares to the `received-shares` collection in
+ * `dataDir`. With `snapshot`, the collection is compacted afterwards (the
+ * shares end up in `received-shares.json`, the journal empty), as a server
+ * that ran for a while would leave it.
+ */
+export async function prefillReceivedShares(
+  dataDir: string,
+  count: number,
+  options: { domain: string; senderDomain: string; userId?: string; prefix?: string; snapshot?: boolean },
+): Promise<void> {
+  const collection = await JsonCollection.open<ReceivedShareRecord>(dataDir, 'received-shares', { compactAfter: Number.POSITIVE_INFINITY });
+  try {
+    const start = collection.size;
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const record = receivedShareRecord(start + i, options);
+      writes.push(collection.put(record.id, record));
+      if (writes.length >= 5_000) await Promise.all(writes.splice(0));
+    }
+    await Promise.all(writes);
+    if (options.snapshot) await collection.compact();
+  } finally {
+    await collection.close();
+  }
+}
+
+/** Complete lines in a collection's journal (what the store counts towards compaction). */
+export async function journalLineCount(dataDir: string, name: string): Promise<number> {
+  try {
+    const buffer = await readFile(join(dataDir, `${name}.journal.jsonl`));
+    let lines = 0;
+    for (let i = buffer.indexOf(0x0a); i >= 0; i = buffer.indexOf(0x0a, i + 1)) lines++;
+    return lines;
+  } catch {
+    return 0;
+  }
+}
