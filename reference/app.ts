@@ -28,6 +28,8 @@ import { OCS_V1_BASE, OCS_V2_BASE } from '../openapi/ocs.ts';
 import { join } from 'node:path';
 import { discoveryPlugin } from './http/discovery.ts';
 import { ocmInviteAcceptedPlugin } from './http/ocm-invite-accepted.ts';
+import { ocmRequestSharePlugin } from './http/ocm-request-share.ts';
+import { ShareRequestService } from './core/share-requests.ts';
 import { ocmNotificationsPlugin } from './http/ocm-notifications.ts';
 import { ocmSharesPlugin } from './http/ocm-shares.ts';
 import { openapiValidation } from './http/openapi-validation.ts';
@@ -60,6 +62,7 @@ export interface Core {
   notifier: Notifier;
   sentShares: SentShareService;
   shareAccess: ShareAccessService;
+  shareRequests: ShareRequestService;
   /** Our signing keys (when `signatures.sign`); published at jwksUri. */
   signingKeys: SigningKeyStore | undefined;
   /** Peers' discovery and JWK Sets, cached for verification. */
@@ -169,6 +172,7 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
     inboundAuth,
     tokens,
     tokenClient,
+    shareRequests: new ShareRequestService({ domain, users, providers, stores, homes, isContact }),
   };
 }
 
@@ -206,6 +210,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
       await ocm.register(ocmSharesPlugin, { receivedShares: core.receivedShares });
       await ocm.register(ocmNotificationsPlugin, { notifications: core.notifications });
       await ocm.register(ocmInviteAcceptedPlugin, { invites: core.invites });
+      await ocm.register(ocmRequestSharePlugin, { shareRequests: core.shareRequests, requireSignature: config.signatures.verify });
       if (core.tokens) await ocm.register(ocmTokenPlugin, { tokens: core.tokens, authenticator: core.inboundAuth, publicUrl: config.publicUrl });
       if (signingKeys) await ocm.register(jwksPlugin, { keys: () => signingKeys, root: false });
     },

@@ -102,6 +102,18 @@ export interface SentShareRecord {
   updatedAt: number;
 }
 
+/** A remote user asked one of our users to share a resource (`POST /ocm/request-share`, OCM 1.4). */
+export interface ShareRequestRecord {
+  id: string;
+  ownerId: string;
+  /** The requester's OCM Address. */
+  requester: string;
+  requesterDomain: string;
+  /** The resource path in the owner's home, as asked for. */
+  path: string;
+  createdAt: number;
+}
+
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
