@@ -2,8 +2,10 @@
  * `ocm-conformance serve`: one reference instance.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { buildConfig, readConfigFile, type ReferenceConfig } from '../reference/config.ts';
+import { buildConfig, readConfigFile, type ConfigLayer, type ReferenceConfig } from '../reference/config.ts';
+import { ALLOW_FAULTS, checkFaultNames } from '../reference/faults.ts';
 import { startInstance } from '../reference/main.ts';
+import { startFront } from '../reference/grpc/remote/front.ts';
 import { freePort } from '../reference/pair.ts';
 import { resolve } from 'node:path';
 
@@ -29,6 +31,8 @@ interface ServeFlags {
   host?: string;
   port?: number;
   grpcPort?: number;
+  grpcBackend?: string;
+  httpBackend?: string;
   publicUrl?: string;
   dataDir?: string;
   users?: string;
@@ -47,6 +51,22 @@ interface ServeFlags {
   tokenExchange?: boolean;
   tokenLifetime?: number;
   alwaysRequireExchange?: boolean;
+  fault?: string[];
+  allowFaults?: boolean;
+}
+
+/**
+ * The fault layer of `--fault NAME` (repeatable): refused without
+ * `--allow-faults`, and for unknown names. The only way a command line
+ * enables a fault (reference/faults.ts).
+ */
+export function faultLayer(flags: Pick<ServeFlags, 'fault' | 'allowFaults'>): ConfigLayer {
+  const names = flags.fault ?? [];
+  if (names.length === 0) return {};
+  if (!flags.allowFaults) {
+    throw new Error(`--fault ${names.join(', ')} refused: faults make the reference break the OCM protocol on purpose; add --allow-faults if that is what you want`);
+  }
+  return { faults: checkFaultNames(names), [ALLOW_FAULTS]: true };
 }
 
 function defined<T extends object>(value: T): T | undefined {
@@ -59,6 +79,7 @@ export function flagsToConfig(flags: ServeFlags): Partial<ReferenceConfig> {
     host: flags.host,
     port: flags.port,
     grpcPort: flags.grpcPort,
+    backend: defined({ grpc: flags.grpcBackend, http: flags.httpBackend }) as ReferenceConfig['backend'],
     publicUrl: flags.publicUrl,
     dataDir: flags.dataDir === undefined ? undefined : resolve(flags.dataDir),
     usersFile: flags.users === undefined ? undefined : resolve(flags.users),
@@ -89,6 +110,8 @@ export function serveCommand(): Command {
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'HTTP port (default 8080; 0 picks a free one)', portNumber)
     .option('--grpc-port <port>', 'serve the five CS3 gRPC services on this port (0 picks a free one; bind to loopback or a trusted network)', portNumber)
+    .option('--grpc-backend <host:port>', 'run as an HTTP front over another instance: call its CS3 gRPC services at this address (needs --http-backend; opens no stores)')
+    .option('--http-backend <url>', "with --grpc-backend: the back's own HTTP listener, for file bytes, notifications, the token endpoint, keys and discovery")
     .option('--public-url <url>', 'base URL advertised in discovery (default http://HOST:PORT)')
     .option('--data-dir <dir>', 'where the JSON stores live (default ./data)')
     .option('--users <file>', 'local users file (default fixtures/users.json)')
@@ -107,12 +130,17 @@ export function serveCommand(): Command {
     .option('--no-token-exchange', 'do not serve the token endpoint nor exchange codes (the code flow)')
     .option('--token-lifetime <seconds>', 'lifetime of issued access tokens (default 300)', positiveInt)
     .option('--always-require-exchange', 'put must-exchange-token in every share sent')
+    .option('--fault <name>', 'break the protocol on purpose with this named fault (repeatable; needs --allow-faults; for the mutation run)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--allow-faults', 'allow --fault (never use it for anything but testing a conformance suite)')
     .action(async (flags: ServeFlags, command: Command) => {
       for (const name of SWITCHES) if (command.getOptionValueSource(name) !== 'cli') delete flags[name];
+      const faultFlags = faultLayer(flags);
       const fromFile = flags.config ? await readConfigFile(flags.config) : {};
-      let config = buildConfig(fromFile, flagsToConfig(flags));
+      let config = buildConfig(fromFile, flagsToConfig(flags), faultFlags);
       // Discovery names the port, so "any free port" is chosen before anything is built.
-      if (config.port === 0) config = buildConfig(fromFile, flagsToConfig(flags), { port: await freePort(config.host), publicUrl: fromFile.publicUrl ?? flags.publicUrl });
+      if (config.port === 0) config = buildConfig(fromFile, flagsToConfig(flags), faultFlags, { port: await freePort(config.host), publicUrl: fromFile.publicUrl ?? flags.publicUrl });
+      if (config.faults.length > 0) console.error(`WARNING: deliberately broken: faults ${config.faults.join(', ')} are on; this instance violates the OCM protocol`);
+      if (config.backend) return serveFront(config);
       const instance = await startInstance(config);
       console.log(`ocm-conformance reference listening on ${instance.url}`);
       console.log(`  discovery:   ${config.publicUrl}/.well-known/ocm`);
@@ -131,4 +159,27 @@ export function serveCommand(): Command {
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
     });
+}
+
+/** `serve --grpc-backend … --http-backend …`: an HTTP front over another instance (decisions/0009). */
+async function serveFront(config: ReferenceConfig): Promise<void> {
+  if ((config.faults ?? []).length > 0) throw new Error('--fault applies to the instance that owns the stores: start the back with it, not the front');
+  const front = await startFront(config);
+  console.log(`ocm-conformance reference (HTTP front) listening on ${front.url}`);
+  console.log(`  discovery:    ${config.publicUrl}/.well-known/ocm (relayed from the back)`);
+  console.log(`  OCM API:      ${front.discovery.endPoint}`);
+  console.log(`  sciencemesh:  ${config.publicUrl}/sciencemesh`);
+  console.log(`  gRPC backend: ${config.backend!.grpc} (CS3 services; metadata authorization: Basic base64(user:password))`);
+  console.log(`  HTTP backend: ${config.backend!.http} (file bytes, notifications, token endpoint, keys, discovery)`);
+  console.log('  data dir:     none (a front opens no stores)');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`received ${signal}, stopping`);
+    await front.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }

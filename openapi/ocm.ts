@@ -222,6 +222,7 @@ const paths: Record<string, OcmPathItem> = {
         409: reply('Error', 'The invite was already accepted.'),
         413: errors[413],
         415: errors[415],
+        429: reply('Error', 'Too many failed redemptions from this provider (token guessing); Retry-After says when to try again.'),
       },
     },
   },

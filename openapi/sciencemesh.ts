@@ -38,6 +38,7 @@ const error = {
   409: reply('Error', 'The invite was already accepted or the contact already exists.'),
   413: reply('Error', 'The request body is too large.'),
   415: reply('Error', 'The request body has an unsupported media type.'),
+  429: reply('Error', 'The other server refuses further attempts for now.'),
   502: reply('Error', 'The other server gave an unusable answer or could not be reached.'),
   504: reply('Error', 'The other server did not answer in time.'),
 } satisfies Record<number, OpenAPIV3.ResponseObject>;
@@ -93,6 +94,7 @@ const paths: OpenAPIV3.PathsObject = {
         409: error[409],
         413: error[413],
         415: error[415],
+        429: error[429],
         502: error[502],
         504: error[504],
       },

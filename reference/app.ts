@@ -227,6 +227,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     providers: core.providers,
     client: core.client,
     timeoutMs: config.outbound.timeoutMs,
+    allowPrivateAddresses: config.outbound.allowPrivateAddresses,
     // The code flow as a receiver: a token when the share requires it (or the sender offers it).
     getAccessToken: core.tokenClient.exchangeForShare,
   });

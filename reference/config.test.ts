@@ -28,7 +28,7 @@ test.describe('buildConfig', () => {
       criteria: [],
       inviteExpirySeconds: 86_400,
       bodyLimitBytes: 1_048_576,
-      outbound: { timeoutMs: 10_000, maxResponseBytes: 1_048_576 },
+      outbound: { timeoutMs: 10_000, maxResponseBytes: 1_048_576, allowPrivateAddresses: false },
       logLevel: 'warn',
     });
     expect(providerDomain(config)).toBe('127.0.0.1:8080');
@@ -45,13 +45,13 @@ test.describe('buildConfig', () => {
     expect(config.criteria).toEqual(['must-invite']);
     expect(config.inviteExpirySeconds).toBe(86_400); // default
     // A partial outbound block keeps the other default.
-    expect(config.outbound).toEqual({ timeoutMs: 3_000, maxResponseBytes: 1_048_576 });
+    expect(config.outbound).toEqual({ timeoutMs: 3_000, maxResponseBytes: 1_048_576, allowPrivateAddresses: false });
     expect(config.publicUrl).toBe('http://127.0.0.5:9100');
   });
 
   test('layers do not leak into the defaults of later builds', () => {
-    buildConfig({ outbound: { timeoutMs: 1, maxResponseBytes: 1 }, criteria: ['must-invite'] });
-    expect(buildConfig().outbound).toEqual({ timeoutMs: 10_000, maxResponseBytes: 1_048_576 });
+    buildConfig({ outbound: { timeoutMs: 1, maxResponseBytes: 1, allowPrivateAddresses: true }, criteria: ['must-invite'] });
+    expect(buildConfig().outbound).toEqual({ timeoutMs: 10_000, maxResponseBytes: 1_048_576, allowPrivateAddresses: false });
     expect(defaultConfig().criteria).toEqual([]);
   });
 

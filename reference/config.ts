@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { ALLOW_FAULTS, checkFaultNames } from './faults.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,6 +16,12 @@ export interface ReferenceConfig {
   host: string;
   port: number;
   grpcPort?: number | undefined;
+  /**
+   * Run as an HTTP front over another instance (decisions/0009-http-over-grpc.md):
+   * the HTTP surfaces call its CS3 gRPC services and relay the rest to its HTTP
+   * listener; this process opens no stores, files or keys.
+   */
+  backend?: BackendSettings | undefined;
   /** What discovery advertises; default `http://HOST:PORT`. */
   publicUrl: string;
   dataDir: string;
@@ -39,13 +46,23 @@ export interface ReferenceConfig {
   outbound: {
     timeoutMs: number;
     maxResponseBytes: number;
+    /** Let peers named by host name resolve to private, loopback or link-local addresses. */
+    allowPrivateAddresses: boolean;
   };
   /** HTTP message signatures (RFC 9421, OCM profile); decisions/0008. */
   signatures: SignatureSettings;
   /** The code flow: our token endpoint and exchanging codes at senders; decisions/0008. */
   tokenExchange: TokenExchangeSettings;
   logLevel: string;
+  /**
+   * Deliberate protocol violations (reference/faults.ts) for the mutation
+   * run; empty in every normal run. Only a layer carrying ALLOW_FAULTS may set it.
+   */
+  faults: string[];
 }
+
+/** One layer of settings; `[ALLOW_FAULTS]: true` (code only) lets it set `faults`. */
+export type ConfigLayer = Partial<ReferenceConfig> & { [ALLOW_FAULTS]?: true };
 
 export interface SignatureSettings {
   /** Sign outbound OCM requests to peers that advertise `http-sig` (or demand `must-use-http-sig`); publish our keys; advertise `http-sig` and `jwksUri`. */
@@ -68,6 +85,13 @@ export interface SignatureSettings {
   keyDir?: string | undefined;
   /** Key ids are `<kidPrefix>#key-<n>`; default our host[:port]. */
   kidPrefix?: string | undefined;
+}
+
+export interface BackendSettings {
+  /** host:port of the back's CS3 gRPC services (its `--grpc-port`). */
+  grpc: string;
+  /** Origin of the back's own HTTP listener (file bytes, notifications, the token endpoint, keys, discovery). */
+  http: string;
 }
 
 export interface TokenExchangeSettings {
@@ -104,7 +128,7 @@ export function defaultConfig(): ReferenceConfig {
     bodyLimitBytes: 1024 * 1024,
     webdavPath: '/dav/ocm',
     webdavReceive: 'absolute',
-    outbound: { timeoutMs: 10_000, maxResponseBytes: 1024 * 1024 },
+    outbound: { timeoutMs: 10_000, maxResponseBytes: 1024 * 1024, allowPrivateAddresses: false },
     signatures: {
       sign: true,
       verify: true,
@@ -117,6 +141,7 @@ export function defaultConfig(): ReferenceConfig {
     },
     tokenExchange: { enabled: true, tokenLifetimeSeconds: 300, alwaysRequireExchange: false, tryWhenOffered: false },
     logLevel: 'warn',
+    faults: [],
   };
 }
 
@@ -152,14 +177,22 @@ export async function readConfigFile(file: string): Promise<Partial<ReferenceCon
 }
 
 /** Merges layers over the defaults and validates the result. */
-export function buildConfig(...layers: Partial<ReferenceConfig>[]): ReferenceConfig {
+export function buildConfig(...layers: ConfigLayer[]): ReferenceConfig {
   const config = defaultConfig();
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
-      if (!Object.hasOwn(config, key) && key !== 'grpcPort') throw new ConfigError(`unknown setting "${key}"`);
-      if (key === 'outbound') {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('outbound must be a mapping of timeoutMs and maxResponseBytes');
+      if (!Object.hasOwn(config, key) && key !== 'grpcPort' && key !== 'backend') throw new ConfigError(`unknown setting "${key}"`);
+      if (key === 'faults') {
+        // Faults break the protocol on purpose: never from a config file or the environment.
+        if (layer[ALLOW_FAULTS] !== true) throw new ConfigError('faults can only be enabled with `serve --fault NAME --allow-faults` (or by the mutation run), never from a config file');
+        try {
+          config.faults = checkFaultNames(value);
+        } catch (error) {
+          throw new ConfigError((error as Error).message);
+        }
+      } else if (key === 'outbound') {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('outbound must be a mapping of timeoutMs, maxResponseBytes and allowPrivateAddresses');
         const unknown = Object.keys(value).find((sub) => !Object.hasOwn(config.outbound, sub));
         if (unknown !== undefined) throw new ConfigError(`unknown setting "outbound.${unknown}"`);
         Object.assign(config.outbound, value);
@@ -169,6 +202,9 @@ export function buildConfig(...layers: Partial<ReferenceConfig>[]): ReferenceCon
         const unknown = Object.keys(value).find((sub) => !known.includes(sub));
         if (unknown !== undefined) throw new ConfigError(`unknown setting "${key}.${unknown}"`);
         Object.assign(config[key], value);
+      } else if (key === 'backend' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        // Merged key by key, so a flag can set one address and the config file the other.
+        config.backend = { ...config.backend, ...(value as Partial<BackendSettings>) } as BackendSettings;
       } else (config as unknown as Record<string, unknown>)[key] = value;
     }
   }
@@ -184,6 +220,7 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
   if (typeof config.host !== 'string' || config.host === '') throw new ConfigError('host must be a non-empty string');
   port('port', config.port);
   if (config.grpcPort !== undefined) port('grpcPort', config.grpcPort);
+  if (config.backend !== undefined) validateBackend(config);
   if (!config.publicUrl) config.publicUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   let url: URL;
   try {
@@ -202,6 +239,7 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new ConfigError(`${key} must be a positive integer`);
   }
   if (!Number.isInteger(config.outbound.timeoutMs) || config.outbound.timeoutMs <= 0) throw new ConfigError('outbound.timeoutMs must be a positive integer');
+  if (typeof config.outbound.allowPrivateAddresses !== 'boolean') throw new ConfigError('outbound.allowPrivateAddresses must be true or false');
   if (!Number.isInteger(config.outbound.maxResponseBytes) || config.outbound.maxResponseBytes <= 0) {
     throw new ConfigError('outbound.maxResponseBytes must be a positive integer');
   }
@@ -209,6 +247,28 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
   if (config.webdavReceive !== 'absolute' && config.webdavReceive !== 'relative') throw new ConfigError('webdavReceive must be "absolute" or "relative"');
   validateSignatureSettings(config);
   return config;
+}
+
+function validateBackend(config: ReferenceConfig): void {
+  const backend = config.backend as unknown;
+  if (typeof backend !== 'object' || backend === null || Array.isArray(backend)) throw new ConfigError('backend must be a mapping of grpc and http');
+  const unknown = Object.keys(backend).find((key) => key !== 'grpc' && key !== 'http');
+  if (unknown !== undefined) throw new ConfigError(`unknown setting "backend.${unknown}"`);
+  const { grpc, http } = backend as Partial<BackendSettings>;
+  if (typeof grpc !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(grpc) || Number(grpc.slice(grpc.lastIndexOf(':') + 1)) > 65535) {
+    throw new ConfigError(`backend.grpc must be host:port of the back's gRPC services, got ${JSON.stringify(grpc)}`);
+  }
+  let url: URL | undefined;
+  try {
+    url = typeof http === 'string' ? new URL(http) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) {
+    throw new ConfigError(`backend.http must be the origin of the back's HTTP listener (http://host:port), got ${JSON.stringify(http)}`);
+  }
+  if (config.grpcPort !== undefined) throw new ConfigError('grpcPort and backend exclude each other: a front serves no gRPC, its back does');
+  config.backend = { grpc, http: url.origin };
 }
 
 /** host[:port] of the public URL: the server part of this instance's OCM Addresses. */

@@ -48,6 +48,7 @@ export const ERRORS = {
   NOTIFICATION_NOT_ALLOWED: { status: 403, message: 'The notification names a share the notifying server has no part in' },
   // invitations
   INVITE_TOKEN_INVALID: { status: 400, message: 'The invite token is unknown, malformed or expired' },
+  TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed attempts from this provider; try again later' },
   INVITE_ALREADY_ACCEPTED: { status: 409, message: 'The invite has already been accepted' },
   CONTACT_ALREADY_EXISTS: { status: 409, message: 'This remote user is already an accepted contact' },
   SELF_INVITE: { status: 400, message: 'An invite cannot be accepted by the server that issued it' },

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions, type Core } from './app.ts';
 import type { ReferenceConfig } from './config.ts';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.ts';
+import { withFaults } from './faults.ts';
 
 export interface RunningInstance {
   app: FastifyInstance;
@@ -18,6 +19,11 @@ export interface RunningInstance {
 }
 
 export async function startInstance(config: ReferenceConfig, options: BuildOptions = {}): Promise<RunningInstance> {
+  // Everything the instance starts (sockets, timers, outbound calls) inherits its fault set: none in a normal run.
+  return withFaults(config.faults ?? [], () => start(config, options));
+}
+
+async function start(config: ReferenceConfig, options: BuildOptions): Promise<RunningInstance> {
   const { app, core } = await buildApp(config, options);
   let grpc: RunningGrpcServer | undefined;
   try {

@@ -52,6 +52,8 @@ export interface PairOptions {
   /** Keep the data dirs after close (default: remove temp dirs). */
   dataDirs?: [string, string];
   logLevel?: string;
+  /** A logger for both instances (default: pino at `logLevel`, silent). */
+  logger?: pino.Logger;
 }
 
 export async function startPair(options: PairOptions = {}): Promise<Pair> {
@@ -61,7 +63,7 @@ export async function startPair(options: PairOptions = {}): Promise<Pair> {
   const providers = new TrustedProviders([providerEntry('a', origins[0]), providerEntry('b', origins[1])]);
   const ownDirs = !options.dataDirs;
   const dataDirs = options.dataDirs ?? [await mkdtemp(join(tmpdir(), 'ocm-a-')), await mkdtemp(join(tmpdir(), 'ocm-b-'))];
-  const logger = pino({ level: options.logLevel ?? 'silent' });
+  const logger = options.logger ?? pino({ level: options.logLevel ?? 'silent' });
   const start = (index: 0 | 1) =>
     startInstance(
       buildConfig({ host: hosts[index], port: ports[index], dataDir: dataDirs[index], ...(options.configure?.(index === 0 ? 'a' : 'b') ?? {}) }),

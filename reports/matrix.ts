@@ -44,7 +44,9 @@ export interface MatrixImplementation {
 export interface AreaCell {
   passed: number;
   judged: number;
+  /** Failed, including declared expected failures. */
   failed: number;
+  expectedFailures: number;
   warning: number;
   notRun: number;
   notApplicable: number;
@@ -74,9 +76,14 @@ function labelsFor(inputs: MatrixInput[]): string[] {
   return withProfile.map((label, i) => (withProfile.filter((b) => b === label).length > 1 ? `${label} #${withProfile.slice(0, i + 1).filter((b) => b === label).length}` : label));
 }
 
-function areaCell(c: OutcomeCounts | undefined): AreaCell {
+function areaCell(c: OutcomeCounts | undefined, expectedFailures: number): AreaCell {
   const z = c ?? { passed: 0, failed: 0, warning: 0, 'not-applicable': 0, 'not-run': 0 };
-  return { passed: z.passed, judged: z.passed + z.failed + z.warning, failed: z.failed, warning: z.warning, notRun: z['not-run'], notApplicable: z['not-applicable'] };
+  return { passed: z.passed, judged: z.passed + z.failed + z.warning, failed: z.failed, expectedFailures, warning: z.warning, notRun: z['not-run'], notApplicable: z['not-applicable'] };
+}
+
+/** ❌ when a failure counts, ✘ₓ when every failure is declared, ⚠ for warnings. */
+function areaMark(c: AreaCell): string {
+  return c.failed > c.expectedFailures ? ' ❌' : c.failed ? ' ✘ₓ' : c.warning ? ' ⚠' : '';
 }
 
 export function buildMatrix(inputs: MatrixInput[]): Matrix {
@@ -95,7 +102,8 @@ export function buildMatrix(inputs: MatrixInput[]): Matrix {
   const areas = [...new Set(runs.flatMap((i) => i.results.requirements.map((r) => r.area)))];
   const byArea: Matrix['byArea'] = {};
   runs.forEach((i, n) => {
-    byArea[labels[n]!] = Object.fromEntries(areas.map((a) => [a, areaCell(i.results.summary.byArea[a])]));
+    const xfail = (a: string) => i.results.requirements.filter((r) => r.area === a && r.outcome === 'failed' && r.expectedFailure).length;
+    byArea[labels[n]!] = Object.fromEntries(areas.map((a) => [a, areaCell(i.results.summary.byArea[a], xfail(a))]));
   });
   const meta = new Map<string, RequirementResult>();
   for (const i of runs) for (const r of i.results.requirements) if (!meta.has(r.id)) meta.set(r.id, r);
@@ -151,7 +159,7 @@ export function areaText(cell: AreaCell): string {
 }
 
 function areaNote(cell: AreaCell): string {
-  return [cell.failed ? `${cell.failed} failed` : '', cell.warning ? `${cell.warning} warning` : '', cell.notRun ? `${cell.notRun} not run` : '', cell.notApplicable ? `${cell.notApplicable} n/a` : '']
+  return [cell.failed ? `${cell.failed} failed${cell.expectedFailures ? ` (${cell.expectedFailures} expected)` : ''}` : '', cell.warning ? `${cell.warning} warning` : '', cell.notRun ? `${cell.notRun} not run` : '', cell.notApplicable ? `${cell.notApplicable} n/a` : '']
     .filter(Boolean)
     .join(', ');
 }
@@ -167,10 +175,10 @@ export function matrixMarkdown(m: Matrix): string {
   const out: string[] = ['# OCM conformance matrix', ''];
   out.push('| implementation | profile | verdict | MUST | source |', '|---|---|---|---:|---|');
   for (const i of m.implementations) out.push(`| ${mdCell(i.label)} | ${mdCell(i.profile)} | ${i.pass ? '✅ pass' : '❌ fail'} | ${i.must.passed}/${i.must.tested} | ${mdCell(i.source)} |`);
-  out.push('', '## Implementations × areas', '', 'Cells: requirements passed / judged (passed + failed + warning).', '');
+  out.push('', '## Implementations × areas', '', 'Cells: requirements passed / judged (passed + failed + warning); ❌ a failure, ✘ₓ only declared expected failures, ⚠ warnings.', '');
   out.push(`| implementation | ${m.areas.map(mdCell).join(' | ')} |`, `|---|${m.areas.map(() => '---:').join('|')}|`);
   for (const label of labels) {
-    out.push(`| ${mdCell(label)} | ${m.areas.map((a) => { const c = m.byArea[label]![a]!; return `${areaText(c)}${c.failed ? ' ❌' : c.warning ? ' ⚠' : ''}`; }).join(' | ')} |`);
+    out.push(`| ${mdCell(label)} | ${m.areas.map((a) => `${areaText(m.byArea[label]![a]!)}${areaMark(m.byArea[label]![a]!)}`).join(' | ')} |`);
   }
   out.push('', '## Implementations × requirements', '', LEGEND, '');
   out.push(`| requirement | level | ${labels.map(mdCell).join(' | ')} |`, `|---|---|${labels.map(() => ':---:').join('|')}|`);
@@ -207,7 +215,7 @@ export function matrixHtml(m: Matrix): string {
     .map((label) => {
       const cells = m.areas.map((a) => {
         const c = m.byArea[label]![a]!;
-        const cls = c.failed ? 'fail' : c.warning ? 'warn' : c.judged ? 'pass' : 'none';
+        const cls = c.failed > c.expectedFailures ? 'fail' : c.failed || c.warning ? 'warn' : c.judged ? 'pass' : 'none';
         return `<td class="${cls}" data-impl="${h(label)}" data-area="${h(a)}" title="${h(areaNote(c))}">${h(areaText(c))}</td>`;
       });
       return `<tr><th class="l">${h(label)}</th>${cells.join('')}</tr>`;

@@ -3,6 +3,7 @@
  * configuration. Capabilities list only what the server really does.
  */
 import type { ReferenceConfig } from '../config.ts';
+import { faults } from '../faults.ts';
 
 export interface DiscoveryDocument {
   enabled: boolean;
@@ -37,5 +38,15 @@ export function buildDiscovery(config: ReferenceConfig, features: { capabilities
   if (features.capabilities.includes('invites')) document.inviteAcceptDialog = `${config.publicUrl}/accept-invite`;
   if (features.tokenEndPoint) document.tokenEndPoint = features.tokenEndPoint;
   if (features.jwksUri) document.jwksUri = features.jwksUri;
+  // Deliberate faults (reference/faults.ts); none in a normal run.
+  if (faults.has('discovery-missing-endpoint')) delete (document as Partial<DiscoveryDocument>).endPoint;
+  if (faults.has('discovery-sharetypes-without-user')) for (const type of document.resourceTypes) type.shareTypes = ['federation'];
+  if (faults.has('discovery-relative-token-endpoint') && document.tokenEndPoint) document.tokenEndPoint = `${OCM_PREFIX}/token`;
+  if (faults.has('discovery-relative-jwks-uri') && document.jwksUri) document.jwksUri = `${OCM_PREFIX}/jwks`;
+  if (faults.has('discovery-duplicate-resource-type')) document.resourceTypes.push({ ...document.resourceTypes[0]!, shareTypes: ['user'] });
+  if (faults.has('discovery-file-without-webdav')) document.resourceTypes[0] = { name: 'file', shareTypes: ['user'], protocols: { 'webdav-receive': { uri: config.webdavReceive } } };
+  if (faults.has('discovery-bad-webdav-receive')) for (const type of document.resourceTypes) type.protocols = { ...type.protocols, 'webdav-receive': { uri: 'both' } };
+  if (faults.has('discovery-unregistered-capability')) document.capabilities.push('x-instant-sync');
+  if (faults.has('discovery-no-invite-dialog')) delete document.inviteAcceptDialog;
   return document;
 }

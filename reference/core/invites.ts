@@ -18,6 +18,7 @@ import type { Stores } from '../stores/index.ts';
 import { decodeInviteString, encodeInviteString } from './addresses.ts';
 import { nowSeconds, type ContactRecord, type InviteRecord, type LocalUser } from './model.ts';
 import type { UserDirectory } from './users.ts';
+import { faults } from '../faults.ts';
 
 export interface InviteServiceDeps {
   domain: string;
@@ -43,7 +44,39 @@ export interface AcceptedUserView {
   mail: string;
 }
 
+/**
+ * Bounds token guessing: each remote provider may fail to redeem a token at
+ * most `limit` times per window; beyond that it gets 429 until the window ends.
+ */
+export class FailureLimiter {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  constructor(private readonly limit: number, private readonly windowSeconds: number) {}
+
+  check(key: string): void {
+    const entry = this.failures.get(key);
+    const now = nowSeconds();
+    if (!entry || now - entry.since >= this.windowSeconds) return;
+    if (entry.count >= this.limit) {
+      const retry = String(this.windowSeconds - (now - entry.since));
+      throw new OcmError('TOO_MANY_ATTEMPTS', { headers: { 'retry-after': retry } });
+    }
+  }
+
+  fail(key: string): void {
+    const now = nowSeconds();
+    const entry = this.failures.get(key);
+    if (!entry || now - entry.since >= this.windowSeconds) this.failures.set(key, { count: 1, since: now });
+    else entry.count++;
+    // Bounded memory: forget the oldest provider when too many are tracked.
+    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
+  }
+}
+
 export class InviteService {
+  /** Failed redemptions per remote provider: 20 a minute (token guessing). */
+  private readonly guessing = new FailureLimiter(20, 60);
+
   constructor(private readonly deps: InviteServiceDeps) {}
 
   async generate(user: LocalUser, options: { description?: string; recipient?: string; expiresIn?: number }): Promise<InviteRecord> {
@@ -51,7 +84,7 @@ export class InviteService {
     const lifetime = Math.min(options.expiresIn ?? this.deps.inviteExpirySeconds, this.deps.inviteExpirySeconds);
     const invite: InviteRecord = {
       // 144 random bits, URL-safe.
-      token: randomBytes(18).toString('base64url'),
+      token: randomBytes(faults.has('sm-short-invite-tokens') ? 8 : 18).toString('base64url'),
       userId: user.id,
       createdAt,
       expiresAt: createdAt + lifetime,
@@ -69,7 +102,7 @@ export class InviteService {
   /** The caller's invites that can still be accepted. */
   listOpen(user: LocalUser): InviteRecord[] {
     const now = nowSeconds();
-    return this.deps.stores.invites.filter((i) => i.userId === user.id && i.expiresAt > now && !i.acceptedBy);
+    return this.deps.stores.invites.filter((i) => (i.userId === user.id || faults.has('sm-list-invite-other-users')) && i.expiresAt > now && !i.acceptedBy);
   }
 
   // ---- for the CS3 gRPC services (reference/grpc) --------------------------
@@ -84,18 +117,23 @@ export class InviteService {
   /** Inviter side of `POST /invite-accepted`. */
   async redeem(request: AcceptedInviteRequest): Promise<{ userID: string; email: string; name: string }> {
     const remoteDomain = normaliseDomain(request.recipientProvider);
-    if (!this.deps.providers.isTrusted(remoteDomain)) {
+    if (!this.deps.providers.isTrusted(remoteDomain) && !faults.has('inv-untrusted-provider-accepted')) {
       throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `provider ${remoteDomain} is not trusted to accept invites here` });
     }
+    this.guessing.check(remoteDomain);
     const invite = this.deps.stores.invites.get(request.token);
     const inviter = invite ? this.deps.users.get(invite.userId) : undefined;
-    if (!invite || !inviter || invite.expiresAt <= nowSeconds()) throw new OcmError('INVITE_TOKEN_INVALID');
-    if (invite.acceptedBy) throw new OcmError('INVITE_ALREADY_ACCEPTED');
+    if (!invite || !inviter || (invite.expiresAt <= nowSeconds() && !faults.has('inv-expired-token-accepted'))) {
+      this.guessing.fail(remoteDomain);
+      throw new OcmError('INVITE_TOKEN_INVALID', faults.has('inv-unknown-token-404') && !invite ? { status: 404 } : {});
+    }
+    if (invite.acceptedBy && !faults.has('inv-token-reusable')) throw new OcmError('INVITE_ALREADY_ACCEPTED');
     if (this.findContact(inviter.id, request.userID, remoteDomain)) throw new OcmError('CONTACT_ALREADY_EXISTS');
     const at = nowSeconds();
     const accepted: InviteRecord = { ...invite, acceptedBy: { userId: request.userID, domain: remoteDomain, at } };
     const contact = this.newContact(inviter.id, request.userID, remoteDomain, request.name, request.email, 'invite-sent');
     await Promise.all([this.deps.stores.invites.put(invite.token, accepted), this.deps.stores.contacts.put(contact.id, contact)]);
+    if (faults.has('inv-response-without-email')) return { userID: inviter.id, name: inviter.displayName } as never;
     return { userID: inviter.id, email: inviter.email, name: inviter.displayName };
   }
 
@@ -112,15 +150,16 @@ export class InviteService {
     const inviterDomain = normaliseDomain(domain.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
     if (inviterDomain === normaliseDomain(this.deps.domain)) throw new OcmError('SELF_INVITE');
     if (!this.deps.providers.isTrusted(inviterDomain)) {
+      if (faults.has('sm-untrusted-provider-500')) throw new Error(`no trust entry for ${inviterDomain}`);
       throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `provider ${inviterDomain} is not trusted by this server` });
     }
     let answer;
     try {
-      const peer = await this.deps.client.discover(inviterDomain);
+      const peer = faults.has('inv-acceptance-without-discovery') ? this.deps.client.undiscovered(inviterDomain) : await this.deps.client.discover(inviterDomain);
       answer = await this.deps.client.postJson(peer, '/invite-accepted', 'acceptInvite', {
         recipientProvider: this.deps.domain,
         token,
-        userID: user.id,
+        ...(faults.has('inv-acceptance-without-userid') ? { userId: user.id } : { userID: user.id }),
         email: user.email,
         name: user.displayName,
       });
@@ -135,6 +174,8 @@ export class InviteService {
         throw new OcmError('INVITE_TOKEN_INVALID', { message: `${inviterDomain} refused the token as invalid` });
       case 409:
         throw new OcmError('INVITE_ALREADY_ACCEPTED', { message: `${inviterDomain} says the invite was already accepted` });
+      case 429:
+        throw new OcmError('TOO_MANY_ATTEMPTS', { message: `${inviterDomain} refuses further attempts for now` });
       case 401:
       case 403:
         throw new OcmError('REMOTE_REFUSED', { message: `${inviterDomain} does not trust this server to accept its invites` });
@@ -142,7 +183,7 @@ export class InviteService {
         throw new OcmError('REMOTE_BAD_RESPONSE', { message: `${inviterDomain} answered the invite acceptance with ${answer.status}` });
     }
     const inviter = answer.body as { userID: string; email: string; name: string };
-    if (this.findContact(user.id, inviter.userID, inviterDomain)) throw new OcmError('CONTACT_ALREADY_EXISTS');
+    if (this.findContact(user.id, inviter.userID, inviterDomain) && !faults.has('sm-duplicate-contact-accepted')) throw new OcmError('CONTACT_ALREADY_EXISTS');
     const contact = this.newContact(user.id, inviter.userID, inviterDomain, inviter.name, inviter.email, 'invite-accepted');
     await this.deps.stores.contacts.put(contact.id, contact);
     return contactView(contact);
@@ -151,7 +192,7 @@ export class InviteService {
   findContacts(user: LocalUser, search = ''): AcceptedUserView[] {
     const term = search.toLowerCase();
     return this.deps.stores.contacts
-      .filter((c) => c.localUserId === user.id)
+      .filter((c) => c.localUserId === user.id || faults.has('sm-contacts-of-all-users'))
       .filter((c) => term === '' || [c.remoteUserId, c.name, c.email, c.remoteDomain].some((v) => v.toLowerCase().includes(term)))
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       .map(contactView);
@@ -165,6 +206,7 @@ export class InviteService {
   async deleteContact(user: LocalUser, idp: string, remoteUserId: string): Promise<AcceptedUserView> {
     const domain = normaliseDomain(idp.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
     const contact = this.findContact(user.id, remoteUserId, domain);
+    if (!contact && faults.has('sm-delete-unmatched-200')) return { user_id: remoteUserId, idp: domain, display_name: remoteUserId, mail: '' };
     if (!contact) throw new OcmError('CONTACT_NOT_FOUND');
     await this.deps.stores.contacts.delete(contact.id);
     return contactView(contact);

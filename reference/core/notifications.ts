@@ -22,6 +22,7 @@ import { OcmError, fieldError } from '../errors.ts';
 import { OCM_NOTIFICATION_TYPES } from '../../openapi/ocm.ts';
 import type { Stores } from '../stores/index.ts';
 import { secretsEqual } from './users.ts';
+import { faults } from '../faults.ts';
 import { nowSeconds, type ReceivedShareRecord, type SentShareRecord } from './model.ts';
 
 export interface IncomingNotification {
@@ -62,10 +63,12 @@ export class NotificationService {
   async receive(notification: IncomingNotification, origin: NotificationOrigin = {}): Promise<NotificationOutcome> {
     const type = notification.notificationType;
     if (!(OCM_NOTIFICATION_TYPES as readonly string[]).includes(type) && type !== 'SHARE_CHANGE_PERMISSION') {
+      if (faults.has('ntf-unknown-type-accepted')) return { kind: 'ignored' } as unknown as NotificationOutcome;
       throw fieldError('VALIDATION_FAILED', 'notificationType', 'NOT_ALLOWED_VALUE', `notification type "${type}" is not an OCM notification type`);
     }
     if (!HANDLED.includes(type)) throw new OcmError('UNSUPPORTED_NOTIFICATION', { message: `notification type "${type}" is not supported by this server` });
     if (notification.resourceType !== undefined && !RESOURCE_TYPES.includes(notification.resourceType)) {
+      if (faults.has('ntf-unsupported-resource-type-400')) throw fieldError('VALIDATION_FAILED', 'resourceType', 'NOT_SUPPORTED', `resource type "${notification.resourceType}" is not supported`);
       throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${notification.resourceType}" is not supported` });
     }
     const secret = typeof notification.notification?.sharedSecret === 'string' ? notification.notification.sharedSecret : undefined;

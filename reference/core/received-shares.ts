@@ -17,6 +17,7 @@ import { parseOcmAddress } from './addresses.ts';
 import { nowSeconds, type LocalUser, type ReceivedProtocols, type ReceivedShareRecord, type ShareState, type WebdavAccess } from './model.ts';
 import type { Notifier } from './notifier.ts';
 import type { UserDirectory } from './users.ts';
+import { faults } from '../faults.ts';
 
 /**
  * Requirements this server can honour when it receives a share:
@@ -64,6 +65,7 @@ export class ReceivedShareService {
       throw new OcmError('UNSUPPORTED_SHARE_TYPE', { message: `share type "${share.shareType}" is not supported; this server takes ${SUPPORTED_SHARE_TYPES.join(', ')}` });
     }
     if (!SUPPORTED_RESOURCE_TYPES.includes(share.resourceType)) {
+      if (faults.has('shares-unsupported-type-400')) throw fieldError('VALIDATION_FAILED', 'resourceType', 'NOT_SUPPORTED', `resource type "${share.resourceType}" is not supported`);
       throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${share.resourceType}" is not supported; this server takes ${SUPPORTED_RESOURCE_TYPES.join(', ')}` });
     }
     const sender = parseOcmAddress(share.sender);
@@ -75,6 +77,7 @@ export class ReceivedShareService {
     }
     const recipient = parseOcmAddress(share.shareWith);
     const user = recipient && recipient.domain === normaliseDomain(this.deps.domain) ? this.deps.users.byIdentifier(recipient.identifier) : undefined;
+    if (!user && faults.has('shares-unknown-recipient-accepted')) return { record: undefined as never, recipientDisplayName: recipient?.identifier ?? share.shareWith };
     if (!user) throw fieldError('UNKNOWN_RECIPIENT', 'shareWith', 'NOT_FOUND');
     const protocols = normaliseProtocol(share.protocol);
     this.checkRequirements(protocols);
@@ -129,7 +132,7 @@ export class ReceivedShareService {
     await this.deps.notifier.send(share.senderDomain, {
       notificationType: decision === 'accepted' ? 'SHARE_ACCEPTED' : 'SHARE_DECLINED',
       resourceType: share.resourceType,
-      providerId: share.providerId,
+      providerId: faults.has('ntf-acceptance-wrong-provider-id') ? share.id : share.providerId,
       notification: { sharedSecret: share.protocols.webdav?.sharedSecret ?? '', shareWith: share.shareWith },
     });
     return updated;
@@ -171,7 +174,7 @@ export class ReceivedShareService {
     for (const [name, requirements] of lists) {
       const supported = this.deps.supportedRequirements ?? SUPPORTED_REQUIREMENTS;
       const unknown = requirements?.filter((r) => !supported.includes(r)) ?? [];
-      if (unknown.length > 0) {
+      if (unknown.length > 0 && !faults.has('shares-unknown-requirement-accepted')) {
         throw fieldError('UNSUPPORTED_REQUIREMENT', name, 'NOT_SUPPORTED', `requirement ${unknown.map((u) => `"${u}"`).join(', ')} cannot be honoured by this server`);
       }
     }
@@ -180,14 +183,14 @@ export class ReceivedShareService {
     }
     // A 1.4 webapp share (it has `uri`) is only usable after a token exchange.
     const webapp = protocols.webapp as { uri?: unknown; requirements?: string[] } | undefined;
-    if (webapp && typeof webapp.uri === 'string' && !webapp.requirements?.includes('must-exchange-token')) {
+    if (webapp && typeof webapp.uri === 'string' && !webapp.requirements?.includes('must-exchange-token') && !faults.has('shares-webapp-without-exchange-accepted')) {
       throw fieldError('REQUIREMENT_MISSING', 'protocol.webapp.requirements', 'MUST_INCLUDE_MUST_EXCHANGE_TOKEN');
     }
     // In a multi-protocol share every protocol must state the same requirements.
     const offered = [protocols.webdav, protocols.webapp, protocols.ssh].filter((p): p is Record<string, unknown> => p !== undefined);
     if (offered.length > 1) {
       const key = (p: Record<string, unknown>) => JSON.stringify([...((p.requirements as string[] | undefined) ?? [])].sort());
-      if (new Set(offered.map(key)).size > 1) {
+      if (new Set(offered.map(key)).size > 1 && !faults.has('shares-differing-requirements-accepted')) {
         throw fieldError('VALIDATION_FAILED', 'protocol', 'REQUIREMENTS_DIFFER', 'every offered protocol must carry the same requirements');
       }
     }

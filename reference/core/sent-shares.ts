@@ -12,7 +12,7 @@
  * The share is stored before the POST because a receiver may read it or
  * notify us about it before its `201` reaches us.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { OcmError } from '../errors.ts';
 import type { DiscoveredPeer, OcmClient } from '../outbound/ocm-client.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
@@ -23,6 +23,7 @@ import { outboundToOcmError } from './invites.ts';
 import type { Notifier } from './notifier.ts';
 import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
 import { secretsEqual } from './users.ts';
+import { faults } from '../faults.ts';
 
 export interface SentShareDeps {
   domain: string;
@@ -65,7 +66,7 @@ export class SentShareService {
     }
     let peer: DiscoveredPeer;
     try {
-      peer = await this.deps.client.discover(domain);
+      peer = faults.has('send-without-discovery') ? this.deps.client.undiscovered(domain) : await this.deps.client.discover(domain);
     } catch (error) {
       throw outboundToOcmError(error);
     }
@@ -76,7 +77,7 @@ export class SentShareService {
     const now = nowSeconds();
     const record: SentShareRecord = {
       id,
-      providerId: id,
+      providerId: faults.has('send-reused-provider-id') ? createHash('sha256').update(`${owner.id}/${resource.relativePath}`).digest('hex').slice(0, 32) : id,
       ownerId: owner.id,
       path: resource.relativePath,
       name: resource.relativePath.split('/').pop()!,
@@ -111,8 +112,10 @@ export class SentShareService {
 
   /** The newest-draft Share Creation Notification for `record`. */
   payload(owner: LocalUser, record: SentShareRecord, peer: DiscoveredPeer): Record<string, unknown> {
-    const ownerAddress = formatOcmAddress(owner.id, this.deps.domain);
-    const uri = receiverWants(peer, record.resourceType) === 'relative' ? record.id : `${this.deps.publicUrl}${this.deps.webdavPath}/${record.id}`;
+    const ownerAddress = faults.has('send-address-with-scheme') ? `${owner.id}@${this.deps.publicUrl}` : formatOcmAddress(owner.id, this.deps.domain);
+    let uri = receiverWants(peer, record.resourceType) === 'relative' ? record.id : `${this.deps.publicUrl}${this.deps.webdavPath}/${record.id}`;
+    if (faults.has('send-secret-in-uri') && uri.includes('://')) uri = `${uri}?access_token=${record.sharedSecret}`;
+    if (faults.has('send-relative-uri-outside-prefix') && !uri.includes('://')) uri = `shares/${uri}`;
     const webdav: Record<string, unknown> = { uri, sharedSecret: record.sharedSecret, permissions: record.permissions };
     if (record.requirements?.length) webdav.requirements = record.requirements;
     return {
@@ -125,7 +128,7 @@ export class SentShareService {
       ownerDisplayName: owner.displayName,
       senderDisplayName: owner.displayName,
       shareType: 'user',
-      resourceType: record.resourceType,
+      resourceType: faults.has('send-folder-as-file') ? 'file' : record.resourceType,
       ...(record.expiration !== undefined ? { expiration: record.expiration } : {}),
       protocol: { name: 'multi', webdav },
     };
@@ -138,7 +141,7 @@ export class SentShareService {
       const entry = types.find((t) => t?.name === resourceType);
       // `file`/`user`/`webdav` may always be sent (receivers that advertise little).
       const fileFallback = resourceType === 'file';
-      if (!entry && !fileFallback) {
+      if (!entry && !fileFallback && !faults.has('send-unadvertised-resource-type')) {
         throw new OcmError('RECEIVER_CANNOT_TAKE', { message: `${peer.domain} does not take ${resourceType} shares` });
       }
       if (entry && Array.isArray(entry.shareTypes) && !entry.shareTypes.includes('user')) {
@@ -160,7 +163,7 @@ export class SentShareService {
    * (only when we serve the token endpoint, or the share could never be opened).
    */
   private requirementsFor(peer: DiscoveredPeer): string[] {
-    if (!this.deps.capabilities.includes('exchange-token')) return [];
+    if (!this.deps.capabilities.includes('exchange-token') || faults.has('send-ignores-must-exchange-token')) return [];
     const criteria = Array.isArray(peer.document.criteria) ? peer.document.criteria : [];
     return criteria.includes('must-exchange-token') || this.deps.alwaysRequireExchange ? ['must-exchange-token'] : [];
   }
@@ -188,7 +191,7 @@ export class SentShareService {
   async remove(owner: LocalUser, id: string): Promise<SentShareRecord> {
     const share = this.getFor(owner, id);
     if (!share) throw new OcmError('SHARE_NOT_FOUND');
-    await this.deps.stores.sentShares.delete(id);
+    if (!faults.has('dav-unshare-keeps-access')) await this.deps.stores.sentShares.delete(id);
     await this.notify(share, 'SHARE_UNSHARED', {});
     return share;
   }

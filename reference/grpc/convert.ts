@@ -199,6 +199,9 @@ export function shareMessage(share: SentShareRecord, domain: string): Msg {
     opaque: opaque({
       state: { decoder: 'plain', value: share.state },
       ...(share.requirements?.length ? { requirements: { decoder: 'json', value: JSON.stringify(share.requirements) } } : {}),
+      // For an HTTP front over these services (decisions/0009): what the CS3 Share cannot say.
+      resourceType: { decoder: 'plain', value: share.resourceType },
+      ...(share.recipientDisplayName !== undefined ? { recipientDisplayName: { decoder: 'plain', value: share.recipientDisplayName } } : {}),
     }),
   };
 }
@@ -243,6 +246,12 @@ export function receivedShareMessage(share: ReceivedShareRecord, domain: string)
     protocols,
     state: STATE_TO_CS3[share.state],
     resource_type: cs3ResourceType(share.resourceType),
+    // For an HTTP front over these services (decisions/0009): what the CS3 ReceivedShare cannot say.
+    opaque: opaque({
+      ...(share.ownerDisplayName !== undefined ? { ownerDisplayName: { decoder: 'plain', value: share.ownerDisplayName } } : {}),
+      ...(share.senderDisplayName !== undefined ? { senderDisplayName: { decoder: 'plain', value: share.senderDisplayName } } : {}),
+      ...(webdav?.requirements?.length ? { requirements: { decoder: 'json', value: JSON.stringify(webdav.requirements) } } : {}),
+    }),
   };
 }
 

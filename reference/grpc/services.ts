@@ -128,7 +128,9 @@ export const inviteService: ServiceSpec = {
     protected: true,
     async handle(core, request, context) {
       const description = str(request.description);
-      const invite = await core.invites.generate(caller(context), description === '' ? {} : { description });
+      // opaque `recipient` (plain): the sciencemesh field an HTTP front passes on (decisions/0009).
+      const recipient = opaqueText(request.opaque, 'recipient');
+      const invite = await core.invites.generate(caller(context), { ...(description === '' ? {} : { description }), ...(recipient ? { recipient } : {}) });
       return { invite_token: inviteTokenMessage(core, invite) };
     },
   },
@@ -511,6 +513,27 @@ function granteeUser(core: Core, request: Msg): LocalUser {
   return user;
 }
 
+/** opaque `ocm-protocol` (json), `ownerDisplayName` and `senderDisplayName` (plain) of a CreateOCMCoreShareRequest. */
+function ocmExtras(value: unknown): Partial<Pick<IncomingShare, 'protocol' | 'ownerDisplayName' | 'senderDisplayName'>> {
+  const out: Partial<Pick<IncomingShare, 'protocol' | 'ownerDisplayName' | 'senderDisplayName'>> = {};
+  const protocol = opaqueText(value, 'ocm-protocol');
+  if (protocol !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(protocol);
+    } catch {
+      throw invalid('opaque "ocm-protocol" is not JSON');
+    }
+    if (!msg(parsed) || Array.isArray(parsed)) throw invalid('opaque "ocm-protocol" must be an OCM protocol object');
+    out.protocol = parsed as IncomingShare['protocol'];
+  }
+  for (const key of ['ownerDisplayName', 'senderDisplayName'] as const) {
+    const text = opaqueText(value, key);
+    if (text !== undefined && text !== '') out[key] = text;
+  }
+  return out;
+}
+
 export const ocmCoreService: ServiceSpec = {
   CreateOCMCoreShare: {
     protected: false,
@@ -537,6 +560,9 @@ export const ocmCoreService: ServiceSpec = {
         protocol: ocmProtocolFrom(request.protocols),
         ...(str(request.description) !== '' ? { description: str(request.description) } : {}),
         ...(expiration !== undefined ? { expiration } : {}),
+        // What an HTTP front received and the CS3 message cannot say (decisions/0009): the OCM `protocol`
+        // object as sent (requirements, encodings, webapp uri), and display names. Schema-checked below like the rest.
+        ...ocmExtras(request.opaque),
       };
       // The same schema check the HTTP POST /shares gets.
       const schemaKey = core.registry.operation('ocm', 'createShare').requestBody.get('application/json');

@@ -31,7 +31,7 @@ import { JsonCollection } from '../stores/json-collection.ts';
 import { basicAuth, EINSTEIN, MARIE } from '../testing/harness.ts';
 import { spawnServe, type ServeProcess } from '../testing/processes.ts';
 import { checkDataFiles } from './data-files.ts';
-import { journalLineCount, prefillReceivedShares } from './prefill.ts';
+import { churnJournal, journalLineCount } from './prefill.ts';
 
 const { values } = parseArgs({
   options: {
@@ -80,10 +80,11 @@ interface RoundRow {
   records: number;
   tornTails: number;
   journalLines: number;
-  /** Filler records added before the round so that the server compacts during it. */
+  /** Journal lines added before the round (put+delete pairs) so that the server compacts during it. */
   filler: number;
   /** The received-shares journal was emptied during the round (a snapshot was written). */
   compacted: boolean;
+  receivedJournal: [number, number];
   restartMs: number;
   lost: string[];
   problems: string[];
@@ -311,7 +312,7 @@ async function main(): Promise<number> {
   const compaction = values.compaction && !values['no-compaction'];
   const compactAfter = Number(values['compact-after']);
   console.log(`compaction: ${compaction ? `received-shares journal topped up to ~${compactAfter} lines before each round, so the server writes a snapshot during the load` : 'off'}`);
-  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  torn  restart  result');
+  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  rcv-journal  torn  restart  result');
   let server: ServeProcess | undefined;
   let failed = false;
   try {
@@ -322,11 +323,17 @@ async function main(): Promise<number> {
       if (compaction) {
         linesBefore = await journalLineCount(dataDir, 'received-shares');
         filler = Math.max(0, compactAfter - linesBefore - 2 - Math.floor(random() * 25));
-        if (filler > 0) await prefillReceivedShares(dataDir, filler, { domain, senderDomain: peerDomain, prefix: `filler-r${round}` });
-        linesBefore += filler;
+        if (filler > 1) await churnJournal(dataDir, filler, { domain, senderDomain: peerDomain, prefix: `filler-r${round}` });
+        linesBefore = await journalLineCount(dataDir, 'received-shares');
       }
       const t0 = Date.now();
-      server = await spawnServe(args, 30_000);
+      try {
+        server = await spawnServe(args, 60_000);
+      } catch (error) {
+        console.log(`${String(round).padStart(5)}  the server did not start on the data dir the last kill left: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+        failed = true;
+        break;
+      }
       restartMs = Date.now() - t0;
       const health = await fetch(`${base}/health`).then((r) => r.status).catch(() => 0);
       const before = sizeOf(acks);
@@ -362,6 +369,7 @@ async function main(): Promise<number> {
         journalLines: files.journalLines,
         filler,
         compacted: linesAfter < linesBefore,
+        receivedJournal: [linesBefore, linesAfter],
         restartMs,
         lost,
         problems: [...files.problems, ...counters.unexpected.slice(0, 5), ...(health === 200 ? [] : [`/health answered ${health} after restart`])],
@@ -371,11 +379,12 @@ async function main(): Promise<number> {
       if (!ok) failed = true;
       const a = row.acked;
       console.log(
-        `${String(round).padStart(5)}  ${String(killAfterMs).padStart(7)}  ${String(a.invites).padStart(10)} ${String(a.acceptances).padStart(4)} ${String(a.received).padStart(5)} ${String(a.sent).padStart(4)} ${String(a.decisions).padStart(4)}  ${String(row.unexpected).padStart(5)}  ${String(records).padStart(7)}  ${String(row.journalLines).padStart(7)}  ${(row.compacted ? 'written' : '-').padStart(8)}  ${String(row.tornTails).padStart(4)}  ${String(restartMs).padStart(5)}ms  ${ok ? 'ok' : `FAIL: ${[...lost.slice(0, 3), ...row.problems.slice(0, 3)].join('; ')}`}`,
+        `${String(round).padStart(5)}  ${String(killAfterMs).padStart(7)}  ${String(a.invites).padStart(10)} ${String(a.acceptances).padStart(4)} ${String(a.received).padStart(5)} ${String(a.sent).padStart(4)} ${String(a.decisions).padStart(4)}  ${String(row.unexpected).padStart(5)}  ${String(records).padStart(7)}  ${String(row.journalLines).padStart(7)}  ${(row.compacted ? 'written' : '-').padStart(8)} ${`${linesBefore}→${linesAfter}`.padStart(12)}  ${String(row.tornTails).padStart(4)}  ${String(restartMs).padStart(5)}ms  ${ok ? 'ok' : `FAIL: ${[...lost.slice(0, 3), ...row.problems.slice(0, 3)].join('; ')}`}`,
       );
     }
     // A last clean start and stop on the data dir after all the kills.
-    server = await spawnServe(args, 30_000);
+    if (failed && rows.length < ROUNDS) throw new Error('stopped early');
+    server = await spawnServe(args, 60_000);
     const finalHealth = await fetch(`${base}/health`).then((r) => r.status).catch(() => 0);
     if (finalHealth !== 200) failed = true;
     // serve installs its SIGTERM handler just after printing that it listens: give it a moment.
@@ -392,6 +401,9 @@ async function main(): Promise<number> {
     await mkdir(dirname(values.json!), { recursive: true });
     await writeFile(values.json!, `${JSON.stringify(record, null, 2)}\n`);
     console.log(failed ? `crash-run: FAILED (seed ${SEED})` : `crash-run: clean — ${ROUNDS} SIGKILLs, nothing acknowledged was lost, every file parsed`);
+  } catch (error) {
+    console.log(`crash-run: FAILED: ${(error as Error).message}`);
+    failed = true;
   } finally {
     if (server && server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
     await peer.close();

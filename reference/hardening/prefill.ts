@@ -68,6 +68,27 @@ export async function prefillReceivedShares(
   }
 }
 
+/**
+ * Appends `lines` journal lines to a collection without changing its
+ * contents: put-then-delete pairs of throw-away records. Brings the journal
+ * near the compaction threshold while the snapshot stays small.
+ */
+export async function churnJournal(dataDir: string, lines: number, options: { domain: string; senderDomain: string; prefix: string }): Promise<void> {
+  const collection = await JsonCollection.open<ReceivedShareRecord>(dataDir, 'received-shares', { compactAfter: Number.POSITIVE_INFINITY });
+  try {
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < Math.floor(lines / 2); i++) {
+      const record = receivedShareRecord(i, { ...options, prefix: options.prefix });
+      writes.push(collection.put(record.id, record));
+      writes.push(collection.delete(record.id));
+      if (writes.length >= 5_000) await Promise.all(writes.splice(0));
+    }
+    await Promise.all(writes);
+  } finally {
+    await collection.close();
+  }
+}
+
 /** Complete lines in a collection's journal (what the store counts towards compaction). */
 export async function journalLineCount(dataDir: string, name: string): Promise<number> {
   try {

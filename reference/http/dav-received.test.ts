@@ -138,7 +138,7 @@ async function buildEnv(): Promise<Env> {
   const downDomain = `127.0.0.3:${await freePort('127.0.0.3')}`;
 
   // The app registers the plugin at PREFIX itself; the short deadline comes from the outbound settings.
-  const t = await buildTestApp({ outbound: { timeoutMs: TIMEOUT_MS, maxResponseBytes: 1024 * 1024 } }, [sender.origin, other.origin, `http://${downDomain}`]);
+  const t = await buildTestApp({ outbound: { timeoutMs: TIMEOUT_MS, maxResponseBytes: 1024 * 1024, allowPrivateAddresses: false } }, [sender.origin, other.origin, `http://${downDomain}`]);
   await t.app.ready();
 
   const env: Env = {

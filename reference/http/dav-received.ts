@@ -64,6 +64,8 @@ import { authenticateLocalUser } from './local-auth.ts';
 import { toOcmError } from './openapi-validation.ts';
 
 export interface DavReceivedOptions {
+  /** Let senders named by host name resolve to internal addresses (outbound.allowPrivateAddresses). */
+  allowPrivateAddresses?: boolean;
   users: UserDirectory;
   stores: Stores;
   providers: TrustedProviders;
@@ -461,7 +463,7 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
       answer = await forwardDav(
         { method, relativePath: relativePathOf(parsed.rest, parsed.trailingSlash), headers, body },
         access,
-        { timeoutMs: opts.timeoutMs },
+        { timeoutMs: opts.timeoutMs, allowPrivateAddresses: opts.allowPrivateAddresses === true },
       );
     } catch (error) {
       request.log.warn({ err: error, share: share.id }, 'dav-received: the sender could not be used');

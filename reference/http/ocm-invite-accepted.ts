@@ -3,10 +3,11 @@
  * tokens. When signed, the signature must be by `recipientProvider`.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { AcceptedInviteRequest, InviteService } from '../core/invites.ts';
+import type { AcceptedInviteRequest } from '../core/invites.ts';
+import type { InvitePort } from './ports.ts';
 
 export interface InviteAcceptedPluginOptions {
-  invites: InviteService;
+  invites: Pick<InvitePort, 'redeem'>;
 }
 
 export const ocmInviteAcceptedPlugin: FastifyPluginAsync<InviteAcceptedPluginOptions> = async (app, { invites }) => {

@@ -6,10 +6,12 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { parseOcmAddress } from '../core/addresses.ts';
-import type { IncomingShare, ReceivedShareService } from '../core/received-shares.ts';
+import type { IncomingShare } from '../core/received-shares.ts';
+import type { ReceivedSharePort } from './ports.ts';
+import { faults } from '../faults.ts';
 
 export interface SharesPluginOptions {
-  receivedShares: ReceivedShareService;
+  receivedShares: Pick<ReceivedSharePort, 'receive'>;
 }
 
 /** The servers a share speaks for: the hosts of its sender and owner. */
@@ -20,8 +22,16 @@ export function shareClaim(body: unknown): { hosts: string[]; bind: true } {
 }
 
 export const ocmSharesPlugin: FastifyPluginAsync<SharesPluginOptions> = async (app, { receivedShares }) => {
+  if (faults.has('shares-errors-not-json')) {
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (reply.statusCode < 400) return payload;
+      reply.type('text/plain; charset=utf-8');
+      return `error ${reply.statusCode}`;
+    });
+  }
   app.post('/shares', { config: { operation: { doc: 'ocm', id: 'createShare' }, ocmSigned: shareClaim } }, async (request, reply) => {
     const { recipientDisplayName } = await receivedShares.receive(request.body as IncomingShare);
-    return reply.code(201).send({ recipientDisplayName });
+    if (faults.has('shares-no-recipient-display-name')) return reply.code(201).send({});
+    return reply.code(faults.has('shares-answer-200') ? 200 : 201).send({ recipientDisplayName });
   });
 };

@@ -8,8 +8,8 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { OCS_PERMISSIONS, OCS_SHARE_TYPE_FEDERATED, OCS_STATE, OCS_SUCCESS_STATUSCODE } from '../../openapi/ocs.ts';
 import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from '../core/model.ts';
-import type { ReceivedShareService, ShareStateFilter } from '../core/received-shares.ts';
-import type { SentShareService } from '../core/sent-shares.ts';
+import type { ShareStateFilter } from '../core/received-shares.ts';
+import type { ReceivedSharePort, SentSharePort } from './ports.ts';
 import type { UserDirectory } from '../core/users.ts';
 import { OcmError, fieldError } from '../errors.ts';
 import { authenticateLocalUser } from './local-auth.ts';
@@ -18,8 +18,8 @@ import { toOcmError } from './openapi-validation.ts';
 export interface OcsPluginOptions {
   version: 1 | 2;
   users: UserDirectory;
-  sentShares: SentShareService;
-  receivedShares: ReceivedShareService;
+  sentShares: SentSharePort;
+  receivedShares: Omit<ReceivedSharePort, 'receive'>;
 }
 
 const STATE_CODES: Record<ShareState, number> = OCS_STATE;
@@ -151,17 +151,17 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
     if (query.shared_with_me === 'true') {
       // As reva: no or an unknown state means accepted shares only.
       const state: ShareStateFilter = query.state === 'all' ? 'all' : query.state === '1' ? 'pending' : query.state === '2' ? 'declined' : 'accepted';
-      return ok(reply, receivedShares.listFor(user, state).map((s) => receivedShareData(s, user)));
+      return ok(reply, (await receivedShares.listFor(user, state)).map((s) => receivedShareData(s, user)));
     }
-    return ok(reply, sentShares.listFor(user).map((s) => outgoingShareData(s, user)));
+    return ok(reply, (await sentShares.listFor(user)).map((s) => outgoingShareData(s, user)));
   });
 
   app.get('/shares/:id', { config: op('getShare') }, async (request, reply) => {
     const user = request.localUser!;
     const { id } = request.params as { id: string };
-    const sent = sentShares.getFor(user, id);
+    const sent = await sentShares.getFor(user, id);
     if (sent) return ok(reply, [outgoingShareData(sent, user)]);
-    const received = receivedShares.getFor(user, id);
+    const received = await receivedShares.getFor(user, id);
     if (received) return ok(reply, [receivedShareData(received, user)]);
     throw new OcmError('SHARE_NOT_FOUND');
   });
@@ -170,7 +170,7 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
     const user = request.localUser!;
     const { id } = request.params as { id: string };
     const body = (request.body ?? {}) as { permissions?: string | number; role?: string; expireDate?: string };
-    const current = sentShares.getFor(user, id);
+    const current = await sentShares.getFor(user, id);
     if (!current) throw new OcmError('SHARE_NOT_FOUND');
     const permissions = body.permissions !== undefined || body.role !== undefined ? webdavPermissions(body) : current.permissions;
     const expiration = body.expireDate ? parseExpireDate(body.expireDate) : undefined;

@@ -3,16 +3,15 @@
  * `/sciencemesh`. Every route needs a local user (HTTP Basic).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { InviteService } from '../core/invites.ts';
 import type { InviteRecord } from '../core/model.ts';
 import type { UserDirectory } from '../core/users.ts';
-import type { TrustedProviders } from '../providers/trusted-providers.ts';
+import type { InvitePort, ProviderListPort } from './ports.ts';
 import { authenticateLocalUser } from './local-auth.ts';
 
 export interface SciencemeshPluginOptions {
   users: UserDirectory;
-  invites: InviteService;
-  providers: TrustedProviders;
+  invites: Omit<InvitePort, 'redeem'>;
+  providers: ProviderListPort;
 }
 
 export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = async (app, { users, invites, providers }) => {
@@ -35,7 +34,7 @@ export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = a
   });
 
   app.get('/list-invite', { config: { operation: { doc: 'sciencemesh', id: 'listInvites' } } }, async (request) =>
-    invites.listOpen(request.localUser!).map(view),
+    (await invites.listOpen(request.localUser!)).map(view),
   );
 
   app.post('/accept-invite', { config: { operation: { doc: 'sciencemesh', id: 'acceptInvite' } } }, async (request) =>
@@ -55,8 +54,7 @@ export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = a
   app.get('/list-providers', { config: { operation: { doc: 'sciencemesh', id: 'listProviders' } } }, async (request) => {
     const { search } = request.query as { search?: string };
     const term = typeof search === 'string' ? search.toLowerCase() : '';
-    return providers
-      .list()
+    return (await providers.list())
       .map((p) => ({ full_name: p.full_name ?? p.name, domain: p.domain }))
       .filter((p) => term === '' || p.full_name.toLowerCase().includes(term) || p.domain.toLowerCase().includes(term));
   });

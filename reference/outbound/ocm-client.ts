@@ -16,8 +16,10 @@
  *    (decisions/0008). Token requests are always signed.
  */
 import type { SchemaRegistry } from '../../openapi/registry.ts';
+import { assertAllowedDestination, PrivateAddressError } from './address-guard.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
 import { signRequest, type SigningKey } from '../signatures/index.ts';
+import { faults } from '../faults.ts';
 
 export type OutboundFailure =
   | 'untrusted'
@@ -27,7 +29,8 @@ export type OutboundFailure =
   | 'too-large'
   | 'bad-response'
   | 'endpoint-elsewhere'
-  | 'disabled';
+  | 'disabled'
+  | 'private-address';
 
 export class OutboundError extends Error {
   constructor(
@@ -84,6 +87,8 @@ export interface PostOptions {
 }
 
 export interface OcmClientOptions {
+  /** Let peers named by host name resolve to internal addresses (see address-guard.ts). */
+  allowPrivateAddresses?: boolean;
   providers: TrustedProviders;
   registry: SchemaRegistry;
   timeoutMs: number;
@@ -100,6 +105,18 @@ export class OcmClient {
    * Fetches the discovery document of a trusted provider: `/.well-known/ocm`
    * first, then the legacy `/ocm-provider` that peers older than 1.4 serve.
    */
+  /**
+   * What a server that skips discovery assumes about a trusted provider: its
+   * OCM API at `<origin>/ocm` and nothing else. Only deliberate faults
+   * (reference/faults.ts) use it; the spec wants discovery first.
+   */
+  undiscovered(domain: string): DiscoveredPeer {
+    const origin = this.options.providers.originFor(domain);
+    if (!origin) throw new OutboundError('untrusted', `provider ${domain} is not trusted`);
+    const endPoint = new URL('/ocm', origin);
+    return { domain: normaliseDomain(domain), origin, discoveryUrl: '', document: { endPoint: endPoint.href }, endPoint };
+  }
+
   async discover(domain: string): Promise<DiscoveredPeer> {
     const origin = this.options.providers.originFor(domain);
     if (!origin) throw new OutboundError('untrusted', `provider ${domain} is not trusted`);
@@ -182,7 +199,8 @@ export class OcmClient {
   private signedHeaders(peer: DiscoveredPeer, url: string, body: string, headers: Record<string, string>, sign: boolean | undefined): Record<string, string> {
     const key = this.options.signingKey?.();
     if (!key || sign === false || (sign === undefined && !this.wantsSignature(peer))) return headers;
-    const signed = signRequest({ method: 'POST', url, headers, body }, key);
+    if (faults.has('sig-outbound-unsigned')) return headers;
+    const signed = signRequest({ method: 'POST', url, headers, body }, key, faults.has('sig-outbound-stale-created') ? { created: Math.floor(Date.now() / 1000) - 3600 } : {});
     // fetch derives Content-Length from the body; it is the same number that was signed.
     return { ...headers, 'content-digest': signed['content-digest'], 'signature-input': signed['signature-input'], signature: signed.signature };
   }
@@ -218,6 +236,12 @@ export class OcmClient {
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     const headers = { 'user-agent': this.options.userAgent ?? 'ocm-conformance-reference', ...init.headers };
     let response: Response;
+    try {
+      await assertAllowedDestination(url, this.options.allowPrivateAddresses === true);
+    } catch (error) {
+      if (error instanceof PrivateAddressError) throw new OutboundError('private-address', error.message, url);
+      throw fetchFailure(error, url, signal);
+    }
     try {
       response = await fetch(url, { ...init, headers, redirect: 'manual', signal });
     } catch (error) {

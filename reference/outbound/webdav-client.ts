@@ -44,6 +44,7 @@
  *  - `maxResponseBytes`, when given, caps the response body (declared or
  *    streamed).
  */
+import { assertAllowedDestination, PrivateAddressError } from './address-guard.ts';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { ReceivedShareRecord } from '../core/model.ts';
@@ -223,6 +224,8 @@ export interface DavForwardOptions {
   /** Cap on the response body; more is an `OutboundError('too-large')`. */
   maxResponseBytes?: number;
   userAgent?: string;
+  /** See address-guard.ts: host names of senders may not resolve to internal addresses unless allowed. */
+  allowPrivateAddresses?: boolean;
 }
 
 export interface DavForwardResponse {
@@ -289,6 +292,12 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
     }
   }
 
+  try {
+    await assertAllowedDestination(url, opts.allowPrivateAddresses === true);
+  } catch (error) {
+    if (error instanceof PrivateAddressError) throw new OutboundError('private-address', error.message, url);
+    throw error;
+  }
   touch();
   let response: Response;
   try {

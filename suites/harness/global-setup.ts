@@ -68,7 +68,7 @@ export async function startEmbeddedTargets(runDir: string, options: { configure?
   ]);
   const logger = pino({ level: process.env.OCM_LOG_LEVEL ?? 'silent' });
   const start = (host: string, port: number, name: string) =>
-    startInstance(buildConfig({ host, port, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }), { logger, providers });
+    startInstance(buildConfig({ host, port, grpcPort: 0, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }), { logger, providers });
   const a = await start('127.0.0.2', portA, 'a');
   const b = await start('127.0.0.3', portB, 'b').catch(async (error) => {
     await a.close();
@@ -80,16 +80,16 @@ export async function startEmbeddedTargets(runDir: string, options: { configure?
     users: users.map((u) => ({ username: u.username, password: u.password, id: u.id, displayName: u.displayName })),
     receivedDav: '/dav/ocm-received/{id}/{path}',
   });
-  const target = (name: string, origin: string) => ({
+  const target = (name: string, origin: string, grpc: string | undefined) => ({
     name,
     baseUrl: origin,
     profile: 'main',
     peers: PEER_HOSTS.map(([h1, h2]) => [`${h1}:${peerPort}`, `${h2}:${peerPort}`]),
     driver: driverFor(),
-    exposes: { sciencemesh: true, ocs: true },
+    exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
     allowHttp: true,
   });
-  const config = { ...target('reference A (embedded)', origins[0]!), interopWith: target('reference B (embedded)', origins[1]!) };
+  const config = { ...target('reference A (embedded)', origins[0]!, a.grpcAddress), interopWith: target('reference B (embedded)', origins[1]!, b.grpcAddress) };
   const configFile = join(runDir, 'embedded-target.yaml');
   await writeFile(configFile, `# Written by the suites' global setup for the embedded reference pair.\n${toYaml(config)}`);
   return {

@@ -1,0 +1,100 @@
+/**
+ * The HTTP relay of a front to its back's own HTTP listener, for what the
+ * five CS3 services cannot carry (decisions/0009-http-over-grpc.md): file
+ * bytes, the OCM routes without an rpc (notifications, token, keys,
+ * request-share), discovery.
+ *
+ * The request goes as received: method, raw request-target, every
+ * end-to-end header including `Host` and `Authorization`, the body streamed.
+ * The back therefore sees what the front saw: it checks credentials itself,
+ * resolves a MOVE Destination against the same host, and verifies a
+ * signature over the same target URI (both advertise the same public URL).
+ * Its answer comes back as it is (status, end-to-end headers, body streamed);
+ * error bodies (4xx/5xx) are read whole (capped) and passed on as bytes.
+ *
+ * The back down or silent for `timeoutMs` → 503/504 from the error catalogue.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { OcmError } from '../../errors.ts';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never relayed. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+export interface RelayOptions {
+  /** Origin of the back's HTTP listener. */
+  origin: string;
+  /** Idle deadline: no progress for this long aborts the call. */
+  timeoutMs: number;
+  /** Largest error body passed on; default 1 MiB. */
+  maxErrorBodyBytes?: number;
+}
+
+function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
+  const listed = String(headers.connection ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.includes(name) || listed.includes(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function hasBody(headers: http.IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
+async function readCapped(stream: http.IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      stream.destroy();
+      throw new OcmError('REMOTE_BAD_RESPONSE', { message: 'The back answered with an error body larger than the front passes on' });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Relays `request` to the back and sends its answer on `reply`. */
+export async function relay(request: FastifyRequest, reply: FastifyReply, options: RelayOptions): Promise<FastifyReply> {
+  const target = new URL(request.raw.url ?? request.url, options.origin);
+  const transport = target.protocol === 'https:' ? https : http;
+  const raw = request.raw;
+  const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const upstream = transport.request(target, { method: request.method, headers: endToEnd(raw.headers) });
+    upstream.setTimeout(options.timeoutMs, () => upstream.destroy(new OcmError('REMOTE_UNREACHABLE', { message: `The back at ${options.origin} did not answer in time` })));
+    upstream.once('response', resolve);
+    upstream.once('error', (error) =>
+      reject(error instanceof OcmError ? error : new OcmError('REMOTE_UNREACHABLE', { status: 503, message: `The back at ${options.origin} cannot be reached`, cause: error })),
+    );
+    if (hasBody(raw.headers)) {
+      raw.once('error', (error) => upstream.destroy(error));
+      raw.pipe(upstream);
+    } else {
+      upstream.end();
+    }
+  });
+  // A stalled answer body is cut after the same idle time.
+  answer.setTimeout(options.timeoutMs, () => answer.destroy(new Error('the back stalled')));
+  const status = answer.statusCode ?? 502;
+  reply.code(status);
+  const headers = endToEnd(answer.headers);
+  if (status >= 400) {
+    delete headers['content-length'];
+    reply.headers(headers);
+    return reply.send(await readCapped(answer, options.maxErrorBodyBytes ?? 1024 * 1024));
+  }
+  reply.headers(headers);
+  if (request.method === 'HEAD' || status === 204 || status === 304) {
+    answer.resume();
+    return reply.send();
+  }
+  return reply.send(answer);
+}
