@@ -123,7 +123,7 @@ test.describe('one instance', () => {
   test('ProviderAPI: IsProviderAllowed, GetInfoByDomain, ListAllProviders', async () => {
     expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: PEER_DOMAIN } }))).toBe('CODE_OK');
     expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: `https://${PEER_DOMAIN}/` } }))).toBe('CODE_OK');
-    expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: 'evil.example.org' } }))).toBe('CODE_PERMISSION_DENIED');
+    expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: 'evil.example.org' } }))).toBe('CODE_UNAUTHENTICATED');
     expect(code(await rpc(c.provider, 'IsProviderAllowed', {}))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { name: 'x' } }))).toBe('CODE_INVALID_ARGUMENT');
 
@@ -496,7 +496,7 @@ test('ProviderAPI: a wildcard entry answers for the queried domain, never by sub
     expect(code(await rpc(c.provider, 'GetInfoByDomain', { domain: 'example.org' }))).toBe('CODE_NOT_FOUND');
     expect(code(await rpc(c.provider, 'GetInfoByDomain', { domain: 'evil-example.org' }))).toBe('CODE_NOT_FOUND');
     expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: 'x.example.org' } }))).toBe('CODE_OK');
-    expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: 'badexample.org' } }))).toBe('CODE_PERMISSION_DENIED');
+    expect(code(await rpc(c.provider, 'IsProviderAllowed', { provider: { domain: 'badexample.org' } }))).toBe('CODE_UNAUTHENTICATED');
     expect((await rpc(c.provider, 'ListAllProviders')).providers[0].domain).toBe('*.example.org');
   } finally {
     closeClients(c);

@@ -66,7 +66,8 @@ export const providerService: ServiceSpec = {
       const provider = msg(request.provider);
       if (!provider) throw invalid('provider is required');
       const domain = domainOf(requireString(provider.domain, 'provider.domain'));
-      if (!core.providers.isTrusted(domain)) throw new GrpcFault('CODE_PERMISSION_DENIED', `provider ${domain} is not trusted by this server`);
+      // The CS3 contract answers an unknown provider with UNAUTHENTICATED (decisions/0007).
+      if (!core.providers.isTrusted(domain)) throw new GrpcFault('CODE_UNAUTHENTICATED', `provider ${domain} is not trusted by this server`);
       return {};
     },
   },
@@ -357,6 +358,12 @@ export const ocmService: ServiceSpec = {
       const permissions = accessMethodPermissions(methods, 'access_methods');
       if (!permissions) throw invalid('access_methods must include webdav_options: webdav is the only protocol this server offers');
       const expiration = timestampSeconds(request.expiration, 'expiration');
+      // The CS3 contract: the same resource shared again with the same grantee is a duplicate.
+      const normalisedPath = path.split('/').filter(Boolean).join('/');
+      const duplicate = core.sentShares
+        .listFor(user)
+        .find((s) => s.path === normalisedPath && s.recipientUserId === grantee.identifier && s.recipientDomain === grantee.domain);
+      if (duplicate) throw new GrpcFault('CODE_ALREADY_EXISTS', `this resource is already shared with ${grantee.identifier}@${grantee.domain} (share ${duplicate.id})`);
       const share = await core.sentShares.create(user, {
         path,
         shareWith: grantee.identifier,

@@ -9,7 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import pino from 'pino';
-import { buildConfig } from '../../reference/config.ts';
+import { buildConfig, type ConfigLayer } from '../../reference/config.ts';
 import { startInstance, type RunningInstance } from '../../reference/main.ts';
 import { freePort, providerEntry } from '../../reference/pair.ts';
 import { TrustedProviders } from '../../reference/providers/trusted-providers.ts';
@@ -19,13 +19,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { loadTargetConfig } from './target.ts';
 
+/** Loopback addresses of the simulated peers in `subnet` (.10 to .17): one pair per parallel worker. */
+export function peerHostsIn(subnet = '127.0.0'): Array<[string, string]> {
+  return [10, 12, 14, 16].map((n) => [`${subnet}.${n}`, `${subnet}.${n + 1}`] as [string, string]);
+}
+
 /** Loopback addresses of the simulated peers: one pair per parallel worker. */
-export const PEER_HOSTS: Array<[string, string]> = [
-  ['127.0.0.10', '127.0.0.11'],
-  ['127.0.0.12', '127.0.0.13'],
-  ['127.0.0.14', '127.0.0.15'],
-  ['127.0.0.16', '127.0.0.17'],
-];
+export const PEER_HOSTS: Array<[string, string]> = peerHostsIn();
 
 async function commonFreePort(hosts: string[]): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -52,25 +52,37 @@ export interface EmbeddedTargets {
   close(): Promise<void>;
 }
 
+export interface EmbeddedOptions {
+  /** Settings for both instances. */
+  configure?: Record<string, unknown>;
+  /** Settings for the target (A) only: e.g. faults with ALLOW_FAULTS (the mutation run, suites/mutation). */
+  configureTarget?: ConfigLayer;
+  /** First three octets of every address: A at .2, B at .3, the peers at .10 to .17 (default 127.0.0), so runs side by side never meet. */
+  subnet?: string;
+}
+
 /** Starts the embedded pair and writes its target config; used by the global setup and `ocm-conformance run`. */
-export async function startEmbeddedTargets(runDir: string, options: { configure?: Record<string, unknown> } = {}): Promise<EmbeddedTargets> {
+export async function startEmbeddedTargets(runDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedTargets> {
   await mkdir(runDir, { recursive: true });
   // Every run starts from empty stores.
   await Promise.all(['data-a', 'data-b'].map((dir) => rm(join(runDir, dir), { recursive: true, force: true })));
-  const peerPort = await commonFreePort(PEER_HOSTS.flat());
-  const peerOrigins = PEER_HOSTS.flat().map((host) => `http://${host}:${peerPort}`);
-  const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
-  const origins = [`http://127.0.0.2:${portA}`, `http://127.0.0.3:${portB}`];
+  const subnet = options.subnet ?? '127.0.0';
+  const peerHosts = peerHostsIn(subnet);
+  const peerPort = await commonFreePort(peerHosts.flat());
+  const peerOrigins = peerHosts.flat().map((host) => `http://${host}:${peerPort}`);
+  const [hostA, hostB] = [`${subnet}.2`, `${subnet}.3`];
+  const [portA, portB] = [await freePort(hostA), await freePort(hostB)];
+  const origins = [`http://${hostA}:${portA}`, `http://${hostB}:${portB}`];
   const providers = new TrustedProviders([
     providerEntry('reference-a', origins[0]!),
     providerEntry('reference-b', origins[1]!),
     ...peerOrigins.map((origin, i) => providerEntry(`peer-${i}`, origin)),
   ]);
   const logger = pino({ level: process.env.OCM_LOG_LEVEL ?? 'silent' });
-  const start = (host: string, port: number, name: string) =>
-    startInstance(buildConfig({ host, port, grpcPort: 0, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }), { logger, providers });
-  const a = await start('127.0.0.2', portA, 'a');
-  const b = await start('127.0.0.3', portB, 'b').catch(async (error) => {
+  const start = (host: string, port: number, name: string, own: ConfigLayer = {}) =>
+    startInstance(buildConfig({ host, port, grpcPort: 0, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }, own), { logger, providers });
+  const a = await start(hostA, portA, 'a', options.configureTarget);
+  const b = await start(hostB, portB, 'b').catch(async (error) => {
     await a.close();
     throw error;
   });
@@ -84,7 +96,7 @@ export async function startEmbeddedTargets(runDir: string, options: { configure?
     name,
     baseUrl: origin,
     profile: 'main',
-    peers: PEER_HOSTS.map(([h1, h2]) => [`${h1}:${peerPort}`, `${h2}:${peerPort}`]),
+    peers: peerHosts.map(([h1, h2]) => [`${h1}:${peerPort}`, `${h2}:${peerPort}`]),
     driver: driverFor(),
     exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
     allowHttp: true,

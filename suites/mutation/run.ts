@@ -1,0 +1,330 @@
+/**
+ * The mutation run (`npm run mutation`): proves that the conformance suites
+ * catch broken servers.
+ *
+ *  1. No false alarms: the unfaulted embedded reference is tested with every
+ *     suite, once per configuration the faults need (the default, and e.g.
+ *     `criteria: must-use-http-sig`); no MUST requirement may fail.
+ *  2. For each fault of reference/faults.ts: an embedded pair whose target
+ *     (instance A) runs with that fault is tested with the checks of the
+ *     fault's declared requirement IDs only (`run --grep`), and the run's
+ *     compliance results say which requirement IDs failed. The fault counts as
+ *     detected only when one of its declared IDs failed (and did not fail on
+ *     the baseline of the same configuration).
+ *
+ * Runs go side by side (`--jobs`), each pair on its own loopback subnet
+ * (127.77.<slot>.x) so their peers never meet, each bounded in time. Prints
+ * a table (fault, expected IDs, detected by, time), writes JSON
+ * (reports/output/mutation.json) and exits non-zero when a baseline fails,
+ * or a fault goes undetected, or a run crashes or hangs.
+ *
+ * Options: --only NAME[,NAME…] (a subset, for working on one fault; its
+ * baseline then runs only the checks those faults select),
+ * --jobs N (default 3), --workers N (Playwright workers per fault run,
+ * default 1), --timeout SECONDS (per fault run, default 180; baselines get
+ * four times as long), --out FILE, --keep-reports (keep every run's reports,
+ * not only those of runs that failed).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT, type ConfigLayer } from '../../reference/config.ts';
+import { ALLOW_FAULTS, FAULTS, findFault, type Fault } from '../../reference/faults.ts';
+import type { ComplianceResults } from '../harness/compliance.ts';
+import { startEmbeddedTargets } from '../harness/global-setup.ts';
+import {
+  failedRequirements,
+  faultTable,
+  grepFor,
+  judgeDetection,
+  MUTATION_FORMAT,
+  summarise,
+  variantOf,
+  variantsFor,
+  type BaselineOutcome,
+  type FaultOutcome,
+  type MutationReport,
+  type Variant,
+} from './plan.ts';
+
+interface Options {
+  only: string[] | undefined;
+  jobs: number;
+  workers: number;
+  timeoutSeconds: number;
+  out: string;
+  keepReports: boolean;
+}
+
+const RUNS_DIR = join(PROJECT_ROOT, 'reports/output/mutation');
+const CLI = join(PROJECT_ROOT, 'bin/ocm-conformance.js');
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new Error(`--${name} must be a positive whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      jobs: { type: 'string' },
+      workers: { type: 'string' },
+      timeout: { type: 'string' },
+      out: { type: 'string' },
+      'keep-reports': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((name) => !findFault(name)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown fault ${unknown.join(', ')} (see reference/faults.ts)`);
+  return {
+    only,
+    jobs: positive('jobs', values.jobs, 3),
+    workers: positive('workers', values.workers, 1),
+    timeoutSeconds: positive('timeout', values.timeout, 180),
+    out: resolve(values.out ?? join(PROJECT_ROOT, 'reports/output/mutation.json')),
+    keepReports: values['keep-reports'] ?? false,
+  };
+}
+
+// ---------------------------------------------------------------- one suite run
+
+interface SuiteRun {
+  results?: ComplianceResults;
+  error?: string;
+  timedOut: boolean;
+  durationMs: number;
+  reportDir: string;
+}
+
+/** Child processes still running (their process groups), ended on SIGINT/SIGTERM. */
+const running = new Set<number>();
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Starts an embedded pair (the target with `layer`), runs `ocm-conformance run`
+ * against it in a child process (bounded by `timeoutMs`) and reads its results.
+ */
+async function runSuites(label: string, layer: ConfigLayer, slot: number, options: { grep?: string; timeoutMs: number; workers?: number }): Promise<SuiteRun> {
+  const started = Date.now();
+  const reportDir = join(RUNS_DIR, label);
+  await rm(reportDir, { recursive: true, force: true });
+  await mkdir(reportDir, { recursive: true });
+  let embedded;
+  try {
+    embedded = await startEmbeddedTargets(join(reportDir, 'targets'), { subnet: `127.77.${slot}`, configureTarget: layer });
+  } catch (error) {
+    return { error: `the embedded pair did not start: ${(error as Error).message}`, timedOut: false, durationMs: Date.now() - started, reportDir };
+  }
+  const args = [CLI, 'run', '--target-config', embedded.configFile, '--report-dir', reportDir, '--timeout', String(Math.ceil(options.timeoutMs / 1000))];
+  if (options.grep) args.push('--grep', options.grep);
+  if (options.workers) args.push('--workers', String(options.workers));
+  const env = { ...process.env };
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
+  let output = '';
+  let timedOut = false;
+  const exit = await new Promise<{ code: number | null; error?: string }>((resolveExit) => {
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) running.add(child.pid);
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    // The child bounds its own Playwright run; this is the backstop for a child that hangs anyway.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) killGroup(child.pid);
+    }, options.timeoutMs + 30_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolveExit({ code: null, error: error.message });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (child.pid !== undefined) {
+        running.delete(child.pid);
+        killGroup(child.pid); // stray grandchildren, if any
+      }
+      resolveExit({ code });
+    });
+  });
+  await embedded.close().catch(() => undefined);
+  await writeFile(join(reportDir, 'run.log'), output);
+  const durationMs = Date.now() - started;
+  if (/did not finish within/.test(output)) timedOut = true;
+  const file = join(reportDir, 'compliance-results.json');
+  if (timedOut) return { error: `no result within ${Math.round(options.timeoutMs / 1000)} s`, timedOut, durationMs, reportDir };
+  if (!existsSync(file)) {
+    const last = output.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+    return { error: exit.error ?? `the run exited with ${exit.code} and wrote no results: ${last}`, timedOut, durationMs, reportDir };
+  }
+  const results = JSON.parse(await readFile(file, 'utf8')) as ComplianceResults;
+  return { results, timedOut, durationMs, reportDir };
+}
+
+function checkCounts(results: ComplianceResults | undefined): FaultOutcome['checks'] {
+  if (!results) return undefined;
+  const c = results.summary.checks;
+  return { run: c.run, passed: c.passed, failed: c.failed, notRun: c.notRun };
+}
+
+function layerFor(variant: Variant, fault?: Fault): ConfigLayer {
+  const layer: ConfigLayer = {};
+  if (variant.setup.criteria) layer.criteria = [...variant.setup.criteria];
+  if (fault) {
+    layer.faults = [fault.name];
+    layer[ALLOW_FAULTS] = true;
+  }
+  return layer;
+}
+
+// ---------------------------------------------------------------- scheduling
+
+/** Runs `tasks` at most `jobs` at a time; each gets a slot number (0 … jobs-1) free for its duration. */
+async function pool<T>(jobs: number, tasks: Array<(slot: number) => Promise<T>>): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, tasks.length) }, async (_, slot) => {
+      while (next < tasks.length) {
+        const index = next++;
+        results[index] = await tasks[index]!(slot);
+      }
+    }),
+  );
+  return results;
+}
+
+function rel(path: string): string {
+  return relative(PROJECT_ROOT, path) || '.';
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const selected = options.only ? FAULTS.filter((f) => options.only!.includes(f.name)) : [...FAULTS];
+  const variants = variantsFor(selected);
+  // A full run checks the unfaulted reference with every suite; a subset (--only) with the checks its faults select.
+  const baselineGrep = options.only ? grepFor(selected.flatMap((f) => f.requirements)) : undefined;
+  await rm(RUNS_DIR, { recursive: true, force: true });
+  await mkdir(RUNS_DIR, { recursive: true });
+  console.log(`mutation run: ${selected.length} faults, ${variants.length} baseline configuration(s), ${options.jobs} at a time, ${cpus().length} CPUs`);
+
+  // 1. No false alarms: every suite against the unfaulted reference, per configuration.
+  const baselineTimeoutMs = options.timeoutSeconds * 4 * 1000;
+  const baseline = await pool(
+    options.jobs,
+    variants.map((variant) => async (slot: number): Promise<BaselineOutcome> => {
+      const run = await runSuites(`baseline-${variant.key.replace(/[^a-z0-9=+.-]+/gi, '_')}`, layerFor(variant), slot, {
+        timeoutMs: baselineTimeoutMs,
+        ...(baselineGrep ? { grep: baselineGrep, workers: options.workers } : {}),
+      });
+      const mustFailures = run.results?.verdict.mustFailures ?? [];
+      const failed = run.results ? failedRequirements(run.results) : [];
+      const outcome: BaselineOutcome = {
+        variant: variant.key,
+        pass: run.results !== undefined && run.results.verdict.pass,
+        mustFailures,
+        warnings: failed.filter((id) => !mustFailures.includes(id)),
+        ...(run.results ? { checks: checkCounts(run.results)! } : {}),
+        durationMs: run.durationMs,
+        ...(run.error ? { error: run.error } : {}),
+      };
+      if (outcome.pass && !options.keepReports) await rm(run.reportDir, { recursive: true, force: true });
+      else outcome.reportDir = rel(run.reportDir);
+      const verdict = outcome.pass ? 'passes' : run.error ? `CRASHED: ${run.error}` : `FALSE ALARM: MUST failures ${mustFailures.join(', ')}`;
+      console.log(`baseline (${variant.key}): ${verdict}${outcome.warnings.length ? `; warnings ${outcome.warnings.join(', ')}` : ''} (${(run.durationMs / 1000).toFixed(1)} s)`);
+      return outcome;
+    }),
+  );
+  const baselineFailed = new Map(baseline.map((b) => [b.variant, [...b.mustFailures, ...b.warnings]]));
+
+  // 2. Each fault, on its own pair, with the checks of its declared IDs.
+  let done = 0;
+  const faults = await pool(
+    options.jobs,
+    selected.map((fault) => async (slot: number): Promise<FaultOutcome> => {
+      const variant = variantOf(fault.setup);
+      const run = await runSuites(fault.name, layerFor(variant, fault), slot, { grep: grepFor(fault.requirements), timeoutMs: options.timeoutSeconds * 1000, workers: options.workers });
+      const failed = run.results ? failedRequirements(run.results) : [];
+      const { detected, detectedBy } = judgeDetection(fault.requirements, failed, baselineFailed.get(variant.key) ?? []);
+      const status = run.timedOut ? 'timed-out' : !run.results ? 'crashed' : detected ? 'detected' : 'undetected';
+      const outcome: FaultOutcome = {
+        name: fault.name,
+        area: fault.area,
+        description: fault.description,
+        expected: [...fault.requirements],
+        variant: variant.key,
+        status,
+        detectedBy,
+        failed,
+        ...(run.results ? { checks: checkCounts(run.results)! } : {}),
+        durationMs: run.durationMs,
+        ...(run.error ? { error: run.error } : {}),
+      };
+      if (status === 'detected' && !options.keepReports) await rm(run.reportDir, { recursive: true, force: true });
+      else outcome.reportDir = rel(run.reportDir);
+      done++;
+      const what = status === 'detected' ? `detected by ${detectedBy.join(', ')}` : status === 'undetected' ? `UNDETECTED (failed: ${failed.join(', ') || 'nothing'})` : `${status.toUpperCase()}: ${run.error}`;
+      console.log(`[${done}/${selected.length}] ${fault.name}: ${what} (${(run.durationMs / 1000).toFixed(1)} s)`);
+      return outcome;
+    }),
+  );
+
+  const summary = summarise(baseline, faults);
+  const report: MutationReport = {
+    format: MUTATION_FORMAT,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    machine: { cpus: cpus().length, node: process.version },
+    settings: { jobs: options.jobs, workersPerRun: options.workers, runTimeoutSeconds: options.timeoutSeconds, ...(options.only ? { only: options.only } : {}) },
+    baseline,
+    faults,
+    summary,
+  };
+  await mkdir(dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
+
+  console.log(`\n${faultTable(faults)}\n`);
+  for (const b of baseline) {
+    console.log(`baseline ${b.variant}: ${b.pass ? 'no MUST requirement failed' : b.error ? `crashed: ${b.error}` : `MUST requirements failed: ${b.mustFailures.join(', ')}`} (${(b.durationMs / 1000).toFixed(1)} s)`);
+  }
+  const problems = [
+    ...(summary.undetected ? [`${summary.undetected} undetected`] : []),
+    ...(summary.crashed ? [`${summary.crashed} crashed`] : []),
+    ...(summary.timedOut ? [`${summary.timedOut} timed out`] : []),
+    ...(baseline.some((b) => !b.pass) ? ['a baseline failed'] : []),
+  ];
+  console.log(
+    `mutation run: ${summary.detected}/${summary.faults} faults detected${problems.length ? `; ${problems.join(', ')}` : ''} in ${(report.durationMs / 1000).toFixed(1)} s; results ${rel(options.out)}`,
+  );
+  return summary.pass ? 0 : 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const pid of running) killGroup(pid);
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    for (const pid of running) killGroup(pid);
+    console.error(`mutation run: ${(error as Error).message}`);
+    process.exit(2);
+  },
+);
