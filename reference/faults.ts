@@ -45,8 +45,6 @@ export type FaultArea =
 /** Configuration of the faulted instance under which the fault is observable (merged into its config). */
 export interface FaultSetup {
   criteria?: string[];
-  /** Also serve the CS3 gRPC services (the gRPC suite needs them). */
-  grpc?: boolean;
 }
 
 export interface FaultSpec {
@@ -158,7 +156,7 @@ const CATALOGUE = [
   { name: 'sm-untrusted-provider-500', area: 'sciencemesh', description: 'accept-invite naming an untrusted provider fails with 500', requirements: ['SM-8'] },
 
   // ---------------------------------------------------------------- gRPC (CS3 APIs)
-  { name: 'grpc-internal-for-not-found', area: 'grpc', description: 'lookups of things that do not exist answer CODE_INTERNAL instead of CODE_NOT_FOUND', requirements: ['CS3-7'], setup: { grpc: true } },
+  { name: 'grpc-internal-for-not-found', area: 'grpc', description: 'lookups of things that do not exist answer CODE_INTERNAL instead of CODE_NOT_FOUND', requirements: ['CS3-7'] },
 
   // ---------------------------------------------------------------- robustness
   { name: 'robust-malformed-json-500', area: 'robustness', description: 'a malformed JSON body is answered 500 instead of 400', requirements: ['SHR-4', 'NTF-1', 'INV-3'] },

@@ -40,6 +40,7 @@ import {
   type VerifyResult,
 } from '../signatures/index.ts';
 import type { PeerKeyCache } from './peer-keys.ts';
+import { faults } from '../faults.ts';
 
 export interface InboundMessage {
   method: string;
@@ -146,7 +147,7 @@ export class InboundAuthenticator {
 
     const signer = signerHost ?? result.signerHost;
     if (!signer) return { status: 'refused', code: 'SIGNATURE_INVALID', reason: 'no-signer-host', detail: `cannot tell which host keyid ${result.keyid} belongs to`, keyid: result.keyid };
-    if (claim.bind) {
+    if (claim.bind && !faults.has('sig-signer-mismatch-accepted')) {
       if (hosts.length === 0) return { status: 'refused', code: 'SIGNER_MISMATCH', reason: 'no-claimed-host', detail: `signed by ${signer}, but the payload names no server`, keyid: result.keyid };
       const others = hosts.filter((h) => h !== signer);
       if (others.length > 0) {
@@ -158,10 +159,11 @@ export class InboundAuthenticator {
 
   private async unsigned(claim: AuthClaim, hosts: string[], detail: string): Promise<InboundAuth> {
     if (claim.requireSignature) return { status: 'refused', code: 'SIGNATURE_REQUIRED', reason: 'unsigned', detail: `${detail}; this endpoint takes signed requests only` };
+    if (faults.has('sig-unsigned-accepted')) return { status: 'unsigned', unsignedRefusedFrom: [], detail };
     if (this.deps.criteria.includes('must-use-http-sig')) {
       return { status: 'refused', code: 'SIGNATURE_REQUIRED', reason: 'unsigned', detail: `${detail}; our criteria include must-use-http-sig` };
     }
-    if (!this.deps.settings.refuseUnsignedFromSigners) return { status: 'unsigned', unsignedRefusedFrom: [], detail };
+    if (!this.deps.settings.refuseUnsignedFromSigners || faults.has('sig-unsigned-from-signer-accepted')) return { status: 'unsigned', unsignedRefusedFrom: [], detail };
     // A peer that advertises http-sig signs everything it sends us (it MUST); an unsigned request in its name is not from it.
     const signers: string[] = [];
     for (const host of hosts) {

@@ -15,6 +15,7 @@ import { parseBasicAuth, secretsEqual } from './users.ts';
 import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
 import type { Stores } from '../stores/index.ts';
 import type { UserDirectory } from './users.ts';
+import { faults } from '../faults.ts';
 
 export type AccessRole = 'viewer' | 'editor';
 
@@ -46,12 +47,13 @@ export class ShareAccessService {
       const share = this.deps.stores.sentShares.get(shareId);
       if (!share) return GONE;
       const viaToken = this.deps.shareIdForToken?.(bearer) === share.id;
-      const viaSecret = !(share.requirements ?? []).includes('must-exchange-token') && secretsEqual(bearer, share.sharedSecret);
+      const strict = (share.requirements ?? []).includes('must-exchange-token') && !faults.has('tok-strict-share-opens-with-secret');
+      const viaSecret = !strict && (secretsEqual(bearer, share.sharedSecret) || (faults.has('dav-secret-opens-other-shares') && this.deps.stores.sentShares.find((s) => secretsEqual(bearer, s.sharedSecret)) !== undefined));
       if (!viaToken && !viaSecret) return UNAUTHORISED;
       return this.admit(share, 1);
     }
     const basic = parseBasicAuth(authorization);
-    if (basic && basic.username !== '') {
+    if (basic && basic.username !== '' && !faults.has('dav-legacy-basic-refused')) {
       const share = this.deps.stores.sentShares.find((s) => secretsEqual(basic.username, s.sharedSecret));
       if (!share || (share.requirements ?? []).includes('must-exchange-token')) return UNAUTHORISED;
       return this.admit(share, segments[0] === share.id ? 1 : 0);
@@ -66,7 +68,7 @@ export class ShareAccessService {
 
   private admit(share: SentShareRecord, consumed: number): ShareAccessResult {
     if (share.state === 'declined') return GONE;
-    if (share.expiration !== undefined && share.expiration <= nowSeconds()) return UNAUTHORISED;
+    if (share.expiration !== undefined && share.expiration <= nowSeconds() && !faults.has('dav-expired-share-readable')) return UNAUTHORISED;
     const owner = this.deps.users.get(share.ownerId);
     if (!owner) return GONE;
     if (!this.deps.allowSharesWithoutInvite && !this.deps.isContact(owner.id, share.recipientUserId, share.recipientDomain)) return UNAUTHORISED;

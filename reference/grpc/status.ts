@@ -8,6 +8,7 @@
  * and becomes CODE_INTERNAL.
  */
 import { OcmError, type ErrorCode } from '../errors.ts';
+import { faults } from '../faults.ts';
 
 /** `cs3.rpc.v1beta1.Code` names, as the loaded protos read and write them. */
 export type Cs3Code =
@@ -100,6 +101,9 @@ function byHttpStatus(status: number): Cs3Code {
 
 /** The status for a thrown value; `unexpected` is true when it is a fault of ours (to be logged). */
 export function statusFromError(error: unknown): { status: Cs3Status; unexpected: boolean } {
+  if (faults.has('grpc-internal-for-not-found') && (error instanceof GrpcFault ? error.code : error instanceof OcmError ? (OCM_ERROR_TO_CS3[error.code] ?? byHttpStatus(error.status)) : undefined) === 'CODE_NOT_FOUND') {
+    return { status: { code: 'CODE_INTERNAL', message: 'internal error' }, unexpected: true };
+  }
   if (error instanceof GrpcFault) return { status: { code: error.code, message: error.message }, unexpected: false };
   if (error instanceof OcmError) {
     const code = OCM_ERROR_TO_CS3[error.code] ?? byHttpStatus(error.status);

@@ -31,7 +31,7 @@ import { JsonCollection } from '../stores/json-collection.ts';
 import { basicAuth, EINSTEIN, MARIE } from '../testing/harness.ts';
 import { spawnServe, type ServeProcess } from '../testing/processes.ts';
 import { checkDataFiles } from './data-files.ts';
-import { churnJournal, journalLineCount } from './prefill.ts';
+import { churnJournal, effectiveJournalLines, journalLineCount } from './prefill.ts';
 
 const { values } = parseArgs({
   options: {
@@ -79,6 +79,7 @@ interface RoundRow {
   unexpected: number;
   records: number;
   tornTails: number;
+  leftoverTemps: number;
   journalLines: number;
   /** Journal lines added before the round (put+delete pairs) so that the server compacts during it. */
   filler: number;
@@ -312,7 +313,7 @@ async function main(): Promise<number> {
   const compaction = values.compaction && !values['no-compaction'];
   const compactAfter = Number(values['compact-after']);
   console.log(`compaction: ${compaction ? `received-shares journal topped up to ~${compactAfter} lines before each round, so the server writes a snapshot during the load` : 'off'}`);
-  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  rcv-journal  torn  restart  result');
+  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  rcv-journal  torn  tmp  restart  result');
   let server: ServeProcess | undefined;
   let failed = false;
   try {
@@ -321,8 +322,8 @@ async function main(): Promise<number> {
       let filler = 0;
       let linesBefore = 0;
       if (compaction) {
-        linesBefore = await journalLineCount(dataDir, 'received-shares');
-        filler = Math.max(0, compactAfter - linesBefore - 2 - Math.floor(random() * 25));
+        const { counted } = await effectiveJournalLines(dataDir, 'received-shares');
+        filler = Math.max(0, compactAfter - counted - 2 - Math.floor(random() * 25));
         if (filler > 1) await churnJournal(dataDir, filler, { domain, senderDomain: peerDomain, prefix: `filler-r${round}` });
         linesBefore = await journalLineCount(dataDir, 'received-shares');
       }
@@ -366,6 +367,7 @@ async function main(): Promise<number> {
         unexpected: counters.unexpected.length,
         records,
         tornTails: files.tornTails.length,
+        leftoverTemps: files.leftoverTemps.length,
         journalLines: files.journalLines,
         filler,
         compacted: linesAfter < linesBefore,
@@ -379,7 +381,7 @@ async function main(): Promise<number> {
       if (!ok) failed = true;
       const a = row.acked;
       console.log(
-        `${String(round).padStart(5)}  ${String(killAfterMs).padStart(7)}  ${String(a.invites).padStart(10)} ${String(a.acceptances).padStart(4)} ${String(a.received).padStart(5)} ${String(a.sent).padStart(4)} ${String(a.decisions).padStart(4)}  ${String(row.unexpected).padStart(5)}  ${String(records).padStart(7)}  ${String(row.journalLines).padStart(7)}  ${(row.compacted ? 'written' : '-').padStart(8)} ${`${linesBefore}→${linesAfter}`.padStart(12)}  ${String(row.tornTails).padStart(4)}  ${String(restartMs).padStart(5)}ms  ${ok ? 'ok' : `FAIL: ${[...lost.slice(0, 3), ...row.problems.slice(0, 3)].join('; ')}`}`,
+        `${String(round).padStart(5)}  ${String(killAfterMs).padStart(7)}  ${String(a.invites).padStart(10)} ${String(a.acceptances).padStart(4)} ${String(a.received).padStart(5)} ${String(a.sent).padStart(4)} ${String(a.decisions).padStart(4)}  ${String(row.unexpected).padStart(5)}  ${String(records).padStart(7)}  ${String(row.journalLines).padStart(7)}  ${(row.compacted ? 'written' : '-').padStart(8)} ${`${linesBefore}→${linesAfter}`.padStart(12)}  ${String(row.tornTails).padStart(4)} ${String(row.leftoverTemps).padStart(4)}  ${String(restartMs).padStart(5)}ms  ${ok ? 'ok' : `FAIL: ${[...lost.slice(0, 3), ...row.problems.slice(0, 3)].join('; ')}`}`,
       );
     }
     // A last clean start and stop on the data dir after all the kills.
@@ -396,8 +398,9 @@ async function main(): Promise<number> {
     console.log('');
     console.log(`total acknowledged: ${JSON.stringify(total)} over ${ROUNDS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`final clean stop: exit ${code}; ${files.files} files, ${files.problems.length} problems, ${final.lost.length} lost, ${final.records} records`);
+    if (files.leftoverTemps.length > 0) console.log(`leftover temp files of interrupted snapshots (not removed at start-up): ${files.leftoverTemps.join(', ')}`);
     if (code !== 0 || files.problems.length > 0 || final.lost.length > 0) failed = true;
-    const record = { at: new Date().toISOString(), seed: SEED, rounds: rows, total, final: { exit: code, problems: files.problems, lost: final.lost }, ok: !failed };
+    const record = { at: new Date().toISOString(), seed: SEED, rounds: rows, total, final: { exit: code, problems: files.problems, lost: final.lost, leftoverTemps: files.leftoverTemps }, ok: !failed };
     await mkdir(dirname(values.json!), { recursive: true });
     await writeFile(values.json!, `${JSON.stringify(record, null, 2)}\n`);
     console.log(failed ? `crash-run: FAILED (seed ${SEED})` : `crash-run: clean — ${ROUNDS} SIGKILLs, nothing acknowledged was lost, every file parsed`);

@@ -5,7 +5,7 @@
  * except a torn last line (no newline: never acknowledged). Never writes, so
  * it can look at the files of a running or a killed server.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface DataFileReport {
@@ -13,11 +13,13 @@ export interface DataFileReport {
   snapshotRecords: number;
   journalLines: number;
   tornTails: string[];
+  /** Temp files of interrupted snapshot writes (`NAME.json.<pid>.<uuid>.tmp`), with their sizes. */
+  leftoverTemps: string[];
   problems: string[];
 }
 
 export async function checkDataFiles(dataDir: string): Promise<DataFileReport> {
-  const report: DataFileReport = { files: 0, snapshotRecords: 0, journalLines: 0, tornTails: [], problems: [] };
+  const report: DataFileReport = { files: 0, snapshotRecords: 0, journalLines: 0, tornTails: [], leftoverTemps: [], problems: [] };
   let names: string[];
   try {
     names = await readdir(dataDir);
@@ -27,6 +29,10 @@ export async function checkDataFiles(dataDir: string): Promise<DataFileReport> {
   }
   for (const name of names.sort()) {
     const file = join(dataDir, name);
+    if (name.endsWith('.tmp')) {
+      report.leftoverTemps.push(`${name} (${(await stat(file)).size} bytes)`);
+      continue;
+    }
     if (name.endsWith('.journal.jsonl')) {
       report.files++;
       const buffer = await readFile(file);

@@ -664,7 +664,8 @@ export const DEFAULT_MIX: CaseMix = { op: 50, dav: 18, path: 4, raw: 14, grpc: 1
 export async function fuzzCases(registry: SchemaRegistry, known: Known, options: { socketHost: string; grpc: boolean; mix?: Partial<CaseMix> }): Promise<fc.Arbitrary<FuzzCase>> {
   const mix = { ...DEFAULT_MIX, ...options.mix };
   const hints = hintsFor(known);
-  const ops = registry.listOperations().map((op) => opCase(registry, op, known, hints));
+  // Operations that take a body get three times the cases: that is where the input is.
+  const ops = registry.listOperations().map((op) => ({ weight: op.requestBody.size > 0 ? 3 : 1, arbitrary: opCase(registry, op, known, hints) }));
   const opArb = fc.oneof(...ops);
   const dav = davCase(known, options.socketHost);
   const families: Array<{ weight: number; arbitrary: fc.Arbitrary<FuzzCase> }> = [

@@ -100,3 +100,34 @@ export async function journalLineCount(dataDir: string, name: string): Promise<n
     return 0;
   }
 }
+
+/**
+ * Journal lines the store will count towards compaction when it opens the
+ * collection: those with a `seq` above the snapshot's (lines at or below it
+ * are left over from a crash between the snapshot rename and the journal
+ * truncation, and are skipped on replay).
+ */
+export async function effectiveJournalLines(dataDir: string, name: string): Promise<{ counted: number; stale: number }> {
+  let snapshotSeq = 0;
+  try {
+    snapshotSeq = (JSON.parse(await readFile(join(dataDir, `${name}.json`), 'utf8')) as { seq: number }).seq;
+  } catch {
+    snapshotSeq = 0;
+  }
+  let text = '';
+  try {
+    text = await readFile(join(dataDir, `${name}.journal.jsonl`), 'utf8');
+  } catch {
+    return { counted: 0, stale: 0 };
+  }
+  let counted = 0;
+  let stale = 0;
+  const lines = text.split('\n');
+  lines.pop();
+  for (const line of lines) {
+    const seq = (JSON.parse(line) as { seq: number }).seq;
+    if (seq > snapshotSeq) counted++;
+    else stale++;
+  }
+  return { counted, stale };
+}

@@ -260,7 +260,8 @@ export const mutationChoice: fc.Arbitrary<MutationChoice> = fc.record({
   ),
   bytes: fc.oneof(
     { weight: 24, arbitrary: fc.constant<ByteMutation>('none') },
-    { weight: 6, arbitrary: fc.constantFrom<ByteMutation>('deep-nesting', 'invalid-utf8', 'raw-lone-surrogate', 'truncate', 'bom', 'random-bytes', 'trailing-garbage', 'empty') },
+    { weight: 4, arbitrary: fc.constant<ByteMutation>('deep-nesting') },
+    { weight: 6, arbitrary: fc.constantFrom<ByteMutation>('invalid-utf8', 'raw-lone-surrogate', 'truncate', 'bom', 'random-bytes', 'trailing-garbage', 'empty') },
   ),
   picks: fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 4, maxLength: 4 }),
   hugeLength: fc.constantFrom(5_000, 70_000, 600_000, 1_100_000),
@@ -335,9 +336,21 @@ const RAW_SURROGATES = [Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xed, 0xbf
 export function serialiseMutated(value: unknown, choice: MutationChoice, text?: string): Buffer {
   const [r0 = 0, r1 = 0] = choice.picks;
   if (choice.bytes === 'deep-nesting') {
-    const leaves = pathsOf(value).filter((p) => p.length > 0);
-    const marked = leaves.length > 0 ? setAt(structuredClone(value), pick(leaves, r0), '\u0001NEST\u0001') : '\u0001NEST\u0001';
-    const open = r1 < 0.5 ? '[' : '{"a":';
+    // Half the time as a new extension member of an object (schemas that allow extra members let it through), else in place of a value.
+    const objects = pathsOf(value).filter((p) => {
+      const node = getAt(value, p);
+      return node !== null && typeof node === 'object' && !Array.isArray(node);
+    });
+    let marked: unknown;
+    if (objects.length > 0 && r1 >= 0.5) {
+      marked = structuredClone(value);
+      const target = getAt(marked, pick(objects, r0));
+      target[`x-deep-${Math.floor(r1 * 1000)}`] = '\u0001NEST\u0001';
+    } else {
+      const leaves = pathsOf(value).filter((p) => p.length > 0);
+      marked = leaves.length > 0 ? setAt(structuredClone(value), pick(leaves, r0), '\u0001NEST\u0001') : '\u0001NEST\u0001';
+    }
+    const open = Math.floor(r1 * 4) % 2 === 0 ? '[' : '{"a":';
     const close = open === '[' ? ']' : '}';
     const json = JSON.stringify(marked) ?? MARKER;
     return Buffer.from(json.replace(MARKER, `${open.repeat(choice.nestingDepth)}1${close.repeat(choice.nestingDepth)}`));

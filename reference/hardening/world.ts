@@ -78,7 +78,7 @@ function capturingLogger(errors: LoggedError[]): pino.Logger {
 }
 
 /** A minimal OCM server without signatures: discovery, and 2xx for what A may send it. */
-async function startPlainPeer(host: string, port: number): Promise<FastifyInstance> {
+export async function startPlainPeer(host: string, port: number): Promise<FastifyInstance> {
   const origin = `http://${host}:${port}`;
   const p = Fastify({ logger: false });
   const discovery = {

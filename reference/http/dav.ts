@@ -11,6 +11,7 @@ import type { ShareAccessService } from '../core/share-access.ts';
 import { parseBasicAuth, type UserDirectory } from '../core/users.ts';
 import { davPlugin, type DavResolveResult } from '../webdav/dav-plugin.ts';
 import { BASIC_CHALLENGE } from './local-auth.ts';
+import { faults } from '../faults.ts';
 
 export interface DavSurfacesOptions {
   users: UserDirectory;
@@ -31,11 +32,12 @@ export const davSurfacesPlugin: FastifyPluginAsync<DavSurfacesOptions> = async (
   const sharedResource = async (request: FastifyRequest, segments: string[]): Promise<DavResolveResult> => {
     const access = options.shareAccess.authenticate(request.headers.authorization, segments);
     if (!access.ok) {
+      if (faults.has('dav-wrong-secret-500') && access.status === 401) throw new Error('share credential lookup failed');
       const headers = access.status === 401 ? { 'www-authenticate': 'Bearer realm="ocm-share"' } : undefined;
       return { ok: false, status: access.status, code: access.code, message: access.message, ...(headers ? { headers } : {}) };
     }
     const home = await options.homes.home(access.owner);
-    return { ok: true, target: { root: join(home, ...access.share.path.split('/')), readOnly: access.role !== 'editor' }, consumed: access.consumed };
+    return { ok: true, target: { root: join(home, ...access.share.path.split('/')), readOnly: access.role !== 'editor' && !faults.has('dav-read-only-writable') }, consumed: access.consumed };
   };
 
   for (const prefix of ['/dav/files', '/remote.php/dav/files']) await app.register(davPlugin, { prefix, resolve: ownerFiles });

@@ -15,6 +15,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthClaim, InboundAuth, InboundAuthenticator } from '../core/inbound-auth.ts';
 import { OcmError } from '../errors.ts';
+import { faults } from '../faults.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -36,6 +37,7 @@ export function keepRawBody(scope: FastifyInstance, bodyLimit: number): void {
   scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
     const bytes = body as Buffer;
     request.rawBody = bytes;
+    if (faults.has('robust-malformed-json-500')) return parseJson(request, bytes.toString('utf8'), (error, value) => done(error ? new Error(`JSON.parse: ${error.message}`) : null, value));
     parseJson(request, bytes.toString('utf8'), done);
   });
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {

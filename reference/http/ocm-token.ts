@@ -20,6 +20,7 @@ import { errorBody } from '../errors.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import { authenticateRequest } from './ocm-signatures.ts';
 import { toOcmError } from './openapi-validation.ts';
+import { faults } from '../faults.ts';
 
 export interface TokenPluginOptions {
   tokens: TokenService;
@@ -39,6 +40,7 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof TokenFailure) {
       request.log.info({ error: error.error, detail: error.logDetail ?? error.description }, 'token request refused');
+      if (faults.has('tok-errors-as-message')) return reply.code(400).headers(NO_STORE).type('application/json').send({ message: error.description });
       return reply.code(400).headers(NO_STORE).type('application/json').send({ error: error.error, error_description: error.description });
     }
     const ocmError = toOcmError(error);
@@ -61,6 +63,13 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
   app.post('/token', { config: { operation: { doc: 'ocm', id: 'exchangeToken' } } }, async (request, reply) => {
     const body = request.body as TokenRequestBody;
     const clientId = normaliseDomain(body.client_id);
+    if (faults.has('tok-extra-params-refused') && Object.keys(body).some((name) => !['grant_type', 'client_id', 'code'].includes(name))) {
+      throw new TokenFailure('invalid_request', 'unexpected parameters');
+    }
+    if (faults.has('tok-unsigned-issued') && request.headers['signature-input'] === undefined) {
+      const issued = tokens.exchange(clientId, body.code);
+      return reply.code(200).headers(NO_STORE).send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn });
+    }
     const auth = await authenticateRequest(authenticator, publicUrl, request, { hosts: [clientId], bind: true, requireSignature: true });
     request.ocmAuth = auth;
     if (auth.status === 'refused') {
@@ -71,6 +80,7 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
     if (auth.scheme !== 'rfc9421') throw new TokenFailure('unauthorized_client', 'the code flow needs an RFC 9421 signature', `signed with ${auth.scheme} by ${auth.signerDomain}`);
     const issued = tokens.exchange(auth.signerDomain, body.code);
     request.log.info({ client: auth.signerDomain, share: issued.share.id, expiresIn: issued.expiresIn }, 'access token issued');
+    if (faults.has('tok-refresh-token')) return reply.code(200).headers(NO_STORE).send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, refresh_token: issued.accessToken });
     return reply.code(200).headers(NO_STORE).send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn });
   });
 };

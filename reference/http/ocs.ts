@@ -14,6 +14,7 @@ import type { UserDirectory } from '../core/users.ts';
 import { OcmError, fieldError } from '../errors.ts';
 import { authenticateLocalUser } from './local-auth.ts';
 import { toOcmError } from './openapi-validation.ts';
+import { faults } from '../faults.ts';
 
 export interface OcsPluginOptions {
   version: 1 | 2;
@@ -95,7 +96,7 @@ export function receivedShareData(share: ReceivedShareRecord, user: LocalUser): 
     displayname_file_owner: share.ownerDisplayName ?? share.owner,
     share_with: user.username,
     share_with_displayname: user.displayName,
-    permissions: ocsBitmask(share.protocols.webdav?.permissions ?? [], share.resourceType),
+    permissions: ocsBitmask([...(share.protocols.webdav?.permissions ?? []), ...(faults.has('ntf-reshare-without-permission') ? ['share'] : [])], share.resourceType),
     stime: share.createdAt,
     expiration: ocsDate(share.expiration),
     path: `/Shares/${share.name}`,

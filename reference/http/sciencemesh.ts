@@ -7,6 +7,7 @@ import type { InviteRecord } from '../core/model.ts';
 import type { UserDirectory } from '../core/users.ts';
 import type { InvitePort, ProviderListPort } from './ports.ts';
 import { authenticateLocalUser } from './local-auth.ts';
+import { faults } from '../faults.ts';
 
 export interface SciencemeshPluginOptions {
   users: UserDirectory;
@@ -22,7 +23,7 @@ export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = a
 
   const view = (invite: InviteRecord) => ({
     token: invite.token,
-    expiration: invite.expiresAt,
+    expiration: faults.has('sm-expiration-in-milliseconds') ? invite.expiresAt * 1000 : invite.expiresAt,
     invite_string: invites.inviteString(invite),
     ...(invite.description !== undefined ? { description: invite.description } : {}),
     ...(invite.recipient !== undefined ? { recipient: invite.recipient } : {}),

@@ -21,6 +21,7 @@
  */
 import type { ReceivedShareRecord } from '../core/model.ts';
 import type { OcmClient } from './ocm-client.ts';
+import { faults } from '../faults.ts';
 
 export interface TokenClientDeps {
   client: Pick<OcmClient, 'discover' | 'postForm' | 'canSign'>;
@@ -60,7 +61,7 @@ export class TokenClient {
   async exchange(share: ReceivedShareRecord): Promise<ExchangeOutcome> {
     const webdav = share.protocols.webdav;
     if (!webdav) return { kind: 'not-attempted', why: 'the share has no webdav access' };
-    const required = webdav.requirements?.includes('must-exchange-token') === true;
+    const required = webdav.requirements?.includes('must-exchange-token') === true && !faults.has('tok-receiver-skips-exchange');
     if (!this.deps.enabled) return required ? this.fail(share, 'token exchange is switched off here') : { kind: 'not-attempted', why: 'token exchange is switched off' };
     const cached = this.cache.get(share.id);
     const now = this.deps.now?.() ?? Date.now();
@@ -81,7 +82,7 @@ export class TokenClient {
     if (!this.deps.client.canSign()) return this.fail(share, 'token requests must be signed and this server has no signing key', required);
 
     try {
-      const answer = await this.deps.client.postForm(peer, endpoint, 'exchangeToken', { grant_type: 'authorization_code', client_id: this.deps.domain, code: webdav.sharedSecret }, { sign: true });
+      const answer = await this.deps.client.postForm(peer, endpoint, 'exchangeToken', { grant_type: 'authorization_code', client_id: faults.has('tok-receiver-wrong-client-id') ? `https://${this.deps.domain}` : this.deps.domain, code: webdav.sharedSecret }, { sign: true });
       const body = answer.body as { access_token?: unknown; token_type?: unknown; expires_in?: unknown; error?: unknown } | undefined;
       if (answer.status !== 200 || typeof body?.access_token !== 'string' || body.access_token === '') {
         return this.fail(share, `the token endpoint answered ${answer.status}${typeof body?.error === 'string' ? ` (${body.error})` : ''}`, required);

@@ -39,6 +39,7 @@ import {
 } from './profile.ts';
 import { buildSignatureBase, componentName, SignatureBaseError, type MessageRequest } from './signature-base.ts';
 import { parseDictionary, serializeItem, type Dictionary, type InnerList } from './structured-fields.ts';
+import { faults } from '../faults.ts';
 
 export interface IncomingRequest {
   method: string;
@@ -172,7 +173,7 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   }
   const tagged = [...inputs].filter(([, member]) => isTaggedOcm(member.params));
   if (tagged.length === 0) return { status: 'unsigned', detail: 'no signature carries tag="ocm"' };
-  if (tagged.length > 1) {
+  if (tagged.length > 1 && !faults.has('sig-two-signatures-accepted')) {
     return invalid('multiple-ocm-signatures', `signatures ${tagged.map(([l]) => `"${l}"`).join(', ')} all carry tag="ocm"`);
   }
   const [label, member] = tagged[0]!;
@@ -200,7 +201,7 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   }
   const covered = new Set(input.items.filter((i) => !i.params.has('req') && !i.params.has('tr')).map(componentName));
   const required = options.requiredComponents ?? OCM_REQUIRED_COMPONENTS;
-  const missing = required.filter((c) => !covered.has(c));
+  const missing = required.filter((c) => !covered.has(c) && !(c === 'content-digest' && faults.has('sig-missing-component-accepted')));
   if (missing.length > 0) {
     return invalid('missing-component', `signature does not cover ${missing.map((c) => `"${c}"`).join(' ')}`, { label });
   }
@@ -217,10 +218,10 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const skew = options.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
-  if (created > now + skew) {
+  if (created > now + skew && !faults.has('sig-stale-created-accepted')) {
     return invalid('created-in-future', `created=${created} is ${created - now}s ahead of now (skew allowed ${skew}s)`, { label, keyid });
   }
-  if (created < now - maxAge) {
+  if (created < now - maxAge && !faults.has('sig-stale-created-accepted')) {
     return invalid('created-too-old', `created=${created} is ${now - created}s old (max age ${maxAge}s)`, { label, keyid });
   }
   const expiresParam = input.params.get('expires');
@@ -246,7 +247,7 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   const algParam = input.params.get('alg');
   if (algParam !== undefined) {
     const claimed = algParam.type === 'string' ? algParam.value : serializeItem({ kind: 'item', value: algParam, params: new Map() });
-    if (algParam.type !== 'string' || !isHttpSigAlgorithm(claimed) || claimed !== resolved.httpSig) {
+    if ((algParam.type !== 'string' || !isHttpSigAlgorithm(claimed) || claimed !== resolved.httpSig) && !faults.has('sig-alg-mismatch-ignored')) {
       return invalid('alg-mismatch', `alg=${JSON.stringify(claimed)} does not denote the JWK's ${resolved.jose} (${resolved.httpSig})`, { label, keyid });
     }
   }
@@ -267,7 +268,7 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   // 5. Body integrity.
   const body = bodyBytes(request.body);
   const digest = verifyContentDigest(headers.get('content-digest'), body);
-  if (!digest.ok) {
+  if (!digest.ok && !faults.has('sig-body-digest-ignored')) {
     const reason: InvalidReason =
       digest.reason === 'mismatch' ? 'digest-mismatch' : digest.reason === 'malformed' ? 'malformed' : 'digest-missing';
     return invalid(reason, digest.detail, { label, keyid });

@@ -3,7 +3,8 @@
  * unfaulted baseline, which checks a fault's run selects, when a fault
  * counts as detected, and the printed table.
  */
-import type { ComplianceResults } from '../harness/compliance.ts';
+import type { ComplianceResults, PlaywrightReport } from '../harness/compliance.ts';
+import { CONFORMANCE_PROJECT } from '../harness/compliance.ts';
 import type { Fault, FaultSetup } from '../../reference/faults.ts';
 
 export const MUTATION_FORMAT = 'ocm-conformance/mutation@1';
@@ -41,6 +42,59 @@ export function variantsFor(faults: readonly Fault[]): Variant[] {
 export function grepFor(ids: readonly string[]): string {
   const escaped = [...new Set(ids)].map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return `(?<![\\w-])(?:${escaped.join('|')})(?![\\w-])`;
+}
+
+/**
+ * The spec files whose source names one of `ids` as a quoted string (every
+ * check names its IDs so: `check(['SHR-4'], …)`, or in a table of cases):
+ * a fault's run loads only these. `sources` maps file → text.
+ */
+export function specFilesFor(ids: readonly string[], sources: ReadonlyMap<string, string>): string[] {
+  return [...sources]
+    .filter(([, text]) => ids.some((id) => text.includes(`'${id}'`) || text.includes(`"${id}"`)))
+    .map(([file]) => file)
+    .sort();
+}
+
+export interface ReportChecks {
+  /** Requirement IDs with at least one check that failed (or timed out, or was interrupted). */
+  failed: string[];
+  checks: { run: number; passed: number; failed: number; notRun: number };
+}
+
+interface ReportSuite {
+  specs?: Array<{ tests: Array<{ projectName?: string; annotations?: Array<{ type: string; description?: string }>; results: Array<{ status?: string; annotations?: Array<{ type: string; description?: string }> }> }> }>;
+  suites?: ReportSuite[];
+}
+
+/** What a Playwright JSON report says about the conformance checks: which requirement IDs failed, and counts. */
+export function checksOfReport(report: PlaywrightReport): ReportChecks {
+  const failed = new Set<string>();
+  const checks = { run: 0, passed: 0, failed: 0, notRun: 0 };
+  const visit = (suite: ReportSuite) => {
+    for (const child of suite.suites ?? []) visit(child);
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests) {
+        if (test.projectName !== CONFORMANCE_PROJECT) continue;
+        const result = test.results.at(-1);
+        if (!result) continue;
+        const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
+        if (result.status === 'skipped') {
+          checks.notRun++;
+          continue;
+        }
+        checks.run++;
+        if (result.status === 'passed') {
+          checks.passed++;
+          continue;
+        }
+        checks.failed++;
+        for (const a of annotations) if (a.type === 'requirement' && a.description) failed.add(a.description);
+      }
+    }
+  };
+  for (const suite of (report.suites ?? []) as ReportSuite[]) visit(suite);
+  return { failed: [...failed].sort(), checks };
 }
 
 /** Requirement IDs with a failing check in a results file (a failed MUST or a warning for SHOULD/MAY). */
@@ -98,7 +152,9 @@ export interface MutationReport {
   startedAt: string;
   durationMs: number;
   machine: { cpus: number; node: string };
-  settings: { jobs: number; workersPerRun: number; runTimeoutSeconds: number; only?: string[] };
+  /** CPU time of the whole mutation run (this process and every child), seconds: the wall time on idle cores is at least this over the core count. */
+  cpuSeconds?: number;
+  settings: { jobs: number; workersPerRun: number; maxFailuresPerRun: number; runTimeoutSeconds: number; only?: string[] };
   baseline: BaselineOutcome[];
   faults: FaultOutcome[];
   summary: { faults: number; detected: number; undetected: number; crashed: number; timedOut: number; pass: boolean };

@@ -26,27 +26,31 @@
  * not only those of runs that failed).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, type ConfigLayer } from '../../reference/config.ts';
 import { ALLOW_FAULTS, FAULTS, findFault, type Fault } from '../../reference/faults.ts';
-import type { ComplianceResults } from '../harness/compliance.ts';
+import type { ComplianceResults, PlaywrightReport } from '../harness/compliance.ts';
 import { startEmbeddedTargets } from '../harness/global-setup.ts';
 import {
+  checksOfReport,
   failedRequirements,
   faultTable,
   grepFor,
   judgeDetection,
   MUTATION_FORMAT,
+  specFilesFor,
   summarise,
   variantOf,
   variantsFor,
   type BaselineOutcome,
   type FaultOutcome,
   type MutationReport,
+  type ReportChecks,
   type Variant,
 } from './plan.ts';
 
@@ -54,6 +58,7 @@ interface Options {
   only: string[] | undefined;
   jobs: number;
   workers: number;
+  maxFailures: number;
   timeoutSeconds: number;
   out: string;
   keepReports: boolean;
@@ -61,6 +66,7 @@ interface Options {
 
 const RUNS_DIR = join(PROJECT_ROOT, 'reports/output/mutation');
 const CLI = join(PROJECT_ROOT, 'bin/ocm-conformance.js');
+const PLAYWRIGHT_CLI = join(createRequire(import.meta.url).resolve('@playwright/test/package.json'), '..', 'cli.js');
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -75,6 +81,7 @@ function parseOptions(argv: string[]): Options {
       only: { type: 'string' },
       jobs: { type: 'string' },
       workers: { type: 'string' },
+      'max-failures': { type: 'string' },
       timeout: { type: 'string' },
       out: { type: 'string' },
       'keep-reports': { type: 'boolean' },
@@ -88,6 +95,7 @@ function parseOptions(argv: string[]): Options {
     only,
     jobs: positive('jobs', values.jobs, 3),
     workers: positive('workers', values.workers, 1),
+    maxFailures: values['max-failures'] === '0' ? 0 : positive('max-failures', values['max-failures'], 1),
     timeoutSeconds: positive('timeout', values.timeout, 180),
     out: resolve(values.out ?? join(PROJECT_ROOT, 'reports/output/mutation.json')),
     keepReports: values['keep-reports'] ?? false,
@@ -97,7 +105,10 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------- one suite run
 
 interface SuiteRun {
+  /** Compliance results (`ocm-conformance run`: the baselines). */
   results?: ComplianceResults;
+  /** What the Playwright report says (direct runs: the faults). */
+  checks?: ReportChecks;
   error?: string;
   timedOut: boolean;
   durationMs: number;
@@ -115,11 +126,25 @@ function killGroup(pid: number): void {
   }
 }
 
+interface RunOptions {
+  grep?: string;
+  timeoutMs: number;
+  workers?: number;
+  /** Stop after this many failed checks (direct runs; 0: never). */
+  maxFailures?: number;
+  /**
+   * Only these spec files, run by Playwright directly (JSON report only):
+   * a fault's run. Without: `ocm-conformance run`, whose compliance results
+   * judge MUST against SHOULD (the baselines).
+   */
+  files?: string[];
+}
+
 /**
- * Starts an embedded pair (the target with `layer`), runs `ocm-conformance run`
- * against it in a child process (bounded by `timeoutMs`) and reads its results.
+ * Starts an embedded pair (the target with `layer`), runs the suites against
+ * it in a child process (bounded by `timeoutMs`) and reads what failed.
  */
-async function runSuites(label: string, layer: ConfigLayer, slot: number, options: { grep?: string; timeoutMs: number; workers?: number }): Promise<SuiteRun> {
+async function runSuites(label: string, layer: ConfigLayer, slot: number, options: RunOptions): Promise<SuiteRun> {
   const started = Date.now();
   const reportDir = join(RUNS_DIR, label);
   await rm(reportDir, { recursive: true, force: true });
@@ -130,11 +155,15 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   } catch (error) {
     return { error: `the embedded pair did not start: ${(error as Error).message}`, timedOut: false, durationMs: Date.now() - started, reportDir };
   }
-  const args = [CLI, 'run', '--target-config', embedded.configFile, '--report-dir', reportDir, '--timeout', String(Math.ceil(options.timeoutMs / 1000))];
-  if (options.grep) args.push('--grep', options.grep);
-  if (options.workers) args.push('--workers', String(options.workers));
   const env = { ...process.env };
   for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
+  const args = options.files
+    ? [PLAYWRIGHT_CLI, 'test', '--project=conformance', ...options.files]
+    : [CLI, 'run', '--target-config', embedded.configFile, '--report-dir', reportDir, '--timeout', String(Math.ceil(options.timeoutMs / 1000))];
+  if (options.files) Object.assign(env, { OCM_TARGET_CONFIG: embedded.configFile, OCM_RUN_DIR: join(reportDir, 'run'), OCM_REPORT_DIR: reportDir });
+  if (options.grep) args.push('--grep', options.grep);
+  if (options.workers) args.push('--workers', String(options.workers));
+  if (options.files && options.maxFailures) args.push('--max-failures', String(options.maxFailures));
   let output = '';
   let timedOut = false;
   const exit = await new Promise<{ code: number | null; error?: string }>((resolveExit) => {
@@ -164,14 +193,26 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   await writeFile(join(reportDir, 'run.log'), output);
   const durationMs = Date.now() - started;
   if (/did not finish within/.test(output)) timedOut = true;
-  const file = join(reportDir, 'compliance-results.json');
+  const file = join(reportDir, options.files ? 'test-results.json' : 'compliance-results.json');
   if (timedOut) return { error: `no result within ${Math.round(options.timeoutMs / 1000)} s`, timedOut, durationMs, reportDir };
   if (!existsSync(file)) {
     const last = output.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
     return { error: exit.error ?? `the run exited with ${exit.code} and wrote no results: ${last}`, timedOut, durationMs, reportDir };
   }
-  const results = JSON.parse(await readFile(file, 'utf8')) as ComplianceResults;
-  return { results, timedOut, durationMs, reportDir };
+  const json = JSON.parse(await readFile(file, 'utf8')) as unknown;
+  if (!options.files) return { results: json as ComplianceResults, timedOut, durationMs, reportDir };
+  const report = json as PlaywrightReport & { errors?: Array<{ message?: string }> };
+  // A suite file that does not load, or a global setup that fails, is a crash, not a detection (stopping at --max-failures is neither).
+  const errors = (report.errors ?? []).filter((e) => !/stopped early after \d+ maximum allowed failures/.test(e.message ?? ''));
+  if (errors.length) return { error: `the suites did not load: ${errors[0]?.message?.split('\n')[0] ?? 'unknown error'}`, timedOut, durationMs, reportDir };
+  return { checks: checksOfReport(report), timedOut, durationMs, reportDir };
+}
+
+/** Every spec file of the suites (relative paths) with its source text. */
+async function specSources(): Promise<Map<string, string>> {
+  const entries = await readdir(join(PROJECT_ROOT, 'suites'), { recursive: true });
+  const files = entries.filter((e) => e.endsWith('.spec.ts')).map((e) => join('suites', e));
+  return new Map(await Promise.all(files.map(async (file) => [file, await readFile(join(PROJECT_ROOT, file), 'utf8')] as const)));
 }
 
 function checkCounts(results: ComplianceResults | undefined): FaultOutcome['checks'] {
@@ -207,6 +248,18 @@ async function pool<T>(jobs: number, tasks: Array<(slot: number) => Promise<T>>)
   return results;
 }
 
+/** CPU seconds of this process and its finished children (Linux /proc; absent elsewhere). */
+function cpuSeconds(): { cpuSeconds?: number } {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    // After "pid (comm) ": state is field 3; utime 14, stime 15, cutime 16, cstime 17 (1-based).
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return Number.isFinite(ticks) ? { cpuSeconds: Math.round(ticks / 100) } : {};
+  } catch {
+    return {};
+  }
+}
+
 function rel(path: string): string {
   return relative(PROJECT_ROOT, path) || '.';
 }
@@ -216,6 +269,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const selected = options.only ? FAULTS.filter((f) => options.only!.includes(f.name)) : [...FAULTS];
   const variants = variantsFor(selected);
+  const sources = await specSources();
   // A full run checks the unfaulted reference with every suite; a subset (--only) with the checks its faults select.
   const baselineGrep = options.only ? grepFor(selected.flatMap((f) => f.requirements)) : undefined;
   await rm(RUNS_DIR, { recursive: true, force: true });
@@ -257,10 +311,17 @@ async function main(): Promise<number> {
     options.jobs,
     selected.map((fault) => async (slot: number): Promise<FaultOutcome> => {
       const variant = variantOf(fault.setup);
-      const run = await runSuites(fault.name, layerFor(variant, fault), slot, { grep: grepFor(fault.requirements), timeoutMs: options.timeoutSeconds * 1000, workers: options.workers });
-      const failed = run.results ? failedRequirements(run.results) : [];
+      const files = specFilesFor(fault.requirements, sources);
+      const run = await runSuites(fault.name, layerFor(variant, fault), slot, {
+        grep: grepFor(fault.requirements),
+        timeoutMs: options.timeoutSeconds * 1000,
+        workers: options.workers,
+        maxFailures: options.maxFailures,
+        files: files.length > 0 ? files : ['suites'],
+      });
+      const failed = run.checks?.failed ?? [];
       const { detected, detectedBy } = judgeDetection(fault.requirements, failed, baselineFailed.get(variant.key) ?? []);
-      const status = run.timedOut ? 'timed-out' : !run.results ? 'crashed' : detected ? 'detected' : 'undetected';
+      const status = run.timedOut ? 'timed-out' : !run.checks ? 'crashed' : detected ? 'detected' : 'undetected';
       const outcome: FaultOutcome = {
         name: fault.name,
         area: fault.area,
@@ -270,7 +331,7 @@ async function main(): Promise<number> {
         status,
         detectedBy,
         failed,
-        ...(run.results ? { checks: checkCounts(run.results)! } : {}),
+        ...(run.checks ? { checks: run.checks.checks } : {}),
         durationMs: run.durationMs,
         ...(run.error ? { error: run.error } : {}),
       };
@@ -289,7 +350,14 @@ async function main(): Promise<number> {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     machine: { cpus: cpus().length, node: process.version },
-    settings: { jobs: options.jobs, workersPerRun: options.workers, runTimeoutSeconds: options.timeoutSeconds, ...(options.only ? { only: options.only } : {}) },
+    ...cpuSeconds(),
+    settings: {
+      jobs: options.jobs,
+      workersPerRun: options.workers,
+      maxFailuresPerRun: options.maxFailures,
+      runTimeoutSeconds: options.timeoutSeconds,
+      ...(options.only ? { only: options.only } : {}),
+    },
     baseline,
     faults,
     summary,
@@ -308,7 +376,8 @@ async function main(): Promise<number> {
     ...(baseline.some((b) => !b.pass) ? ['a baseline failed'] : []),
   ];
   console.log(
-    `mutation run: ${summary.detected}/${summary.faults} faults detected${problems.length ? `; ${problems.join(', ')}` : ''} in ${(report.durationMs / 1000).toFixed(1)} s; results ${rel(options.out)}`,
+    `mutation run: ${summary.detected}/${summary.faults} faults detected${problems.length ? `; ${problems.join(', ')}` : ''} in ${(report.durationMs / 1000).toFixed(1)} s` +
+      `${report.cpuSeconds !== undefined ? ` (${report.cpuSeconds} CPU s)` : ''}; results ${rel(options.out)}`,
   );
   return summary.pass ? 0 : 1;
 }

@@ -12,7 +12,8 @@
  * Its answer comes back as it is (status, end-to-end headers, body streamed);
  * error bodies (4xx/5xx) are read whole (capped) and passed on as bytes.
  *
- * The back down or silent for `timeoutMs` → 503/504 from the error catalogue.
+ * The back down or silent for `timeoutMs` → 500 INTERNAL (a fault of this
+ * server, as remote/status.ts answers for the gRPC side); the address is logged only.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -69,10 +70,16 @@ export async function relay(request: FastifyRequest, reply: FastifyReply, option
   const raw = request.raw;
   const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const upstream = transport.request(target, { method: request.method, headers: endToEnd(raw.headers) });
-    upstream.setTimeout(options.timeoutMs, () => upstream.destroy(new OcmError('REMOTE_UNREACHABLE', { message: `The back at ${options.origin} did not answer in time` })));
+    upstream.setTimeout(options.timeoutMs, () =>
+      upstream.destroy(new OcmError('INTERNAL', { message: 'The HTTP backend of this server did not answer in time', cause: new Error(`HTTP backend ${options.origin} timed out`) })),
+    );
     upstream.once('response', resolve);
     upstream.once('error', (error) =>
-      reject(error instanceof OcmError ? error : new OcmError('REMOTE_UNREACHABLE', { status: 503, message: `The back at ${options.origin} cannot be reached`, cause: error })),
+      reject(
+        error instanceof OcmError
+          ? error
+          : new OcmError('INTERNAL', { message: 'This server cannot reach its HTTP backend', cause: new Error(`HTTP backend ${options.origin}: ${error.message}`, { cause: error }) }),
+      ),
     );
     if (hasBody(raw.headers)) {
       raw.once('error', (error) => upstream.destroy(error));

@@ -21,7 +21,7 @@
  * appends them); they do not come back as `validationErrors`.
  *
  * Transport failures (the back is down, a deadline passed) are not CS3
- * statuses: `ocmErrorFromTransport` turns them into 503/504.
+ * statuses: `ocmErrorFromTransport` turns them into 500s.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ERRORS, OcmError, type ErrorCode } from '../../errors.ts';
@@ -81,14 +81,17 @@ export function ocmErrorFromStatus(status: Cs3Status, hints: StatusHints = {}): 
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
-/** The OcmError for a call that failed below CS3 (no response at all). */
+/**
+ * The OcmError for a call that failed below CS3 (no response at all). To
+ * the front's clients front and back are one server, so the back being down
+ * or silent is a fault of this server: 500 (502/504 mean another OCM server,
+ * and our API documents declare no 503). The back's address goes to the log
+ * (as the cause), not to the client.
+ */
 export function ocmErrorFromTransport(error: unknown, backend: string): OcmError {
   const code = (error as Partial<grpc.ServiceError>)?.code;
-  if (code === GRPC_UNAVAILABLE) {
-    return new OcmError('REMOTE_UNREACHABLE', { status: 503, message: `The gRPC backend at ${backend} cannot be reached`, cause: error });
-  }
-  if (code === GRPC_DEADLINE_EXCEEDED) {
-    return new OcmError('REMOTE_UNREACHABLE', { message: `The gRPC backend at ${backend} did not answer in time`, cause: error });
-  }
-  return new OcmError('INTERNAL', { cause: error });
+  const cause = new Error(`gRPC backend ${backend}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  if (code === GRPC_UNAVAILABLE) return new OcmError('INTERNAL', { message: 'This server cannot reach its gRPC backend', cause });
+  if (code === GRPC_DEADLINE_EXCEEDED) return new OcmError('INTERNAL', { message: 'The gRPC backend of this server did not answer in time', cause });
+  return new OcmError('INTERNAL', { cause });
 }
