@@ -5,7 +5,6 @@ import { Command, InvalidArgumentError } from 'commander';
 import { buildConfig, readConfigFile, type ConfigLayer, type ReferenceConfig } from '../reference/config.ts';
 import { ALLOW_FAULTS, checkFaultNames } from '../reference/faults.ts';
 import { startInstance } from '../reference/main.ts';
-import { startFront } from '../reference/grpc/remote/front.ts';
 import { freePort } from '../reference/pair.ts';
 import { resolve } from 'node:path';
 
@@ -164,6 +163,8 @@ export function serveCommand(): Command {
 /** `serve --grpc-backend … --http-backend …`: an HTTP front over another instance (decisions/0009). */
 async function serveFront(config: ReferenceConfig): Promise<void> {
   if ((config.faults ?? []).length > 0) throw new Error('--fault applies to the instance that owns the stores: start the back with it, not the front');
+  // Loaded only in front mode: a normal instance does not pay for it at start-up.
+  const { startFront } = await import('../reference/grpc/remote/front.ts');
   const front = await startFront(config);
   console.log(`ocm-conformance reference (HTTP front) listening on ${front.url}`);
   console.log(`  discovery:    ${config.publicUrl}/.well-known/ocm (relayed from the back)`);

@@ -257,7 +257,8 @@ function errorReply(spec: OperationSpec, status: ErrorStatus): OpenAPIV3.Respons
 }
 
 function v2Operation(spec: OperationSpec): OpenAPIV3.OperationObject {
-  const statuses = [...new Set<ErrorStatus>([401, ...spec.errors, 500])].sort((a, b) => a - b);
+  // Any request may come with a malformed, unsupported or oversized body, whatever the operation takes.
+  const statuses = [...new Set<ErrorStatus>([400, 401, 413, 415, ...spec.errors, 500])].sort((a, b) => a - b);
   return {
     operationId: spec.operationId,
     tags: spec.tags,

@@ -31,6 +31,7 @@ let a: Side;
 let b: Side;
 
 test.beforeAll(async () => {
+  test.setTimeout(180_000);
   dir = await mkdtemp(join(tmpdir(), 'ocm-e2e-'));
   const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
   const origins = [`http://127.0.0.2:${portA}`, `http://127.0.0.3:${portB}`];

@@ -11,7 +11,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig, ConfigError, PROJECT_ROOT, readConfigFile } from './config.ts';
-import { ALLOW_FAULTS, FAULTS, checkFaultNames, faults, withFaults, type FaultArea } from './faults.ts';
+import { ALLOW_FAULTS, FAULTS, checkFaultNames, faults, inFaultScope, withFaults, type FaultArea } from './faults.ts';
 import { startInstance, type RunningInstance } from './main.ts';
 import { freePort } from './pair.ts';
 import { spawnServe } from './testing/processes.ts';
@@ -169,6 +169,11 @@ test.describe('fault scope', () => {
     expect(faults.has('discovery-served-as-text')).toBe(false);
     expect(withFaults(['discovery-served-as-text'], () => faults.has('discovery-served-as-text'))).toBe(true);
     expect(withFaults(['discovery-served-as-text'], () => withFaults([], () => faults.any()))).toBe(false);
+    // A callback bound in a scope (a gRPC handler) keeps it when a library calls it from elsewhere.
+    const bound = withFaults(['discovery-served-as-text'], () => inFaultScope(() => faults.has('discovery-served-as-text')));
+    expect(bound()).toBe(true);
+    const plain = () => faults.any();
+    expect(inFaultScope(plain), 'outside any scope nothing is wrapped').toBe(plain);
     const dir = await mkdtemp(join(tmpdir(), 'ocm-faults-'));
     const instances: RunningInstance[] = [];
     try {

@@ -79,11 +79,11 @@ const CATALOGUE = [
   { name: 'shares-no-recipient-display-name', area: 'shares-receiver', description: 'the 201 answer to a share is {} without recipientDisplayName', requirements: ['SHR-2'] },
   { name: 'shares-missing-owner-accepted', area: 'shares-receiver', description: 'a share without owner is taken (owner defaults to sender)', requirements: ['SHR-4'] },
   { name: 'shares-unknown-recipient-accepted', area: 'shares-receiver', description: 'a share for a user the server does not know is answered 201', requirements: ['SHR-5', 'ADR-1'] },
-  { name: 'shares-unknown-requirement-accepted', area: 'shares-receiver', description: 'a share whose requirements hold an unknown value is taken', requirements: ['SHR-8'] },
+  { name: 'shares-unknown-requirement-accepted', area: 'shares-receiver', description: 'requirements the server does not know are ignored: such a share is taken', requirements: ['SHR-8'] },
   { name: 'shares-unsupported-type-400', area: 'shares-receiver', description: 'an unsupported resource type is answered 400 instead of 501', requirements: ['SHR-6'] },
   { name: 'shares-errors-not-json', area: 'shares-receiver', description: 'error answers of POST /shares are text/plain, not JSON', requirements: ['SHR-7', 'ERR-1', 'SHR-3'] },
   { name: 'shares-differing-requirements-accepted', area: 'shares-receiver', description: 'a multi share whose protocols carry different requirements is taken', requirements: ['SHR-12'] },
-  { name: 'shares-webapp-without-exchange-accepted', area: 'shares-receiver', description: 'a webapp share whose requirements lack must-exchange-token is taken', requirements: ['SHR-11'] },
+  { name: 'shares-webapp-ignored', area: 'shares-receiver', description: 'protocol.webapp is ignored, never checked: an incomplete webapp offer is taken', requirements: ['SHR-11'] },
 
   // ---------------------------------------------------------------- shares, target as sender
   { name: 'send-secret-in-uri', area: 'shares-sender', description: 'the sharedSecret is put into webdav.uri (as a query parameter)', requirements: ['SHR-22'] },
@@ -200,6 +200,16 @@ export const faults = {
     return (scope.getStore()?.size ?? 0) > 0;
   },
 };
+
+/**
+ * `fn` bound to the fault scope current now, for callbacks that libraries
+ * call from outside it (grpc-js calls its handlers from http2 sessions,
+ * which do not carry the scope). Outside any scope: `fn` itself.
+ */
+export function inFaultScope<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const store = scope.getStore();
+  return store === undefined ? fn : (...args: A) => scope.run(store, () => fn(...args));
+}
 
 /**
  * Runs `fn` (an instance's start-up) so that it and everything it starts

@@ -54,7 +54,13 @@ export class HomeFolders {
     const segments = path.split('/').filter((s) => s !== '');
     if (segments.length === 0) return undefined;
     const home = await this.home(user);
-    const resolved = await resolveInside(home, segments);
+    let resolved;
+    try {
+      resolved = await resolveInside(home, segments);
+    } catch {
+      // e.g. ENAMETOOLONG: a name the file system cannot hold names nothing here
+      return undefined;
+    }
     if (!resolved.ok) return undefined;
     try {
       const info = await stat(resolved.absPath);

@@ -183,7 +183,7 @@ export class ReceivedShareService {
     }
     // A 1.4 webapp share (it has `uri`) is only usable after a token exchange.
     const webapp = protocols.webapp as { uri?: unknown; requirements?: string[] } | undefined;
-    if (webapp && typeof webapp.uri === 'string' && !webapp.requirements?.includes('must-exchange-token') && !faults.has('shares-webapp-without-exchange-accepted')) {
+    if (webapp && typeof webapp.uri === 'string' && !webapp.requirements?.includes('must-exchange-token')) {
       throw fieldError('REQUIREMENT_MISSING', 'protocol.webapp.requirements', 'MUST_INCLUDE_MUST_EXCHANGE_TOKEN');
     }
     // In a multi-protocol share every protocol must state the same requirements.

@@ -158,6 +158,10 @@ test('errors keep their HTTP answers across the split', async () => {
   expect((await share({ path: '/' })).status).toBe(404);
   expect((await share({ path: '/../../etc/passwd' })).status).toBe(404);
   expect((await share({ shareWithProvider: frontA.domain })).status).toBe(400);
+  // the same resource again with the same grantee: CreateOCMShare refuses it (the cs3apis contract; in process OCS allows it)
+  const duplicate = await share({});
+  expect(duplicate.status).toBe(409);
+  expect(duplicate.body.ocs.meta.message).toContain('already shared');
   expect((await call(`${frontA.url}${OCS}/shares/unknown`, { user: EINSTEIN })).status).toBe(404);
   expect((await call(`${frontA.url}${OCS}/shares/unknown`, { method: 'DELETE', user: EINSTEIN })).status).toBe(404);
   expect((await call(`${frontA.url}${OCS}/shares/pending/unknown`, { method: 'POST', user: EINSTEIN })).status).toBe(404);

@@ -40,6 +40,8 @@ test('a custom message uses the hint of the rpc, as a code or as a choice from t
   const chooser = (s: { message: string }) => (s.message.includes('contact') ? ('CONTACT_NOT_FOUND' as const) : ('RESOURCE_NOT_FOUND' as const));
   expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: 'x is not an accepted contact' }, { CODE_NOT_FOUND: chooser }).code).toBe('CONTACT_NOT_FOUND');
   expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: 'no file or folder at /x' }, { CODE_NOT_FOUND: chooser }).code).toBe('RESOURCE_NOT_FOUND');
+  // a hint may give another HTTP status than the catalogue's
+  expect(ocmErrorFromStatus({ code: 'CODE_ALREADY_EXISTS', message: 'already shared' }, { CODE_ALREADY_EXISTS: { code: 'DUPLICATE_SHARE', status: 409 } })).toMatchObject({ code: 'DUPLICATE_SHARE', status: 409, message: 'already shared' });
   // the message match wins over the hint
   const selfInvite = statusFromError(new OcmError('SELF_INVITE')).status;
   expect(ocmErrorFromStatus(selfInvite, { CODE_INVALID_ARGUMENT: 'INVITE_TOKEN_INVALID' }).code).toBe('SELF_INVITE');

@@ -21,6 +21,7 @@ import { authProviderApi, inviteApi, ocmApi, ocmCoreApi, providerApi } from './p
 import { MALFORMED, type Msg } from './convert.ts';
 import { ALL_SERVICES, type CallContext, type RpcSpec } from './services.ts';
 import { GrpcFault, statusFromError, type Cs3Status } from './status.ts';
+import { inFaultScope } from '../faults.ts';
 
 export interface GrpcServerOptions {
   host: string;
@@ -89,9 +90,10 @@ function unary(core: Core, name: string, spec: RpcSpec, method: grpc.MethodDefin
     }
     return response;
   };
-  return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  // Handlers run in the instance's fault scope (reference/faults.ts; none in a normal run).
+  return inFaultScope((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     void answer(call).then((response) => callback(null, response));
-  };
+  });
 }
 
 /** Starts the five CS3 services on host:port. */

@@ -258,7 +258,16 @@ function queryFor(doc: DocumentName, op: OperationInfo, known: Known): fc.Arbitr
     });
 }
 
-function opCase(registry: SchemaRegistry, op: OperationInfo, known: Known, hints: Hints): fc.Arbitrary<HttpCase> {
+/** A valid body with a deeply nested extension member in every object (what a peer may smuggle into protocol objects). */
+const deepExtension: fc.Arbitrary<MutationChoice> = mutationChoice.map((m) => ({
+  ...m,
+  value: 'none' as const,
+  bytes: 'deep-nesting' as const,
+  picks: [m.picks[0] ?? 0, 0.8, m.picks[2] ?? 0, 1],
+  nestingDepth: m.nestingDepth < 5_000 ? 8_000 : m.nestingDepth,
+}));
+
+function opCase(registry: SchemaRegistry, op: OperationInfo, known: Known, hints: Hints, mode: 'mutate' | 'deep' = 'mutate'): fc.Arbitrary<HttpCase> {
   const prefix = op.base === 'endPoint' ? '/ocm' : '';
   const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   const pathArb = params.length
@@ -267,7 +276,12 @@ function opCase(registry: SchemaRegistry, op: OperationInfo, known: Known, hints
   const mediaTypes = [...op.requestBody.keys()];
   const bodyArb: fc.Arbitrary<{ body?: Buffer; contentType?: string; label: string }> = mediaTypes.length
     ? fc
-        .tuple(fc.constantFrom(...mediaTypes), mutationChoice, contentTypeChoice, fc.option(fc.constant(true), { freq: 12 }))
+        .tuple(
+          fc.constantFrom(...mediaTypes),
+          mode === 'deep' ? deepExtension : mutationChoice,
+          mode === 'deep' ? contentTypeChoice.map((c) => ({ ...c, mode: 'declared' as const })) : contentTypeChoice,
+          mode === 'deep' ? fc.constant(null) : fc.option(fc.constant(true), { freq: 12 }),
+        )
         .chain(([mediaType, mutation, ct, noBody]) =>
           schemaArbitrary(registry, op.requestBody.get(mediaType)!, hints).map((value) => {
             if (noBody) return { label: 'no-body' };
@@ -652,13 +666,15 @@ async function grpcCases(known: Known): Promise<fc.Arbitrary<GrpcCase>> {
 
 export interface CaseMix {
   op: number;
+  /** Valid bodies with deeply nested extension members (operations with a JSON body only). */
+  deep: number;
   dav: number;
   path: number;
   raw: number;
   grpc: number;
 }
 
-export const DEFAULT_MIX: CaseMix = { op: 50, dav: 18, path: 4, raw: 14, grpc: 14 };
+export const DEFAULT_MIX: CaseMix = { op: 46, deep: 4, dav: 18, path: 4, raw: 14, grpc: 14 };
 
 /** The arbitrary of every case family against the world described by `known`. */
 export async function fuzzCases(registry: SchemaRegistry, known: Known, options: { socketHost: string; grpc: boolean; mix?: Partial<CaseMix> }): Promise<fc.Arbitrary<FuzzCase>> {
@@ -668,8 +684,13 @@ export async function fuzzCases(registry: SchemaRegistry, known: Known, options:
   const ops = registry.listOperations().map((op) => ({ weight: op.requestBody.size > 0 ? 3 : 1, arbitrary: opCase(registry, op, known, hints) }));
   const opArb = fc.oneof(...ops);
   const dav = davCase(known, options.socketHost);
+  const deepOps = registry
+    .listOperations()
+    .filter((op) => op.requestBody.has('application/json'))
+    .map((op) => opCase(registry, op, known, hints, 'deep').map((c) => ({ ...c, label: 'deep-extension' })));
   const families: Array<{ weight: number; arbitrary: fc.Arbitrary<FuzzCase> }> = [
     { weight: mix.op, arbitrary: opArb },
+    { weight: mix.deep, arbitrary: fc.oneof(...deepOps) },
     { weight: mix.dav, arbitrary: dav },
     { weight: mix.path, arbitrary: randomPathCase() },
     { weight: mix.raw, arbitrary: rawCase(fc.oneof({ weight: 3, arbitrary: opArb }, { weight: 1, arbitrary: dav }), options.socketHost) },

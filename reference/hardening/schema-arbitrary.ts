@@ -319,7 +319,9 @@ export function mutateValue(value: unknown, choice: MutationChoice): unknown {
   }
 }
 
-const MARKER = '"\u0001NEST\u0001"';
+/** Placeholder for the nesting (printable: JSON.stringify escapes control characters, which would hide it). */
+const NEST = '__FUZZ_NEST_MARKER__';
+const MARKER = `"${NEST}"`;
 const INVALID_UTF8 = [
   Buffer.from([0xc3, 0x28]), // bad continuation
   Buffer.from([0xff]),
@@ -342,18 +344,25 @@ export function serialiseMutated(value: unknown, choice: MutationChoice, text?: 
       return node !== null && typeof node === 'object' && !Array.isArray(node);
     });
     let marked: unknown;
-    if (objects.length > 0 && r1 >= 0.5) {
+    let depth = choice.nestingDepth;
+    if (objects.length > 0 && r1 >= 0.75) {
+      // In every object at once: one of them is bound to be stored as given (extension members of protocol objects are).
+      marked = structuredClone(value);
+      for (const path of objects) getAt(marked, path)['x-deep'] = NEST;
+      depth = Math.min(depth, 20_000);
+    } else if (objects.length > 0 && r1 >= 0.5) {
       marked = structuredClone(value);
       const target = getAt(marked, pick(objects, r0));
-      target[`x-deep-${Math.floor(r1 * 1000)}`] = '\u0001NEST\u0001';
+      target[`x-deep-${Math.floor(r1 * 1000)}`] = NEST;
     } else {
       const leaves = pathsOf(value).filter((p) => p.length > 0);
-      marked = leaves.length > 0 ? setAt(structuredClone(value), pick(leaves, r0), '\u0001NEST\u0001') : '\u0001NEST\u0001';
+      marked = leaves.length > 0 ? setAt(structuredClone(value), pick(leaves, r0), NEST) : NEST;
     }
-    const open = Math.floor(r1 * 4) % 2 === 0 ? '[' : '{"a":';
+    // Objects in the everywhere mode: protocol extension members must be objects to pass the schema.
+    const open = r1 >= 0.75 || Math.floor(r1 * 4) % 2 === 1 ? '{"a":' : '[';
     const close = open === '[' ? ']' : '}';
     const json = JSON.stringify(marked) ?? MARKER;
-    return Buffer.from(json.replace(MARKER, `${open.repeat(choice.nestingDepth)}1${close.repeat(choice.nestingDepth)}`));
+    return Buffer.from(json.replaceAll(MARKER, `${open.repeat(depth)}1${close.repeat(depth)}`));
   }
   const bytes = Buffer.from(text ?? JSON.stringify(value) ?? '', 'utf8');
   switch (choice.bytes) {

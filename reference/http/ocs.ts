@@ -53,7 +53,10 @@ export function webdavPermissions(input: { permissions?: string | number; role?:
 
 function ocsDate(seconds: number | undefined): string | null {
   if (seconds === undefined) return null;
-  return `${new Date(seconds * 1000).toISOString().slice(0, 10)} 00:00:00`;
+  // A peer may send any integer; one beyond what a date can hold shows as "no expiry" rather than breaking the listing.
+  const date = new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) return null;
+  return `${date.toISOString().slice(0, 10)} 00:00:00`;
 }
 
 /** `YYYY-MM-DD` → end of that day, UTC, in Unix seconds. */

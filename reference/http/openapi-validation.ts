@@ -16,6 +16,7 @@ import fp from 'fastify-plugin';
 import type { DocumentName, SchemaRegistry } from '../../openapi/registry.ts';
 import { OcmError, errorBody, type ErrorCode } from '../errors.ts';
 import { faults } from '../faults.ts';
+import { OCM_REQUIREMENTS } from '../../openapi/ocm.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -64,6 +65,7 @@ async function validationPlugin(app: FastifyInstance, options: ValidationPluginO
     const body = request.body as Record<string, unknown>;
     if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined) body.owner = body.sender;
     if (faults.has('inv-missing-email-accepted') && ref.id === 'acceptInvite' && typeof body === 'object' && body.email === undefined) body.email = `${body.userID}@${body.recipientProvider}`;
+    if (ref.id === 'createShare' && typeof body === 'object') lenientShare(body);
     const mediaType = mediaTypeOf(request);
     const schemaKey = mediaType ? operation.requestBody.get(mediaType) : undefined;
     if (!schemaKey) {
@@ -97,6 +99,20 @@ async function validationPlugin(app: FastifyInstance, options: ValidationPluginO
     const error = new OcmError('ROUTE_NOT_FOUND', { message: `nothing at ${request.method} ${request.url.split('?')[0]}` });
     return reply.code(404).type('application/json').send(errorBody(error));
   });
+}
+
+/** What a deliberately broken receiver (reference/faults.ts) lets through unchecked; nothing in a normal run. */
+function lenientShare(body: Record<string, unknown>): void {
+  const protocol = body.protocol as Record<string, Record<string, unknown> | undefined> | undefined;
+  if (!protocol || typeof protocol !== 'object') return;
+  if (faults.has('shares-webapp-ignored')) delete protocol.webapp;
+  if (faults.has('shares-unknown-requirement-accepted')) {
+    for (const offered of Object.values(protocol)) {
+      if (!Array.isArray(offered?.requirements)) continue;
+      offered.requirements = offered.requirements.filter((r) => (OCM_REQUIREMENTS as readonly unknown[]).includes(r));
+      if ((offered.requirements as unknown[]).length === 0) delete offered.requirements;
+    }
+  }
 }
 
 export function toOcmError(error: unknown): OcmError {

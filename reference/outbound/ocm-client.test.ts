@@ -59,7 +59,8 @@ test.afterEach(() => {
 const providers = new TrustedProviders([providerEntry('peer', PEER), providerEntry('other', OTHER)]);
 
 function client(options: Partial<OcmClientOptions> = {}): OcmClient {
-  return new OcmClient({ providers, registry: getRegistry(), timeoutMs: 2_000, maxResponseBytes: 64 * 1024, ...options });
+  // The peers msw plays have names that resolve nowhere; the address policy (outbound-safety.test.ts) is not under test here.
+  return new OcmClient({ providers, registry: getRegistry(), timeoutMs: 2_000, maxResponseBytes: 64 * 1024, allowPrivateAddresses: true, ...options });
 }
 
 function discoveryDoc(overrides: Record<string, unknown> = {}): Record<string, unknown> {

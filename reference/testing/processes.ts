@@ -21,7 +21,7 @@ export async function writeProvidersFile(dir: string, origins: string[]): Promis
   return file;
 }
 
-export async function spawnServe(args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
+export async function spawnServe(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...args], {
     cwd: PROJECT_ROOT,
     env,

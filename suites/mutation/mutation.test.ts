@@ -4,11 +4,9 @@
  * detected. The run itself is `npm run mutation` (and part of `.ci/run`).
  */
 import { test, expect } from '@playwright/test';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { FAULTS } from '../../reference/faults.ts';
 import { PROJECT_ROOT } from '../harness/requirements.ts';
-import { checksOfReport, faultTable, grepFor, judgeDetection, specFilesFor, summarise, variantOf, variantsFor, type FaultOutcome } from './plan.ts';
+import { checksOfReport, faultTable, grepFor, judgeDetection, readSpecSources, specFilesFor, summarise, variantOf, variantsFor, type FaultOutcome } from './plan.ts';
 
 test('each distinct fault setup gets one baseline configuration, the default first', () => {
   const variants = variantsFor(FAULTS);
@@ -51,9 +49,8 @@ test('checks are read from the Playwright JSON report: failed IDs and counts', (
 });
 
 test('every fault selects at least one spec file that names one of its IDs', async () => {
-  const dir = join(PROJECT_ROOT, 'suites');
-  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.spec.ts'));
-  const sources = new Map(await Promise.all(files.map(async (f) => [join('suites', f), await readFile(join(dir, f), 'utf8')] as const)));
+  const sources = await readSpecSources(PROJECT_ROOT);
+  expect(specFilesFor(['DISC-4'], sources), 'checks defined as data in a sibling module').toEqual(['suites/discovery/discovery.spec.ts']);
   const orphans = FAULTS.filter((f) => specFilesFor(f.requirements, sources).length === 0).map((f) => f.name);
   expect(orphans, 'faults whose requirement IDs no suite checks').toEqual([]);
   expect(specFilesFor(['SHR-1'], new Map([['a.spec.ts', "check(['SHR-1'], …)"], ['b.spec.ts', "check(['SHR-10'], …)"]]))).toEqual(['a.spec.ts']);

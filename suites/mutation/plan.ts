@@ -3,6 +3,8 @@
  * unfaulted baseline, which checks a fault's run selects, when a fault
  * counts as detected, and the printed table.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ComplianceResults, PlaywrightReport } from '../harness/compliance.ts';
 import { CONFORMANCE_PROJECT } from '../harness/compliance.ts';
 import type { Fault, FaultSetup } from '../../reference/faults.ts';
@@ -54,6 +56,23 @@ export function specFilesFor(ids: readonly string[], sources: ReadonlyMap<string
     .filter(([, text]) => ids.some((id) => text.includes(`'${id}'`) || text.includes(`"${id}"`)))
     .map(([file]) => file)
     .sort();
+}
+
+/**
+ * Every spec file under `root`/suites (paths relative to `root`) with its
+ * source text, followed by the text of the sibling modules it imports
+ * (`./discovery-rules.ts`: checks defined as data).
+ */
+export async function readSpecSources(root: string): Promise<Map<string, string>> {
+  const entries = await readdir(join(root, 'suites'), { recursive: true });
+  const files = entries.filter((e) => e.endsWith('.spec.ts')).map((e) => join('suites', e));
+  const read = async (file: string) => {
+    const text = await readFile(join(root, file), 'utf8');
+    const siblings = [...text.matchAll(/from '\.\/([^'/]+\.ts)'/g)].map((m) => join(dirname(file), m[1]!));
+    const extra = await Promise.all(siblings.map((s) => readFile(join(root, s), 'utf8').catch(() => '')));
+    return [file, [text, ...extra].join('\n')] as const;
+  };
+  return new Map(await Promise.all(files.map(read)));
 }
 
 export interface ReportChecks {

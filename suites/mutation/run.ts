@@ -3,14 +3,17 @@
  * catch broken servers.
  *
  *  1. No false alarms: the unfaulted embedded reference is tested with every
- *     suite, once per configuration the faults need (the default, and e.g.
- *     `criteria: must-use-http-sig`); no MUST requirement may fail.
+ *     suite (`ocm-conformance run`, whose compliance results tell MUST from
+ *     SHOULD); no MUST requirement may fail. A configuration some faults
+ *     need (e.g. `criteria: must-use-http-sig`) gets its own unfaulted run of
+ *     the checks those faults select.
  *  2. For each fault of reference/faults.ts: an embedded pair whose target
- *     (instance A) runs with that fault is tested with the checks of the
- *     fault's declared requirement IDs only (`run --grep`), and the run's
- *     compliance results say which requirement IDs failed. The fault counts as
+ *     (instance A) runs with that fault is tested by Playwright with only the
+ *     spec files naming the fault's declared requirement IDs and `--grep` on
+ *     those IDs, stopping at the first failed check (`--max-failures`); its
+ *     JSON report says which requirement IDs failed. The fault counts as
  *     detected only when one of its declared IDs failed (and did not fail on
- *     the baseline of the same configuration).
+ *     the unfaulted run of the same configuration).
  *
  * Runs go side by side (`--jobs`), each pair on its own loopback subnet
  * (127.77.<slot>.x) so their peers never meet, each bounded in time. Prints
@@ -18,16 +21,18 @@
  * (reports/output/mutation.json) and exits non-zero when a baseline fails,
  * or a fault goes undetected, or a run crashes or hangs.
  *
- * Options: --only NAME[,NAME…] (a subset, for working on one fault; its
- * baseline then runs only the checks those faults select),
- * --jobs N (default 3), --workers N (Playwright workers per fault run,
- * default 1), --timeout SECONDS (per fault run, default 180; baselines get
- * four times as long), --out FILE, --keep-reports (keep every run's reports,
- * not only those of runs that failed).
+ * Options: --only NAME[,NAME…] (a subset, for working on one fault; the
+ * baseline then runs only the checks those faults select), --jobs N
+ * (default 3), --workers N (Playwright workers per fault run, default 1),
+ * --max-failures N (per fault run, default 1; 0 runs every selected check,
+ * to see every ID a fault trips), --timeout SECONDS (per fault run, default
+ * 180; the full baseline gets four times as long), --out FILE,
+ * --keep-reports (keep every run's reports, not only those of runs that
+ * failed their purpose).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -43,6 +48,7 @@ import {
   grepFor,
   judgeDetection,
   MUTATION_FORMAT,
+  readSpecSources,
   specFilesFor,
   summarise,
   variantOf,
@@ -208,12 +214,7 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   return { checks: checksOfReport(report), timedOut, durationMs, reportDir };
 }
 
-/** Every spec file of the suites (relative paths) with its source text. */
-async function specSources(): Promise<Map<string, string>> {
-  const entries = await readdir(join(PROJECT_ROOT, 'suites'), { recursive: true });
-  const files = entries.filter((e) => e.endsWith('.spec.ts')).map((e) => join('suites', e));
-  return new Map(await Promise.all(files.map(async (file) => [file, await readFile(join(PROJECT_ROOT, file), 'utf8')] as const)));
-}
+
 
 function checkCounts(results: ComplianceResults | undefined): FaultOutcome['checks'] {
   if (!results) return undefined;
@@ -269,80 +270,88 @@ async function main(): Promise<number> {
   const started = Date.now();
   const selected = options.only ? FAULTS.filter((f) => options.only!.includes(f.name)) : [...FAULTS];
   const variants = variantsFor(selected);
-  const sources = await specSources();
-  // A full run checks the unfaulted reference with every suite; a subset (--only) with the checks its faults select.
-  const baselineGrep = options.only ? grepFor(selected.flatMap((f) => f.requirements)) : undefined;
+  const sources = await readSpecSources(PROJECT_ROOT);
   await rm(RUNS_DIR, { recursive: true, force: true });
   await mkdir(RUNS_DIR, { recursive: true });
   console.log(`mutation run: ${selected.length} faults, ${variants.length} baseline configuration(s), ${options.jobs} at a time, ${cpus().length} CPUs`);
 
-  // 1. No false alarms: every suite against the unfaulted reference, per configuration.
-  const baselineTimeoutMs = options.timeoutSeconds * 4 * 1000;
-  const baseline = await pool(
-    options.jobs,
-    variants.map((variant) => async (slot: number): Promise<BaselineOutcome> => {
-      const run = await runSuites(`baseline-${variant.key.replace(/[^a-z0-9=+.-]+/gi, '_')}`, layerFor(variant), slot, {
-        timeoutMs: baselineTimeoutMs,
-        ...(baselineGrep ? { grep: baselineGrep, workers: options.workers } : {}),
-      });
-      const mustFailures = run.results?.verdict.mustFailures ?? [];
-      const failed = run.results ? failedRequirements(run.results) : [];
-      const outcome: BaselineOutcome = {
-        variant: variant.key,
-        pass: run.results !== undefined && run.results.verdict.pass,
-        mustFailures,
-        warnings: failed.filter((id) => !mustFailures.includes(id)),
-        ...(run.results ? { checks: checkCounts(run.results)! } : {}),
-        durationMs: run.durationMs,
-        ...(run.error ? { error: run.error } : {}),
-      };
-      if (outcome.pass && !options.keepReports) await rm(run.reportDir, { recursive: true, force: true });
-      else outcome.reportDir = rel(run.reportDir);
-      const verdict = outcome.pass ? 'passes' : run.error ? `CRASHED: ${run.error}` : `FALSE ALARM: MUST failures ${mustFailures.join(', ')}`;
-      console.log(`baseline (${variant.key}): ${verdict}${outcome.warnings.length ? `; warnings ${outcome.warnings.join(', ')}` : ''} (${(run.durationMs / 1000).toFixed(1)} s)`);
-      return outcome;
-    }),
-  );
+  // 1. No false alarms: the unfaulted reference, once per configuration. The default one gets every
+  // suite; another configuration (or a subset, --only) the checks its faults select.
+  const baselineTasks = variants.map((variant) => async (slot: number): Promise<{ variant: Variant; run: SuiteRun }> => {
+    const full = variant.key === 'default' && !options.only;
+    const ids = selected.filter((f) => options.only || variantOf(f.setup).key === variant.key).flatMap((f) => f.requirements);
+    const run = await runSuites(`baseline-${variant.key.replace(/[^a-z0-9=+.-]+/gi, '_')}`, layerFor(variant), slot, {
+      timeoutMs: options.timeoutSeconds * (full ? 4 : 1) * 1000,
+      ...(full ? {} : { grep: grepFor(ids), workers: options.workers }),
+    });
+    const verdict = run.results ? (run.results.verdict.pass ? 'no MUST requirement failed' : `MUST requirements failed: ${run.results.verdict.mustFailures.join(', ')}`) : `CRASHED: ${run.error}`;
+    console.log(`baseline (${variant.key}${full ? ', every suite' : ''}): ${verdict} (${(run.durationMs / 1000).toFixed(1)} s)`);
+    return { variant, run };
+  });
+
+  // 2. Each fault, on its own pair, with the checks of its declared IDs (side by side with the baselines).
+  let done = 0;
+  const faultTasks = selected.map((fault) => async (slot: number): Promise<{ fault: Fault; run: SuiteRun }> => {
+    const files = specFilesFor(fault.requirements, sources);
+    const run = await runSuites(fault.name, layerFor(variantOf(fault.setup), fault), slot, {
+      grep: grepFor(fault.requirements),
+      timeoutMs: options.timeoutSeconds * 1000,
+      workers: options.workers,
+      maxFailures: options.maxFailures,
+      files: files.length > 0 ? files : ['suites'],
+    });
+    done++;
+    const what = run.checks ? `failed ${run.checks.failed.join(', ') || 'nothing'}` : `${run.timedOut ? 'TIMED OUT' : 'CRASHED'}: ${run.error}`;
+    console.log(`[${done}/${selected.length}] ${fault.name}: ${what} (${(run.durationMs / 1000).toFixed(1)} s)`);
+    return { fault, run };
+  });
+
+  const runs = await pool<{ variant: Variant; run: SuiteRun } | { fault: Fault; run: SuiteRun }>(options.jobs, [...baselineTasks, ...faultTasks]);
+  const baselineRuns = runs.slice(0, baselineTasks.length) as Array<{ variant: Variant; run: SuiteRun }>;
+  const faultRuns = runs.slice(baselineTasks.length) as Array<{ fault: Fault; run: SuiteRun }>;
+
+  const baseline: BaselineOutcome[] = [];
+  for (const { variant, run } of baselineRuns) {
+    const mustFailures = run.results?.verdict.mustFailures ?? [];
+    const failed = run.results ? failedRequirements(run.results) : [];
+    const outcome: BaselineOutcome = {
+      variant: variant.key,
+      pass: run.results !== undefined && run.results.verdict.pass,
+      mustFailures,
+      warnings: failed.filter((id) => !mustFailures.includes(id)),
+      ...(run.results ? { checks: checkCounts(run.results)! } : {}),
+      durationMs: run.durationMs,
+      ...(run.error ? { error: run.error } : {}),
+    };
+    if (outcome.pass && !options.keepReports) await rm(run.reportDir, { recursive: true, force: true });
+    else outcome.reportDir = rel(run.reportDir);
+    baseline.push(outcome);
+  }
   const baselineFailed = new Map(baseline.map((b) => [b.variant, [...b.mustFailures, ...b.warnings]]));
 
-  // 2. Each fault, on its own pair, with the checks of its declared IDs.
-  let done = 0;
-  const faults = await pool(
-    options.jobs,
-    selected.map((fault) => async (slot: number): Promise<FaultOutcome> => {
-      const variant = variantOf(fault.setup);
-      const files = specFilesFor(fault.requirements, sources);
-      const run = await runSuites(fault.name, layerFor(variant, fault), slot, {
-        grep: grepFor(fault.requirements),
-        timeoutMs: options.timeoutSeconds * 1000,
-        workers: options.workers,
-        maxFailures: options.maxFailures,
-        files: files.length > 0 ? files : ['suites'],
-      });
-      const failed = run.checks?.failed ?? [];
-      const { detected, detectedBy } = judgeDetection(fault.requirements, failed, baselineFailed.get(variant.key) ?? []);
-      const status = run.timedOut ? 'timed-out' : !run.checks ? 'crashed' : detected ? 'detected' : 'undetected';
-      const outcome: FaultOutcome = {
-        name: fault.name,
-        area: fault.area,
-        description: fault.description,
-        expected: [...fault.requirements],
-        variant: variant.key,
-        status,
-        detectedBy,
-        failed,
-        ...(run.checks ? { checks: run.checks.checks } : {}),
-        durationMs: run.durationMs,
-        ...(run.error ? { error: run.error } : {}),
-      };
-      if (status === 'detected' && !options.keepReports) await rm(run.reportDir, { recursive: true, force: true });
-      else outcome.reportDir = rel(run.reportDir);
-      done++;
-      const what = status === 'detected' ? `detected by ${detectedBy.join(', ')}` : status === 'undetected' ? `UNDETECTED (failed: ${failed.join(', ') || 'nothing'})` : `${status.toUpperCase()}: ${run.error}`;
-      console.log(`[${done}/${selected.length}] ${fault.name}: ${what} (${(run.durationMs / 1000).toFixed(1)} s)`);
-      return outcome;
-    }),
-  );
+  const faults: FaultOutcome[] = [];
+  for (const { fault, run } of faultRuns) {
+    const variant = variantOf(fault.setup);
+    const failed = run.checks?.failed ?? [];
+    const { detected, detectedBy } = judgeDetection(fault.requirements, failed, baselineFailed.get(variant.key) ?? []);
+    const status = run.timedOut ? 'timed-out' : !run.checks ? 'crashed' : detected ? 'detected' : 'undetected';
+    const outcome: FaultOutcome = {
+      name: fault.name,
+      area: fault.area,
+      description: fault.description,
+      expected: [...fault.requirements],
+      variant: variant.key,
+      status,
+      detectedBy,
+      failed,
+      ...(run.checks ? { checks: run.checks.checks } : {}),
+      durationMs: run.durationMs,
+      ...(run.error ? { error: run.error } : {}),
+    };
+    if (status === 'detected' && !options.keepReports) await rm(run.reportDir, { recursive: true, force: true });
+    else outcome.reportDir = rel(run.reportDir);
+    faults.push(outcome);
+  }
 
   const summary = summarise(baseline, faults);
   const report: MutationReport = {

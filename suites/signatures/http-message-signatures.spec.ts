@@ -76,6 +76,11 @@ const REGISTERED_DIGESTS = ['sha-256', 'sha-512'];
 
 type Fixtures = Pick<CheckFixtures, 'target' | 'peer' | 'ocm'>;
 
+/** A component for a check title: no `@` there, Playwright would read `@method` as a tag. */
+function titled(component: string): string {
+  return component.startsWith('@') ? `the derived component ${component.slice(1)}` : `the field ${component}`;
+}
+
 // =========================================================== signer role
 
 /** One POST the target sent to the peer. */
@@ -121,6 +126,11 @@ function signaturesOf(request: RecordedRequest): { found: FoundSignature[]; prob
   } catch (error) {
     return { found: [], problem: `Signature-Input or Signature does not parse: ${(error as Error).message}` };
   }
+}
+
+/** How often a dictionary member `label` appears in a (possibly combined) field value. */
+function memberCount(field: string, label: string): number {
+  return field.match(new RegExp(`(?:^|,)\\s*${label}\\s*=`, 'g'))?.length ?? 0;
 }
 
 /** The OCM signatures of a request under the reading in force: tag="ocm" (main, draft-06) or label ocm (1.4.0). */
@@ -259,7 +269,7 @@ async function targetJwks({ target, ocm }: Fixtures): Promise<Jwk[]> {
   return keys as Jwk[];
 }
 
-check(['SIG-1'], `every request the target sends the peer covers ${REQUIRED_COMPONENTS.join(' ')}`, async (fixtures, testInfo) => {
+check(['SIG-1'], `every request the target sends the peer covers ${REQUIRED_COMPONENTS.map(titled).join(', ')}`, async (fixtures, testInfo) => {
   for (const sent of await targetTraffic(fixtures, testInfo)) {
     const signature = theOcmSignature(sent);
     expect(signature.components, `components covered by the OCM signature of ${named(sent)}`).toEqual(expect.arrayContaining(REQUIRED_COMPONENTS));
@@ -285,6 +295,8 @@ check(['SIG-3'], BY_LABEL ? 'every request carries exactly one signature labelle
   for (const sent of await targetTraffic(fixtures, testInfo)) {
     const { found, problem } = ocmSignatures(sent.request);
     expect(found.map((s) => s.label), `OCM signatures of ${named(sent)}${problem ? ` (${problem})` : ''}`).toHaveLength(1);
+    // A dictionary keeps the last of two equal labels, so two `ocm` members (e.g. on two field lines) are counted in the text.
+    if (BY_LABEL) expect(memberCount(headerText(sent.request, 'signature-input') ?? '', 'ocm'), `Signature-Input members labelled ocm in ${named(sent)}`).toBe(1);
     expect(found[0]!.hasValue, `the Signature field of ${named(sent)} has a byte-sequence member "${found[0]!.label}"`).toBe(true);
   }
 });
@@ -320,8 +332,6 @@ check(['SIG-5'], 'the target signs with an asymmetric algorithm and publishes no
     const signature = theOcmSignature(sent);
     const alg = param(signature, 'alg');
     if (alg !== undefined) expect(ASYMMETRIC_HTTPSIG, `alg parameter of ${named(sent)}`).toContain(alg.value);
-    const keyid = param(signature, 'keyid')?.value;
-    if (typeof keyid === 'string') expect(jwks.map((k) => k.kid), `the key ${keyid} that signed ${named(sent)} is published`).toContain(keyid);
   }
 });
 
@@ -353,12 +363,12 @@ async function freshSender({ target, peer, ocm }: Fixtures): Promise<PeerUser> {
   return user;
 }
 
-async function prepareOffer(fixtures: Fixtures, overrides: Record<string, unknown> = {}): Promise<Offer> {
+async function prepareOffer(fixtures: Fixtures): Promise<Offer> {
   const { target, peer } = fixtures;
   const user = await freshSender(fixtures);
   const share = peer.createShare('/welcome.txt');
   // A name of fixed length, so one character can be changed without changing the Content-Length (SIG-12).
-  const payload = sharePayload(peer, share, targetAddress(target), user, { name: `sig-${randomUUID().slice(0, 8)}.txt`, ...overrides });
+  const payload = sharePayload(peer, share, targetAddress(target), user, { name: `sig-${randomUUID().slice(0, 8)}.txt` });
   return { user, share, payload, body: JSON.stringify(payload) };
 }
 
@@ -469,7 +479,7 @@ async function refusedShare(
 // ---------------------------------------------------------------- SIG-6
 
 for (const component of REQUIRED_COMPONENTS) {
-  check(['SIG-6'], `a signature that does not cover ${component} is refused and stores nothing`, async (fixtures, testInfo) => {
+  check(['SIG-6'], `a signature that does not cover ${titled(component)} is refused and stores nothing`, async (fixtures, testInfo) => {
     await refusedShare(fixtures, testInfo, `a signature without "${component}"`, { components: REQUIRED_COMPONENTS.filter((c) => c !== component) });
   });
 }

@@ -28,8 +28,8 @@ import { ERRORS, OcmError, type ErrorCode } from '../../errors.ts';
 import { BASIC_CHALLENGE } from '../../http/local-auth.ts';
 import { OCM_ERROR_TO_CS3, type Cs3Code, type Cs3Status } from '../status.ts';
 
-/** What a CS3 code means for one rpc: a catalogue code, or a choice made from the message. */
-export type StatusHint = ErrorCode | ((status: Cs3Status) => ErrorCode);
+/** What a CS3 code means for one rpc: a catalogue code (with another HTTP status, when the catalogue's does not fit), or a choice made from the message. */
+export type StatusHint = ErrorCode | { code: ErrorCode; status: number } | ((status: Cs3Status) => ErrorCode);
 export type StatusHints = Partial<Record<Exclude<Cs3Code, 'CODE_OK'>, StatusHint>>;
 
 /** The catalogue code for a CS3 code when neither the message nor the rpc says more. */
@@ -68,11 +68,15 @@ export function ocmErrorFromStatus(status: Cs3Status, hints: StatusHints = {}): 
   const cs3 = (status.code === 'CODE_OK' ? 'CODE_INTERNAL' : status.code in DEFAULT_CODES ? status.code : 'CODE_UNKNOWN') as Exclude<Cs3Code, 'CODE_OK'>;
   const normalised: Cs3Status = { code: cs3, message: typeof status.message === 'string' ? status.message : '' };
   const hint = hints[cs3];
-  const code = codeByMessage(normalised) ?? (typeof hint === 'function' ? hint(normalised) : hint) ?? DEFAULT_CODES[cs3];
+  const byMessage = codeByMessage(normalised);
+  const hinted: { code: ErrorCode; status?: number } | undefined = typeof hint === 'function' ? { code: hint(normalised) } : typeof hint === 'string' ? { code: hint } : hint;
+  const chosen: { code: ErrorCode; status?: number } = byMessage !== undefined ? { code: byMessage } : (hinted ?? { code: DEFAULT_CODES[cs3] });
+  const code = chosen.code;
   // Our own faults at the back are not explained to clients of the front either.
   const message = code === 'INTERNAL' || normalised.message === '' ? undefined : normalised.message;
   return new OcmError(code, {
     ...(message !== undefined ? { message } : {}),
+    ...(chosen.status !== undefined ? { status: chosen.status } : {}),
     ...(code === 'UNAUTHENTICATED' ? { headers: BASIC_CHALLENGE } : {}),
   });
 }
