@@ -166,12 +166,12 @@ test.describe('ocsDocument structure', () => {
     const v2 = (path: string, method: 'get' | 'post' | 'put' | 'delete') =>
       Object.keys(ocsDocument.paths[`${OCS_V2_BASE}${path}`]![method]!.responses).sort();
     expect(v2('/shares', 'post')).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '500', '502', '504']);
-    expect(v2('/shares', 'get')).toEqual(['200', '400', '401', '500']);
-    expect(v2('/shares/{id}', 'get')).toEqual(['200', '401', '404', '500']);
+    expect(v2('/shares', 'get')).toEqual(['200', '400', '401', '413', '415', '500']);
+    expect(v2('/shares/{id}', 'get')).toEqual(['200', '400', '401', '404', '413', '415', '500']);
     expect(v2('/shares/{id}', 'put')).toEqual(['200', '400', '401', '404', '413', '415', '500', '502', '504']);
-    expect(v2('/shares/{id}', 'delete')).toEqual(['200', '401', '404', '500']);
-    expect(v2('/shares/pending/{id}', 'post')).toEqual(['200', '401', '404', '409', '500']);
-    expect(v2('/shares/pending/{id}', 'delete')).toEqual(['200', '401', '404', '409', '500']);
+    expect(v2('/shares/{id}', 'delete')).toEqual(['200', '400', '401', '404', '413', '415', '500']);
+    expect(v2('/shares/pending/{id}', 'post')).toEqual(['200', '400', '401', '404', '409', '413', '415', '500']);
+    expect(v2('/shares/pending/{id}', 'delete')).toEqual(['200', '400', '401', '404', '409', '413', '415', '500']);
   });
 
   test('request bodies take form and JSON; every body is a $ref to an existing letters-only component', () => {

@@ -96,7 +96,10 @@ for (const line of stats.serverErrors) {
   logged.set(key, (logged.get(key) ?? 0) + 1);
 }
 for (const [key, count] of logged) console.log(`  server log (error) ×${count}: ${key}`);
-for (const crash of stats.crashes.slice(0, 5)) console.log(`  ✗ crash: ${crash}`);
+stats.crashes.slice(0, 5).forEach((crash, n) => {
+  console.log(`  ✗ crash: ${crash}`);
+  for (const c of stats.crashCases[n] ?? []) console.log(`      in flight: #${c.index} ${c.family} ${c.method ?? ''} ${String(c.url ?? c.path ?? '').slice(0, 120)}`);
+});
 await mkdir(dirname(values.out!), { recursive: true });
 const ok = clean(stats) && (values['allow-known'] || Object.keys(stats.knownBugs).length === 0);
 await writeFile(values.out!, `${JSON.stringify({ at: new Date().toISOString(), clean: ok, ...stats }, null, 2)}\n`);

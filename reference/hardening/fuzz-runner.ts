@@ -50,6 +50,8 @@ export interface FuzzStats {
   violations: Record<string, number>;
   failures: FailureRecord[];
   crashes: string[];
+  /** The cases in flight when each crash happened (with concurrency 1: the case that caused it). */
+  crashCases: Array<Array<Record<string, unknown>>>;
   serverErrors: Array<Record<string, unknown>>;
   healthAfter: { inject: number; socket: number };
   dataFiles: { files: number; problems: string[] } | undefined;
@@ -93,6 +95,7 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
     violations: {},
     failures: [],
     crashes: [],
+    crashCases: [],
     serverErrors: [],
     healthAfter: { inject: 0, socket: 0 },
     dataFiles: undefined,
@@ -102,7 +105,11 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
   };
   const keep = options.keepFailures ?? 100;
   const errorsBefore = world.errors.length;
-  const onCrash = (error: unknown) => stats.crashes.push(error instanceof Error ? `${error.name}: ${error.message}\n${error.stack?.split('\n').slice(1, 6).join('\n')}` : String(error));
+  const running = new Map<number, FuzzCase>();
+  const onCrash = (error: unknown) => {
+    stats.crashes.push(error instanceof Error ? `${error.name}: ${error.message}\n${error.stack?.split('\n').slice(1, 6).join('\n')}` : String(error));
+    stats.crashCases.push([...running].map(([i, c]) => ({ index: i, ...describeCase(c) })));
+  };
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
 
@@ -114,6 +121,7 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
   const runOne = async (c: FuzzCase, i: number): Promise<void> => {
     let violations: Violation[];
     let status: number | string;
+    running.set(i, c);
     try {
       if (c.kind === 'grpc') {
         const outcome = await sendGrpc(client!, c);
@@ -133,6 +141,8 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
       violations = [{ rule: 'harness-error', detail: (error as Error).stack ?? String(error) }];
       status = 'harness-error';
     }
+    // A crash shows up a moment after the request that caused it: keep the case listed briefly.
+    setTimeout(() => running.delete(i), 200);
     stats.cases++;
     bump(stats.byFamily, c.family);
     bump(stats.byTransport, c.kind === 'grpc' ? 'grpc' : c.transport);
