@@ -94,3 +94,48 @@ for (const path of [`/${'A'.repeat(300)}`, `/a/${'b/'.repeat(3000)}`]) {
     expect(response.statusCode, response.body).toBeLessThan(500);
   });
 }
+
+/**
+ * Fuzz finding 4 (a crash; fixed: the relay's streams carry error listeners): WebDAV requests to a received share that carry a
+ * body are forwarded to the sender by streaming `request.body` through a
+ * `progress` Transform (reference/outbound/webdav-client.ts, forwardDav:
+ * `request.body.on('error', (error) => progress.destroy(error)); body =
+ * request.body.pipe(progress)`). When the client's request is aborted while
+ * fetch is not reading `progress` (here: a chunked body whose second chunk
+ * is malformed, so Node aborts the request before the handler runs), the
+ * Transform emits 'error' with only pipe's own handler attached, which
+ * re-throws it: an uncaughtException ("Error: aborted at abortIncoming"),
+ * which ends a `serve` process. Deterministic in one process (fuzz seed 13,
+ * case #3482); between separate processes it depends on timing.
+ */
+test('an aborted chunked body on a forwarded /dav/ocm-received request does not raise an uncaught exception', async () => {
+  test.setTimeout(180_000);
+  const { startWorld } = await import('./world.ts');
+  const { connect } = await import('node:net');
+  const world = await startWorld({ grpc: false });
+  const uncaught: unknown[] = [];
+  const onError = (error: unknown) => uncaught.push(error);
+  process.prependListener('uncaughtException', onError);
+  try {
+    for (const id of world.known.receivedShareIds) {
+      await world.a.app.inject({ method: 'POST', url: `${OCS_V2}/shares/pending/${id}`, headers: { authorization: basicAuth(EINSTEIN) } });
+    }
+    const folder = [...world.a.core.stores.receivedShares.values()].find((r) => r.name === 'project' && r.state === 'accepted')!;
+    const url = new URL(world.originA);
+    await new Promise<void>((resolve) => {
+      const socket = connect({ host: url.hostname, port: Number(url.port) }, () => {
+        socket.write(
+          `MKCOL /dav/ocm-received/${folder.id}/newdir HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${basicAuth(EINSTEIN)}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`,
+        );
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+      setTimeout(() => socket.destroy(), 2_000);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(uncaught.map(String)).toEqual([]);
+  } finally {
+    process.removeListener('uncaughtException', onError);
+    await world.close();
+  }
+});

@@ -356,7 +356,11 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
 
   // In this scope only: no JSON/form parsing, every body is handed through as the raw stream.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    // A client may abort its upload at any moment; that must end the exchange, never the process.
+    payload.on('error', () => undefined);
+    done(null, payload);
+  });
 
   app.setErrorHandler(async (error, request, reply) => {
     if (error instanceof LocalDavError) {

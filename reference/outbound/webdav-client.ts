@@ -288,6 +288,9 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
         },
       });
       request.body.on('error', (error) => progress.destroy(error));
+      // A client that aborts its upload must end this exchange, never the process:
+      // without a listener the Transform's 'error' would be an uncaught exception.
+      progress.on('error', () => controller.abort());
       body = request.body.pipe(progress);
     }
   }
