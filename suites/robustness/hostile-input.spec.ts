@@ -55,7 +55,24 @@ async function inTime<T>(what: string, request: Promise<T>): Promise<T> {
 async function post(ocm: Transcript, peer: PeerSimulator, url: string, body: string | Buffer, contentType: string | undefined): Promise<Answer> {
   const headers: Record<string, string> = { accept: 'application/json', ...(contentType ? { 'content-type': contentType } : {}) };
   if (advertises('http-sig')) Object.assign(headers, signRequest({ method: 'POST', url, headers, body: Buffer.from(body) }, peer.key));
-  return inTime(`POST ${new URL(url).pathname}`, ocm.request(url, { method: 'POST', headers, body, timeoutMs: DEADLINE_MS }));
+  try {
+    return await inTime(`POST ${new URL(url).pathname}`, ocm.request(url, { method: 'POST', headers, body, timeoutMs: DEADLINE_MS }));
+  } catch (error) {
+    // A server may refuse an oversized body before reading it all and close while fetch still sends: read its answer on a raw socket.
+    if (Buffer.byteLength(body) < 100_000 || String((error as Error).message).includes('within')) throw error;
+    const target = { origin: new URL(url).origin } as TargetHandle;
+    const lines = Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-length').map(([name, value]) => `${name}: ${value}`).join('\r\n');
+    const head = `POST ${new URL(url).pathname} HTTP/1.1\r\nHost: ${new URL(url).host}\r\n${lines}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+    const raw = await rawExchange(ocm, target, head, Buffer.from(body));
+    if (raw.outcome !== 'answered' || raw.status === undefined) throw error;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.body);
+    } catch {
+      json = undefined;
+    }
+    return { status: raw.status, headers: new Headers(raw.headers), text: raw.body, bytes: Buffer.from(raw.body), json };
+  }
 }
 
 interface RawAnswer {
