@@ -410,7 +410,9 @@ async function main(): Promise<number> {
   } finally {
     if (server && server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
     await peer.close();
-    await rm(work, { recursive: true, force: true });
+    // A failed run keeps its data dir for a look at what the kills left.
+    if (failed) console.log(`data dir kept for inspection: ${dataDir}`);
+    else await rm(work, { recursive: true, force: true });
   }
   return failed ? 1 : 0;
 }
