@@ -10,12 +10,16 @@
  *      pre-filled at 1,000, 10,000 and 100,000 shares (through
  *      JsonCollection.put, then a snapshot, as a server that ran for a while
  *      leaves it); every request a unique providerId (autocannon
- *      setupRequest). Targets: ≥ 1,000 req/s at 100,000; per-request cost at
- *      100,000 within 2× of that at 1,000. Also: the time one snapshot
- *      (compaction) of the 100,000-share collection takes, which the store
- *      does every 20,000 writes and during which the event loop is busy.
- *  (c) memory: resident size of `serve` with 100,000 stored shares, after
- *      start and at its peak during (b); target < 300 MB.
+ *      setupRequest). One server per size, all running, the load alternated
+ *      between them round by round (medians). Targets: ≥ 1,000 req/s at
+ *      100,000; per-request cost at 100,000 within 2× of that at 1,000.
+ *      Also: the time one snapshot of the 100,000-share collection takes
+ *      (the store writes it in the background, in chunks, once the journal
+ *      holds as many lines as there are records).
+ *  (c) memory: resident size of `serve` with 100,000 stored shares: after
+ *      start, and its peak (VmHWM) through start and a one-second warm-up
+ *      load; target < 300 MB. The peak after (b), whose load adds shares,
+ *      is printed with the number stored by then.
  *  (d) the full default conformance run (`ocm-conformance run`): wall time
  *      and checks per second from its compliance-results.json; target < 60 s.
  *
@@ -134,12 +138,26 @@ function shareBody(providerId: string, domain: string, peerDomain: string): stri
 }
 
 async function benchShares(): Promise<void> {
-  console.log(`\n(b) POST /ocm/shares with the store pre-filled; ${DURATION * 2} s per size, ${CONNECTIONS} connections; (c) memory of serve`);
+  console.log(`\n(b) POST /ocm/shares with the store pre-filled; ${ROUNDS} alternations of ${DURATION} s per size, ${CONNECTIONS} connections; (c) memory of serve`);
   const peerPort = await freePort(PEER_HOST);
   const peerDomain = `${PEER_HOST}:${peerPort}`;
   const peer = await startPlainPeer(PEER_HOST, peerPort);
   const rows: Array<Record<string, unknown>> = [];
+  interface SizedServer {
+    size: number;
+    work: string;
+    prefillMs: number;
+    server: Awaited<ReturnType<typeof startServe>>;
+    idle: { rssMB: number; peakMB: number };
+    warm: { rssMB: number; peakMB: number };
+    warmTotal: number;
+    runs: LoadFigures[];
+    request: Record<string, unknown>;
+  }
+  const servers: SizedServer[] = [];
+  let counter = 0;
   try {
+    // One server per size, all started first; the load then alternates between them, so drift in the machine's load hits every size alike.
     for (const size of SIZES) {
       const work = await mkdtemp(join(tmpdir(), `ocm-bench-shares-${size}-`));
       const dataDir = join(work, 'data');
@@ -151,39 +169,68 @@ async function benchShares(): Promise<void> {
       await prefillReceivedShares(dataDir, size, { domain, senderDomain: peerDomain, snapshot: true });
       const prefillMs = Date.now() - t0;
       const server = await startServe(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error']);
-      try {
-        const idle = await memoryOf(server.pid);
-        // One share first: the peer's discovery gets cached, as in steady operation.
-        const first = await fetch(`${server.url}/ocm/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: shareBody(`warm-${size}`, domain, peerDomain) });
-        if (first.status !== 201) throw new Error(`warm-up share answered ${first.status}: ${await first.text()}`);
-        let counter = 0;
-        const request = {
-          method: 'POST',
-          path: '/ocm/shares',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req: { body?: string | Buffer }) => ({ ...req, body: shareBody(`bench-${size}-${counter++}`, domain, peerDomain) }),
-        };
-        await load({ url: server.url, duration: 1, connections: CONNECTIONS, requests: [request] });
-        const figures = await load({ url: server.url, duration: DURATION * 2, connections: CONNECTIONS, requests: [request] });
-        const busy = await memoryOf(server.pid);
-        const stored = size + 1 + counter;
-        const costMs = 1000 / figures.rps;
-        console.log(
-          `  ${String(size).padStart(6)} stored: ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms, max ${figures.max} ms, non-2xx ${figures.non2xx}, errors ${figures.errors}; start ${server.startMs} ms; RSS ${idle.rssMB} MB idle, peak ${busy.peakMB} MB`,
-        );
-        rows.push({ size, prefillMs, startMs: server.startMs, ...figures, costMs, rssIdleMB: idle.rssMB, rssPeakMB: busy.peakMB, storedAfter: stored });
-      } finally {
-        await server.stop();
-        await rm(work, { recursive: true, force: true });
+      servers.push({ size, work, prefillMs, server, idle: { rssMB: 0, peakMB: 0 }, warm: { rssMB: 0, peakMB: 0 }, warmTotal: 0, runs: [], request: {} });
+      const entry = servers.at(-1)!;
+      entry.idle = await memoryOf(server.pid);
+      // One share first: the peer's discovery gets cached, as in steady operation.
+      const first = await fetch(`${server.url}/ocm/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: shareBody(`warm-${size}`, domain, peerDomain) });
+      if (first.status !== 201) throw new Error(`warm-up share answered ${first.status}: ${await first.text()}`);
+      entry.request = {
+        method: 'POST',
+        path: '/ocm/shares',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req: { body?: string | Buffer }) => ({ ...req, body: shareBody(`bench-${size}-${counter++}`, domain, peerDomain) }),
+      };
+      entry.warmTotal = (await load({ url: server.url, duration: 1, connections: CONNECTIONS, requests: [entry.request] })).total;
+      // Memory with (about) `size` shares: after start and a one-second warm-up; the peak covers both.
+      entry.warm = await memoryOf(server.pid);
+      console.log(
+        `  ${String(size).padStart(6)} stored: prefilled in ${prefillMs} ms, serve started in ${server.startMs} ms, RSS ${entry.idle.rssMB} MB after start, ${entry.warm.rssMB} MB after warm-up (peak ${entry.warm.peakMB} MB)`,
+      );
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      const line: string[] = [];
+      for (const entry of servers) {
+        const figures = await load({ url: entry.server.url, duration: DURATION, connections: CONNECTIONS, requests: [entry.request] });
+        entry.runs.push(figures);
+        line.push(`${entry.size}: ${figures.rps} req/s`);
       }
+      console.log(`  round ${round + 1}: ${line.join(', ')}`);
+    }
+    for (const entry of servers) {
+      const busy = await memoryOf(entry.server.pid);
+      const { runs } = entry;
+      const rps = median(runs.map((r) => r.rps));
+      rows.push({
+        size: entry.size,
+        prefillMs: entry.prefillMs,
+        startMs: entry.server.startMs,
+        rps,
+        p50: median(runs.map((r) => r.p50)),
+        p99: median(runs.map((r) => r.p99)),
+        max: Math.max(...runs.map((r) => r.max)),
+        non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+        errors: runs.reduce((n, r) => n + r.errors + r.timeouts, 0),
+        total: runs.reduce((n, r) => n + r.total, 0),
+        runs,
+        costMs: 1000 / rps,
+        rssIdleMB: entry.idle.rssMB,
+        rssWarmPeakMB: entry.warm.peakMB,
+        rssPeakMB: busy.peakMB,
+        storedAfter: entry.size + 1 + entry.warmTotal + runs.reduce((n, r) => n + r.total, 0),
+      });
     }
   } finally {
+    for (const entry of servers) {
+      await entry.server.stop();
+      await rm(entry.work, { recursive: true, force: true });
+    }
     await peer.close();
   }
-  const at = (size: number) => rows.find((r) => r.size === size) as (LoadFigures & { size: number; costMs: number; rssIdleMB: number; rssPeakMB: number; startMs: number }) | undefined;
+  const at = (size: number) => rows.find((r) => r.size === size) as (LoadFigures & { size: number; costMs: number; rssIdleMB: number; rssWarmPeakMB: number; rssPeakMB: number; storedAfter: number; startMs: number }) | undefined;
   console.log(
     table(
-      ['stored shares', 'req/s', 'cost ms/req', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'start ms', 'RSS idle MB', 'RSS peak MB'],
+      ['stored shares', 'req/s', 'cost ms/req', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'start ms', 'RSS idle MB', 'RSS peak MB', 'stored at end', 'RSS peak at end MB'],
       rows.map((r) => [
         String(r.size),
         r.rps as number,
@@ -194,6 +241,8 @@ async function benchShares(): Promise<void> {
         (r.non2xx as number) + (r.errors as number),
         r.startMs as number,
         r.rssIdleMB as number,
+        r.rssWarmPeakMB as number,
+        r.storedAfter as number,
         r.rssPeakMB as number,
       ]),
     ),
@@ -202,7 +251,7 @@ async function benchShares(): Promise<void> {
   const large = at(Math.max(...SIZES));
   let compaction: { records: number; ms: number } | undefined;
   if (SIZES.includes(100_000)) {
-    // One snapshot of a 100,000-share collection, timed in this process: the same code the server runs every 20,000 writes.
+    // One snapshot of a 100,000-share collection, timed in this process: the same code the server runs in the background once the journal holds as many lines as there are records.
     const work = await mkdtemp(join(tmpdir(), 'ocm-bench-compact-'));
     try {
       await prefillReceivedShares(work, 100_000, { domain: 'bench.example', senderDomain: peerDomain, snapshot: true });
@@ -214,7 +263,7 @@ async function benchShares(): Promise<void> {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-    console.log(`  one snapshot of 100,000 shares: ${compaction.ms} ms (the store writes one every 20,000 writes: ${(compaction.ms / 20_000).toFixed(3)} ms amortised per write)`);
+    console.log(`  one snapshot of 100,000 shares: ${compaction.ms} ms, written in the background in chunks; at this size one is due every 100,000 writes: ${(compaction.ms / 100_000).toFixed(3)} ms amortised per write`);
   }
   results.shares = { rows, compaction };
   if (large && large.size === 100_000) {
@@ -225,8 +274,13 @@ async function benchShares(): Promise<void> {
     verdicts.push({ figure: `(b) cost per request, ${large.size} / ${small.size} stored`, value: `${ratio.toFixed(2)}×`, target: '≤ 2×', met: ratio <= 2 });
   }
   if (only.has('memory') && large && large.size === 100_000) {
-    results.memory = { storedShares: 100_000, rssAfterStartMB: large.rssIdleMB, rssPeakMB: large.rssPeakMB };
-    verdicts.push({ figure: '(c) resident size, 100,000 stored shares (peak under load)', value: `${large.rssPeakMB} MB (idle ${large.rssIdleMB} MB)`, target: '< 300 MB', met: large.rssPeakMB < 300 });
+    results.memory = { storedShares: 100_000, rssAfterStartMB: large.rssIdleMB, rssPeakThroughWarmUpMB: large.rssWarmPeakMB, storedAtEnd: large.storedAfter, rssPeakAtEndMB: large.rssPeakMB };
+    verdicts.push({
+      figure: '(c) resident size, 100,000 stored shares (peak through start and warm-up load)',
+      value: `${large.rssWarmPeakMB} MB (after start ${large.rssIdleMB} MB; ${large.rssPeakMB} MB after the load grew the store to ${large.storedAfter})`,
+      target: '< 300 MB',
+      met: large.rssWarmPeakMB < 300,
+    });
   }
 }
 

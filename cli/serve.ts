@@ -40,6 +40,7 @@ interface ServeFlags {
   criteria?: string[];
   inviteExpiry?: number;
   bodyLimit?: number;
+  requestTimeout?: number;
   logLevel?: string;
   sign?: boolean;
   verify?: boolean;
@@ -86,6 +87,7 @@ export function flagsToConfig(flags: ServeFlags): Partial<ReferenceConfig> {
     criteria: flags.criteria,
     inviteExpirySeconds: flags.inviteExpiry,
     bodyLimitBytes: flags.bodyLimit,
+    requestTimeoutMs: flags.requestTimeout,
     logLevel: flags.logLevel,
     signatures: defined({
       sign: flags.sign,
@@ -119,6 +121,7 @@ export function serveCommand(): Command {
     .option('--criteria <list>', 'comma-separated criteria to advertise and enforce, e.g. must-invite', (v) => v.split(',').filter(Boolean))
     .option('--invite-expiry <seconds>', 'lifetime of invite tokens (default 86400)', positiveInt)
     .option('--body-limit <bytes>', 'largest request body accepted (default 1048576)', positiveInt)
+    .option('--request-timeout <ms>', 'longest a client may take to send a whole request; then 408 and the connection is closed (default 30000)', positiveInt)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default warn)')
     .option('--no-sign', 'do not sign outbound requests, publish keys or advertise http-sig (needs --no-token-exchange)')
     .option('--no-verify', 'do not verify inbound signatures (every request counts as unsigned; needs --no-token-exchange)')

@@ -32,6 +32,7 @@ import { ocmRequestSharePlugin } from './http/ocm-request-share.ts';
 import { ShareRequestService } from './core/share-requests.ts';
 import { ocmNotificationsPlugin } from './http/ocm-notifications.ts';
 import { ocmSharesPlugin } from './http/ocm-shares.ts';
+import { serverLimits } from './http/server-limits.ts';
 import { openapiValidation } from './http/openapi-validation.ts';
 import { sciencemeshPlugin } from './http/sciencemesh.ts';
 import { OcmClient } from './outbound/ocm-client.ts';
@@ -182,19 +183,17 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
   const logger: FastifyBaseLogger = pinoLogger;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger,
-    bodyLimit: config.bodyLimitBytes,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    ...serverLimits(config),
   });
   app.decorateRequest('localUser', undefined);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await app.register(openapiValidation, { registry: core.registry });
 
   // An acknowledged write must be durable before any later answer relies on it.
-  app.addHook('onSend', async (_request, _reply, payload) => {
-    await core.stores.settled();
-    return payload;
+  // Most answers (every read) find nothing pending: they leave without a promise round.
+  app.addHook('onSend', (_request, _reply, payload, done) => {
+    if (!core.stores.hasPendingWrites()) return done(null, payload);
+    core.stores.settled().then(() => done(null, payload), done);
   });
 
   await app.register(discoveryPlugin, { document: core.discovery });

@@ -38,6 +38,8 @@ export interface ReferenceConfig {
   inviteExpirySeconds: number;
   /** Largest request body accepted, bytes. */
   bodyLimitBytes: number;
+  /** Longest a client may take to send a whole request (headers and body), ms; then 408 and the connection is closed. */
+  requestTimeoutMs: number;
   /** The WebDAV prefix advertised for OCM share access. */
   webdavPath: string;
   /** What form of `webdav.uri` this server can receive. */
@@ -126,6 +128,7 @@ export function defaultConfig(): ReferenceConfig {
     allowSharesWithoutInvite: false,
     inviteExpirySeconds: 24 * 3600,
     bodyLimitBytes: 1024 * 1024,
+    requestTimeoutMs: 30_000,
     webdavPath: '/dav/ocm',
     webdavReceive: 'absolute',
     outbound: { timeoutMs: 10_000, maxResponseBytes: 1024 * 1024, allowPrivateAddresses: false },
@@ -235,9 +238,11 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
     throw new ConfigError(`criteria must be a list drawn from ${KNOWN_CRITERIA.join(', ')}`);
   }
   if (typeof config.allowSharesWithoutInvite !== 'boolean') throw new ConfigError('allowSharesWithoutInvite must be true or false');
-  for (const key of ['inviteExpirySeconds', 'bodyLimitBytes'] as const) {
+  for (const key of ['inviteExpirySeconds', 'bodyLimitBytes', 'requestTimeoutMs'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new ConfigError(`${key} must be a positive integer`);
   }
+  // Node keeps the request deadline as a 32-bit count of ms.
+  if (config.requestTimeoutMs > 2 ** 31 - 1) throw new ConfigError('requestTimeoutMs must be at most 2147483647');
   if (!Number.isInteger(config.outbound.timeoutMs) || config.outbound.timeoutMs <= 0) throw new ConfigError('outbound.timeoutMs must be a positive integer');
   if (typeof config.outbound.allowPrivateAddresses !== 'boolean') throw new ConfigError('outbound.allowPrivateAddresses must be true or false');
   if (!Number.isInteger(config.outbound.maxResponseBytes) || config.outbound.maxResponseBytes <= 0) {

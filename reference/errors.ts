@@ -4,6 +4,11 @@
  * `OcmError` carries one of them through the core; `errorBody` turns it into
  * the OCM error shape `{message, code, validationErrors?}` (the token endpoint
  * uses the OAuth shape and builds its own body).
+ *
+ * `fault: true` marks the entries that mean this server itself is broken; only
+ * those are logged at error level with a stack (`logFailure`). Every other
+ * entry is an expected answer, 5xx included: 501 for features we lack, 502/504
+ * when another server fails or is out of reach.
  */
 import type { ValidationIssue } from '../openapi/registry.ts';
 
@@ -58,10 +63,12 @@ export const ERRORS = {
   REMOTE_REFUSED: { status: 403, message: 'The remote server refused the request' },
   REMOTE_UNREACHABLE: { status: 504, message: 'The remote server could not be reached in time' },
   REMOTE_BAD_RESPONSE: { status: 502, message: 'The remote server answered with something this server cannot use' },
+  // WebDAV (RFC 4918 §9.9.4)
+  DESTINATION_OTHER_SERVER: { status: 502, message: 'The Destination is on another server' },
   // ours
-  RESPONSE_INVALID: { status: 500, message: 'The server built a response that violates its own API description' },
-  INTERNAL: { status: 500, message: 'Internal server error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  RESPONSE_INVALID: { status: 500, message: 'The server built a response that violates its own API description', fault: true },
+  INTERNAL: { status: 500, message: 'Internal server error', fault: true },
+} as const satisfies Record<string, { status: number; message: string; fault?: true }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -87,6 +94,31 @@ export class OcmError extends Error {
     this.status = options.status ?? ERRORS[code].status;
     this.validationErrors = options.validationErrors;
     this.headers = options.headers;
+  }
+}
+
+/** Whether the error means this server is broken (a bug, a failing backend), rather than an expected answer. */
+export function isFault(error: OcmError): boolean {
+  return 'fault' in ERRORS[error.code];
+}
+
+/** The part of a pino / fastify logger that `logFailure` uses. */
+export interface FailureLog {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Logs a failed request by the catalogue: a fault at error level with what was
+ * thrown (and its stack); an expected 5xx at warn with its code and message
+ * only; a 4xx not at all (the caller was told why).
+ */
+export function logFailure(log: FailureLog, thrown: unknown, error: OcmError, msg: string): void {
+  if (isFault(error)) {
+    log.error({ err: thrown }, msg);
+  } else if (error.status >= 500) {
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    log.warn({ status: error.status, code: error.code, reason: error.message, ...(cause ? { cause } : {}) }, msg);
   }
 }
 

@@ -7,6 +7,7 @@ import { buildApp, type BuildOptions, type Core } from './app.ts';
 import type { ReferenceConfig } from './config.ts';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.ts';
 import { withFaults } from './faults.ts';
+import { closeGracefully } from './http/server-limits.ts';
 
 export interface RunningInstance {
   app: FastifyInstance;
@@ -43,7 +44,7 @@ async function start(config: ReferenceConfig, options: BuildOptions): Promise<Ru
     grpcAddress: grpc ? `${host}:${grpc.port}` : undefined,
     async close() {
       await grpc?.close();
-      await app.close();
+      await closeGracefully(app);
     },
   };
 }

@@ -2,8 +2,14 @@
  * Local users' home folders: `<dataDir>/files/<userId>/`, seeded from
  * `fixtures/files/` the first time a home is used. Every path a caller names
  * is resolved inside the home by the WebDAV engine's confinement rules.
+ *
+ * A home only ever appears whole: the seed is copied into a temporary sibling
+ * (`.<name>.<pid>.<random>.tmp`) and renamed into place, so a crash mid-copy
+ * leaves a temporary folder (removed on the next first use), never a
+ * half-seeded home that later starts would take for complete.
  */
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../config.ts';
 import { resolveInside } from '../webdav/safe-path.ts';
@@ -18,8 +24,34 @@ export interface ResolvedResource {
   relativePath: string;
 }
 
+/** `.<name>.<pid>.<random>.tmp`: a seed copy in progress, or left by a crash. */
+const SEED_COPY = /^\..+\.(\d+)\.[0-9a-f]{16}\.tmp$/;
+
+/** Seed copies this process is making now (any HomeFolders instance): never leftovers. */
+const copying = new Set<string>();
+
+function processGone(pid: number): boolean {
+  if (pid === process.pid) return true; // ours and not in `copying`: left by an earlier process that had our pid
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class HomeFolders {
   private readonly ready = new Map<string, Promise<string>>();
+  private cleaned: Promise<void> | undefined;
 
   constructor(private readonly root: string, private readonly seedDir: string = SEED_DIR) {}
 
@@ -35,14 +67,42 @@ export class HomeFolders {
   }
 
   private async prepare(userId: string): Promise<string> {
-    const dir = join(this.root, encodeURIComponent(userId));
+    await (this.cleaned ??= this.removeLeftovers());
+    const name = encodeURIComponent(userId);
+    const dir = join(this.root, name);
+    if (await exists(dir)) return dir;
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const temp = join(this.root, `.${name}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+    copying.add(temp);
     try {
-      await stat(dir);
-    } catch {
-      await mkdir(this.root, { recursive: true, mode: 0o700 });
-      await cp(this.seedDir, dir, { recursive: true, errorOnExist: false, force: false });
+      await cp(this.seedDir, temp, { recursive: true, errorOnExist: true, force: false });
+      await rename(temp, dir);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true });
+      // Another preparer renamed its copy in first: that home is complete, use it.
+      if (!(await exists(dir))) throw error;
+    } finally {
+      copying.delete(temp);
     }
     return dir;
+  }
+
+  /** Removes seed copies a crashed process left under the root; best effort (a leftover only wastes space). */
+  private async removeLeftovers(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return; // no root yet: nothing left over
+    }
+    await Promise.all(
+      names.map(async (name) => {
+        const match = SEED_COPY.exec(name);
+        const path = join(this.root, name);
+        if (!match || copying.has(path) || !processGone(Number(match[1]))) return;
+        await rm(path, { recursive: true, force: true }).catch(() => undefined);
+      }),
+    );
   }
 
   /**

@@ -200,7 +200,7 @@ export class InviteService {
 
   findContact(localUserId: string, remoteUserId: string, remoteDomain: string): ContactRecord | undefined {
     const domain = normaliseDomain(remoteDomain);
-    return this.deps.stores.contacts.find((c) => c.localUserId === localUserId && c.remoteUserId === remoteUserId && c.remoteDomain === domain);
+    return this.deps.stores.indexes.contactsByUser.get(localUserId).find((c) => c.remoteUserId === remoteUserId && c.remoteDomain === domain);
   }
 
   async deleteContact(user: LocalUser, idp: string, remoteUserId: string): Promise<AcceptedUserView> {

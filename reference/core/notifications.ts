@@ -55,8 +55,8 @@ export class NotificationService {
 
   /** The other parties of the shares a `providerId` may name: whose signature a notification about it may carry. */
   partiesOf(providerId: string): string[] {
-    const senders = this.stores.receivedShares.filter((r) => r.providerId === providerId).map((r) => r.senderDomain);
-    const recipients = this.stores.sentShares.filter((s) => s.providerId === providerId).map((s) => s.recipientDomain);
+    const senders = this.stores.indexes.receivedByProviderId.get(providerId).map((r) => r.senderDomain);
+    const recipients = this.stores.indexes.sentByProviderId.get(providerId).map((s) => s.recipientDomain);
     return [...new Set([...senders, ...recipients])];
   }
 
@@ -84,7 +84,7 @@ export class NotificationService {
     };
 
     if (ABOUT_RECEIVED.includes(type)) {
-      const candidates = this.stores.receivedShares.filter((r) => r.providerId === notification.providerId);
+      const candidates = this.stores.indexes.receivedByProviderId.get(notification.providerId);
       if (candidates.length === 0) throw new OcmError('SHARE_NOT_FOUND');
       const share = candidates.find((r) => attributable(r.senderDomain, r.protocols.webdav?.sharedSecret ?? ''));
       if (!share) throw refusal(candidates.map((r) => r.senderDomain));
@@ -102,7 +102,7 @@ export class NotificationService {
       await this.stores.receivedShares.put(share.id, updated);
       return { kind: 'received-share-permissions', share: updated };
     }
-    const sent = this.stores.sentShares.find((s) => s.providerId === notification.providerId);
+    const sent = this.stores.indexes.sentByProviderId.get(notification.providerId)[0];
     if (!sent) throw new OcmError('SHARE_NOT_FOUND');
     if (!attributable(sent.recipientDomain, sent.sharedSecret)) throw refusal([sent.recipientDomain]);
     const updated: SentShareRecord = { ...sent, state: type === 'SHARE_ACCEPTED' ? 'accepted' : 'declined', updatedAt: nowSeconds() };

@@ -84,7 +84,7 @@ export class ReceivedShareService {
     if (this.deps.criteria.includes('must-invite') && !this.deps.isContact(user.id, sender.identifier, sender.domain)) {
       throw new OcmError('SENDER_NOT_A_CONTACT');
     }
-    const duplicate = this.deps.stores.receivedShares.find((r) => r.senderDomain === sender.domain && r.providerId === share.providerId && r.localUserId === user.id);
+    const duplicate = this.deps.stores.indexes.receivedByProviderId.get(share.providerId).find((r) => r.senderDomain === sender.domain && r.localUserId === user.id);
     if (duplicate) throw fieldError('DUPLICATE_SHARE', 'providerId', 'ALREADY_EXISTS');
     const now = nowSeconds();
     const record: ReceivedShareRecord = {
@@ -109,8 +109,9 @@ export class ReceivedShareService {
   }
 
   listFor(user: LocalUser, state: ShareStateFilter = 'all'): ReceivedShareRecord[] {
-    return this.deps.stores.receivedShares
-      .filter((r) => r.localUserId === user.id && (state === 'all' || r.state === state))
+    return this.deps.stores.indexes.receivedByUser
+      .get(user.id)
+      .filter((r) => state === 'all' || r.state === state)
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 

@@ -16,13 +16,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { OcmError } from '../errors.ts';
 import type { DiscoveredPeer, OcmClient } from '../outbound/ocm-client.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
-import type { Stores } from '../stores/index.ts';
+import { sentShareBySecret, type Stores } from '../stores/index.ts';
 import { formatOcmAddress } from './addresses.ts';
 import type { HomeFolders } from './files.ts';
 import { outboundToOcmError } from './invites.ts';
 import type { Notifier } from './notifier.ts';
 import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
-import { secretsEqual } from './users.ts';
 import { faults } from '../faults.ts';
 
 export interface SentShareDeps {
@@ -182,7 +181,7 @@ export class SentShareService {
   /** The share whose shared secret is `token` (each comparison constant-time): CS3 GetOCMShareByToken. */
   getByToken(token: string): SentShareRecord | undefined {
     if (token === '') return undefined;
-    return this.deps.stores.sentShares.find((s) => secretsEqual(token, s.sharedSecret));
+    return sentShareBySecret(this.deps.stores, token);
   }
 
   // ---- end of the gRPC additions ---------------------------------------------

@@ -13,7 +13,7 @@
  */
 import { parseBasicAuth, secretsEqual } from './users.ts';
 import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
-import type { Stores } from '../stores/index.ts';
+import { sentShareBySecret, type Stores } from '../stores/index.ts';
 import type { UserDirectory } from './users.ts';
 import { faults } from '../faults.ts';
 
@@ -48,13 +48,13 @@ export class ShareAccessService {
       if (!share) return GONE;
       const viaToken = this.deps.shareIdForToken?.(bearer) === share.id;
       const strict = (share.requirements ?? []).includes('must-exchange-token') && !faults.has('tok-strict-share-opens-with-secret');
-      const viaSecret = !strict && (secretsEqual(bearer, share.sharedSecret) || (faults.has('dav-secret-opens-other-shares') && this.deps.stores.sentShares.find((s) => secretsEqual(bearer, s.sharedSecret)) !== undefined));
+      const viaSecret = !strict && (secretsEqual(bearer, share.sharedSecret) || (faults.has('dav-secret-opens-other-shares') && sentShareBySecret(this.deps.stores, bearer) !== undefined));
       if (!viaToken && !viaSecret) return UNAUTHORISED;
       return this.admit(share, 1);
     }
     const basic = parseBasicAuth(authorization);
     if (basic && basic.username !== '' && !faults.has('dav-legacy-basic-refused')) {
-      const share = this.deps.stores.sentShares.find((s) => secretsEqual(basic.username, s.sharedSecret));
+      const share = sentShareBySecret(this.deps.stores, basic.username);
       if (!share || (share.requirements ?? []).includes('must-exchange-token')) return UNAUTHORISED;
       return this.admit(share, segments[0] === share.id ? 1 : 0);
     }

@@ -14,9 +14,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
-import type { Stores } from '../stores/index.ts';
+import { sentShareBySecret, type Stores } from '../stores/index.ts';
 import { nowSeconds, type SentShareRecord } from './model.ts';
-import { secretsEqual } from './users.ts';
 
 /** OAuth error codes of the token endpoint (RFC 6749 §5.2 as the OCM draft uses them). */
 export type TokenErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type';
@@ -78,7 +77,7 @@ export class TokenService {
    */
   exchange(clientId: string, code: string): IssuedToken {
     const client = normaliseDomain(clientId);
-    const share = code === '' ? undefined : this.deps.stores.sentShares.find((s) => secretsEqual(code, s.sharedSecret));
+    const share = sentShareBySecret(this.deps.stores, code);
     // One answer for "no such code" and "a code issued to another server": nothing to learn by probing.
     if (!share || share.recipientDomain !== client) throw new TokenFailure('invalid_grant', 'the code is not valid for this client', share ? `code of a share to ${share.recipientDomain}` : 'unknown code');
     if (share.state === 'declined') throw new TokenFailure('invalid_grant', 'the share behind this code was declined');

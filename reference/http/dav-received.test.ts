@@ -103,7 +103,13 @@ async function buildEnv(): Promise<Env> {
       await new Promise<void>((resolve) => timers.add(setTimeout(resolve, 4 * TIMEOUT_MS)));
       return reply.code(200).send('too late');
     });
-    app.all('/broken/*', async (_request, reply) => reply.code(500).type('text/plain').send('sender stack trace'));
+    // Any body (a forwarded PUT) is taken, so these answer with their own status.
+    await app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      scope.all('/broken/*', async (_request, reply) => reply.code(500).type('text/plain').send('sender stack trace'));
+      scope.all('/status/:code/*', async (request, reply) => reply.code(Number((request.params as { code: string }).code)).type('text/plain').send('sender body: no'));
+    });
     app.addHook('onClose', async () => {
       for (const timer of timers) clearTimeout(timer);
     });
@@ -367,7 +373,7 @@ test.describe('writing', () => {
     const { record: second } = await env.share({ permissions: ['read', 'write'] });
     const before = env.sender.seen.length;
     expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: url(second, '/x.txt') } }), 403);
-    expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: `http://elsewhere.example${url(record, '/x.txt')}` } }), 502);
+    expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: `http://elsewhere.example${url(record, '/x.txt')}` } }), 502, 'DESTINATION_OTHER_SERVER');
     expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: '/dav/ocm/x/y' } }), 403);
     expectJsonError(await env.inject('MOVE', url(record, '/hello.txt')), 400);
     expect(env.sender.seen.length).toBe(before);
@@ -376,6 +382,18 @@ test.describe('writing', () => {
   test('a sender error keeps its status and its {code, message}', async ({ env }) => {
     const { record } = await env.share({ permissions: ['read', 'write'] });
     expectJsonError(await env.inject('PUT', url(record, '/missing/x.txt'), { payload: 'x' }), 409, 'PARENT_MISSING');
+  });
+
+  test('a share the sender holds read-only answers 403 to a PUT, relayed from the sender, not 502', async ({ env }) => {
+    // Our record still says write (the sender lowered it since): the sender's 403 is the user's answer.
+    const { record, root } = await env.share({ permissions: ['read', 'write'], readOnlyAtSender: true });
+    const put = await env.inject('PUT', url(record, '/hello.txt'), { payload: 'overwritten' });
+    expectJsonError(put, 403, 'READ_ONLY');
+    expect(env.sender.seen).toEqual([`PUT /dav/ocm/${record.providerId}/hello.txt`]);
+    expectJsonError(await env.inject('DELETE', url(record, '/hello.txt')), 403, 'READ_ONLY');
+    expectJsonError(await env.inject('MKCOL', url(record, '/newdir')), 403, 'READ_ONLY');
+    expect(await readFile(path.join(root, 'hello.txt'), 'utf8')).toBe(HELLO);
+    expect((await env.inject('GET', url(record, '/hello.txt'))).body).toBe(HELLO);
   });
 
   for (const [method, extra] of [
@@ -540,16 +558,43 @@ test.describe('when the sender misbehaves', () => {
     const res = await env.inject('GET', url(record, '/hello.txt'));
     expectJsonError(res, 502, 'REMOTE_REFUSED');
     expect(res.body).not.toContain('sender body');
+    const { record: writable } = await env.share({ permissions: ['read', 'write'], secretAtSender: 'not-the-secret-we-got' });
+    expectJsonError(await env.inject('PUT', url(writable, '/hello.txt'), { payload: 'x' }), 502, 'REMOTE_REFUSED');
   });
 
   test('a sender 404 is 404, a sender 500 is 502 without its body', async ({ env }) => {
     const { record } = await env.share();
-    expectJsonError(await env.inject('GET', url(record, '/nope.txt')), 404);
-    const { record: broken } = await env.share({ uri: `${env.sender.origin}/broken/{id}` });
+    expectJsonError(await env.inject('GET', url(record, '/nope.txt')), 404, 'NOT_FOUND');
+    const { record: broken } = await env.share({ uri: `${env.sender.origin}/broken/{id}`, permissions: ['read', 'write'] });
     const res = await env.inject('GET', url(broken, '/x'));
     expectJsonError(res, 502, 'REMOTE_BAD_RESPONSE');
     expect(res.body).not.toContain('stack trace');
+    const put = await env.inject('PUT', url(broken, '/x'), { payload: 'x' });
+    expectJsonError(put, 502, 'REMOTE_BAD_RESPONSE');
+    expect(put.body).not.toContain('stack trace');
   });
+
+  // The user's outcome is relayed; our credential being refused or the sender failing is the gateway's (502).
+  for (const [sent, status, code] of [
+    [403, 403, 'FORBIDDEN'],
+    [404, 404, 'RESOURCE_NOT_FOUND'],
+    [409, 409, 'REMOTE_REFUSED'],
+    [412, 412, 'REMOTE_REFUSED'],
+    [413, 413, 'REMOTE_REFUSED'],
+    [423, 423, 'REMOTE_REFUSED'],
+    [507, 507, 'REMOTE_REFUSED'],
+    [401, 502, 'REMOTE_REFUSED'],
+    [500, 502, 'REMOTE_BAD_RESPONSE'],
+    [503, 502, 'REMOTE_BAD_RESPONSE'],
+  ] as const) {
+    test(`a sender ${sent} without a JSON body is ${status} ${code}`, async ({ env }) => {
+      const { record } = await env.share({ uri: `${env.sender.origin}/status/${sent}/{id}`, permissions: ['read', 'write'] });
+      const res = await env.inject('PUT', url(record, '/hello.txt'), { payload: 'x' });
+      expectJsonError(res, status, code);
+      expect(res.body).not.toContain('sender body');
+      expect(env.sender.seen).toEqual([`PUT /status/${sent}/${record.providerId}/hello.txt`]);
+    });
+  }
 });
 
 test.describe('rewriteMultistatusHrefs', () => {

@@ -23,19 +23,24 @@
  *       207            buffered (capped), checked well-formed, every DAV `href` under the
  *                      sender's base rewritten to our local path
  *       3xx            502 REMOTE_BAD_RESPONSE (never followed)
- *       401 / 403      502 REMOTE_REFUSED (the sender's body is not passed on)
- *       404            404 ROUTE_NOT_FOUND
- *       other 4xx, 507 same status; the sender's `{code, message}` when it sent a JSON error
- *                      body, else REMOTE_REFUSED with that status
+ *       401            502 REMOTE_REFUSED: the sender rejects our credential (the share
+ *                      secret), not the user's request; its body is not passed on
+ *       other 4xx, 507 same status: the sender's verdict on the user's request (403 read-only
+ *                      or revoked, 404 no such path, 409/412/423 conflicts, 413, 507 full);
+ *                      the sender's `{code, message}` when it sent a JSON error body, else
+ *                      FORBIDDEN (403), RESOURCE_NOT_FOUND (404) or REMOTE_REFUSED
  *       other 5xx      502 REMOTE_BAD_RESPONSE
  *       no answer / no progress in `timeoutMs`   504 REMOTE_UNREACHABLE
  *     MOVE's Destination (a local URL or path in the same share) is rewritten
- *     to the sender's URL; a Destination elsewhere is refused here.
+ *     to the sender's URL; a Destination on another host is 502
+ *     DESTINATION_OTHER_SERVER (RFC 4918 §9.9.4), elsewhere here 403.
  *
  * Codes that errors.ts lacks are answered with the closest existing code and
  * the right status (BAD_REQUEST/403 for path segments and Destinations,
  * METHOD_NOT_ALLOWED/403 for writes to a read-only share); SHARE_NOT_ACCEPTED
- * is a local code of this module.
+ * is a local code of this module. Failures are logged once, by the error
+ * handler (errors.ts `logFailure`): what went wrong with the sender travels
+ * as the answer's `cause`.
  *
  * Bodies are never buffered whole, except 207 multistatus answers (to rewrite
  * them) and error bodies: in this scope the only content-type parser (`*`)
@@ -46,7 +51,7 @@ import type { Readable } from 'node:stream';
 import { XMLValidator } from 'fast-xml-parser';
 import { nowSeconds, type LocalUser, type ReceivedShareRecord } from '../core/model.ts';
 import type { UserDirectory } from '../core/users.ts';
-import { errorBody, OcmError, type ErrorCode } from '../errors.ts';
+import { errorBody, logFailure, OcmError, type ErrorCode } from '../errors.ts';
 import { OutboundError, type OcmClient } from '../outbound/ocm-client.ts';
 import {
   forwardDav,
@@ -180,7 +185,7 @@ function senderDestination(request: FastifyRequest, prefixSegments: readonly str
     }
     const samePort = destination.port === '' || own.port === '' || destination.port === own.port;
     if (destination.hostname.toLowerCase() !== own.hostname.toLowerCase() || !samePort) {
-      throw new OcmError('BAD_REQUEST', { status: 502, message: 'The Destination is on another server' });
+      throw new OcmError('DESTINATION_OTHER_SERVER');
     }
     rawPath = absolute[2] || '/';
   } else if (header.startsWith('/')) {
@@ -285,14 +290,14 @@ function accessFailure(error: unknown): unknown {
   if (error instanceof ShareAccessError) {
     switch (error.kind) {
       case 'untrusted':
-        return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)' });
+        return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)', cause: error });
       case 'uri-elsewhere':
       case 'bad-uri':
-        return new OcmError('REMOTE_BAD_RESPONSE', { message: `The share cannot be accessed safely: ${error.message}` });
+        return new OcmError('REMOTE_BAD_RESPONSE', { message: `The share cannot be accessed safely: ${error.message}`, cause: error });
       case 'no-webdav':
-        return new OcmError('UNSUPPORTED_PROTOCOL', { message: 'The share offers no webdav access' });
+        return new OcmError('UNSUPPORTED_PROTOCOL', { message: 'The share offers no webdav access', cause: error });
       case 'token-required':
-        return new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'The share requires a token exchange, which this server does not do yet' });
+        return new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'The share requires a token exchange, which this server does not do yet', cause: error });
     }
   }
   return outboundFailure(error);
@@ -303,16 +308,23 @@ function outboundFailure(error: unknown): unknown {
   switch (error.kind) {
     case 'timeout':
     case 'unreachable':
-      return new OcmError('REMOTE_UNREACHABLE', { message: 'The sender of this share could not be reached in time' });
+      return new OcmError('REMOTE_UNREACHABLE', { message: 'The sender of this share could not be reached in time', cause: error });
     case 'untrusted':
-      return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)' });
+      return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)', cause: error });
     case 'redirect':
-      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with a redirect, which is not followed' });
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with a redirect, which is not followed', cause: error });
     case 'too-large':
-      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with more data than this server accepts' });
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with more data than this server accepts', cause: error });
     default:
-      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with something this server cannot use' });
+      return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with something this server cannot use', cause: error });
   }
+}
+
+/** Our answer when the sender refused without a JSON `{code, message}` of its own. */
+function fallbackError(status: number): { code: ErrorCode; message: string } {
+  if (status === 403) return { code: 'FORBIDDEN', message: 'The sender does not allow this on the share (403)' };
+  if (status === 404) return { code: 'RESOURCE_NOT_FOUND', message: 'The sender has nothing at this path (404)' };
+  return { code: 'REMOTE_REFUSED', message: `The sender refused the request (${status})` };
 }
 
 /** The sender's `{code, message}` from a JSON error body, if it sent one. */
@@ -367,7 +379,7 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
       return reply.code(error.status).type('application/json').send({ code: error.code, message: error.message });
     }
     const ocmError = toOcmError(error);
-    if (ocmError.status >= 500 && ocmError.code === 'INTERNAL') request.log.error({ err: error }, 'dav-received: request failed');
+    logFailure(request.log, error, ocmError, 'dav-received: request failed');
     if (ocmError.headers) reply.headers(ocmError.headers);
     return reply.code(ocmError.status).type('application/json').send(errorBody(ocmError));
   });
@@ -394,24 +406,21 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
 
   const relay = async (reply: FastifyReply, method: string, answer: Awaited<ReturnType<typeof forwardDav>>, access: ShareAccess, localBase: string) => {
     const { status, headers, body } = answer;
-    if (status === 401 || status === 403) {
+    // Our credential (the share secret) was rejected: a fault of the gateway, not of the user's request.
+    if (status === 401) {
       body.destroy();
-      throw new OcmError('REMOTE_REFUSED', { status: 502, message: `The sender refused access to the share (${status})` });
-    }
-    if (status === 404) {
-      body.destroy();
-      throw new OcmError('ROUTE_NOT_FOUND', { message: 'The sender has nothing at this path' });
+      throw new OcmError('REMOTE_REFUSED', { status: 502, message: `The sender rejected this server's credential for the share (${status})` });
     }
     if (status >= 500 && status !== 507) {
       body.destroy();
       throw new OcmError('REMOTE_BAD_RESPONSE', { message: `The sender failed (${status})` });
     }
+    // Any other 4xx (and 507) is the sender's verdict on what the user asked: relayed as it is.
     if (status >= 400) {
       const sent = await senderErrorBody(body, headers['content-type']);
       if (headers['allow']) reply.header('allow', headers['allow']);
-      const error: { code: string; message: string } = sent
-        ? { code: sent.code ?? 'REMOTE_REFUSED', message: sent.message }
-        : { code: 'REMOTE_REFUSED' satisfies ErrorCode, message: `The sender refused the request (${status})` };
+      const fallback = fallbackError(status);
+      const error: { code: string; message: string } = sent ? { code: sent.code ?? fallback.code, message: sent.message } : fallback;
       return reply.code(status).type('application/json').send(error);
     }
     if (status === 207) {
@@ -452,7 +461,6 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
     try {
       access = await resolveShareAccess(share, accessDeps);
     } catch (error) {
-      request.log.warn({ err: error, share: share.id }, 'dav-received: the share cannot be accessed');
       throw accessFailure(error);
     }
 
@@ -470,7 +478,6 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
         { timeoutMs: opts.timeoutMs, allowPrivateAddresses: opts.allowPrivateAddresses === true },
       );
     } catch (error) {
-      request.log.warn({ err: error, share: share.id }, 'dav-received: the sender could not be used');
       throw outboundFailure(error);
     }
     const localBase = `/${[...prefixSegments, parsed.shareId].map(encodeURIComponent).join('/')}`;

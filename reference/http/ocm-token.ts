@@ -16,7 +16,7 @@
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import type { InboundAuthenticator } from '../core/inbound-auth.ts';
 import { TokenFailure, type TokenErrorCode, type TokenService } from '../core/tokens.ts';
-import { errorBody } from '../errors.ts';
+import { errorBody, logFailure } from '../errors.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import { authenticateRequest } from './ocm-signatures.ts';
 import { toOcmError } from './openapi-validation.ts';
@@ -45,7 +45,7 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
     }
     const ocmError = toOcmError(error);
     if (ocmError.status === 413 || ocmError.status === 415 || ocmError.status >= 500) {
-      if (ocmError.status >= 500) request.log.error({ err: error }, 'token request failed');
+      logFailure(request.log, error, ocmError, 'token request failed');
       return reply.code(ocmError.status).type('application/json').send(errorBody(ocmError));
     }
     // Everything else is a malformed request; a wrong grant type is named as such even when other fields are missing too.

@@ -11,7 +11,7 @@ import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from
 import type { ShareStateFilter } from '../core/received-shares.ts';
 import type { ReceivedSharePort, SentSharePort } from './ports.ts';
 import type { UserDirectory } from '../core/users.ts';
-import { OcmError, fieldError } from '../errors.ts';
+import { OcmError, fieldError, logFailure } from '../errors.ts';
 import { authenticateLocalUser } from './local-auth.ts';
 import { toOcmError } from './openapi-validation.ts';
 import { faults } from '../faults.ts';
@@ -120,7 +120,7 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const failure = toOcmError(error);
-    if (failure.status >= 500) request.log.error({ err: error }, 'OCS request failed');
+    logFailure(request.log, error, failure, 'OCS request failed');
     if (failure.headers) reply.headers(failure.headers);
     const http = version === 2 || failure.status === 401 ? failure.status : 200;
     const message = failure.validationErrors?.length

@@ -1,5 +1,15 @@
 import { test, expect } from '@playwright/test';
-import { buildTestApp, validShare, type TestApp } from '../testing/harness.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { buildApp } from '../app.ts';
+import { buildConfig } from '../config.ts';
+import { ERRORS, isFault, OcmError, type ErrorCode } from '../errors.ts';
+import { providerEntry } from '../pair.ts';
+import { TrustedProviders } from '../providers/trusted-providers.ts';
+import { buildTestApp, TRUSTED_PEER, validShare, type TestApp } from '../testing/harness.ts';
 
 let t: TestApp;
 test.beforeEach(async () => {
@@ -69,5 +79,118 @@ test.describe('bad input never yields a 5xx', () => {
   test('the server still answers afterwards', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/health' });
     expect(response.json()).toEqual({ status: 'ok' });
+  });
+});
+
+test.describe('failures are logged by the catalogue', () => {
+  interface LogLine {
+    level: number;
+    msg: string;
+    err?: { message?: string; stack?: string };
+    status?: number;
+    code?: string;
+    reason?: string;
+    cause?: string;
+  }
+  const ERROR = 50;
+  const WARN = 40;
+
+  /** An app whose log lines are captured; `throws` registers a route that throws what the factory returns. */
+  async function loggedApp(throws: Record<string, () => unknown>): Promise<{ app: TestApp['app']; failures: () => LogLine[]; close(): Promise<void> }> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ocm-log-'));
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const config = buildConfig({ host: '127.0.0.2', port: 8080, dataDir });
+    const providers = new TrustedProviders([providerEntry('peer-0', TRUSTED_PEER)]);
+    const { app } = await buildApp(config, { logger: pino({ level: 'info' }, sink), providers });
+    for (const [name, make] of Object.entries(throws)) {
+      app.get(`/test/throw/${name}`, async () => {
+        throw make();
+      });
+    }
+    return {
+      app,
+      failures: () => lines.map((line) => JSON.parse(line) as LogLine).filter((line) => line.msg === 'request failed'),
+      async close() {
+        await app.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  test('only INTERNAL and RESPONSE_INVALID are faults in the catalogue', () => {
+    const faults = (Object.keys(ERRORS) as ErrorCode[]).filter((code) => isFault(new OcmError(code)));
+    expect(faults.sort()).toEqual(['INTERNAL', 'RESPONSE_INVALID']);
+  });
+
+  test('a thrown non-OcmError and INTERNAL are logged at error level with the stack', async () => {
+    const logged = await loggedApp({
+      plain: () => new Error('boom: the disk is on fire'),
+      internal: () => new OcmError('INTERNAL', { cause: new Error('backend gone') }),
+    });
+    try {
+      const plain = await logged.app.inject({ method: 'GET', url: '/test/throw/plain' });
+      expect(plain.statusCode).toBe(500);
+      expect(plain.json()).toEqual({ code: 'INTERNAL', message: ERRORS.INTERNAL.message });
+      expect(plain.body).not.toContain('boom');
+      const internal = await logged.app.inject({ method: 'GET', url: '/test/throw/internal' });
+      expect(internal.statusCode).toBe(500);
+      const [first, second, ...rest] = logged.failures();
+      expect(rest).toEqual([]);
+      expect(first).toMatchObject({ level: ERROR, err: { message: 'boom: the disk is on fire' } });
+      expect(first!.err!.stack).toContain('boom: the disk is on fire');
+      expect(second!.level).toBe(ERROR);
+      expect(second!.err!.message).toContain('backend gone');
+      expect(second!.err!.stack).toBeTruthy();
+    } finally {
+      await logged.close();
+    }
+  });
+
+  test('expected 5xx answers are logged at warn with code and message, never at error, never with a stack', async () => {
+    const cases: Array<{ name: string; error: () => OcmError; status: number; code: ErrorCode }> = [
+      { name: 'unsupported', error: () => new OcmError('UNSUPPORTED_SHARE_TYPE'), status: 501, code: 'UNSUPPORTED_SHARE_TYPE' },
+      { name: 'token', error: () => new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'no token exchange here' }), status: 501, code: 'UNSUPPORTED_REQUIREMENT' },
+      { name: 'bad-gateway', error: () => new OcmError('REMOTE_BAD_RESPONSE', { cause: new Error('peer sent HTML') }), status: 502, code: 'REMOTE_BAD_RESPONSE' },
+      { name: 'unavailable', error: () => new OcmError('REMOTE_REFUSED', { status: 503, message: 'the peer is in maintenance' }), status: 503, code: 'REMOTE_REFUSED' },
+      { name: 'timeout', error: () => new OcmError('REMOTE_UNREACHABLE'), status: 504, code: 'REMOTE_UNREACHABLE' },
+      { name: 'elsewhere', error: () => new OcmError('DESTINATION_OTHER_SERVER'), status: 502, code: 'DESTINATION_OTHER_SERVER' },
+    ];
+    const logged = await loggedApp(Object.fromEntries(cases.map((c) => [c.name, c.error])));
+    try {
+      for (const c of cases) {
+        const response = await logged.app.inject({ method: 'GET', url: `/test/throw/${c.name}` });
+        expect(response.statusCode, c.name).toBe(c.status);
+        expect(response.json().code).toBe(c.code);
+      }
+      const failures = logged.failures();
+      expect(failures.filter((line) => line.level >= ERROR)).toEqual([]);
+      expect(failures).toHaveLength(cases.length);
+      for (const [i, c] of cases.entries()) {
+        const line = failures[i]!;
+        expect(line, c.name).toMatchObject({ level: WARN, status: c.status, code: c.code, reason: c.error().message });
+        expect(line.err, c.name).toBeUndefined();
+        expect(JSON.stringify(line), c.name).not.toMatch(/\bat .*:\d+:\d+/);
+      }
+      expect(failures[2]!.cause).toBe('peer sent HTML');
+    } finally {
+      await logged.close();
+    }
+  });
+
+  test('4xx answers are not logged as failures', async () => {
+    const logged = await loggedApp({ forbidden: () => new OcmError('FORBIDDEN') });
+    try {
+      expect((await logged.app.inject({ method: 'GET', url: '/test/throw/forbidden' })).statusCode).toBe(403);
+      expect((await logged.app.inject({ method: 'POST', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '{' })).statusCode).toBe(400);
+      expect(logged.failures()).toEqual([]);
+    } finally {
+      await logged.close();
+    }
   });
 });

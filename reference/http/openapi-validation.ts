@@ -14,7 +14,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DocumentName, SchemaRegistry } from '../../openapi/registry.ts';
-import { OcmError, errorBody, type ErrorCode } from '../errors.ts';
+import { OcmError, errorBody, logFailure, type ErrorCode } from '../errors.ts';
 import { faults } from '../faults.ts';
 import { OCM_REQUIREMENTS } from '../../openapi/ocm.ts';
 
@@ -53,44 +53,32 @@ function hasBody(request: FastifyRequest): boolean {
 async function validationPlugin(app: FastifyInstance, options: ValidationPluginOptions): Promise<void> {
   const { registry } = options;
 
-  app.addHook('preValidation', async (request) => {
-    const ref = request.routeOptions.config.operation;
-    if (!ref) return;
-    const operation = registry.operation(ref.doc, ref.id);
-    if (operation.requestBody.size === 0) return;
-    if (!hasBody(request)) {
-      if (operation.requestBodyRequired) throw new OcmError('EMPTY_BODY');
-      return;
+  // Synchronous (callback) hook, as the onSend one below: it runs on every request.
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      checkRequest(registry, request);
+      done();
+    } catch (error) {
+      done(error as Error);
     }
-    const body = request.body as Record<string, unknown>;
-    if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined) body.owner = body.sender;
-    if (faults.has('inv-missing-email-accepted') && ref.id === 'acceptInvite' && typeof body === 'object' && body.email === undefined) body.email = `${body.userID}@${body.recipientProvider}`;
-    if (ref.id === 'createShare' && typeof body === 'object') lenientShare(body);
-    const mediaType = mediaTypeOf(request);
-    const schemaKey = mediaType ? operation.requestBody.get(mediaType) : undefined;
-    if (!schemaKey) {
-      throw new OcmError('UNSUPPORTED_MEDIA_TYPE', { message: `send ${[...operation.requestBody.keys()].join(' or ')}` });
-    }
-    const outcome = registry.validateKey(schemaKey, request.body);
-    if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.method === 'HEAD') return payload;
+  // Synchronous (callback) hook: it runs on every answer, and needs no await.
+  app.addHook('onSend', (request, reply, payload, done) => {
     // A deliberately broken instance (reference/faults.ts) sends its faulty answers as they are.
-    if (faults.any()) return payload;
+    if (request.method === 'HEAD' || faults.any()) return done(null, payload);
     const ref = request.routeOptions.config?.operation;
     const problem = ref ? checkResponse(registry, ref, reply, payload) : checkErrorBody(registry, reply, payload);
-    if (!problem) return payload;
+    if (!problem) return done(null, payload);
     request.log.error({ operation: ref, status: reply.statusCode, problem }, 'response violates the API description; replaced by a 500');
     reply.code(500).header('content-type', 'application/json; charset=utf-8');
     reply.removeHeader('content-length');
-    return JSON.stringify(errorBody(new OcmError('RESPONSE_INVALID')));
+    done(null, JSON.stringify(errorBody(new OcmError('RESPONSE_INVALID'))));
   });
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const ocmError = toOcmError(error);
-    if (ocmError.status >= 500) request.log.error({ err: error }, 'request failed');
+    logFailure(request.log, error, ocmError, 'request failed');
     if (ocmError.headers) reply.headers(ocmError.headers);
     return reply.code(ocmError.status).type('application/json').send(errorBody(ocmError));
   });
@@ -99,6 +87,29 @@ async function validationPlugin(app: FastifyInstance, options: ValidationPluginO
     const error = new OcmError('ROUTE_NOT_FOUND', { message: `nothing at ${request.method} ${request.url.split('?')[0]}` });
     return reply.code(404).type('application/json').send(errorBody(error));
   });
+}
+
+/** Throws the 400/415 a request body earns against its operation's schema; nothing for a valid one. */
+function checkRequest(registry: SchemaRegistry, request: FastifyRequest): void {
+  const ref = request.routeOptions.config.operation;
+  if (!ref) return;
+  const operation = registry.operation(ref.doc, ref.id);
+  if (operation.requestBody.size === 0) return;
+  if (!hasBody(request)) {
+    if (operation.requestBodyRequired) throw new OcmError('EMPTY_BODY');
+    return;
+  }
+  const body = request.body as Record<string, unknown>;
+  if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined) body.owner = body.sender;
+  if (faults.has('inv-missing-email-accepted') && ref.id === 'acceptInvite' && typeof body === 'object' && body.email === undefined) body.email = `${body.userID}@${body.recipientProvider}`;
+  if (ref.id === 'createShare' && typeof body === 'object') lenientShare(body);
+  const mediaType = mediaTypeOf(request);
+  const schemaKey = mediaType ? operation.requestBody.get(mediaType) : undefined;
+  if (!schemaKey) {
+    throw new OcmError('UNSUPPORTED_MEDIA_TYPE', { message: `send ${[...operation.requestBody.keys()].join(' or ')}` });
+  }
+  const outcome = registry.validateKey(schemaKey, request.body);
+  if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
 }
 
 /** What a deliberately broken receiver (reference/faults.ts) lets through unchecked; nothing in a normal run. */
@@ -156,11 +167,21 @@ function checkResponse(registry: SchemaRegistry, ref: { doc: DocumentName; id: s
   }
   const schemaKey = declared.get('application/json');
   if (!schemaKey) return `JSON is not declared for status ${reply.statusCode}`;
+  // A fixed body (discovery, JWKS) is checked once, not on every request.
+  if (typeof payload === 'string' && lastValidBody.get(schemaKey) === payload) return undefined;
   const parsed = parsePayload(payload);
   if (!parsed.ok) return 'the body is not JSON';
   const outcome = registry.validateKey(schemaKey, parsed.value);
+  if (outcome.ok && typeof payload === 'string') lastValidBody.set(schemaKey, payload);
   return outcome.ok ? undefined : outcome.issues.map((i) => `${i.name || '(body)'}: ${i.message}`).join('; ');
 }
+
+/**
+ * The last body that passed each response schema. Validation is a pure
+ * function of schema and text, so the same text passes again; one entry per
+ * schema keeps this bounded.
+ */
+const lastValidBody = new Map<string, string>();
 
 /** Routes without an operation (404s, other surfaces' errors) still send well-formed error bodies. */
 function checkErrorBody(registry: SchemaRegistry, reply: FastifyReply, payload: unknown): string | undefined {

@@ -11,7 +11,7 @@
  * `/dav/files/{user}/…` needs HTTP Basic alice:secret and only serves alice's space.
  */
 import { test as base, expect } from '@playwright/test';
-import Fastify, { type FastifyInstance, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { XMLParser } from 'fast-xml-parser';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -19,6 +19,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { davPlugin, type DavResolveResult } from './dav-plugin.ts';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-ROOT';
@@ -41,7 +43,7 @@ function basicUser(request: FastifyRequest): string | undefined {
   return user === 'alice' && password === 'secret' ? user : undefined;
 }
 
-async function createFixture(): Promise<DavFixture> {
+async function createFixture(logger?: pino.Logger): Promise<DavFixture> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'dav-plugin-'));
   const alice = path.join(tmp, 'alice');
   await mkdir(path.join(alice, 'folder'), { recursive: true });
@@ -59,7 +61,8 @@ async function createFixture(): Promise<DavFixture> {
   await symlink('../outside', path.join(alice, 'escape'));
   await symlink('../outside/secret.txt', path.join(alice, 'escape-file'));
 
-  const app = Fastify();
+  const loggerInstance: FastifyBaseLogger | undefined = logger;
+  const app = Fastify(loggerInstance ? { loggerInstance } : {});
   await app.register(davPlugin, {
     prefix: '/dav/files',
     maxUploadBytes: MAX_UPLOAD,
@@ -138,6 +141,27 @@ function expectJsonError(res: { statusCode: number; headers: Record<string, unkn
   expect(typeof body.message).toBe('string');
   if (code) expect(body.code).toBe(code);
   expect(res.body).not.toContain(SECRET);
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  err?: { message?: string; stack?: string };
+  status?: number;
+  code?: string;
+  reason?: string;
+}
+
+/** A pino logger at info whose lines are kept in `lines`. */
+function capturingLogger(): { logger: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)) as LogLine);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
 }
 
 /** A request over a real socket with the path sent byte for byte. */
@@ -372,6 +396,23 @@ test.describe('server faults', () => {
     await app.close();
   });
 
+  test('an internal error is logged at error level with its stack', async () => {
+    const { logger, lines } = capturingLogger();
+    const app = Fastify({ loggerInstance: logger });
+    await app.register(davPlugin, {
+      prefix: '/p',
+      resolve: async () => {
+        throw new Error('boom: /secret/path');
+      },
+    });
+    expect((await app.inject({ method: 'GET', url: '/p/x' })).statusCode).toBe(500);
+    const errors = lines.filter((line) => line.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ msg: 'webdav: internal error', err: { message: 'boom: /secret/path' } });
+    expect(errors[0]!.err!.stack).toContain('boom');
+    await app.close();
+  });
+
   test('leftover upload temp files are not listed', async ({ dav }) => {
     await writeFile(path.join(dav.alice, '.dav-upload-leftover'), 'partial');
     const res = await dav.inject('PROPFIND', '/dav/files/alice/', { headers: { depth: '1' } });
@@ -582,6 +623,27 @@ test.describe('MOVE', () => {
     expectJsonError(await dav.inject('MOVE', '/dav/files/alice/nope', { headers: { destination: '/dav/files/alice/x' } }), 404, 'NOT_FOUND');
     expect(await readFile(path.join(dav.alice, 'hello.txt'), 'utf8')).toBe(HELLO);
     expect(await readdir(path.join(dav.tmp, 'outside'))).toEqual(['secret.txt']);
+  });
+
+  test('a Destination on another server is 502 (RFC 4918 §9.9.4), logged as an answer, not as an internal error', async () => {
+    const { logger, lines } = capturingLogger();
+    const dav = await createFixture(logger);
+    try {
+      for (const destination of ['http://elsewhere.example/dav/files/alice/x.txt', 'https://127.0.0.9/dav/files/alice/x.txt']) {
+        expectJsonError(await dav.inject('MOVE', '/dav/files/alice/hello.txt', { headers: { destination } }), 502, 'DESTINATION_OTHER_SERVER');
+      }
+      expect(await readFile(path.join(dav.alice, 'hello.txt'), 'utf8')).toBe(HELLO);
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+      const warnings = lines.filter((line) => line.level === 40);
+      expect(warnings).toHaveLength(2);
+      for (const line of warnings) {
+        expect(line).toMatchObject({ msg: 'webdav: request failed', status: 502, code: 'DESTINATION_OTHER_SERVER', reason: 'The Destination is on another server' });
+        expect(line.err).toBeUndefined();
+      }
+    } finally {
+      await dav.app.close();
+      await rm(dav.tmp, { recursive: true, force: true });
+    }
   });
 });
 

@@ -552,7 +552,9 @@ export const davPlugin: FastifyPluginAsync<DavPluginOptions> = async (app, opts)
 
   app.setErrorHandler((err, request, reply) => {
     const dav = toDavError(err);
-    if (dav.status >= 500) request.log.error({ err }, 'webdav: internal error');
+    // Only INTERNAL_ERROR is a fault here; other 5xx are answers (502 for a Destination elsewhere, 507 for a full disk).
+    if (dav.code === 'INTERNAL_ERROR') request.log.error({ err }, 'webdav: internal error');
+    else if (dav.status >= 500) request.log.warn({ status: dav.status, code: dav.code, reason: dav.message }, 'webdav: request failed');
     sendError(reply, dav.status, { code: dav.code, message: dav.message }, dav.headers);
   });
 

@@ -33,7 +33,8 @@ import { InboundAuthenticator } from '../../core/inbound-auth.ts';
 import { nowSeconds } from '../../core/model.ts';
 import { PeerKeyCache } from '../../core/peer-keys.ts';
 import { UserDirectory } from '../../core/users.ts';
-import { errorBody, OcmError } from '../../errors.ts';
+import { errorBody, logFailure, OcmError } from '../../errors.ts';
+import { closeGracefully, serverLimits } from '../../http/server-limits.ts';
 import { inviteDialogPlugin } from '../../http/invite-dialog.ts';
 import { authenticateLocalUser } from '../../http/local-auth.ts';
 import { ocmInviteAcceptedPlugin } from '../../http/ocm-invite-accepted.ts';
@@ -143,10 +144,7 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: config.bodyLimitBytes,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    ...serverLimits(config),
   });
   app.decorateRequest('localUser', undefined);
   for (const [method, body] of EXTRA_METHODS) if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: body });
@@ -178,7 +176,7 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.setErrorHandler(async (error, request, reply) => {
       const failure = toOcmError(error);
-      if (failure.status >= 500) request.log.error({ err: error }, 'front: relayed request failed');
+      logFailure(request.log, error, failure, 'front: relayed request failed');
       if (failure.headers) reply.headers(failure.headers);
       return reply.code(failure.status).type('application/json').send(errorBody(failure));
     });
@@ -259,6 +257,6 @@ export async function startFront(config: ReferenceConfig, options: FrontOptions 
   return {
     ...front,
     url: `http://${host}:${port}`,
-    close: () => front.app.close(),
+    close: () => closeGracefully(front.app),
   };
 }
