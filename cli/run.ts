@@ -105,10 +105,13 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   let peerSlots: number | undefined;
   if (flags.targetConfig) {
     targetConfigFile = resolve(flags.targetConfig);
-    peerSlots = loadTargetConfig(targetConfigFile).peers.length; // and fail early with a clear line
+    const target = loadTargetConfig(targetConfigFile); // and fail early with a clear line
+    peerSlots = target.peers.length;
+    await assertReachable(target.baseUrl);
   } else if (flags.target) {
     const generated = validateTargetConfig({ name: new URL(flags.target).host, baseUrl: flags.target, profile: flags.profile ?? 'main' }, '--target');
     peerSlots = generated.peers.length;
+    await assertReachable(generated.baseUrl);
     targetConfigFile = join(runDir, 'target.yaml');
     await writeFile(targetConfigFile, `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`);
   }
@@ -167,6 +170,23 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
   }
   return outcome;
+}
+
+/**
+ * Stops the run in seconds, not minutes, when nothing answers at the target's
+ * address (refused, unknown host, no answer in 10 s): every check would fail
+ * the same way. Any HTTP answer, an error status included, lets the run go on.
+ */
+async function assertReachable(baseUrl: string): Promise<void> {
+  const url = new URL('/.well-known/ocm', baseUrl);
+  try {
+    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    await response.body?.cancel();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
+    throw new Error(`the target cannot be reached at ${url.origin} (${reason}); nothing was tested`);
+  }
 }
 
 function positiveInt(value: string): number {

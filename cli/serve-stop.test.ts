@@ -4,13 +4,14 @@
  * process promptly even while such a request is in flight.
  */
 import { test, expect } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, ConfigError, PROJECT_ROOT } from '../reference/config.ts';
+import { buildConfig, ConfigError } from '../reference/config.ts';
 import { freePort } from '../reference/pair.ts';
+import { spawnServeProcess, type ServeExit } from '../reference/testing/serve-process.ts';
 import { flagsToConfig, serveCommand } from './serve.ts';
 
 const HOST = '127.0.0.6';
@@ -18,7 +19,7 @@ const HOST = '127.0.0.6';
 interface Server {
   process: ChildProcess;
   port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ServeExit>;
   stderr(): string;
 }
 
@@ -43,35 +44,9 @@ test.afterEach(async () => {
 
 async function serve(...extra: string[]): Promise<Server> {
   const port = await freePort(HOST);
-  const child = spawn(
-    process.execPath,
-    [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', '--host', HOST, '--port', String(port), '--data-dir', dataDir, '--log-level', 'error', ...extra],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not print "listening" within 30 s; stderr: ${stderr.trim()}`)), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited (${code ?? signal}) before listening: ${stderr.trim()}`));
-    });
-  });
-  return { process: child, port, exited, stderr: () => stderr };
+  const server = await spawnServeProcess(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--log-level', 'error', ...extra], { readyTimeoutMs: 30_000 });
+  children.push(server.child);
+  return { process: server.child, port, exited: server.exited, stderr: server.stderr };
 }
 
 /** Opens a raw connection and sends the headers of a 1000-byte POST and only the start of its body; collects what comes back. */

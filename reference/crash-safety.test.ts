@@ -5,15 +5,15 @@
  * must be there and every data file must parse.
  */
 import { test, expect } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './config.ts';
 import type { InviteRecord, ReceivedShareRecord } from './core/model.ts';
 import { freePort, providerEntry } from './pair.ts';
 import { JsonCollection } from './stores/json-collection.ts';
 import { EINSTEIN, MARIE, TRUSTED_PEER, basicAuth, validShare } from './testing/harness.ts';
+import { spawnServeProcess, type ServeExit } from './testing/serve-process.ts';
 
 const HOST = '127.0.0.2';
 const ROUNDS = 3;
@@ -25,7 +25,7 @@ const MAX_REQUESTS_PER_LOOP = 3_000;
 
 interface Child {
   process: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ServeExit>;
   stderr(): string;
 }
 
@@ -40,35 +40,9 @@ test.afterEach(() => {
 });
 
 async function startServer(port: number, dataDir: string, providersFile: string): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', '--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error'],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not print "listening" within 60 s; stderr: ${stderr.trim()}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code ?? signal}) before listening: ${stderr.trim()}`));
-    });
-  });
-  return { process: child, exited, stderr: () => stderr };
+  const server = await spawnServeProcess(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error']);
+  children.push(server.child);
+  return { process: server.child, exited: server.exited, stderr: server.stderr };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

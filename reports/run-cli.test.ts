@@ -110,3 +110,19 @@ test('a run in two shards merges into one report', async () => {
   expect(partial.code).toBe(1);
   expect(partial.out).toContain('shard 2 of 2 missing');
 });
+
+test('a target nothing answers at stops the run in seconds with one line, before any check', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ocm-run-closed-'));
+  // A port nothing listens on: bind one, note it, close it.
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.9', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const started = Date.now();
+  const { code, out } = await cli(['run', '--target', `http://127.0.0.9:${port}`, '--report-dir', dir], 60_000);
+  expect(code).toBe(1);
+  expect(out.trim()).toBe(`ocm-conformance: the target cannot be reached at http://127.0.0.9:${port} (ECONNREFUSED); nothing was tested`);
+  expect(Date.now() - started).toBeLessThan(30_000);
+  expect(existsSync(join(dir, REPORT_FILES.results))).toBe(false);
+});

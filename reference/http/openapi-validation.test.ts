@@ -2,14 +2,13 @@ import { test, expect } from '@playwright/test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { buildApp } from '../app.ts';
 import { buildConfig } from '../config.ts';
 import { ERRORS, isFault, OcmError, type ErrorCode } from '../errors.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { buildTestApp, TRUSTED_PEER, validShare, type TestApp } from '../testing/harness.ts';
+import { capturingLogger, type LogLine } from '../testing/log-capture.ts';
 
 let t: TestApp;
 test.beforeEach(async () => {
@@ -83,31 +82,16 @@ test.describe('bad input never yields a 5xx', () => {
 });
 
 test.describe('failures are logged by the catalogue', () => {
-  interface LogLine {
-    level: number;
-    msg: string;
-    err?: { message?: string; stack?: string };
-    status?: number;
-    code?: string;
-    reason?: string;
-    cause?: string;
-  }
   const ERROR = 50;
   const WARN = 40;
 
   /** An app whose log lines are captured; `throws` registers a route that throws what the factory returns. */
   async function loggedApp(throws: Record<string, () => unknown>): Promise<{ app: TestApp['app']; failures: () => LogLine[]; close(): Promise<void> }> {
     const dataDir = await mkdtemp(join(tmpdir(), 'ocm-log-'));
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { logger, lines } = capturingLogger();
     const config = buildConfig({ host: '127.0.0.2', port: 8080, dataDir });
     const providers = new TrustedProviders([providerEntry('peer-0', TRUSTED_PEER)]);
-    const { app } = await buildApp(config, { logger: pino({ level: 'info' }, sink), providers });
+    const { app } = await buildApp(config, { logger, providers });
     for (const [name, make] of Object.entries(throws)) {
       app.get(`/test/throw/${name}`, async () => {
         throw make();
@@ -115,7 +99,7 @@ test.describe('failures are logged by the catalogue', () => {
     }
     return {
       app,
-      failures: () => lines.map((line) => JSON.parse(line) as LogLine).filter((line) => line.msg === 'request failed'),
+      failures: () => lines.filter((line) => line.msg === 'request failed'),
       async close() {
         await app.close();
         await rm(dataDir, { recursive: true, force: true });

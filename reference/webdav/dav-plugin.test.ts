@@ -19,8 +19,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
+import { capturingLogger } from '../testing/log-capture.ts';
 import { davPlugin, type DavResolveResult } from './dav-plugin.ts';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-ROOT';
@@ -141,27 +141,6 @@ function expectJsonError(res: { statusCode: number; headers: Record<string, unkn
   expect(typeof body.message).toBe('string');
   if (code) expect(body.code).toBe(code);
   expect(res.body).not.toContain(SECRET);
-}
-
-interface LogLine {
-  level: number;
-  msg: string;
-  err?: { message?: string; stack?: string };
-  status?: number;
-  code?: string;
-  reason?: string;
-}
-
-/** A pino logger at info whose lines are kept in `lines`. */
-function capturingLogger(): { logger: pino.Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as LogLine);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
 }
 
 /** A request over a real socket with the path sent byte for byte. */
