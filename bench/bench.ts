@@ -321,8 +321,11 @@ async function benchRun(): Promise<void> {
       target: '< 60 s',
       met: wallMs < 60_000,
     });
-  } finally {
-    await rm(reportDir, { recursive: true, force: true });
+    if (code === 0) await rm(reportDir, { recursive: true, force: true });
+    else console.log(`  the run's reports are kept for inspection: ${reportDir}`);
+  } catch (error) {
+    console.log(`  the run's reports are kept for inspection: ${reportDir}`);
+    throw error;
   }
 }
 

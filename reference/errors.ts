@@ -16,6 +16,7 @@ export const ERRORS = {
   // request shape
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
   EMPTY_BODY: { status: 400, message: 'The request body is empty' },
+  BODY_TOO_DEEP: { status: 400, message: 'The request body is nested too deeply' },
   VALIDATION_FAILED: { status: 400, message: 'The request does not match the API description' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request content type is not accepted here' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than this server accepts' },

@@ -137,6 +137,46 @@ const RECEIVED_SHARE_DEFAULTS = {
   resource_type: 'RESOURCE_TYPE_INVALID',
 };
 
+/** The ProviderInfo case: decoded and input differ only in the second endpoint (the decoder fills in its defaults). */
+const cernboxProviderInfo = (additionalEndpoint: Record<string, unknown>): Record<string, unknown> => ({
+  name: 'cernbox',
+  full_name: 'CERNBox',
+  description: 'CERNBox provides cloud data storage',
+  organization: 'CERN',
+  domain: 'cernbox.cern.ch',
+  homepage: 'https://cernbox.cern.ch',
+  email: 'cernbox.support@cern.ch',
+  services: [
+    {
+      host: 'cernbox.cern.ch:443',
+      endpoint: {
+        type: { name: 'OCM', description: 'CERNBox Open Cloud Mesh API' },
+        name: 'CERNBox - OCM API',
+        path: 'https://cernbox.cern.ch/ocm/',
+        is_monitored: true,
+        properties: { METRICS_PATH: '/metrics' },
+      },
+      api_version: '1.1.0',
+      additional_endpoints: [additionalEndpoint],
+    },
+  ],
+  properties: { region: 'ch' },
+});
+
+/** The CreateOCMCoreShareRequest case: what decoded and input share; decoded adds the defaults and `term`s. */
+const ocmdCoreShare = (rest: Record<string, unknown>): Record<string, unknown> => ({
+  opaque: { map: { sharedBy: { decoder: 'plain', value: Buffer.from('marie@cernbox.cern.ch') } } },
+  name: 'Photos',
+  resource_id: '4b4d3b1c-2d1e-4a57-9a1c-7d0e3a7c9b10',
+  owner: EINSTEIN,
+  sender: MARIE,
+  share_with: RICHARD,
+  resource_type: 'RESOURCE_TYPE_CONTAINER',
+  share_type: 'SHARE_TYPE_USER',
+  expiration: { seconds: '1767225600', nanos: 500 },
+  ...rest,
+});
+
 interface WireCase {
   type: string;
   why: string;
@@ -175,62 +215,14 @@ const cases: WireCase[] = [
       ),
       f.mapEntry(9, 'region', f.string(2, 'ch')),
     ),
-    decoded: {
-      name: 'cernbox',
-      full_name: 'CERNBox',
-      description: 'CERNBox provides cloud data storage',
-      organization: 'CERN',
-      domain: 'cernbox.cern.ch',
-      homepage: 'https://cernbox.cern.ch',
-      email: 'cernbox.support@cern.ch',
-      services: [
-        {
-          host: 'cernbox.cern.ch:443',
-          endpoint: {
-            type: { name: 'OCM', description: 'CERNBox Open Cloud Mesh API' },
-            name: 'CERNBox - OCM API',
-            path: 'https://cernbox.cern.ch/ocm/',
-            is_monitored: true,
-            properties: { METRICS_PATH: '/metrics' },
-          },
-          api_version: '1.1.0',
-          additional_endpoints: [
-            {
-              type: { name: 'Webdav', description: '' },
-              name: '',
-              path: 'https://cernbox.cern.ch/remote.php/dav/ocm/',
-              is_monitored: false,
-              properties: {},
-            },
-          ],
-        },
-      ],
-      properties: { region: 'ch' },
-    },
-    input: {
-      name: 'cernbox',
-      full_name: 'CERNBox',
-      description: 'CERNBox provides cloud data storage',
-      organization: 'CERN',
-      domain: 'cernbox.cern.ch',
-      homepage: 'https://cernbox.cern.ch',
-      email: 'cernbox.support@cern.ch',
-      services: [
-        {
-          host: 'cernbox.cern.ch:443',
-          endpoint: {
-            type: { name: 'OCM', description: 'CERNBox Open Cloud Mesh API' },
-            name: 'CERNBox - OCM API',
-            path: 'https://cernbox.cern.ch/ocm/',
-            is_monitored: true,
-            properties: { METRICS_PATH: '/metrics' },
-          },
-          api_version: '1.1.0',
-          additional_endpoints: [{ type: { name: 'Webdav' }, path: 'https://cernbox.cern.ch/remote.php/dav/ocm/' }],
-        },
-      ],
-      properties: { region: 'ch' },
-    },
+    decoded: cernboxProviderInfo({
+      type: { name: 'Webdav', description: '' },
+      name: '',
+      path: 'https://cernbox.cern.ch/remote.php/dav/ocm/',
+      is_monitored: false,
+      properties: {},
+    }),
+    input: cernboxProviderInfo({ type: { name: 'Webdav' }, path: 'https://cernbox.cern.ch/remote.php/dav/ocm/' }),
   },
   {
     type: 'cs3.ocm.core.v1beta1.CreateOCMCoreShareRequest',
@@ -252,17 +244,8 @@ const cases: WireCase[] = [
         f.message(2, f.string(1, 'https://cernbox.cern.ch/external/sciencemesh/{{.Token}}'), f.varint(2, 2)),
       ),
     ),
-    decoded: {
-      opaque: { map: { sharedBy: { decoder: 'plain', value: Buffer.from('marie@cernbox.cern.ch') } } },
+    decoded: ocmdCoreShare({
       description: '',
-      name: 'Photos',
-      resource_id: '4b4d3b1c-2d1e-4a57-9a1c-7d0e3a7c9b10',
-      owner: EINSTEIN,
-      sender: MARIE,
-      share_with: RICHARD,
-      resource_type: 'RESOURCE_TYPE_CONTAINER',
-      share_type: 'SHARE_TYPE_USER',
-      expiration: { seconds: '1767225600', nanos: 500 },
       protocols: [
         webdavProtocol,
         {
@@ -273,17 +256,8 @@ const cases: WireCase[] = [
           term: 'webapp_options',
         },
       ],
-    },
-    input: {
-      opaque: { map: { sharedBy: { decoder: 'plain', value: Buffer.from('marie@cernbox.cern.ch') } } },
-      name: 'Photos',
-      resource_id: '4b4d3b1c-2d1e-4a57-9a1c-7d0e3a7c9b10',
-      owner: EINSTEIN,
-      sender: MARIE,
-      share_with: RICHARD,
-      resource_type: 'RESOURCE_TYPE_CONTAINER',
-      share_type: 'SHARE_TYPE_USER',
-      expiration: { seconds: '1767225600', nanos: 500 },
+    }),
+    input: ocmdCoreShare({
       protocols: [
         webdavProtocolInput,
         {
@@ -293,7 +267,7 @@ const cases: WireCase[] = [
           },
         },
       ],
-    },
+    }),
   },
   {
     type: 'cs3.ocm.core.v1beta1.DeleteOCMCoreShareRequest',

@@ -139,3 +139,32 @@ test('an aborted chunked body on a forwarded /dav/ocm-received request does not 
     await world.close();
   }
 });
+
+/**
+ * Fuzz finding 5 (fixed: bodies nested deeper than MAX_BODY_DEPTH are refused, 400 BODY_TOO_DEEP; and the store
+ * serialises a value before it changes anything): a valid share carrying a
+ * value nested hundreds of thousands deep in a part the share keeps was parsed
+ * (JSON.parse does not recurse) and passed the schema (that part is free-form),
+ * then overflowed the stack in the store's JSON.stringify: 500 "Maximum call
+ * stack size exceeded", with the share already visible in memory but not on
+ * disk. The case below puts the depth where a share may carry extensions.
+ */
+test('a share nested deeper than the limit is refused with 400, one at the limit is taken', async () => {
+  const deep = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  // The extension inside protocol.webdav: kept with the share, so the store serialises it.
+  const withExtension = (depth: number) => {
+    const share = validShare();
+    const marker = '"__deep__"';
+    const webdav = (share.protocol as { webdav: Record<string, unknown> }).webdav;
+    webdav.extension = '__deep__';
+    return JSON.stringify(share).replace(marker, deep(depth));
+  };
+  const headers = { 'content-type': 'application/json' };
+  const refused = await t.app.inject({ method: 'POST', url: '/ocm/shares', headers, payload: withExtension(150_000) });
+  expect(refused.statusCode, refused.body).toBe(400);
+  expect(refused.json()).toMatchObject({ code: 'BODY_TOO_DEEP' });
+  const taken = await t.app.inject({ method: 'POST', url: '/ocm/shares', headers, payload: withExtension(60) });
+  expect(taken.statusCode, taken.body).toBe(201);
+  const health = await t.app.inject({ method: 'GET', url: '/health' });
+  expect(health.statusCode).toBe(200);
+});

@@ -15,13 +15,13 @@ import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestR
 import { XMLParser } from 'fast-xml-parser';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { nowSeconds, type ReceivedShareRecord } from '../core/model.ts';
 import { freePort } from '../pair.ts';
 import { basicAuth, buildTestApp, EINSTEIN, MARIE, type TestApp } from '../testing/harness.ts';
+import { socketRequest, type RawResponse } from '../testing/raw-request.ts';
 import { davPlugin, type DavResolveResult } from '../webdav/dav-plugin.ts';
 import { rewriteMultistatusHrefs } from './dav-received.ts';
 
@@ -235,27 +235,8 @@ function expectJsonError(res: LightMyRequestResponse | { statusCode: number; hea
 const url = (record: ReceivedShareRecord, rest = ''): string => `${PREFIX}/${record.id}${rest}`;
 
 /** A request over a real socket with the path sent byte for byte (inject would normalise `..`). */
-async function rawRequest(
-  app: FastifyInstance,
-  method: string,
-  rawPath: string,
-  headers: Record<string, string> = AUTH,
-  body?: Buffer[],
-): Promise<{ statusCode: number; headers: Record<string, unknown>; body: string }> {
-  if (!app.server.listening) await app.listen({ host: '127.0.0.2', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.2', port, method, path: rawPath, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    for (const chunk of body ?? []) req.write(chunk);
-    req.end();
-  });
-}
+const rawRequest = (app: FastifyInstance, method: string, rawPath: string, headers: Record<string, string> = AUTH, body?: Buffer[]): Promise<RawResponse> =>
+  socketRequest(app, { host: '127.0.0.2', method, path: rawPath, headers, body });
 
 // ---------------------------------------------------------------------------
 

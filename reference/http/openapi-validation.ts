@@ -99,6 +99,9 @@ function checkRequest(registry: SchemaRegistry, request: FastifyRequest): void {
     if (operation.requestBodyRequired) throw new OcmError('EMPTY_BODY');
     return;
   }
+  // Stored values are serialised recursively later on (JSON.stringify): a body nested
+  // thousands deep would overflow the stack there, as a 500, instead of being refused here.
+  if (nestedDeeperThan(request.body, MAX_BODY_DEPTH)) throw new OcmError('BODY_TOO_DEEP', { message: `the request body is nested deeper than ${MAX_BODY_DEPTH} levels` });
   const body = request.body as Record<string, unknown>;
   if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined) body.owner = body.sender;
   if (faults.has('inv-missing-email-accepted') && ref.id === 'acceptInvite' && typeof body === 'object' && body.email === undefined) body.email = `${body.userID}@${body.recipientProvider}`;
@@ -110,6 +113,23 @@ function checkRequest(registry: SchemaRegistry, request: FastifyRequest): void {
   }
   const outcome = registry.validateKey(schemaKey, request.body);
   if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
+}
+
+/** No OCM payload comes near this; every schema of ours is less than ten levels deep. */
+export const MAX_BODY_DEPTH = 64;
+
+/** Whether `value` has arrays or objects nested more than `max` deep; iterative, so any depth is safe to measure. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: next, depth } = stack.pop()!;
+    if (next === null || typeof next !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(next) ? next : Object.values(next)) {
+      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return false;
 }
 
 /** What a deliberately broken receiver (reference/faults.ts) lets through unchecked; nothing in a normal run. */

@@ -423,3 +423,19 @@ test('sharing repeated strings changes no value', async () => {
   expect(again.get('b')).toEqual({ id: 'b', owner: 'alice@example.org', n: 2 });
   await again.close();
 });
+
+test('a value JSON cannot hold is refused whole: nothing changes in memory or on disk', async () => {
+  const c = await open();
+  await c.put('a', { n: 1 });
+  const cyclic = { n: 2 } as Item & { self?: unknown };
+  cyclic.self = cyclic;
+  await expect(c.put('a', cyclic)).rejects.toThrow(TypeError);
+  await expect(c.put('b', cyclic)).rejects.toThrow(TypeError);
+  expect(contents(c)).toEqual({ a: { n: 1 } });
+  await c.put('c', { n: 3 });
+  await c.close();
+  expect((await journalLines()).map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+  const again = await open();
+  expect(contents(again)).toEqual({ a: { n: 1 }, c: { n: 3 } });
+  await again.close();
+});

@@ -245,6 +245,14 @@ export class JsonCollection<T> {
    */
   put(id: string, value: T): Promise<void> {
     this.assertOpen();
+    // Serialised before anything changes: a value JSON cannot hold (a cycle, a BigInt, nesting
+    // deeper than the stack) is refused whole, never kept in memory without its journal line.
+    let line: string;
+    try {
+      line = `${JSON.stringify({ seq: this.seq + 1, op: 'put', id, value } satisfies JournalEntry<T>)}\n`;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.share(value);
     if (this.indexes.length > 0) {
       const old = this.records.get(id);
@@ -254,7 +262,8 @@ export class JsonCollection<T> {
       }
     }
     this.records.set(id, value);
-    return this.append({ seq: ++this.seq, op: 'put', id, value });
+    this.seq++;
+    return this.append(line);
   }
 
   /** Removes `id`; resolves `false` (writing nothing) when it was absent. */
@@ -263,7 +272,7 @@ export class JsonCollection<T> {
     const old = this.records.get(id);
     if (!this.records.delete(id)) return false;
     for (const index of this.indexes) index.remove(id, old as T);
-    await this.append({ seq: ++this.seq, op: 'del', id });
+    await this.append(`${JSON.stringify({ seq: ++this.seq, op: 'del', id } satisfies JournalEntry<T>)}\n`);
     return true;
   }
 
@@ -315,9 +324,9 @@ export class JsonCollection<T> {
     if (this.closed) throw new Error(`collection ${this.name} is closed`);
   }
 
-  private append(entry: JournalEntry<T>): Promise<void> {
+  private append(line: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ line: `${JSON.stringify(entry)}\n`, resolve, reject });
+      this.pending.push({ line, resolve, reject });
       if (!this.writing) this.writing = this.writeLoop();
     });
   }

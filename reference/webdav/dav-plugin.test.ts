@@ -15,12 +15,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { XMLParser } from 'fast-xml-parser';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { capturingLogger } from '../testing/log-capture.ts';
+import { socketRequest, type RawResponse } from '../testing/raw-request.ts';
 import { davPlugin, type DavResolveResult } from './dav-plugin.ts';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-ROOT';
@@ -143,28 +142,9 @@ function expectJsonError(res: { statusCode: number; headers: Record<string, unkn
   expect(res.body).not.toContain(SECRET);
 }
 
-/** A request over a real socket with the path sent byte for byte. */
-async function rawRequest(
-  app: FastifyInstance,
-  method: string,
-  rawPath: string,
-  headers: Record<string, string> = AUTH,
-  body?: Buffer[],
-): Promise<{ statusCode: number; headers: Record<string, unknown>; body: string }> {
-  if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: rawPath, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    for (const chunk of body ?? []) req.write(chunk);
-    req.end();
-  });
-}
+/** A request over a real socket with the path sent byte for byte (inject would normalise `..`). */
+const rawRequest = (app: FastifyInstance, method: string, rawPath: string, headers: Record<string, string> = AUTH, body?: Buffer[]): Promise<RawResponse> =>
+  socketRequest(app, { host: '127.0.0.1', method, path: rawPath, headers, body });
 
 // ---------------------------------------------------------------------------
 
