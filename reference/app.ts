@@ -32,7 +32,7 @@ import { ocmRequestSharePlugin } from './http/ocm-request-share.ts';
 import { ShareRequestService } from './core/share-requests.ts';
 import { ocmNotificationsPlugin } from './http/ocm-notifications.ts';
 import { ocmSharesPlugin } from './http/ocm-shares.ts';
-import { serverLimits } from './http/server-limits.ts';
+import { lingerOnClose, serverLimits } from './http/server-limits.ts';
 import { openapiValidation } from './http/openapi-validation.ts';
 import { sciencemeshPlugin } from './http/sciencemesh.ts';
 import { OcmClient } from './outbound/ocm-client.ts';
@@ -185,6 +185,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     loggerInstance: logger,
     ...serverLimits(config),
   });
+  lingerOnClose(app.server);
   app.decorateRequest('localUser', undefined);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await app.register(openapiValidation, { registry: core.registry });

@@ -34,7 +34,7 @@ import { nowSeconds } from '../../core/model.ts';
 import { PeerKeyCache } from '../../core/peer-keys.ts';
 import { UserDirectory } from '../../core/users.ts';
 import { errorBody, logFailure, OcmError } from '../../errors.ts';
-import { closeGracefully, serverLimits } from '../../http/server-limits.ts';
+import { closeGracefully, lingerOnClose, serverLimits } from '../../http/server-limits.ts';
 import { inviteDialogPlugin } from '../../http/invite-dialog.ts';
 import { authenticateLocalUser } from '../../http/local-auth.ts';
 import { ocmInviteAcceptedPlugin } from '../../http/ocm-invite-accepted.ts';
@@ -146,6 +146,7 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
     loggerInstance: logger as FastifyBaseLogger,
     ...serverLimits(config),
   });
+  lingerOnClose(app.server);
   app.decorateRequest('localUser', undefined);
   for (const [method, body] of EXTRA_METHODS) if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: body });
 
