@@ -2,11 +2,11 @@
  * Runs `ocm-conformance serve` as a child process, the way a user does,
  * and waits until it prints that it listens.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../config.ts';
 import { providerEntry } from '../pair.ts';
+import { spawnServeProcess } from './serve-process.ts';
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -22,37 +22,19 @@ export async function writeProvidersFile(dir: string, origins: string[]): Promis
 }
 
 export async function spawnServe(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...args], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening:\n${output}`));
-    });
-  });
+  // The whole URL, up to the end of its line.
+  const listening = /listening on (http:\/\/\S+)\s/;
+  const serve = await spawnServeProcess(args, { readyTimeoutMs: timeoutMs, env, ready: listening });
+  const output = () => serve.stdout() + serve.stderr();
+  const url = listening.exec(serve.stdout())![1]!;
+  const { child } = serve;
   return {
     child,
     url,
-    output: () => output,
+    output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      return (await serve.exited).code;
     },
   };
 }

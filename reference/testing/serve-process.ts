@@ -1,7 +1,7 @@
 /**
  * Runs `ocm-conformance serve` as a child process for tests that need the
  * process itself: its exit code and signal, and stdout and stderr apart.
- * (`processes.ts` is the simpler one when a URL and the merged output will do.)
+ * (`processes.ts` builds the simpler handle on it: a URL, the output, stop().)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,6 +23,10 @@ export interface ServeChild {
 export interface ServeChildOptions {
   /** How long to wait for "listening" on stdout (default 60 s). */
   readyTimeoutMs?: number;
+  /** The child's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** What on stdout means ready (default: "listening"). */
+  ready?: RegExp;
 }
 
 /**
@@ -35,6 +39,7 @@ export async function spawnServeProcess(args: string[], options: ServeChildOptio
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...args], {
     cwd: PROJECT_ROOT,
+    env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -55,7 +60,7 @@ export async function spawnServeProcess(args: string[], options: ServeChildOptio
         readyTimeoutMs,
       );
       child.stdout!.on('data', () => {
-        if (stdout.includes('listening')) {
+        if ((options.ready ?? /listening/).test(stdout)) {
           clearTimeout(timer);
           resolve();
         }
