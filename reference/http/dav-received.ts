@@ -64,6 +64,7 @@ import {
 } from '../outbound/webdav-client.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
+import { destinationPath, pathOf } from '../webdav/destination.ts';
 import { isSafeSegment } from '../webdav/safe-path.ts';
 import { authenticateLocalUser } from './local-auth.ts';
 import { toOcmError } from './openapi-validation.ts';
@@ -121,11 +122,6 @@ interface ParsedPath {
   trailingSlash: boolean;
 }
 
-function pathOf(url: string): string {
-  const end = url.search(/[?#]/);
-  return end === -1 ? url : url.slice(0, end);
-}
-
 function pathError(): OcmError {
   return new OcmError('BAD_REQUEST', { status: 403, message: 'Path segments must be non-empty names without ".", "..", "/", "\\" or NUL' });
 }
@@ -171,28 +167,12 @@ function senderDestination(request: FastifyRequest, prefixSegments: readonly str
   if (header === undefined || header === '' || Array.isArray(header)) {
     throw new OcmError('BAD_REQUEST', { message: 'MOVE requires one Destination header' });
   }
-  let rawPath: string;
-  // The raw path of an absolute URL, taken before URL parsing could normalise `..` away.
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)/i.exec(header);
-  if (absolute) {
-    let destination: URL;
-    let own: URL;
-    try {
-      destination = new URL(header);
-      own = new URL(`http://${request.host}`);
-    } catch {
-      throw new OcmError('BAD_REQUEST', { message: 'The Destination header is not a valid URL' });
-    }
-    const samePort = destination.port === '' || own.port === '' || destination.port === own.port;
-    if (destination.hostname.toLowerCase() !== own.hostname.toLowerCase() || !samePort) {
-      throw new OcmError('DESTINATION_OTHER_SERVER');
-    }
-    rawPath = absolute[2] || '/';
-  } else if (header.startsWith('/')) {
-    rawPath = pathOf(header);
-  } else {
-    throw new OcmError('BAD_REQUEST', { message: 'The Destination must be an absolute URL or an absolute path' });
+  const destination = destinationPath(header, request.host);
+  if (!destination.ok) {
+    if (destination.problem === 'other-server') throw new OcmError('DESTINATION_OTHER_SERVER');
+    throw new OcmError('BAD_REQUEST', { message: destination.problem === 'not-a-url' ? 'The Destination header is not a valid URL' : 'The Destination must be an absolute URL or an absolute path' });
   }
+  const rawPath = destination.rawPath;
   const parsed = parsePath(rawPath, prefixSegments);
   if (!parsed || parsed.shareId !== shareId) {
     throw new OcmError('BAD_REQUEST', { status: 403, message: 'The Destination must stay inside the same received share' });

@@ -42,6 +42,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { COLLECTION_CONTENT_TYPE, contentTypeFor } from './content-type.ts';
 import { DavError, errnoCode, fromFsError, type DavErrorBody, type FsErrorContext } from './dav-errors.ts';
 import { buildMultistatus, DAV_NS, parsePropfindBody, type MultistatusEntry, type PropValue } from './propfind-xml.ts';
+import { destinationPath, pathOf } from './destination.ts';
 import { isSafeSegment, resolveInside } from './safe-path.ts';
 
 export interface DavTarget {
@@ -117,11 +118,6 @@ function segmentsAfterPrefix(rawPath: string, prefixSegments: readonly string[])
     if (segment.startsWith(TEMP_PREFIX)) throw new DavError('PATH_NOT_ALLOWED', 'This name is reserved for uploads in progress');
   }
   return rest;
-}
-
-function pathOf(url: string): string {
-  const end = url.search(/[?#]/);
-  return end === -1 ? url : url.slice(0, end);
 }
 
 function hrefFor(segments: readonly string[], isCollection: boolean): string {
@@ -450,27 +446,12 @@ function destinationSegments(ctx: Ctx, prefixSegments: readonly string[]): strin
   const header = ctx.request.headers['destination'];
   if (header === undefined || header === '') throw new DavError('MISSING_DESTINATION', 'MOVE requires a Destination header');
   const destination = String(header);
-  let rawPath: string;
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)/i.exec(destination);
-  if (absolute) {
-    let destUrl: URL;
-    let ownUrl: URL;
-    try {
-      destUrl = new URL(destination);
-      ownUrl = new URL(`http://${ctx.request.host}`);
-    } catch {
-      throw new DavError('BAD_DESTINATION', 'The Destination header is not a valid URL');
-    }
-    const samePort = destUrl.port === '' || ownUrl.port === '' || destUrl.port === ownUrl.port;
-    if (destUrl.hostname.toLowerCase() !== ownUrl.hostname.toLowerCase() || !samePort) {
-      throw new DavError('DESTINATION_OTHER_SERVER', 'The Destination is on another server');
-    }
-    rawPath = absolute[2] || '/';
-  } else if (destination.startsWith('/')) {
-    rawPath = pathOf(destination);
-  } else {
-    throw new DavError('BAD_DESTINATION', 'The Destination must be an absolute URL or an absolute path');
+  const parsed = destinationPath(destination, ctx.request.host);
+  if (!parsed.ok) {
+    if (parsed.problem === 'other-server') throw new DavError('DESTINATION_OTHER_SERVER', 'The Destination is on another server');
+    throw new DavError('BAD_DESTINATION', parsed.problem === 'not-a-url' ? 'The Destination header is not a valid URL' : 'The Destination must be an absolute URL or an absolute path');
   }
+  const rawPath = parsed.rawPath;
   const segments = segmentsAfterPrefix(rawPath, prefixSegments);
   const n = ctx.targetSegments.length;
   if (!segments || segments.length < n || ctx.targetSegments.some((s, i) => segments[i] !== s)) {
