@@ -169,6 +169,7 @@ async function benchShares(): Promise<void> {
       await prefillReceivedShares(dataDir, size, { domain, senderDomain: peerDomain, snapshot: true });
       const prefillMs = Date.now() - t0;
       const server = await startServe(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error']);
+      // Listed at once, so that the `finally` stops this server whatever fails during its warm-up.
       servers.push({ size, work, prefillMs, server, idle: { rssMB: 0, peakMB: 0 }, warm: { rssMB: 0, peakMB: 0 }, warmTotal: 0, runs: [], request: {} });
       const entry = servers.at(-1)!;
       entry.idle = await memoryOf(server.pid);

@@ -138,15 +138,8 @@ export class InviteService {
   }
 
   /** Invite Receiver side: `accept-invite` of the sciencemesh API. */
-  async acceptRemote(user: LocalUser, input: { token?: string; providerDomain?: string; invite?: string }): Promise<AcceptedUserView> {
-    let token = input.token;
-    let domain = input.providerDomain;
-    if (input.invite !== undefined) {
-      const decoded = decodeInviteString(input.invite);
-      if (!decoded) throw new OcmError('INVITE_TOKEN_INVALID', { message: 'the invite string is not base64url("token@provider")' });
-      ({ token, domain } = decoded);
-    }
-    if (!token || !domain) throw new OcmError('VALIDATION_FAILED', { message: 'token and providerDomain are required' });
+  async acceptRemote(user: LocalUser, input: AcceptInviteInput): Promise<AcceptedUserView> {
+    const { token, domain } = inviteToAccept(input);
     const inviterDomain = normaliseDomain(domain.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
     if (inviterDomain === normaliseDomain(this.deps.domain)) throw new OcmError('SELF_INVITE');
     if (!this.deps.providers.isTrusted(inviterDomain)) {
@@ -233,4 +226,24 @@ export function outboundToOcmError(error: unknown): OcmError {
     default:
       return new OcmError('REMOTE_BAD_RESPONSE', { message: error.message });
   }
+}
+
+/** What `accept-invite` names: a token and the inviter's provider, or an invite string holding both. */
+export interface AcceptInviteInput {
+  token?: string;
+  providerDomain?: string;
+  invite?: string;
+}
+
+/** The token and inviter domain of an `accept-invite` request; 400 when either is missing or the invite string is bad. */
+export function inviteToAccept(input: AcceptInviteInput): { token: string; domain: string } {
+  let token = input.token;
+  let domain = input.providerDomain;
+  if (input.invite !== undefined) {
+    const decoded = decodeInviteString(input.invite);
+    if (!decoded) throw new OcmError('INVITE_TOKEN_INVALID', { message: 'the invite string is not base64url("token@provider")' });
+    ({ token, domain } = decoded);
+  }
+  if (!token || !domain) throw new OcmError('VALIDATION_FAILED', { message: 'token and providerDomain are required' });
+  return { token, domain };
 }

@@ -19,7 +19,6 @@
  *
  * Prints one table row per round; exits 1 on any loss or damage.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,9 +27,10 @@ import { PROJECT_ROOT } from '../config.ts';
 import type { ContactRecord, InviteRecord, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { JsonCollection } from '../stores/json-collection.ts';
-import { basicAuth, EINSTEIN, MARIE } from '../testing/harness.ts';
+import { EINSTEIN, MARIE } from '../testing/harness.ts';
 import { spawnServe, type ServeProcess } from '../testing/processes.ts';
 import { checkDataFiles } from './data-files.ts';
+import { requestJson, startPlainPeer } from './world.ts';
 import { churnJournal, effectiveJournalLines, journalLineCount } from './prefill.ts';
 
 const { values } = parseArgs({
@@ -91,50 +91,9 @@ interface RoundRow {
   problems: string[];
 }
 
-/** The simulated peer: trusted by the server, no http-sig, accepts everything the server sends it. */
-async function startPeer(port: number): Promise<FastifyInstance> {
-  const origin = `http://${PEER_HOST}:${port}`;
-  const peer = Fastify({ logger: false });
-  const discovery = {
-    enabled: true,
-    apiVersion: '1.4.0',
-    endPoint: `${origin}/ocm`,
-    provider: 'crash-run peer',
-    resourceTypes: [
-      { name: 'file', shareTypes: ['user'], protocols: { webdav: '/dav/ocm/' } },
-      { name: 'folder', shareTypes: ['user'], protocols: { webdav: '/dav/ocm/' } },
-    ],
-    capabilities: ['invites', 'notifications'],
-    criteria: [],
-  };
-  peer.get('/.well-known/ocm', async () => discovery);
-  peer.get('/ocm-provider', async () => discovery);
-  peer.post('/ocm/shares', async (_request, reply) => reply.code(201).send({ recipientDisplayName: 'Peer User' }));
-  peer.post('/ocm/notifications', async (_request, reply) => reply.code(201).send({}));
-  await peer.listen({ host: PEER_HOST, port });
-  return peer;
-}
-
-async function post(url: string, init: { user?: { username: string; password: string }; json?: unknown; form?: Record<string, string>; method?: string }): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = {};
-  if (init.user) headers.authorization = basicAuth(init.user);
-  let body: string | undefined;
-  if (init.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(init.form).toString();
-  } else if (init.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(init.json);
-  }
-  const response = await fetch(url, { method: init.method ?? 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, body: parsed };
+/** POSTs (unless told otherwise) as a user of the server; bounded at 10 s. */
+function post(url: string, init: Parameters<typeof requestJson>[1] = {}): ReturnType<typeof requestJson> {
+  return requestJson(url, { method: 'POST', timeoutMs: 10_000, ...init });
 }
 
 function writers(base: string, domain: string, peerDomain: string, acks: Acks, round: number, killed: () => boolean, counters: { acks: number; unexpected: string[] }) {
@@ -161,7 +120,7 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
     loops.push(
       guard('generate-invite', async () => {
         const user = USERS[(w + serial++) % 2]!;
-        const response = await post(`${base}/sciencemesh/generate-invite`, { user, json: { description: `round ${round}` } });
+        const response = await post(`${base}/sciencemesh/generate-invite`, { user, body: { description: `round ${round}` } });
         if (response.status !== 200) return unexpected('generate-invite', response), true;
         acks.invites.set(response.body.token, user.id);
         openTokens.push({ token: response.body.token, inviter: user.id });
@@ -178,7 +137,7 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
         if (!next) return false;
         const remoteUserId = `peer-user-r${round}-${serial++}`;
         const response = await post(`${base}/ocm/invite-accepted`, {
-          json: { recipientProvider: peerDomain, token: next.token, userID: remoteUserId, email: `${remoteUserId}@peer.example`, name: `Peer ${remoteUserId}` },
+          body: { recipientProvider: peerDomain, token: next.token, userID: remoteUserId, email: `${remoteUserId}@peer.example`, name: `Peer ${remoteUserId}` },
         });
         if (response.status !== 200) return unexpected('invite-accepted', response), true;
         acks.acceptances.set(next.token, remoteUserId);
@@ -195,7 +154,7 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
         const providerId = `r${round}-w${w}-${serial++}-${Math.floor(random() * 1e9)}`;
         const user = USERS[serial % 2]!;
         const response = await post(`${base}/ocm/shares`, {
-          json: {
+          body: {
             shareWith: `${user.id}@${domain}`,
             name: `file-${providerId}.txt`,
             providerId,
@@ -304,7 +263,7 @@ async function main(): Promise<number> {
   const peerDomain = `${PEER_HOST}:${peerPort}`;
   const providersFile = join(work, 'ocmproviders.json');
   await writeFile(providersFile, JSON.stringify([providerEntry('self', base), providerEntry('peer', `http://${peerDomain}`)], null, 2));
-  const peer = await startPeer(peerPort);
+  const peer = await startPlainPeer(PEER_HOST, peerPort);
   const args = ['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error'];
   const acks: Acks = { invites: new Map(), acceptances: new Map(), received: new Set(), sent: new Set(), decisions: new Map() };
   const rows: RoundRow[] = [];

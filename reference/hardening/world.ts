@@ -102,7 +102,11 @@ export async function startPlainPeer(host: string, port: number): Promise<Fastif
   return p;
 }
 
-async function json(url: string, init: { method?: string; user?: { username: string; password: string }; body?: unknown; form?: Record<string, string> } = {}): Promise<{ status: number; body: any }> {
+/** One request with Basic auth and a JSON or form body; the answer's status and parsed JSON (else its text). */
+export async function requestJson(
+  url: string,
+  init: { method?: string; user?: { username: string; password: string }; body?: unknown; form?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (init.user) headers.authorization = basicAuth(init.user);
   let body: string | undefined;
@@ -113,7 +117,7 @@ async function json(url: string, init: { method?: string; user?: { username: str
     headers['content-type'] = 'application/json';
     body = JSON.stringify(init.body);
   }
-  const response = await fetch(url, { method: init.method ?? 'GET', headers, body, signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(url, { method: init.method ?? 'GET', headers, body, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000) });
   const text = await response.text();
   let parsed: unknown;
   try {
@@ -180,40 +184,40 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   };
 
   // einstein@A and marie@B become contacts (B redeems A's invite).
-  const invite = await json(`${originA}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
+  const invite = await requestJson(`${originA}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
   expectStatus('generate-invite', invite, 200);
-  const accepted = await json(`${originB}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, body: { invite: invite.body.invite_string } });
+  const accepted = await requestJson(`${originB}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, body: { invite: invite.body.invite_string } });
   expectStatus('accept-invite at B', accepted, 200);
   known.tokens.push(invite.body.token);
   for (const user of [EINSTEIN, MARIE, EINSTEIN]) {
-    const open = await json(`${originA}/sciencemesh/generate-invite`, { method: 'POST', user, body: { description: 'fuzz seed' } });
+    const open = await requestJson(`${originA}/sciencemesh/generate-invite`, { method: 'POST', user, body: { description: 'fuzz seed' } });
     expectStatus('generate-invite', open, 200);
     known.tokens.push(open.body.token);
   }
   // einstein@A shares a file and a folder with marie@B.
   for (const [path, role] of [['/welcome.txt', 'viewer'], ['/project', 'editor']] as const) {
-    const sent = await json(`${originA}${OCS_V2}/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6', path, shareWith: MARIE.id, shareWithProvider: domainB, role } });
+    const sent = await requestJson(`${originA}${OCS_V2}/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6', path, shareWith: MARIE.id, shareWithProvider: domainB, role } });
     expectStatus(`OCS share ${path} A→B`, sent, 200);
     known.sentShareIds.push(sent.body.ocs.data.id);
   }
   // marie@B shares three things with einstein@A; A accepts the first.
   for (const path of ['/welcome.txt', '/project', '/sample.bin']) {
-    const sent = await json(`${originB}${OCS_V2}/shares`, { method: 'POST', user: MARIE, form: { shareType: '6', path, shareWith: EINSTEIN.id, shareWithProvider: domainA, role: 'editor' } });
+    const sent = await requestJson(`${originB}${OCS_V2}/shares`, { method: 'POST', user: MARIE, form: { shareType: '6', path, shareWith: EINSTEIN.id, shareWithProvider: domainA, role: 'editor' } });
     expectStatus(`OCS share ${path} B→A`, sent, 200);
   }
-  const pending = await json(`${originA}${OCS_V2}/shares?shared_with_me=true&state=all`, { user: EINSTEIN });
+  const pending = await requestJson(`${originA}${OCS_V2}/shares?shared_with_me=true&state=all`, { user: EINSTEIN });
   for (const share of pending.body.ocs.data as Array<{ id: string; remote_id: string }>) {
     known.receivedShareIds.push(share.id);
     known.receivedProviderIds.push(share.remote_id);
   }
   if (known.receivedShareIds[0]) {
-    const acceptedShare = await json(`${originA}${OCS_V2}/shares/pending/${known.receivedShareIds[0]}`, { method: 'POST', user: EINSTEIN });
+    const acceptedShare = await requestJson(`${originA}${OCS_V2}/shares/pending/${known.receivedShareIds[0]}`, { method: 'POST', user: EINSTEIN });
     expectStatus('accept received share', acceptedShare, 200);
   }
   // Two unsigned shares from the plain peer.
   for (let i = 0; i < 2; i++) {
     const providerId = `plain-${i}`;
-    const share = await json(`${originA}/ocm/shares`, {
+    const share = await requestJson(`${originA}/ocm/shares`, {
       method: 'POST',
       body: {
         shareWith: `${EINSTEIN.id}@${domainA}`,

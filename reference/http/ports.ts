@@ -6,7 +6,7 @@
  * later (`Awaitable`): in process they are synchronous, over gRPC they are
  * not, so the plugins always `await` them.
  */
-import type { AcceptedInviteRequest, AcceptedUserView } from '../core/invites.ts';
+import type { AcceptedInviteRequest, AcceptedUserView, AcceptInviteInput } from '../core/invites.ts';
 import type { CreateShareInput } from '../core/sent-shares.ts';
 import type { IncomingShare, ShareStateFilter } from '../core/received-shares.ts';
 import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
@@ -19,7 +19,7 @@ export interface InvitePort {
   generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord>;
   inviteString(invite: InviteRecord): string;
   listOpen(user: LocalUser): Awaitable<InviteRecord[]>;
-  acceptRemote(user: LocalUser, input: { token?: string; providerDomain?: string; invite?: string }): Promise<AcceptedUserView>;
+  acceptRemote(user: LocalUser, input: AcceptInviteInput): Promise<AcceptedUserView>;
   findContacts(user: LocalUser, search?: string): Awaitable<AcceptedUserView[]>;
   deleteContact(user: LocalUser, idp: string, remoteUserId: string): Promise<AcceptedUserView>;
   redeem(request: AcceptedInviteRequest): Promise<{ userID: string; email: string; name: string }>;

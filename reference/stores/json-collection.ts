@@ -139,6 +139,8 @@ export class JsonCollection<T> {
   private snapshotting: Promise<void> | undefined;
   private closed = false;
   private readonly pool = new Map<string, string>();
+  private readonly snapshotFile: string;
+  private readonly journalFile: string;
 
   private constructor(
     readonly name: string,
@@ -146,16 +148,18 @@ export class JsonCollection<T> {
     private journal: FileHandle,
     private readonly compactAfter: number,
     private readonly sharedStrings: ReadonlyArray<string>,
-  ) {}
+  ) {
+    this.snapshotFile = join(dataDir, `${name}.json`);
+    this.journalFile = join(dataDir, `${name}.journal.jsonl`);
+  }
 
   static async open<T>(dataDir: string, name: string, options: CollectionOptions<T> = {}): Promise<JsonCollection<T>> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const files = await readdir(dataDir);
     // Temp files of snapshots a crash interrupted: never renamed, never needed.
     for (const file of files) if (file.startsWith(`${name}.json.`) && file.endsWith('.tmp')) await unlink(join(dataDir, file)).catch(() => undefined);
-    const snapshotFile = join(dataDir, `${name}.json`);
-    const journalFile = join(dataDir, `${name}.journal.jsonl`);
     const collection = new JsonCollection<T>(name, dataDir, undefined as never, options.compactAfter ?? 20_000, options.sharedStrings ?? []);
+    const { snapshotFile, journalFile } = collection;
     const snapshotSeq = await readSnapshot<T>(snapshotFile, (id, value) => collection.load(id, value));
     collection.seq = snapshotSeq;
     const replay = (entry: JournalEntry<T>) => {
@@ -366,12 +370,11 @@ export class JsonCollection<T> {
    */
   private async seal(): Promise<SnapshotSource<T>> {
     const source: SnapshotSource<T> = { seq: this.seq, entries: Array.from(this.records) };
-    const journalFile = join(this.dataDir, `${this.name}.journal.jsonl`);
     await this.journal.close();
     try {
-      await rename(journalFile, join(this.dataDir, `${this.name}.${source.seq}.journal.jsonl`));
+      await rename(this.journalFile, join(this.dataDir, `${this.name}.${source.seq}.journal.jsonl`));
     } finally {
-      this.journal = await open(journalFile, 'a+', 0o600);
+      this.journal = await open(this.journalFile, 'a+', 0o600);
     }
     await syncDir(this.dataDir);
     this.journalLines = 0;
@@ -393,7 +396,7 @@ export class JsonCollection<T> {
   }
 
   private async writeSnapshot(source: SnapshotSource<T>): Promise<void> {
-    await writeFileAtomic(join(this.dataDir, `${this.name}.json`), async (handle) => {
+    await writeFileAtomic(this.snapshotFile, async (handle) => {
       await handle.write(`{"format":${JSON.stringify(FORMAT)},"seq":${source.seq},"records":{\n`);
       const { entries } = source;
       for (let i = 0; i < entries.length; i += SNAPSHOT_CHUNK) {

@@ -4,6 +4,7 @@
  * `http-sig`), build newest-draft share payloads, and become a contact of a
  * target user through the invite flow.
  */
+import { expect } from '@playwright/test';
 import type { TargetHandle } from './fixtures.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from './peer-simulator.ts';
 import { redactHeaders, redactText, type Answer, type Transcript } from './transcript.ts';
@@ -215,5 +216,17 @@ export async function rawPathRequest(
     exchange.durationMs = Date.now() - started;
     exchange.error = (error as Error).message;
     throw error;
+  }
+}
+
+/** The body is an OCM Error: JSON with a string message, validationErrors (when present) with string name and message. */
+export function expectErrorBody(answer: Answer, label = 'the error answer'): void {
+  expect(answer.json, `${label} (${answer.status}) has a JSON object body: ${answer.text.slice(0, 200)}`).toEqual(expect.any(Object));
+  expect(typeof answer.json?.message, `${label} (${answer.status}) has a string message`).toBe('string');
+  const issues = answer.json?.validationErrors;
+  if (issues === undefined) return;
+  expect(Array.isArray(issues), `${label} (${answer.status}): validationErrors is an array`).toBe(true);
+  for (const issue of issues) {
+    expect(typeof issue?.name === 'string' && typeof issue?.message === 'string', `${label} (${answer.status}): validationErrors item ${JSON.stringify(issue)} has string name and message`).toBe(true);
   }
 }

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { check, expect, needDriver, notRun, type CheckFixtures } from '../harness/fixtures.ts';
-import { becomeContact, eventually, peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
+import { becomeContact, eventually, expectErrorBody, peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
 import { suiteContext } from '../harness/context.ts';
 import type { SelectedRequirement } from '../harness/requirements.ts';
 import type { PeerUser } from '../harness/peer-simulator.ts';
@@ -91,17 +91,6 @@ async function someProviderId(fixtures: Fixtures): Promise<{ providerId: string;
 
 async function notify({ target, peer, ocm }: Fixtures, payload: unknown, options: { sign?: boolean; raw?: string } = {}): Promise<Answer> {
   return peerPost(ocm, target, peer, '/notifications', payload, options);
-}
-
-function expectErrorBody(answer: Answer, label = 'the error answer'): void {
-  expect(answer.json, `${label} (${answer.status}) has a JSON object body: ${answer.text.slice(0, 200)}`).toEqual(expect.any(Object));
-  expect(typeof answer.json?.message, `${label} (${answer.status}) has a string message`).toBe('string');
-  const issues = answer.json?.validationErrors;
-  if (issues === undefined) return;
-  expect(Array.isArray(issues), `${label} (${answer.status}): validationErrors is an array`).toBe(true);
-  for (const issue of issues) {
-    expect(typeof issue?.name === 'string' && typeof issue?.message === 'string', `${label} (${answer.status}): validationErrors item ${JSON.stringify(issue)} has string name and message`).toBe(true);
-  }
 }
 
 // ---------------------------------------------------------------- NTF-1

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { check, expect, needDriver, notRun, type CheckFixtures } from '../harness/fixtures.ts';
-import { becomeContact, eventually, peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
+import { becomeContact, eventually, expectErrorBody, peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
 import { advertises, suiteContext } from '../harness/context.ts';
 import { PROJECT_ROOT, type SelectedRequirement } from '../harness/requirements.ts';
 import type { PeerShare, PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
@@ -63,18 +63,6 @@ async function prepareOffer(fixtures: Fixtures, path = '/welcome.txt', options: 
 
 async function postShare({ target, peer, ocm }: Fixtures, payload: unknown, options: { raw?: string } = {}): Promise<Answer> {
   return peerPost(ocm, target, peer, '/shares', payload, options);
-}
-
-/** The body is an OCM Error: JSON with a string message, validationErrors (when present) with string name and message. */
-function expectErrorBody(answer: Answer, label = 'the error answer'): void {
-  expect(answer.json, `${label} (${answer.status}) has a JSON object body: ${answer.text.slice(0, 200)}`).toEqual(expect.any(Object));
-  expect(typeof answer.json?.message, `${label} (${answer.status}) has a string message`).toBe('string');
-  const issues = answer.json?.validationErrors;
-  if (issues === undefined) return;
-  expect(Array.isArray(issues), `${label} (${answer.status}): validationErrors is an array`).toBe(true);
-  for (const issue of issues) {
-    expect(typeof issue?.name === 'string' && typeof issue?.message === 'string', `${label} (${answer.status}): validationErrors item ${JSON.stringify(issue)} has string name and message`).toBe(true);
-  }
 }
 
 /** The share is refused: an error status, never 2xx. */

@@ -9,8 +9,8 @@
  * as OcmErrors: by their default message when the back used one, else by the
  * hints given here per rpc (./status.ts).
  */
-import { decodeInviteString, encodeInviteString } from '../../core/addresses.ts';
-import type { AcceptedInviteRequest, AcceptedUserView } from '../../core/invites.ts';
+import { encodeInviteString } from '../../core/addresses.ts';
+import { inviteToAccept, type AcceptedInviteRequest, type AcceptedUserView, type AcceptInviteInput } from '../../core/invites.ts';
 import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../../core/model.ts';
 import { SUPPORTED_SHARE_TYPES, type IncomingShare, type ShareStateFilter } from '../../core/received-shares.ts';
 import type { CreateShareInput } from '../../core/sent-shares.ts';
@@ -61,15 +61,8 @@ export class RemoteInviteService implements InvitePort {
     return (response.invite_tokens ?? []).map((token: Msg) => inviteFromMessage(token));
   }
 
-  async acceptRemote(user: LocalUser, input: { token?: string; providerDomain?: string; invite?: string }): Promise<AcceptedUserView> {
-    let token = input.token;
-    let domain = input.providerDomain;
-    if (input.invite !== undefined) {
-      const decoded = decodeInviteString(input.invite);
-      if (!decoded) throw new OcmError('INVITE_TOKEN_INVALID', { message: 'the invite string is not base64url("token@provider")' });
-      ({ token, domain } = decoded);
-    }
-    if (!token || !domain) throw new OcmError('VALIDATION_FAILED', { message: 'token and providerDomain are required' });
+  async acceptRemote(user: LocalUser, input: AcceptInviteInput): Promise<AcceptedUserView> {
+    const { token, domain } = inviteToAccept(input);
     const response = await this.backend.call(
       'inviteApi',
       'ForwardInvite',
