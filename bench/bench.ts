@@ -85,7 +85,10 @@ async function benchDiscovery(): Promise<void> {
     const contentType = response.headers.get('content-type') ?? 'application/json; charset=utf-8';
     await writeFile(join(work, 'discovery.json'), bytes);
     const barePort = await freePort(HOST);
-    bare = await spawnNode(['--import', 'tsx', join(PROJECT_ROOT, 'bench/bare-server.ts'), HOST, String(barePort), join(work, 'discovery.json'), contentType], /listening on (http:\/\/\S+)/);
+    bare = await spawnNode(
+      ['--import', 'tsx', join(PROJECT_ROOT, 'bench/bare-server.ts'), HOST, String(barePort), join(work, 'discovery.json'), contentType],
+      /listening on (http:\/\/\S+)/,
+    );
     const bareUrl = bare.match[1]!;
     const check = Buffer.from(await (await fetch(`${bareUrl}/.well-known/ocm`)).arrayBuffer());
     if (!check.equals(bytes)) throw new Error('the bare server does not serve the same bytes');
@@ -107,14 +110,39 @@ async function benchDiscovery(): Promise<void> {
       table(
         ['server', 'req/s (median)', 'p50 ms', 'p99 ms', 'non-2xx+errors'],
         [
-          ['reference /.well-known/ocm', refRps, median(refRuns.map((r) => r.p50)), median(refRuns.map((r) => r.p99)), refRuns.reduce((n, r) => n + r.non2xx + r.errors, 0)],
-          ['bare fastify, same bytes', bareRps, median(bareRuns.map((r) => r.p50)), median(bareRuns.map((r) => r.p99)), bareRuns.reduce((n, r) => n + r.non2xx + r.errors, 0)],
+          [
+            'reference /.well-known/ocm',
+            refRps,
+            median(refRuns.map((r) => r.p50)),
+            median(refRuns.map((r) => r.p99)),
+            refRuns.reduce((n, r) => n + r.non2xx + r.errors, 0),
+          ],
+          [
+            'bare fastify, same bytes',
+            bareRps,
+            median(bareRuns.map((r) => r.p50)),
+            median(bareRuns.map((r) => r.p99)),
+            bareRuns.reduce((n, r) => n + r.non2xx + r.errors, 0),
+          ],
         ],
       ),
     );
     console.log(`  ratio reference/bare: ${ratio.toFixed(2)} (target ≥ 0.8); body ${bytes.length} bytes`);
-    results.discovery = { bodyBytes: bytes.length, reference: refRuns, bare: bareRuns, referenceRps: refRps, bareRps, ratio, failures: bad };
-    verdicts.push({ figure: '(a) discovery throughput, reference / bare fastify', value: ratio.toFixed(2), target: '≥ 0.80', met: ratio >= 0.8 && bad === 0 });
+    results.discovery = {
+      bodyBytes: bytes.length,
+      reference: refRuns,
+      bare: bareRuns,
+      referenceRps: refRps,
+      bareRps,
+      ratio,
+      failures: bad,
+    };
+    verdicts.push({
+      figure: '(a) discovery throughput, reference / bare fastify',
+      value: ratio.toFixed(2),
+      target: '≥ 0.80',
+      met: ratio >= 0.8 && bad === 0,
+    });
   } finally {
     await bare?.stop();
     await ref.stop();
@@ -133,12 +161,21 @@ function shareBody(providerId: string, domain: string, peerDomain: string): stri
     senderDisplayName: 'Bench Sender',
     shareType: 'user',
     resourceType: 'file',
-    protocol: { name: 'multi', webdav: { uri: `http://${peerDomain}/dav/ocm/${providerId}`, sharedSecret: `bench-secret-${providerId}-0123456789`, permissions: ['read'] } },
+    protocol: {
+      name: 'multi',
+      webdav: {
+        uri: `http://${peerDomain}/dav/ocm/${providerId}`,
+        sharedSecret: `bench-secret-${providerId}-0123456789`,
+        permissions: ['read'],
+      },
+    },
   });
 }
 
 async function benchShares(): Promise<void> {
-  console.log(`\n(b) POST /ocm/shares with the store pre-filled; ${ROUNDS} alternations of ${DURATION} s per size, ${CONNECTIONS} connections; (c) memory of serve`);
+  console.log(
+    `\n(b) POST /ocm/shares with the store pre-filled; ${ROUNDS} alternations of ${DURATION} s per size, ${CONNECTIONS} connections; (c) memory of serve`,
+  );
   const peerPort = await freePort(PEER_HOST);
   const peerDomain = `${PEER_HOST}:${peerPort}`;
   const peer = await startPlainPeer(PEER_HOST, peerPort);
@@ -168,13 +205,38 @@ async function benchShares(): Promise<void> {
       const t0 = Date.now();
       await prefillReceivedShares(dataDir, size, { domain, senderDomain: peerDomain, snapshot: true });
       const prefillMs = Date.now() - t0;
-      const server = await startServe(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error']);
+      const server = await startServe([
+        '--host',
+        HOST,
+        '--port',
+        String(port),
+        '--data-dir',
+        dataDir,
+        '--providers',
+        providersFile,
+        '--log-level',
+        'error',
+      ]);
       // Listed at once, so that the `finally` stops this server whatever fails during its warm-up.
-      servers.push({ size, work, prefillMs, server, idle: { rssMB: 0, peakMB: 0 }, warm: { rssMB: 0, peakMB: 0 }, warmTotal: 0, runs: [], request: {} });
+      servers.push({
+        size,
+        work,
+        prefillMs,
+        server,
+        idle: { rssMB: 0, peakMB: 0 },
+        warm: { rssMB: 0, peakMB: 0 },
+        warmTotal: 0,
+        runs: [],
+        request: {},
+      });
       const entry = servers.at(-1)!;
       entry.idle = await memoryOf(server.pid);
       // One share first: the peer's discovery gets cached, as in steady operation.
-      const first = await fetch(`${server.url}/ocm/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: shareBody(`warm-${size}`, domain, peerDomain) });
+      const first = await fetch(`${server.url}/ocm/shares`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: shareBody(`warm-${size}`, domain, peerDomain),
+      });
       if (first.status !== 201) throw new Error(`warm-up share answered ${first.status}: ${await first.text()}`);
       entry.request = {
         method: 'POST',
@@ -228,10 +290,34 @@ async function benchShares(): Promise<void> {
     }
     await peer.close();
   }
-  const at = (size: number) => rows.find((r) => r.size === size) as (LoadFigures & { size: number; costMs: number; rssIdleMB: number; rssWarmPeakMB: number; rssPeakMB: number; storedAfter: number; startMs: number }) | undefined;
+  const at = (size: number) =>
+    rows.find((r) => r.size === size) as
+      | (LoadFigures & {
+          size: number;
+          costMs: number;
+          rssIdleMB: number;
+          rssWarmPeakMB: number;
+          rssPeakMB: number;
+          storedAfter: number;
+          startMs: number;
+        })
+      | undefined;
   console.log(
     table(
-      ['stored shares', 'req/s', 'cost ms/req', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', 'start ms', 'RSS idle MB', 'RSS peak MB', 'stored at end', 'RSS peak at end MB'],
+      [
+        'stored shares',
+        'req/s',
+        'cost ms/req',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'non-2xx',
+        'start ms',
+        'RSS idle MB',
+        'RSS peak MB',
+        'stored at end',
+        'RSS peak at end MB',
+      ],
       rows.map((r) => [
         String(r.size),
         r.rps as number,
@@ -256,7 +342,9 @@ async function benchShares(): Promise<void> {
     const work = await mkdtemp(join(tmpdir(), 'ocm-bench-compact-'));
     try {
       await prefillReceivedShares(work, 100_000, { domain: 'bench.example', senderDomain: peerDomain, snapshot: true });
-      const collection = await JsonCollection.open<ReceivedShareRecord>(work, 'received-shares', { compactAfter: Number.POSITIVE_INFINITY });
+      const collection = await JsonCollection.open<ReceivedShareRecord>(work, 'received-shares', {
+        compactAfter: Number.POSITIVE_INFINITY,
+      });
       const t0 = Date.now();
       await collection.compact();
       compaction = { records: collection.size, ms: Date.now() - t0 };
@@ -264,18 +352,36 @@ async function benchShares(): Promise<void> {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-    console.log(`  one snapshot of 100,000 shares: ${compaction.ms} ms, written in the background in chunks; at this size one is due every 100,000 writes: ${(compaction.ms / 100_000).toFixed(3)} ms amortised per write`);
+    console.log(
+      `  one snapshot of 100,000 shares: ${compaction.ms} ms, written in the background in chunks; at this size one is due every 100,000 writes: ${(compaction.ms / 100_000).toFixed(3)} ms amortised per write`,
+    );
   }
   results.shares = { rows, compaction };
   if (large && large.size === 100_000) {
-    verdicts.push({ figure: '(b) POST /ocm/shares at 100,000 stored', value: `${large.rps} req/s`, target: '≥ 1,000 req/s', met: large.rps >= 1000 && large.non2xx + large.errors === 0 });
+    verdicts.push({
+      figure: '(b) POST /ocm/shares at 100,000 stored',
+      value: `${large.rps} req/s`,
+      target: '≥ 1,000 req/s',
+      met: large.rps >= 1000 && large.non2xx + large.errors === 0,
+    });
   }
   if (small && large && small !== large) {
     const ratio = large.costMs / small.costMs;
-    verdicts.push({ figure: `(b) cost per request, ${large.size} / ${small.size} stored`, value: `${ratio.toFixed(2)}×`, target: '≤ 2×', met: ratio <= 2 });
+    verdicts.push({
+      figure: `(b) cost per request, ${large.size} / ${small.size} stored`,
+      value: `${ratio.toFixed(2)}×`,
+      target: '≤ 2×',
+      met: ratio <= 2,
+    });
   }
   if (only.has('memory') && large && large.size === 100_000) {
-    results.memory = { storedShares: 100_000, rssAfterStartMB: large.rssIdleMB, rssPeakThroughWarmUpMB: large.rssWarmPeakMB, storedAtEnd: large.storedAfter, rssPeakAtEndMB: large.rssPeakMB };
+    results.memory = {
+      storedShares: 100_000,
+      rssAfterStartMB: large.rssIdleMB,
+      rssPeakThroughWarmUpMB: large.rssWarmPeakMB,
+      storedAtEnd: large.storedAfter,
+      rssPeakAtEndMB: large.rssPeakMB,
+    };
     verdicts.push({
       figure: '(c) resident size, 100,000 stored shares (peak through start and warm-up load)',
       value: `${large.rssWarmPeakMB} MB (after start ${large.rssIdleMB} MB; ${large.rssPeakMB} MB after the load grew the store to ${large.storedAfter})`,
@@ -289,7 +395,10 @@ async function benchRun(): Promise<void> {
   console.log('\n(d) the full default conformance run: node bin/ocm-conformance.js run');
   const reportDir = await mkdtemp(join(tmpdir(), 'ocm-bench-run-'));
   try {
-    const { code, output, wallMs } = await runNode([join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'run', '--report-dir', reportDir], 600_000);
+    const { code, output, wallMs } = await runNode(
+      [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'run', '--report-dir', reportDir],
+      600_000,
+    );
     const exitText = `exit ${code}${code === 0 ? '' : `: ${output.trim().split('\n').slice(-3).join(' | ')}`}`;
     const compliance = JSON.parse(await readFile(join(reportDir, 'compliance-results.json'), 'utf8')) as {
       run?: { durationMs?: number };
@@ -301,7 +410,9 @@ async function benchRun(): Promise<void> {
     const checks = requirements.reduce((n, r) => n + (r.checks?.length ?? 0), 0);
     let tests: number | undefined;
     try {
-      const pw = JSON.parse(await readFile(join(reportDir, 'test-results.json'), 'utf8')) as { stats?: { expected?: number; unexpected?: number; flaky?: number; skipped?: number } };
+      const pw = JSON.parse(await readFile(join(reportDir, 'test-results.json'), 'utf8')) as {
+        stats?: { expected?: number; unexpected?: number; flaky?: number; skipped?: number };
+      };
       tests = (pw.stats?.expected ?? 0) + (pw.stats?.unexpected ?? 0) + (pw.stats?.flaky ?? 0);
     } catch {
       tests = undefined;
@@ -310,12 +421,35 @@ async function benchRun(): Promise<void> {
     console.log(
       table(
         ['run', 'wall s', 'requirements', 'checks', 'tests', 'checks/s', 'verdict'],
-        [['ocm-conformance run (default)', (wallMs / 1000).toFixed(1), requirements.length, checks, tests ?? '?', perSecond.toFixed(1), compliance.verdict?.pass ? 'pass' : 'FAIL']],
+        [
+          [
+            'ocm-conformance run (default)',
+            (wallMs / 1000).toFixed(1),
+            requirements.length,
+            checks,
+            tests ?? '?',
+            perSecond.toFixed(1),
+            compliance.verdict?.pass ? 'pass' : 'FAIL',
+          ],
+        ],
       ),
     );
     const failedIds = requirements.filter((r) => r.outcome === 'failed').map((r) => r.id);
-    console.log(`  outcomes: ${JSON.stringify(compliance.summary?.byOutcome ?? {})}${failedIds.length ? `; failed: ${failedIds.join(', ')}` : ''}; ${exitText}`);
-    results.run = { exit: code, wallMs, reportedDurationMs: compliance.run?.durationMs, requirements: requirements.length, checks, tests, checksPerSecond: perSecond, outcomes: compliance.summary?.byOutcome, failed: failedIds, pass: compliance.verdict?.pass };
+    console.log(
+      `  outcomes: ${JSON.stringify(compliance.summary?.byOutcome ?? {})}${failedIds.length ? `; failed: ${failedIds.join(', ')}` : ''}; ${exitText}`,
+    );
+    results.run = {
+      exit: code,
+      wallMs,
+      reportedDurationMs: compliance.run?.durationMs,
+      requirements: requirements.length,
+      checks,
+      tests,
+      checksPerSecond: perSecond,
+      outcomes: compliance.summary?.byOutcome,
+      failed: failedIds,
+      pass: compliance.verdict?.pass,
+    };
     verdicts.push({
       figure: '(d) full default conformance run, wall time',
       value: `${(wallMs / 1000).toFixed(1)} s (${perSecond.toFixed(1)} checks/s${compliance.verdict?.pass ? '' : `; run verdict FAIL: ${failedIds.join(', ')}`})`,
@@ -333,14 +467,22 @@ async function benchRun(): Promise<void> {
 const startedAt = new Date();
 const loadBefore = await loadAverage();
 console.log(`bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadBefore.join(' ')}`);
-if (loadBefore[0]! > cpus().length) console.log(`  note: load average ${loadBefore[0]} exceeds ${cpus().length} CPUs: other work shares this machine; ratios are measured side by side for this reason`);
+if (loadBefore[0]! > cpus().length)
+  console.log(
+    `  note: load average ${loadBefore[0]} exceeds ${cpus().length} CPUs: other work shares this machine; ratios are measured side by side for this reason`,
+  );
 if (only.has('discovery')) await benchDiscovery();
 if (only.has('shares') || only.has('memory')) await benchShares();
 if (only.has('run')) await benchRun();
 const loadAfter = await loadAverage();
 
 console.log('\nsummary');
-console.log(table(['figure', 'measured', 'target', 'met'], verdicts.map((v) => [v.figure, v.value, v.target, v.met === null ? '-' : v.met ? 'yes' : 'NO'])));
+console.log(
+  table(
+    ['figure', 'measured', 'target', 'met'],
+    verdicts.map((v) => [v.figure, v.value, v.target, v.met === null ? '-' : v.met ? 'yes' : 'NO']),
+  ),
+);
 await mkdir(dirname(values.out!), { recursive: true });
 await writeFile(
   values.out!,

@@ -87,7 +87,11 @@ export async function spawnNode(args: string[], ready: RegExp, timeoutMs = 60_00
 /** `ocm-conformance serve` with these flags; resolves once it prints its URL. */
 export async function startServe(flags: string[]): Promise<Child & { url: string; startMs: number }> {
   const t0 = Date.now();
-  const started = await spawnNode([join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...flags], /listening on (http:\/\/\S+)/, 120_000);
+  const started = await spawnNode(
+    [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...flags],
+    /listening on (http:\/\/\S+)/,
+    120_000,
+  );
   return { ...started, url: started.match[1]!, startMs: Date.now() - t0 };
 }
 

@@ -38,7 +38,9 @@ export async function writeMatrix(args: string[], out: string): Promise<{ html: 
 
 export function matrixCommand(): Command {
   return new Command('matrix')
-    .description('combine several results files into implementations × areas / × requirements tables (and a sender × receiver grid for interop runs)')
+    .description(
+      'combine several results files into implementations × areas / × requirements tables (and a sender × receiver grid for interop runs)',
+    )
     .argument('<files...>', 'compliance results files; LABEL=FILE names a column')
     .option('--out <dir>', 'where matrix.html and matrix.md go (default reports/output/matrix)')
     .action(async (args: string[], flags: { out?: string }) => {

@@ -21,9 +21,11 @@ interface ReportFlags {
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('rebuild every report format (HTML, JUnit, Markdown, EARL, badge) from a stored results file, or merge shard results into one report')
+    .description(
+      'rebuild every report format (HTML, JUnit, Markdown, EARL, badge) from a stored results file, or merge shard results into one report',
+    )
     .option('--results <file>', 'the compliance results file (default reports/output/compliance-results.json)')
-    .option('--out <dir>', 'where the reports go (default: the results file\'s folder; with --merge, reports/output/merged)')
+    .option('--out <dir>', "where the reports go (default: the results file's folder; with --merge, reports/output/merged)")
     .option('--merge <files...>', 'merge these shard results files (from `run --shard i/n`) into one results file and its reports')
     .option('--fail-on-must', 'exit 1 when the verdict fails (a MUST requirement failed, minus expected failures)')
     .addHelpText('after', '\nWrites compliance-results.json, report.html, junit.xml, summary.md, results.earl.jsonld and badge.svg.')

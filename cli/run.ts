@@ -96,8 +96,10 @@ async function readDiscoveryFetch(runDir: string): Promise<ComplianceResults['ta
 export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const reportDir = resolve(flags.reportDir ?? join(PROJECT_ROOT, 'reports/output'));
   const shard = flags.shard ? parseShard(flags.shard) : undefined;
-  if (flags.updateExpectations && !flags.expectations) throw new Error('--update-expectations needs --expectations FILE (the ledger to write)');
-  if (flags.updateExpectations && shard) throw new Error('--update-expectations needs the whole run: merge the shards first, or run without --shard');
+  if (flags.updateExpectations && !flags.expectations)
+    throw new Error('--update-expectations needs --expectations FILE (the ledger to write)');
+  if (flags.updateExpectations && shard)
+    throw new Error('--update-expectations needs the whole run: merge the shards first, or run without --shard');
   const runDir = join(reportDir, 'run');
   await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true });
@@ -109,11 +111,17 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     peerSlots = target.peers.length;
     await assertReachable(target.baseUrl);
   } else if (flags.target) {
-    const generated = validateTargetConfig({ name: new URL(flags.target).host, baseUrl: flags.target, profile: flags.profile ?? 'main' }, '--target');
+    const generated = validateTargetConfig(
+      { name: new URL(flags.target).host, baseUrl: flags.target, profile: flags.profile ?? 'main' },
+      '--target',
+    );
     peerSlots = generated.peers.length;
     await assertReachable(generated.baseUrl);
     targetConfigFile = join(runDir, 'target.yaml');
-    await writeFile(targetConfigFile, `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`);
+    await writeFile(
+      targetConfigFile,
+      `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`,
+    );
   }
   const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
   if (targetConfigFile) env.OCM_TARGET_CONFIG = targetConfigFile;
@@ -137,7 +145,9 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const context = suiteContext();
   // The run's secrets (what the embedded reference stored, the users' passwords) are scrubbed from every report.
   collectRunSecrets(runDir, driverUsers(context.target));
-  const ledger: ExpectationLedger = flags.expectations ? await readLedger(resolve(flags.expectations), new Set(context.catalogue.byId.keys())) : { expectedFailures: [] };
+  const ledger: ExpectationLedger = flags.expectations
+    ? await readLedger(resolve(flags.expectations), new Set(context.catalogue.byId.keys()))
+    : { expectedFailures: [] };
   const expectedFailures = [...new Set([...context.target.expectedFailures, ...ledger.expectedFailures])];
   const discoveryFetch = await readDiscoveryFetch(runDir);
   const interop = context.target.interopWith;
@@ -146,11 +156,18 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     selected: context.selected,
     profile: context.profile,
     ...(context.profileWarning ? { profileWarning: context.profileWarning } : {}),
-    target: { name: context.target.name, url: context.target.baseUrl, ...(context.discovery ? { discovery: context.discovery } : {}), ...(discoveryFetch ? { discoveryFetch } : {}) },
+    target: {
+      name: context.target.name,
+      url: context.target.baseUrl,
+      ...(context.discovery ? { discovery: context.discovery } : {}),
+      ...(discoveryFetch ? { discoveryFetch } : {}),
+    },
     ...(interop ? { interopWith: { name: interop.name, url: interop.baseUrl } } : {}),
     peers: context.target.peers.flat(),
     expectedFailures,
-    ...(flags.expectations ? { expectations: { file: flags.expectations, ...(ledger.implementation ? { implementation: ledger.implementation } : {}) } } : {}),
+    ...(flags.expectations
+      ? { expectations: { file: flags.expectations, ...(ledger.implementation ? { implementation: ledger.implementation } : {}) } }
+      : {}),
     ...(shard ? { shard } : {}),
     ...(flags.grep ? { grep: flags.grep } : {}),
     toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
@@ -184,7 +201,8 @@ async function assertReachable(baseUrl: string): Promise<void> {
     await response.body?.cancel();
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const reason = (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
+    const reason =
+      (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
     throw new Error(`the target cannot be reached at ${url.origin} (${reason}); nothing was tested`);
   }
 }
@@ -199,13 +217,19 @@ export function runCommand(): Command {
     .description('run the conformance suites; with no target, against the two embedded reference instances')
     .option('--target <url>', 'origin of the OCM server to test (black-box checks only; use --target-config for drivers)')
     .option('--target-config <file>', 'YAML target config: URL, profile, driver, users, trusted peer addresses, expected failures')
-    .option('--profile <profile>', 'OCM version profile: 1.0, 1.1, 1.2, 1.3, 1.4, main or auto (default: the config\'s, else main)')
+    .option('--profile <profile>', "OCM version profile: 1.0, 1.1, 1.2, 1.3, 1.4, main or auto (default: the config's, else main)")
     .option('--report-dir <dir>', 'where reports go (default reports/output)')
     .option('--grep <pattern>', 'only checks whose title matches, e.g. a requirement ID such as SHR-')
-    .option('--expectations <file>', 'expectation ledger (YAML or JSON): {implementation, expectedFailures: [IDs]}; listed failures do not fail the run')
+    .option(
+      '--expectations <file>',
+      'expectation ledger (YAML or JSON): {implementation, expectedFailures: [IDs]}; listed failures do not fail the run',
+    )
     .option('--update-expectations', 'rewrite the --expectations ledger from this run (its failing MUST requirements), sorted')
     .option('--workers <n>', 'parallel workers (each needs a trusted peer address pair)', positiveInt)
-    .option('--shard <i/n>', 'run one shard of the suites (Playwright sharding); writes compliance-results.shard-i-of-n.json, merge with `report --merge`')
+    .option(
+      '--shard <i/n>',
+      'run one shard of the suites (Playwright sharding); writes compliance-results.shard-i-of-n.json, merge with `report --merge`',
+    )
     .option('--timeout <seconds>', 'give up on the whole run after this long (default 1800)', positiveInt)
     .action(async (flags: RunFlags) => {
       if (flags.target && flags.targetConfig) throw new Error('give --target or --target-config, not both');
@@ -217,12 +241,19 @@ export function runCommand(): Command {
         }
       }
       const { results, resultsFile, reports, ledgerFile } = await runConformance(flags);
-      console.log(`\nocm-conformance: ${results.target.name} (${results.target.url}), profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`);
+      console.log(
+        `\nocm-conformance: ${results.target.name} (${results.target.url}), profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`,
+      );
       console.log(closingTable(results));
       const c = results.summary.checks;
-      console.log(`\n${c.run} checks run (${c.passed} passed, ${c.failed} failed, ${c.notRun} not run) in ${(results.run.durationMs / 1000).toFixed(1)} s`);
+      console.log(
+        `\n${c.run} checks run (${c.passed} passed, ${c.failed} failed, ${c.notRun} not run) in ${(results.run.durationMs / 1000).toFixed(1)} s`,
+      );
       console.log(`verdict: ${verdictText(results)}`);
-      if (results.verdict.unexpectedPasses.length) console.log(`unexpected passes (declared as expected failures): ${results.verdict.unexpectedPasses.join(', ')}; update the ledger with --update-expectations`);
+      if (results.verdict.unexpectedPasses.length)
+        console.log(
+          `unexpected passes (declared as expected failures): ${results.verdict.unexpectedPasses.join(', ')}; update the ledger with --update-expectations`,
+        );
       if (reports) console.log(`reports:\n${describeReportFiles(reports)}`);
       else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
       if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);

@@ -44,7 +44,10 @@ test.afterEach(async () => {
 
 async function serve(...extra: string[]): Promise<Server> {
   const port = await freePort(HOST);
-  const server = await spawnServeProcess(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--log-level', 'error', ...extra], { readyTimeoutMs: 30_000 });
+  const server = await spawnServeProcess(
+    ['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--log-level', 'error', ...extra],
+    { readyTimeoutMs: 30_000 },
+  );
   children.push(server.child);
   return { process: server.child, port, exited: server.exited, stderr: server.stderr };
 }

@@ -64,7 +64,9 @@ export function faultLayer(flags: Pick<ServeFlags, 'fault' | 'allowFaults'>): Co
   const names = flags.fault ?? [];
   if (names.length === 0) return {};
   if (!flags.allowFaults) {
-    throw new Error(`--fault ${names.join(', ')} refused: faults make the reference break the OCM protocol on purpose; add --allow-faults if that is what you want`);
+    throw new Error(
+      `--fault ${names.join(', ')} refused: faults make the reference break the OCM protocol on purpose; add --allow-faults if that is what you want`,
+    );
   }
   return { faults: checkFaultNames(names), [ALLOW_FAULTS]: true };
 }
@@ -110,9 +112,19 @@ export function serveCommand(): Command {
     .description('start one reference OCM instance (HTTP, and the CS3 gRPC services with --grpc-port)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'HTTP port (default 8080; 0 picks a free one)', portNumber)
-    .option('--grpc-port <port>', 'serve the five CS3 gRPC services on this port (0 picks a free one; bind to loopback or a trusted network)', portNumber)
-    .option('--grpc-backend <host:port>', 'run as an HTTP front over another instance: call its CS3 gRPC services at this address (needs --http-backend; opens no stores)')
-    .option('--http-backend <url>', "with --grpc-backend: the back's own HTTP listener, for file bytes, notifications, the token endpoint, keys and discovery")
+    .option(
+      '--grpc-port <port>',
+      'serve the five CS3 gRPC services on this port (0 picks a free one; bind to loopback or a trusted network)',
+      portNumber,
+    )
+    .option(
+      '--grpc-backend <host:port>',
+      'run as an HTTP front over another instance: call its CS3 gRPC services at this address (needs --http-backend; opens no stores)',
+    )
+    .option(
+      '--http-backend <url>',
+      "with --grpc-backend: the back's own HTTP listener, for file bytes, notifications, the token endpoint, keys and discovery",
+    )
     .option('--public-url <url>', 'base URL advertised in discovery (default http://HOST:PORT)')
     .option('--data-dir <dir>', 'where the JSON stores live (default ./data)')
     .option('--users <file>', 'local users file (default fixtures/users.json)')
@@ -121,7 +133,11 @@ export function serveCommand(): Command {
     .option('--criteria <list>', 'comma-separated criteria to advertise and enforce, e.g. must-invite', (v) => v.split(',').filter(Boolean))
     .option('--invite-expiry <seconds>', 'lifetime of invite tokens (default 86400)', positiveInt)
     .option('--body-limit <bytes>', 'largest request body accepted (default 1048576)', positiveInt)
-    .option('--request-timeout <ms>', 'longest a client may take to send a whole request; then 408 and the connection is closed (default 30000)', positiveInt)
+    .option(
+      '--request-timeout <ms>',
+      'longest a client may take to send a whole request; then 408 and the connection is closed (default 30000)',
+      positiveInt,
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default warn)')
     .option('--no-sign', 'do not sign outbound requests, publish keys or advertise http-sig (needs --no-token-exchange)')
     .option('--no-verify', 'do not verify inbound signatures (every request counts as unsigned; needs --no-token-exchange)')
@@ -132,7 +148,11 @@ export function serveCommand(): Command {
     .option('--no-token-exchange', 'do not serve the token endpoint nor exchange codes (the code flow)')
     .option('--token-lifetime <seconds>', 'lifetime of issued access tokens (default 300)', positiveInt)
     .option('--always-require-exchange', 'put must-exchange-token in every share sent')
-    .option('--fault <name>', 'break the protocol on purpose with this named fault (repeatable; needs --allow-faults; for the mutation run)', (value: string, previous: string[] = []) => [...previous, value])
+    .option(
+      '--fault <name>',
+      'break the protocol on purpose with this named fault (repeatable; needs --allow-faults; for the mutation run)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--allow-faults', 'allow --fault (never use it for anything but testing a conformance suite)')
     .action(async (flags: ServeFlags, command: Command) => {
       for (const name of SWITCHES) if (command.getOptionValueSource(name) !== 'cli') delete flags[name];
@@ -140,8 +160,13 @@ export function serveCommand(): Command {
       const fromFile = flags.config ? await readConfigFile(flags.config) : {};
       let config = buildConfig(fromFile, flagsToConfig(flags), faultFlags);
       // Discovery names the port, so "any free port" is chosen before anything is built.
-      if (config.port === 0) config = buildConfig(fromFile, flagsToConfig(flags), faultFlags, { port: await freePort(config.host), publicUrl: fromFile.publicUrl ?? flags.publicUrl });
-      if (config.faults.length > 0) console.error(`WARNING: deliberately broken: faults ${config.faults.join(', ')} are on; this instance violates the OCM protocol`);
+      if (config.port === 0)
+        config = buildConfig(fromFile, flagsToConfig(flags), faultFlags, {
+          port: await freePort(config.host),
+          publicUrl: fromFile.publicUrl ?? flags.publicUrl,
+        });
+      if (config.faults.length > 0)
+        console.error(`WARNING: deliberately broken: faults ${config.faults.join(', ')} are on; this instance violates the OCM protocol`);
       if (config.backend) return serveFront(config);
       const instance = await startInstance(config);
       console.log(`ocm-conformance reference listening on ${instance.url}`);
@@ -149,7 +174,8 @@ export function serveCommand(): Command {
       console.log(`  OCM API:     ${instance.core.discovery.endPoint}`);
       console.log(`  sciencemesh: ${config.publicUrl}/sciencemesh`);
       console.log(`  data dir:    ${config.dataDir}`);
-      if (instance.grpcAddress) console.log(`  gRPC:        ${instance.grpcAddress} (CS3 OCM services; metadata authorization: Basic base64(user:password))`);
+      if (instance.grpcAddress)
+        console.log(`  gRPC:        ${instance.grpcAddress} (CS3 OCM services; metadata authorization: Basic base64(user:password))`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -165,7 +191,8 @@ export function serveCommand(): Command {
 
 /** `serve --grpc-backend … --http-backend …`: an HTTP front over another instance (decisions/0009). */
 async function serveFront(config: ReferenceConfig): Promise<void> {
-  if ((config.faults ?? []).length > 0) throw new Error('--fault applies to the instance that owns the stores: start the back with it, not the front');
+  if ((config.faults ?? []).length > 0)
+    throw new Error('--fault applies to the instance that owns the stores: start the back with it, not the front');
   // Loaded only in front mode: a normal instance does not pay for it at start-up.
   const { startFront } = await import('../reference/grpc/remote/front.ts');
   const front = await startFront(config);

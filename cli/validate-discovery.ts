@@ -16,7 +16,10 @@ export interface Finding {
   problem?: string;
 }
 
-export async function validateDiscovery(source: string, options: { profile: string; allowHttp?: boolean }): Promise<{ findings: Finding[]; mustFailures: number }> {
+export async function validateDiscovery(
+  source: string,
+  options: { profile: string; allowHttp?: boolean },
+): Promise<{ findings: Finding[]; mustFailures: number }> {
   const isUrl = /^https?:\/\//i.test(source);
   let input: DiscoveryInput;
   const profileHint = options.profile;
@@ -35,23 +38,42 @@ export async function validateDiscovery(source: string, options: { profile: stri
   const resolved = resolveProfile(profileHint, typeof input.document?.apiVersion === 'string' ? input.document.apiVersion : undefined);
   input.profile = resolved.profile;
   const catalogue = defaultCatalogue();
-  const selected = new Map(selectRequirements(catalogue, { profile: resolved.profile, ...(resolved.release ? { release: resolved.release } : {}) }).map((r) => [r.id, r]));
+  const selected = new Map(
+    selectRequirements(catalogue, { profile: resolved.profile, ...(resolved.release ? { release: resolved.release } : {}) }).map((r) => [
+      r.id,
+      r,
+    ]),
+  );
   const capabilities: string[] = Array.isArray(input.document?.capabilities) ? input.document!.capabilities : [];
   const criteria: string[] = Array.isArray(input.document?.criteria) ? input.document!.criteria : [];
   const findings: Finding[] = [];
   let mustFailures = 0;
   for (const rule of DISCOVERY_RULES) {
-    const applicable = rule.ids.map((id) => selected.get(id)).filter((r) => r && (!r.capability || capabilities.includes(r.capability)) && (!r.criterion || criteria.includes(r.criterion)));
+    const applicable = rule.ids
+      .map((id) => selected.get(id))
+      .filter((r) => r && (!r.capability || capabilities.includes(r.capability)) && (!r.criterion || criteria.includes(r.criterion)));
     const level = applicable.map((r) => r!.level).join('/') || '-';
-    const fileOnly = !isUrl && ((rule.needs?.length ?? 0) > 0);
+    const fileOnly = !isUrl && (rule.needs?.length ?? 0) > 0;
     if (applicable.length === 0 || fileOnly) {
-      findings.push({ ids: rule.ids, level, title: rule.title, outcome: 'not-applicable', ...(fileOnly && applicable.length ? { problem: 'needs the live server (give a URL)' } : {}) });
+      findings.push({
+        ids: rule.ids,
+        level,
+        title: rule.title,
+        outcome: 'not-applicable',
+        ...(fileOnly && applicable.length ? { problem: 'needs the live server (give a URL)' } : {}),
+      });
       continue;
     }
     const problem = rule.evaluate(input);
     const isMust = applicable.some((r) => r!.strength === 'must' && !r!.informational);
     if (problem && isMust) mustFailures++;
-    findings.push({ ids: applicable.map((r) => r!.id), level, title: rule.title, outcome: problem ? 'fail' : 'pass', ...(problem ? { problem } : {}) });
+    findings.push({
+      ids: applicable.map((r) => r!.id),
+      level,
+      title: rule.title,
+      outcome: problem ? 'fail' : 'pass',
+      ...(problem ? { problem } : {}),
+    });
   }
   return { findings, mustFailures };
 }
@@ -64,7 +86,10 @@ export function validateDiscoveryCommand(): Command {
     .option('--allow-http', 'accept http:// URLs where the spec wants https (test setups)')
     .option('--json', 'print the findings as JSON')
     .action(async (source: string, flags: { profile: string; allowHttp?: boolean; json?: boolean }) => {
-      const { findings, mustFailures } = await validateDiscovery(source, { profile: flags.profile, ...(flags.allowHttp ? { allowHttp: true } : {}) });
+      const { findings, mustFailures } = await validateDiscovery(source, {
+        profile: flags.profile,
+        ...(flags.allowHttp ? { allowHttp: true } : {}),
+      });
       if (flags.json) {
         console.log(JSON.stringify({ source, mustFailures, findings }, null, 2));
       } else {

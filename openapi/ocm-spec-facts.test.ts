@@ -12,14 +12,7 @@
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import type { OpenAPIV3 } from 'openapi-types';
-import {
-  ocmDocument,
-  OCM_CAPABILITIES,
-  OCM_CRITERIA,
-  OCM_NOTIFICATION_TYPES,
-  OCM_SHARE_TYPES,
-  OCM_RESOURCE_TYPES,
-} from './ocm.ts';
+import { ocmDocument, OCM_CAPABILITIES, OCM_CRITERIA, OCM_NOTIFICATION_TYPES, OCM_SHARE_TYPES, OCM_RESOURCE_TYPES } from './ocm.ts';
 import { sciencemeshDocument } from './sciencemesh.ts';
 import { opsDocument } from './ops.ts';
 import { SchemaRegistry } from './registry.ts';
@@ -32,9 +25,7 @@ interface SpecFacts {
   enums: Record<string, string[] | { listedIn: string; values: string[] }>;
 }
 
-const facts = JSON.parse(
-  readFileSync(new URL('./spec-facts/ocm-main-6a05861.json', import.meta.url), 'utf8'),
-) as SpecFacts;
+const facts = JSON.parse(readFileSync(new URL('./spec-facts/ocm-main-6a05861.json', import.meta.url), 'utf8')) as SpecFacts;
 
 const DECISION = 'decisions/0002-ocm-openapi-differences.md';
 
@@ -143,8 +134,7 @@ function resolve(doc: OpenAPIV3.Document, schema: AnySchema | undefined): OpenAP
 function schemaAt(doc: OpenAPIV3.Document, [name, ...steps]: [string, ...string[]]): OpenAPIV3.SchemaObject {
   let current = resolve(doc, componentSchemas(doc)[name]);
   for (const step of steps) {
-    const next: AnySchema | undefined =
-      step === '[]' ? (current as OpenAPIV3.ArraySchemaObject).items : current.properties?.[step];
+    const next: AnySchema | undefined = step === '[]' ? (current as OpenAPIV3.ArraySchemaObject).items : current.properties?.[step];
     if (!next) throw new Error(`${name}: no ${step}`);
     current = resolve(doc, next);
   }
@@ -315,8 +305,21 @@ const documents: Record<string, OpenAPIV3.Document> = {
 const ALLOWED_FORMATS = new Set(['date-time', 'uri', 'uri-reference', 'email', 'fqdn', 'int32', 'int64', 'uuid']);
 /** Schema keywords of newer JSON Schema drafts that OpenAPI 3.0 does not have. */
 const NOT_IN_OPENAPI_30 = [
-  'const', 'if', 'then', 'else', '$defs', '$id', '$schema', 'contains', 'prefixItems', 'examples',
-  'patternProperties', 'dependentRequired', 'dependentSchemas', 'unevaluatedProperties', 'propertyNames',
+  'const',
+  'if',
+  'then',
+  'else',
+  '$defs',
+  '$id',
+  '$schema',
+  'contains',
+  'prefixItems',
+  'examples',
+  'patternProperties',
+  'dependentRequired',
+  'dependentSchemas',
+  'unevaluatedProperties',
+  'propertyNames',
 ];
 
 for (const [docName, doc] of Object.entries(documents)) {
@@ -342,7 +345,10 @@ for (const [docName, doc] of Object.entries(documents)) {
           const content = (response as OpenAPIV3.ResponseObject).content ?? {};
           // Every answer is JSON, except pages meant for a browser (the invite dialog).
           const media = Object.keys(content);
-          expect(media.length === 1 && ['application/json', 'text/html'].includes(media[0]!), `${key} ${status} has one JSON (or HTML page) body: ${media}`).toBe(true);
+          expect(
+            media.length === 1 && ['application/json', 'text/html'].includes(media[0]!),
+            `${key} ${status} has one JSON (or HTML page) body: ${media}`,
+          ).toBe(true);
           const ref = (content[media[0]!]!.schema as OpenAPIV3.ReferenceObject | undefined)?.$ref ?? '';
           expect(ref, `${key} ${status}`).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/);
           expect(names, `${key} ${status}`).toContain(ref.split('/').pop());
@@ -424,9 +430,17 @@ test.describe('sample payloads through the schema registry', () => {
       protocol: { name: 'webdav', options: { sharedSecret: 'secret-1' }, webdav },
       branch: 'SingleProtocol',
     },
-    'multi, newest draft': { protocol: { name: 'multi', webdav: { ...webdav, requirements: ['must-exchange-token'] } }, branch: 'MultiProtocol' },
+    'multi, newest draft': {
+      protocol: { name: 'multi', webdav: { ...webdav, requirements: ['must-exchange-token'] } },
+      branch: 'MultiProtocol',
+    },
     'multi as reva sends it (empty options, pre-1.4 webapp)': {
-      protocol: { name: 'multi', options: {}, webdav, webapp: { uriTemplate: 'https://x.example/{relative-path-to-shared-resource}', viewMode: '' } },
+      protocol: {
+        name: 'multi',
+        options: {},
+        webdav,
+        webapp: { uriTemplate: 'https://x.example/{relative-path-to-shared-resource}', viewMode: '' },
+      },
       branch: 'MultiProtocol',
     },
   };
@@ -460,7 +474,9 @@ test.describe('sample payloads through the schema registry', () => {
   }
 
   test('IncomingShare leaves shareType and resourceType to the handler (501, not 400)', () => {
-    expect(valid('IncomingShare', { ...shareBase, shareType: 'team', resourceType: 'calendar', protocol: { name: 'webdav', webdav } })).toBe(true);
+    expect(
+      valid('IncomingShare', { ...shareBase, shareType: 'team', resourceType: 'calendar', protocol: { name: 'webdav', webdav } }),
+    ).toBe(true);
   });
 
   test('NewShare takes only the newest-draft multi encoding with full webdav fields', () => {

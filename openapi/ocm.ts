@@ -39,13 +39,7 @@ export const OCM_CAPABILITIES = [
 ] as const;
 
 /** Discovery `criteria` values of the newest draft. */
-export const OCM_CRITERIA = [
-  'must-use-http-sig',
-  'must-exchange-token',
-  'denylist',
-  'allowlist',
-  'must-invite',
-] as const;
+export const OCM_CRITERIA = ['must-use-http-sig', 'must-exchange-token', 'denylist', 'allowlist', 'must-invite'] as const;
 
 /** Recipient share types. */
 export const OCM_SHARE_TYPES = ['user', 'group', 'federation'] as const;
@@ -288,10 +282,7 @@ const schemas: Record<string, Schema> = {
   },
   ValidationErrorResponse: {
     description: 'Error body of a 400 answer; may list the fields at fault in validationErrors.',
-    allOf: [
-      ref('Error'),
-      { type: 'object', properties: { validationErrors: { type: 'array', items: ref('ValidationError') } } },
-    ],
+    allOf: [ref('Error'), { type: 'object', properties: { validationErrors: { type: 'array', items: ref('ValidationError') } } }],
   },
 
   // ---- discovery ----------------------------------------------------------
@@ -299,7 +290,7 @@ const schemas: Record<string, Schema> = {
     type: 'object',
     description:
       'The least a discovery document must hold for this server to talk to its author: an absolute endPoint. ' +
-      'Used when reading other servers\' documents, which carry values from older versions (1.0-1.3) that the strict Discovery schema rejects.',
+      "Used when reading other servers' documents, which carry values from older versions (1.0-1.3) that the strict Discovery schema rejects.",
     required: ['endPoint'],
     properties: {
       enabled: { type: 'boolean' },
@@ -319,14 +310,22 @@ const schemas: Record<string, Schema> = {
     properties: {
       enabled: { type: 'boolean', description: 'Whether OCM is switched on at this server.' },
       apiVersion: { type: 'string', description: 'OCM version spoken (informational).', example: '1.4.0' },
-      endPoint: { type: 'string', format: 'uri', description: 'Absolute base URL of the OCM API.', example: 'https://cloud.example.org/ocm' },
+      endPoint: {
+        type: 'string',
+        format: 'uri',
+        description: 'Absolute base URL of the OCM API.',
+        example: 'https://cloud.example.org/ocm',
+      },
       provider: { type: 'string', description: 'Human-friendly name of the service.', example: 'ocm-conformance' },
       resourceTypes: { type: 'array', items: ref('ResourceType'), description: 'Resource types offered; at most one entry per name.' },
       capabilities: { type: 'array', items: ref('Capability'), description: 'Optional features; receiving /shares is implied.' },
       criteria: { type: 'array', items: ref('Criterion'), description: 'Conditions this server sets for accepting shares.' },
       tokenEndPoint: { type: 'string', format: 'uri', description: 'Absolute URL of the code-flow token endpoint.' },
       jwksUri: { type: 'string', format: 'uri', description: 'Absolute URL of the JWK Set with our signing keys.' },
-      inviteAcceptDialog: { type: 'string', description: 'Page (path or URL) where a user accepts an invite given token and providerDomain.' },
+      inviteAcceptDialog: {
+        type: 'string',
+        description: 'Page (path or URL) where a user accepts an invite given token and providerDomain.',
+      },
       publicKey: ref('LegacyPublicKey'),
     },
   },
@@ -437,7 +436,11 @@ const schemas: Record<string, Schema> = {
       shareWith: ref('OcmAddress'),
       name: { type: 'string', description: 'Name of the shared file or folder.', example: 'report.pdf' },
       description: { type: 'string' },
-      providerId: { type: 'string', description: "Sender's opaque id, different for every share.", example: '7c084226-d9a1-11e6-bf26-cec0c932ce01' },
+      providerId: {
+        type: 'string',
+        description: "Sender's opaque id, different for every share.",
+        example: '7c084226-d9a1-11e6-bf26-cec0c932ce01',
+      },
       owner: ref('OcmAddress'),
       sender: ref('OcmAddress'),
       ownerDisplayName: { type: 'string' },
@@ -638,7 +641,12 @@ const schemas: Record<string, Schema> = {
     type: 'object',
     required: ['recipientProvider', 'token', 'userID', 'email', 'name'],
     properties: {
-      recipientProvider: { type: 'string', format: 'fqdn', description: "host[:port] of the invite receiver's server.", example: 'receiver.example.org' },
+      recipientProvider: {
+        type: 'string',
+        format: 'fqdn',
+        description: "host[:port] of the invite receiver's server.",
+        example: 'receiver.example.org',
+      },
       token: { type: 'string', description: 'The invite token.' },
       userID: { type: 'string', description: 'Id of the invite receiver at their server.' },
       email: { type: 'string', description: 'E-mail of the invite receiver (informational).' },
@@ -675,7 +683,7 @@ const schemas: Record<string, Schema> = {
     required: ['grant_type', 'client_id', 'code'],
     properties: {
       grant_type: { type: 'string', enum: ['authorization_code'] },
-      client_id: { type: 'string', format: 'fqdn', description: "host[:port] of the receiving server." },
+      client_id: { type: 'string', format: 'fqdn', description: 'host[:port] of the receiving server.' },
       code: { type: 'string', description: 'The sharedSecret of the share.' },
       redirect_uri: { type: 'string', description: 'Accepted and ignored.' },
     },

@@ -5,14 +5,7 @@
  */
 import { test, expect } from '@playwright/test';
 import type { OpenAPIV3 } from 'openapi-types';
-import {
-  ocsDocument,
-  OCS_PERMISSIONS,
-  OCS_SHARE_TYPE_FEDERATED,
-  OCS_STATE,
-  OCS_V1_BASE,
-  OCS_V2_BASE,
-} from './ocs.ts';
+import { ocsDocument, OCS_PERMISSIONS, OCS_SHARE_TYPE_FEDERATED, OCS_STATE, OCS_V1_BASE, OCS_V2_BASE } from './ocs.ts';
 import { SchemaRegistry, documents } from './registry.ts';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -198,7 +191,20 @@ test.describe('ocsDocument structure', () => {
 
   test('schemas use OpenAPI 3.0 keywords only, no formats beyond int64, resolvable bare $refs; nothing is closed', () => {
     const names = new Set(Object.keys(schemas()));
-    const notIn30 = ['const', 'if', 'then', 'else', '$defs', '$id', '$schema', 'contains', 'prefixItems', 'examples', 'patternProperties', 'propertyNames'];
+    const notIn30 = [
+      'const',
+      'if',
+      'then',
+      'else',
+      '$defs',
+      '$id',
+      '$schema',
+      'contains',
+      'prefixItems',
+      'examples',
+      'patternProperties',
+      'propertyNames',
+    ];
     const problems: string[] = [];
     for (const [name, schema] of Object.entries(schemas())) {
       for (const [at, node] of walk(schema, name)) {
@@ -213,7 +219,9 @@ test.describe('ocsDocument structure', () => {
       }
     }
     expect(problems).toEqual([]);
-    expect(reachable('OcsShareOutcome')).toEqual(new Set(['OcsShareOutcome', 'OcsShareResponse', 'OcsErrorResponse', 'OcsOkMeta', 'OcsFailureMeta', 'OcsMeta', 'OcsShare']));
+    expect(reachable('OcsShareOutcome')).toEqual(
+      new Set(['OcsShareOutcome', 'OcsShareResponse', 'OcsErrorResponse', 'OcsOkMeta', 'OcsFailureMeta', 'OcsMeta', 'OcsShare']),
+    );
   });
 
   test('exported constants match the document', () => {
@@ -372,7 +380,9 @@ test.describe('ocs payloads through the schema registry', () => {
   test('success envelopes (v2 statuscode 200, v1 statuscode 100)', () => {
     expect(valid('OcsShareResponse', { ocs: { meta: ok(200), data: outgoing } })).toBe(true);
     expect(valid('OcsShareResponse', { ocs: { meta: ok(100), data: outgoing } })).toBe(true);
-    expect(valid('OcsShareListResponse', { ocs: { meta: { ...ok(200), totalitems: '', itemsperpage: '' }, data: [outgoing, received] } })).toBe(true);
+    expect(
+      valid('OcsShareListResponse', { ocs: { meta: { ...ok(200), totalitems: '', itemsperpage: '' }, data: [outgoing, received] } }),
+    ).toBe(true);
     expect(valid('OcsShareListResponse', { ocs: { meta: ok(200), data: [] } })).toBe(true);
     expect(valid('OcsShareListResponse', { ocs: { meta: ok(200), data: outgoing } })).toBe(false);
     expect(valid('OcsEmptyResponse', { ocs: { meta: ok(200), data: [] } })).toBe(true);
@@ -411,7 +421,10 @@ test.describe('ocs payloads through the schema registry', () => {
       const label = `${outcome} ${JSON.stringify(value).slice(0, 60)}`;
       expect(valid(outcome, value), label).toBe(branch !== null);
       const own = ((schemas()[outcome] as OpenAPIV3.SchemaObject).oneOf ?? []).map(refName);
-      expect(branches.filter((b) => own.includes(b) && valid(b, value)), label).toEqual(branch ? [branch] : []);
+      expect(
+        branches.filter((b) => own.includes(b) && valid(b, value)),
+        label,
+      ).toEqual(branch ? [branch] : []);
     }
   });
 });

@@ -158,8 +158,8 @@ const operations: OperationSpec[] = [
     tags: ['shares'],
     summary: 'Share a file or folder of the caller with a federated contact (share type 6)',
     description:
-      'Resolves the recipient among the caller\'s accepted contacts, records the share and sends the OCM share ' +
-      'creation notification (POST <endPoint>/shares) to the recipient\'s server before answering.',
+      "Resolves the recipient among the caller's accepted contacts, records the share and sends the OCM share " +
+      "creation notification (POST <endPoint>/shares) to the recipient's server before answering.",
     parameters: [format],
     requestBody: body('CreateShareRequest', 'Form fields (the usual client encoding) or the same fields as JSON.'),
     success: { schema: 'OcsShareResponse', description: 'The new share.' },
@@ -212,7 +212,7 @@ const operations: OperationSpec[] = [
     tags: ['shares'],
     summary: 'Remove (unshare) a share the caller made',
     description:
-      'Stops access at once and sends the SHARE_UNSHARED notification to the recipient\'s server; a failure to deliver ' +
+      "Stops access at once and sends the SHARE_UNSHARED notification to the recipient's server; a failure to deliver " +
       'it does not undo the removal. data is an empty array.',
     parameters: [shareId, format],
     success: { schema: 'OcsEmptyResponse', description: 'The share is gone.' },
@@ -332,7 +332,7 @@ const schemas: Record<string, Schema> = {
       status: {
         type: 'string',
         enum: ['ok', 'failure', 'error'],
-        description: 'ok, or failure on error. We send failure (Nextcloud\'s word); reva writes error, which is accepted when reading.',
+        description: "ok, or failure on error. We send failure (Nextcloud's word); reva writes error, which is accepted when reading.",
       },
       statuscode: {
         type: 'integer',
@@ -411,7 +411,12 @@ const schemas: Record<string, Schema> = {
         required: ['meta'],
         properties: {
           meta: ref('OcsFailureMeta'),
-          data: { anyOf: [{ type: 'array', maxItems: 0, items: {} }, { type: 'object', maxProperties: 0 }] },
+          data: {
+            anyOf: [
+              { type: 'array', maxItems: 0, items: {} },
+              { type: 'object', maxProperties: 0 },
+            ],
+          },
         },
       },
     },
@@ -434,11 +439,11 @@ const schemas: Record<string, Schema> = {
     type: 'object',
     description:
       'An OCM share as OCS presents it, outgoing (made by the caller) or received (state present). ' +
-      'It never holds the OCM shared secret, under any property name: only the owner\'s and the recipient\'s ' +
+      "It never holds the OCM shared secret, under any property name: only the owner's and the recipient's " +
       'servers know it. Servers add further fields (item_source, storage_id, space_id, ...).',
     required: ['id', 'share_type', 'permissions', 'stime', 'item_type'],
     properties: {
-      id: { type: 'string', minLength: 1, description: 'Share id (a received share has its own id, not the sender\'s).' },
+      id: { type: 'string', minLength: 1, description: "Share id (a received share has its own id, not the sender's)." },
       share_type: { type: 'integer', enum: [OCS_SHARE_TYPE_FEDERATED], description: 'Always 6, federated.' },
       uid_owner: { type: 'string', description: 'Who made the share (user@provider for a received share).' },
       displayname_owner: { type: 'string' },
@@ -446,8 +451,13 @@ const schemas: Record<string, Schema> = {
       displayname_file_owner: { type: 'string' },
       share_with: { type: 'string', description: 'Recipient: user@provider for an outgoing share, the local user for a received one.' },
       share_with_displayname: { type: 'string' },
-      share_with_provider: { type: 'string', description: 'Recipient\'s server (host[:port]) for an outgoing share.' },
-      permissions: { type: 'integer', minimum: 0, maximum: 31, description: 'OCS permission bits (1 read, 2 update, 4 create, 8 delete, 16 share).' },
+      share_with_provider: { type: 'string', description: "Recipient's server (host[:port]) for an outgoing share." },
+      permissions: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 31,
+        description: 'OCS permission bits (1 read, 2 update, 4 create, 8 delete, 16 share).',
+      },
       stime: { type: 'integer', format: 'int64', minimum: 0, description: 'Creation time, Unix seconds.' },
       expiration: {
         type: 'string',
@@ -455,7 +465,7 @@ const schemas: Record<string, Schema> = {
         pattern: `^(${DATE}( [0-9]{2}:[0-9]{2}:[0-9]{2})?)?$`,
         description: 'End of validity as "YYYY-MM-DD 00:00:00", or null when none (reva sends an empty string).',
       },
-      path: { type: 'string', description: 'Path in the caller\'s view: the shared resource, or /Shares/<name> when received.' },
+      path: { type: 'string', description: "Path in the caller's view: the shared resource, or /Shares/<name> when received." },
       item_type: { type: 'string', enum: ['file', 'folder'] },
       mimetype: { type: 'string', description: 'httpd/unix-directory for folders.' },
       name: { type: 'string', description: 'Name of the shared resource.' },
@@ -487,9 +497,9 @@ const schemas: Record<string, Schema> = {
         description: 'Must be 6 (federated); other values are refused with 400.',
         anyOf: [{ type: 'integer' }, digits('Decimal share type, e.g. "6".')],
       },
-      path: { type: 'string', minLength: 1, description: 'Resource to share, relative to the caller\'s home, e.g. /Documents/notes.md.' },
-      shareWith: { type: 'string', minLength: 1, description: 'The contact\'s user id at their server, as listed by find-accepted-users.' },
-      shareWithProvider: { type: 'string', minLength: 1, description: 'The contact\'s server (idp), as listed by find-accepted-users.' },
+      path: { type: 'string', minLength: 1, description: "Resource to share, relative to the caller's home, e.g. /Documents/notes.md." },
+      shareWith: { type: 'string', minLength: 1, description: "The contact's user id at their server, as listed by find-accepted-users." },
+      shareWithProvider: { type: 'string', minLength: 1, description: "The contact's server (idp), as listed by find-accepted-users." },
       permissions: permissionsInput,
       role: { type: 'string', enum: [...OCS_ROLES], description: 'viewer (read) or editor (read and write).' },
       expireDate: { type: 'string', pattern: `^${DATE}$`, description: 'Last day of validity, YYYY-MM-DD.' },
@@ -501,7 +511,11 @@ const schemas: Record<string, Schema> = {
     properties: {
       permissions: permissionsInput,
       role: { type: 'string', enum: [...OCS_ROLES] },
-      expireDate: { type: 'string', pattern: `^(${DATE})?$`, description: 'New last day of validity, YYYY-MM-DD; an empty string removes it.' },
+      expireDate: {
+        type: 'string',
+        pattern: `^(${DATE})?$`,
+        description: 'New last day of validity, YYYY-MM-DD; an empty string removes it.',
+      },
     },
     anyOf: [{ required: ['permissions'] }, { required: ['role'] }, { required: ['expireDate'] }],
   },

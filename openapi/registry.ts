@@ -253,12 +253,16 @@ function messageFor(error: ErrorObject): string {
     case 'required':
       return 'REQUIRED';
     case 'type':
-      return `MUST_BE_${String((error.params as { type: string }).type).toUpperCase().replace(/,/g, '_OR_')}`;
+      return `MUST_BE_${String((error.params as { type: string }).type)
+        .toUpperCase()
+        .replace(/,/g, '_OR_')}`;
     case 'enum':
     case 'const':
       return 'NOT_ALLOWED_VALUE';
     case 'format':
-      return `INVALID_${String((error.params as { format: string }).format).toUpperCase().replace(/-/g, '_')}`;
+      return `INVALID_${String((error.params as { format: string }).format)
+        .toUpperCase()
+        .replace(/-/g, '_')}`;
     case 'minItems':
     case 'minLength':
     case 'minProperties':

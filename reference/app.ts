@@ -91,8 +91,16 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
   const stores = await openStores(config.dataDir);
   const domain = providerDomain(config);
   const { signatures, tokenExchange } = config;
-  const signingKeys = signatures.sign ? await loadOrCreateSigningKeys(signatures.keyDir ?? config.dataDir, { kidPrefix: signatures.kidPrefix ?? domain }) : undefined;
-  const client = new OcmClient({ providers, registry, ...config.outbound, userAgent: `ocm-conformance-reference (${domain})`, signingKey: () => signingKeys?.active });
+  const signingKeys = signatures.sign
+    ? await loadOrCreateSigningKeys(signatures.keyDir ?? config.dataDir, { kidPrefix: signatures.kidPrefix ?? domain })
+    : undefined;
+  const client = new OcmClient({
+    providers,
+    registry,
+    ...config.outbound,
+    userAgent: `ocm-conformance-reference (${domain})`,
+    signingKey: () => signingKeys?.active,
+  });
   const capabilities = ['invites', 'notifications', 'protocol-object'];
   if (signingKeys) capabilities.push('http-sig');
   if (tokenExchange.enabled) capabilities.push('exchange-token');
@@ -105,7 +113,8 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
   const peerKeys = new PeerKeyCache({ client, ttlSeconds: signatures.keyCacheSeconds, maxEntries: signatures.keyCacheSize });
   const inboundAuth = new InboundAuthenticator({ settings: signatures, criteria: config.criteria, providers, keys: peerKeys });
   const invites = new InviteService({ domain, inviteExpirySeconds: config.inviteExpirySeconds, users, providers, stores, client });
-  const isContact = (localUserId: string, remoteUserId: string, remoteDomain: string) => invites.findContact(localUserId, remoteUserId, remoteDomain) !== undefined;
+  const isContact = (localUserId: string, remoteUserId: string, remoteDomain: string) =>
+    invites.findContact(localUserId, remoteUserId, remoteDomain) !== undefined;
   const notifier = new Notifier(client);
   const homes = new HomeFolders(join(config.dataDir, 'files'));
   const receivedShares = new ReceivedShareService({
@@ -135,7 +144,12 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
     contactName: (localUserId, remoteUserId, remoteDomain) => invites.findContact(localUserId, remoteUserId, remoteDomain)?.name,
   });
   const tokens = tokenExchange.enabled
-    ? new TokenService({ stores, lifetimeSeconds: tokenExchange.tokenLifetimeSeconds, allowSharesWithoutInvite: config.allowSharesWithoutInvite, isContact })
+    ? new TokenService({
+        stores,
+        lifetimeSeconds: tokenExchange.tokenLifetimeSeconds,
+        allowSharesWithoutInvite: config.allowSharesWithoutInvite,
+        isContact,
+      })
     : undefined;
   const shareAccess = new ShareAccessService({
     stores,
@@ -211,13 +225,17 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
       await ocm.register(ocmNotificationsPlugin, { notifications: core.notifications });
       await ocm.register(ocmInviteAcceptedPlugin, { invites: core.invites });
       await ocm.register(ocmRequestSharePlugin, { shareRequests: core.shareRequests, requireSignature: config.signatures.verify });
-      if (core.tokens) await ocm.register(ocmTokenPlugin, { tokens: core.tokens, authenticator: core.inboundAuth, publicUrl: config.publicUrl });
+      if (core.tokens)
+        await ocm.register(ocmTokenPlugin, { tokens: core.tokens, authenticator: core.inboundAuth, publicUrl: config.publicUrl });
       if (signingKeys) await ocm.register(jwksPlugin, { keys: () => signingKeys, root: false });
     },
     { prefix: OCM_PREFIX },
   );
   await app.register(sciencemeshPlugin, { prefix: '/sciencemesh', users: core.users, invites: core.invites, providers: core.providers });
-  for (const [version, prefix] of [[1, OCS_V1_BASE], [2, OCS_V2_BASE]] as const) {
+  for (const [version, prefix] of [
+    [1, OCS_V1_BASE],
+    [2, OCS_V2_BASE],
+  ] as const) {
     await app.register(ocsPlugin, { prefix, version, users: core.users, sentShares: core.sentShares, receivedShares: core.receivedShares });
   }
   await app.register(davReceivedPlugin, {
@@ -231,7 +249,12 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     // The code flow as a receiver: a token when the share requires it (or the sender offers it).
     getAccessToken: core.tokenClient.exchangeForShare,
   });
-  await app.register(davSurfacesPlugin, { users: core.users, homes: core.homes, shareAccess: core.shareAccess, webdavPath: config.webdavPath });
+  await app.register(davSurfacesPlugin, {
+    users: core.users,
+    homes: core.homes,
+    shareAccess: core.shareAccess,
+    webdavPath: config.webdavPath,
+  });
 
   app.addHook('onClose', async () => {
     await core.stores.close();

@@ -18,7 +18,16 @@ function refusal(fn: () => unknown): string {
 
 test('signature and token exchange settings default on, merge per key and do not leak', () => {
   const config = buildConfig(signatures({ maxAgeSeconds: 120 }));
-  expect(config.signatures).toEqual({ sign: true, verify: true, legacyCavage: true, refuseUnsignedFromSigners: true, maxAgeSeconds: 120, maxSkewSeconds: 60, keyCacheSeconds: 300, keyCacheSize: 256 });
+  expect(config.signatures).toEqual({
+    sign: true,
+    verify: true,
+    legacyCavage: true,
+    refuseUnsignedFromSigners: true,
+    maxAgeSeconds: 120,
+    maxSkewSeconds: 60,
+    keyCacheSeconds: 300,
+    keyCacheSize: 256,
+  });
   expect(config.tokenExchange).toEqual({ enabled: true, tokenLifetimeSeconds: 300, alwaysRequireExchange: false, tryWhenOffered: false });
   expect(buildConfig().signatures.maxAgeSeconds).toBe(300);
 });
@@ -35,9 +44,13 @@ test('unknown or malformed keys are refused by name', () => {
 });
 
 test('meaningless combinations are refused up front', () => {
-  expect(refusal(() => buildConfig({ criteria: ['must-use-http-sig'] }, signatures({ verify: false }), tokenExchange({ enabled: false })))).toContain('must-use-http-sig');
+  expect(
+    refusal(() => buildConfig({ criteria: ['must-use-http-sig'] }, signatures({ verify: false }), tokenExchange({ enabled: false }))),
+  ).toContain('must-use-http-sig');
   expect(refusal(() => buildConfig(signatures({ sign: false })))).toContain('tokenExchange.enabled needs');
-  expect(refusal(() => buildConfig({ criteria: ['must-exchange-token'] }, tokenExchange({ enabled: false })))).toContain('must-exchange-token');
+  expect(refusal(() => buildConfig({ criteria: ['must-exchange-token'] }, tokenExchange({ enabled: false })))).toContain(
+    'must-exchange-token',
+  );
   expect(refusal(() => buildConfig(tokenExchange({ enabled: false, alwaysRequireExchange: true })))).toContain('alwaysRequireExchange');
   expect(buildConfig(signatures({ sign: false, verify: false }), tokenExchange({ enabled: false })).signatures.sign).toBe(false);
 });
@@ -45,7 +58,10 @@ test('meaningless combinations are refused up front', () => {
 test('serve flags map onto the nested settings and leave absent ones to the file', () => {
   expect(flagsToConfig({}).signatures).toBeUndefined();
   expect(flagsToConfig({}).tokenExchange).toBeUndefined();
-  const config = buildConfig(signatures({ legacyCavage: false, maxAgeSeconds: 90 }), flagsToConfig({ sign: false, tokenExchange: false, signatureMaxSkew: 5 }));
+  const config = buildConfig(
+    signatures({ legacyCavage: false, maxAgeSeconds: 90 }),
+    flagsToConfig({ sign: false, tokenExchange: false, signatureMaxSkew: 5 }),
+  );
   expect(config.signatures).toMatchObject({ sign: false, legacyCavage: false, maxAgeSeconds: 90, maxSkewSeconds: 5 });
   expect(config.tokenExchange.enabled).toBe(false);
 });

@@ -35,7 +35,13 @@ test.describe('buildConfig', () => {
   });
 
   test('precedence: defaults < file < flags; an absent flag keeps the file value', () => {
-    const file: Partial<ReferenceConfig> = { host: '127.0.0.5', port: 9000, logLevel: 'info', criteria: ['must-invite'], outbound: { timeoutMs: 3_000 } as ReferenceConfig['outbound'] };
+    const file: Partial<ReferenceConfig> = {
+      host: '127.0.0.5',
+      port: 9000,
+      logLevel: 'info',
+      criteria: ['must-invite'],
+      outbound: { timeoutMs: 3_000 } as ReferenceConfig['outbound'],
+    };
     const flags = flagsToConfig({ port: 9100, bodyLimit: 2048 });
     const config = buildConfig(file, flags);
     expect(config.host).toBe('127.0.0.5'); // file, no flag
@@ -85,10 +91,16 @@ test.describe('buildConfig', () => {
   });
 
   test('an unknown or malformed outbound setting is refused', () => {
-    expect(refusal(() => buildConfig({ outbound: { timeout: 5 } } as unknown as Partial<ReferenceConfig>)).message).toContain('outbound.timeout');
+    expect(refusal(() => buildConfig({ outbound: { timeout: 5 } } as unknown as Partial<ReferenceConfig>)).message).toContain(
+      'outbound.timeout',
+    );
     expect(refusal(() => buildConfig({ outbound: 5 } as unknown as Partial<ReferenceConfig>)).message).toContain('outbound');
-    expect(refusal(() => buildConfig({ outbound: { timeoutMs: 0 } } as unknown as Partial<ReferenceConfig>)).message).toContain('outbound.timeoutMs');
-    expect(refusal(() => buildConfig({ outbound: { maxResponseBytes: -1 } } as unknown as Partial<ReferenceConfig>)).message).toContain('outbound.maxResponseBytes');
+    expect(refusal(() => buildConfig({ outbound: { timeoutMs: 0 } } as unknown as Partial<ReferenceConfig>)).message).toContain(
+      'outbound.timeoutMs',
+    );
+    expect(refusal(() => buildConfig({ outbound: { maxResponseBytes: -1 } } as unknown as Partial<ReferenceConfig>)).message).toContain(
+      'outbound.maxResponseBytes',
+    );
   });
 
   test('grpcPort is accepted and checked', () => {
@@ -207,7 +219,9 @@ test.describe('readConfigFile', () => {
     for (const content of ['- a\n- b\n', '42\n', '', 'null\n']) {
       const file = join(dir, 'list.yaml');
       await writeFile(file, content);
-      await expect(readConfigFile(file), JSON.stringify(content)).rejects.toThrow(new RegExp(`config file ${escape(file)} must hold a mapping`));
+      await expect(readConfigFile(file), JSON.stringify(content)).rejects.toThrow(
+        new RegExp(`config file ${escape(file)} must hold a mapping`),
+      );
     }
   });
 });

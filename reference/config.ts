@@ -188,14 +188,18 @@ export function buildConfig(...layers: ConfigLayer[]): ReferenceConfig {
       if (!Object.hasOwn(config, key) && key !== 'grpcPort' && key !== 'backend') throw new ConfigError(`unknown setting "${key}"`);
       if (key === 'faults') {
         // Faults break the protocol on purpose: never from a config file or the environment.
-        if (layer[ALLOW_FAULTS] !== true) throw new ConfigError('faults can only be enabled with `serve --fault NAME --allow-faults` (or by the mutation run), never from a config file');
+        if (layer[ALLOW_FAULTS] !== true)
+          throw new ConfigError(
+            'faults can only be enabled with `serve --fault NAME --allow-faults` (or by the mutation run), never from a config file',
+          );
         try {
           config.faults = checkFaultNames(value);
         } catch (error) {
           throw new ConfigError((error as Error).message);
         }
       } else if (key === 'outbound') {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('outbound must be a mapping of timeoutMs, maxResponseBytes and allowPrivateAddresses');
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          throw new ConfigError('outbound must be a mapping of timeoutMs, maxResponseBytes and allowPrivateAddresses');
         const unknown = Object.keys(value).find((sub) => !Object.hasOwn(config.outbound, sub));
         if (unknown !== undefined) throw new ConfigError(`unknown setting "outbound.${unknown}"`);
         Object.assign(config.outbound, value);
@@ -243,24 +247,32 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
   }
   // Node keeps the request deadline as a 32-bit count of ms.
   if (config.requestTimeoutMs > 2 ** 31 - 1) throw new ConfigError('requestTimeoutMs must be at most 2147483647');
-  if (!Number.isInteger(config.outbound.timeoutMs) || config.outbound.timeoutMs <= 0) throw new ConfigError('outbound.timeoutMs must be a positive integer');
-  if (typeof config.outbound.allowPrivateAddresses !== 'boolean') throw new ConfigError('outbound.allowPrivateAddresses must be true or false');
+  if (!Number.isInteger(config.outbound.timeoutMs) || config.outbound.timeoutMs <= 0)
+    throw new ConfigError('outbound.timeoutMs must be a positive integer');
+  if (typeof config.outbound.allowPrivateAddresses !== 'boolean')
+    throw new ConfigError('outbound.allowPrivateAddresses must be true or false');
   if (!Number.isInteger(config.outbound.maxResponseBytes) || config.outbound.maxResponseBytes <= 0) {
     throw new ConfigError('outbound.maxResponseBytes must be a positive integer');
   }
   if (!/^\/[^?#]*$/.test(config.webdavPath)) throw new ConfigError('webdavPath must be a path starting with "/"');
-  if (config.webdavReceive !== 'absolute' && config.webdavReceive !== 'relative') throw new ConfigError('webdavReceive must be "absolute" or "relative"');
+  if (config.webdavReceive !== 'absolute' && config.webdavReceive !== 'relative')
+    throw new ConfigError('webdavReceive must be "absolute" or "relative"');
   validateSignatureSettings(config);
   return config;
 }
 
 function validateBackend(config: ReferenceConfig): void {
   const backend = config.backend as unknown;
-  if (typeof backend !== 'object' || backend === null || Array.isArray(backend)) throw new ConfigError('backend must be a mapping of grpc and http');
+  if (typeof backend !== 'object' || backend === null || Array.isArray(backend))
+    throw new ConfigError('backend must be a mapping of grpc and http');
   const unknown = Object.keys(backend).find((key) => key !== 'grpc' && key !== 'http');
   if (unknown !== undefined) throw new ConfigError(`unknown setting "backend.${unknown}"`);
   const { grpc, http } = backend as Partial<BackendSettings>;
-  if (typeof grpc !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(grpc) || Number(grpc.slice(grpc.lastIndexOf(':') + 1)) > 65535) {
+  if (
+    typeof grpc !== 'string' ||
+    !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(grpc) ||
+    Number(grpc.slice(grpc.lastIndexOf(':') + 1)) > 65535
+  ) {
     throw new ConfigError(`backend.grpc must be host:port of the back's gRPC services, got ${JSON.stringify(grpc)}`);
   }
   let url: URL | undefined;
@@ -272,7 +284,8 @@ function validateBackend(config: ReferenceConfig): void {
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) {
     throw new ConfigError(`backend.http must be the origin of the back's HTTP listener (http://host:port), got ${JSON.stringify(http)}`);
   }
-  if (config.grpcPort !== undefined) throw new ConfigError('grpcPort and backend exclude each other: a front serves no gRPC, its back does');
+  if (config.grpcPort !== undefined)
+    throw new ConfigError('grpcPort and backend exclude each other: a front serves no gRPC, its back does');
   config.backend = { grpc, http: url.origin };
 }
 
@@ -289,9 +302,14 @@ function validateSignatureSettings(config: ReferenceConfig): void {
   for (const key of ['maxAgeSeconds', 'keyCacheSeconds', 'keyCacheSize'] as const) {
     if (!Number.isInteger(signatures[key]) || signatures[key] <= 0) throw new ConfigError(`signatures.${key} must be a positive integer`);
   }
-  if (!Number.isInteger(signatures.maxSkewSeconds) || signatures.maxSkewSeconds < 0) throw new ConfigError('signatures.maxSkewSeconds must be a whole number of seconds');
-  if (signatures.keyDir !== undefined && (typeof signatures.keyDir !== 'string' || signatures.keyDir === '')) throw new ConfigError('signatures.keyDir must be a folder');
-  if (signatures.kidPrefix !== undefined && (typeof signatures.kidPrefix !== 'string' || !/^[\x21-\x7e]+$/.test(signatures.kidPrefix) || /[#"\\]/.test(signatures.kidPrefix))) {
+  if (!Number.isInteger(signatures.maxSkewSeconds) || signatures.maxSkewSeconds < 0)
+    throw new ConfigError('signatures.maxSkewSeconds must be a whole number of seconds');
+  if (signatures.keyDir !== undefined && (typeof signatures.keyDir !== 'string' || signatures.keyDir === ''))
+    throw new ConfigError('signatures.keyDir must be a folder');
+  if (
+    signatures.kidPrefix !== undefined &&
+    (typeof signatures.kidPrefix !== 'string' || !/^[\x21-\x7e]+$/.test(signatures.kidPrefix) || /[#"\\]/.test(signatures.kidPrefix))
+  ) {
     throw new ConfigError('signatures.kidPrefix must be printable ASCII without spaces, "#", quotes or backslashes');
   }
   for (const key of ['enabled', 'alwaysRequireExchange', 'tryWhenOffered'] as const) {
@@ -301,10 +319,15 @@ function validateSignatureSettings(config: ReferenceConfig): void {
     throw new ConfigError('tokenExchange.tokenLifetimeSeconds must be a positive integer');
   }
   // Combinations the spec makes meaningless.
-  if (config.criteria.includes('must-use-http-sig') && !signatures.verify) throw new ConfigError('criterion must-use-http-sig needs signatures.verify');
+  if (config.criteria.includes('must-use-http-sig') && !signatures.verify)
+    throw new ConfigError('criterion must-use-http-sig needs signatures.verify');
   if (tokenExchange.enabled && !(signatures.sign && signatures.verify)) {
-    throw new ConfigError('tokenExchange.enabled needs signatures.sign and signatures.verify (the code flow authenticates servers by their signatures)');
+    throw new ConfigError(
+      'tokenExchange.enabled needs signatures.sign and signatures.verify (the code flow authenticates servers by their signatures)',
+    );
   }
-  if (config.criteria.includes('must-exchange-token') && !tokenExchange.enabled) throw new ConfigError('criterion must-exchange-token needs tokenExchange.enabled');
-  if (tokenExchange.alwaysRequireExchange && !tokenExchange.enabled) throw new ConfigError('tokenExchange.alwaysRequireExchange needs tokenExchange.enabled');
+  if (config.criteria.includes('must-exchange-token') && !tokenExchange.enabled)
+    throw new ConfigError('criterion must-exchange-token needs tokenExchange.enabled');
+  if (tokenExchange.alwaysRequireExchange && !tokenExchange.enabled)
+    throw new ConfigError('tokenExchange.alwaysRequireExchange needs tokenExchange.enabled');
 }

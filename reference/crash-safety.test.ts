@@ -40,7 +40,18 @@ test.afterEach(() => {
 });
 
 async function startServer(port: number, dataDir: string, providersFile: string): Promise<Child> {
-  const server = await spawnServeProcess(['--host', HOST, '--port', String(port), '--data-dir', dataDir, '--providers', providersFile, '--log-level', 'error']);
+  const server = await spawnServeProcess([
+    '--host',
+    HOST,
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    '--providers',
+    providersFile,
+    '--log-level',
+    'error',
+  ]);
   children.push(server.child);
   return { process: server.child, exited: server.exited, stderr: server.stderr };
 }

@@ -87,7 +87,13 @@ export class OcmError extends Error {
 
   constructor(
     code: ErrorCode,
-    options: { message?: string; validationErrors?: ValidationIssue[]; headers?: Record<string, string>; status?: number; cause?: unknown } = {},
+    options: {
+      message?: string;
+      validationErrors?: ValidationIssue[];
+      headers?: Record<string, string>;
+      status?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(options.message ?? ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OcmError';

@@ -35,9 +35,17 @@ const AREAS: FaultArea[] = [
 ];
 
 /** Runs `ocm-conformance serve ARGS` expecting it to stop on its own; its exit code and output. */
-function serveExpectingExit(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function serveExpectingExit(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'serve', ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -69,8 +77,10 @@ test.describe('the fault catalogue', () => {
       expect(AREAS, `${fault.name}: area`).toContain(fault.area);
       expect(fault.description.length, `${fault.name}: description`).toBeGreaterThan(10);
       expect(fault.requirements.length, `${fault.name}: requirement IDs`).toBeGreaterThan(0);
-      for (const id of fault.requirements) expect(catalogue.byId.has(id), `${fault.name}: ${id} is in fixtures/requirements.yaml`).toBe(true);
-      for (const criterion of fault.setup?.criteria ?? []) expect(CRITERIA as readonly string[], `${fault.name}: setup criterion`).toContain(criterion);
+      for (const id of fault.requirements)
+        expect(catalogue.byId.has(id), `${fault.name}: ${id} is in fixtures/requirements.yaml`).toBe(true);
+      for (const criterion of fault.setup?.criteria ?? [])
+        expect(CRITERIA as readonly string[], `${fault.name}: setup criterion`).toContain(criterion);
     }
   });
 
@@ -80,7 +90,9 @@ test.describe('the fault catalogue', () => {
 
   test('every fault is injected somewhere in the reference code (none is dead)', async () => {
     const dir = join(PROJECT_ROOT, 'reference');
-    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'faults.ts');
+    const files = (await readdir(dir, { recursive: true })).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'faults.ts',
+    );
     const source = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('\n');
     const dead = FAULTS.filter((f) => !source.includes(`faults.has('${f.name}')`)).map((f) => f.name);
     expect(dead, 'faults no guarded line refers to').toEqual([]);
@@ -145,7 +157,13 @@ test.describe('enabling faults', () => {
 
   test('the environment cannot enable a fault: a normal serve behaves normally; --fault with --allow-faults does break it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ocm-faults-'));
-    const env = { ...process.env, OCM_FAULTS: 'discovery-served-as-text', OCM_FAULT: 'discovery-served-as-text', OCM_ALLOW_FAULTS: '1', ALLOW_FAULTS: 'true' };
+    const env = {
+      ...process.env,
+      OCM_FAULTS: 'discovery-served-as-text',
+      OCM_FAULT: 'discovery-served-as-text',
+      OCM_ALLOW_FAULTS: '1',
+      ALLOW_FAULTS: 'true',
+    };
     const normal = await spawnServe(['--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'a')], 20_000, env);
     try {
       expect(await contentTypeOfDiscovery(normal.url)).toMatch(/^application\/json/);
@@ -153,7 +171,10 @@ test.describe('enabling faults', () => {
     } finally {
       await normal.stop();
     }
-    const broken = await spawnServe(['--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'b'), '--fault', 'discovery-served-as-text', '--allow-faults'], 20_000);
+    const broken = await spawnServe(
+      ['--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'b'), '--fault', 'discovery-served-as-text', '--allow-faults'],
+      20_000,
+    );
     try {
       expect(await contentTypeOfDiscovery(broken.url)).toMatch(/^text\/plain/);
       expect(broken.output()).toMatch(/WARNING: deliberately broken: faults discovery-served-as-text are on/);

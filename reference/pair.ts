@@ -20,7 +20,13 @@ export function providerEntry(name: string, origin: string): ProviderInfo {
     organization: 'ocm-conformance',
     domain: host,
     homepage: origin,
-    services: [{ host, api_version: '1.4.0', endpoint: { type: { name: 'OCM' }, name: `${host} - OCM API`, path: `${origin}/ocm/`, is_monitored: true } }],
+    services: [
+      {
+        host,
+        api_version: '1.4.0',
+        endpoint: { type: { name: 'OCM' }, name: `${host} - OCM API`, path: `${origin}/ocm/`, is_monitored: true },
+      },
+    ],
   };
 }
 
@@ -66,7 +72,12 @@ export async function startPair(options: PairOptions = {}): Promise<Pair> {
   const logger = options.logger ?? pino({ level: options.logLevel ?? 'silent' });
   const start = (index: 0 | 1) =>
     startInstance(
-      buildConfig({ host: hosts[index], port: ports[index], dataDir: dataDirs[index], ...(options.configure?.(index === 0 ? 'a' : 'b') ?? {}) }),
+      buildConfig({
+        host: hosts[index],
+        port: ports[index],
+        dataDir: dataDirs[index],
+        ...(options.configure?.(index === 0 ? 'a' : 'b') ?? {}),
+      }),
       { logger, providers },
     );
   const a = await start(0);

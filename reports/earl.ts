@@ -40,7 +40,8 @@ const CONTEXT = {
 function info(r: RequirementResult): string {
   const parts = [r.reason ?? ''];
   if (r.unexpectedPass) parts.push('Unexpected pass: declared as an expected failure, yet it passed.');
-  else if (r.outcome === 'failed' && r.expectedFailure) parts.push('Expected failure: declared in the expectation ledger; it does not fail the run.');
+  else if (r.outcome === 'failed' && r.expectedFailure)
+    parts.push('Expected failure: declared in the expectation ledger; it does not fail the run.');
   const failing = r.checks.find((c) => c.expected !== undefined || c.actual !== undefined);
   if (failing) parts.push(`Expected ${failing.expected ?? '?'}; actual ${failing.actual ?? '?'}.`);
   return parts.filter(Boolean).join(' ');
@@ -81,7 +82,14 @@ export function renderEarl(input: ComplianceResults): string {
         'ocm:level': r.level,
         'ocm:area': r.area,
         ...(r.checks.length
-          ? { 'dct:hasPart': r.checks.map((c) => ({ '@id': `urn:ocm-conformance:check:${c.id}`, '@type': 'earl:TestCase', 'dct:title': c.title, 'ocm:status': c.status })) }
+          ? {
+              'dct:hasPart': r.checks.map((c) => ({
+                '@id': `urn:ocm-conformance:check:${c.id}`,
+                '@type': 'earl:TestCase',
+                'dct:title': c.title,
+                'ocm:status': c.status,
+              })),
+            }
           : {}),
       },
       'earl:mode': 'earl:automatic',

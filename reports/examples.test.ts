@@ -14,7 +14,10 @@ for (const name of ['github-actions.yml', 'github-actions-sharded.yml']) {
   test(`examples/${name} parses and calls ocm-conformance with options it has`, () => {
     const text = readFileSync(fileURLToPath(new URL(`../examples/${name}`, import.meta.url)), 'utf8');
     const workflow = parseYaml(text) as { jobs: Record<string, { steps: Array<{ run?: string }> }> };
-    const scripts = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.run ?? '')).join('\n').replace(/\\\n\s*/g, ' ');
+    const scripts = Object.values(workflow.jobs)
+      .flatMap((j) => j.steps.map((s) => s.run ?? ''))
+      .join('\n')
+      .replace(/\\\n\s*/g, ' ');
     const calls = [...scripts.matchAll(/npx ocm-conformance (\w+)([^\n|&]*)/g)];
     expect(calls.length).toBeGreaterThan(0);
     for (const [, command, rest] of calls) {

@@ -12,17 +12,25 @@ const SAMPLE_LEDGER = fileURLToPath(new URL('../fixtures/expectations/reference.
 
 test.describe('expectation ledgers', () => {
   test('the sample ledger of the reference is valid and empty', async () => {
-    expect(await readLedger(SAMPLE_LEDGER, new Set(['DISC-1']))).toEqual({ implementation: 'reference A (embedded)', expectedFailures: [] });
+    expect(await readLedger(SAMPLE_LEDGER, new Set(['DISC-1']))).toEqual({
+      implementation: 'reference A (embedded)',
+      expectedFailures: [],
+    });
   });
 
   test('YAML and JSON are read; mistakes are refused with the file named', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ocm-ledger-'));
     const known = new Set(['SHR-2', 'SHR-12', 'DISC-1']);
     const file = (name: string, text: string) => writeFile(join(dir, name), text).then(() => join(dir, name));
-    expect(await readLedger(await file('a.yaml', 'implementation: X\nexpectedFailures: [SHR-12, DISC-1]\n'), known)).toEqual({ implementation: 'X', expectedFailures: ['SHR-12', 'DISC-1'] });
+    expect(await readLedger(await file('a.yaml', 'implementation: X\nexpectedFailures: [SHR-12, DISC-1]\n'), known)).toEqual({
+      implementation: 'X',
+      expectedFailures: ['SHR-12', 'DISC-1'],
+    });
     expect(await readLedger(await file('b.json', '{"expectedFailures":["SHR-2"]}'), known)).toEqual({ expectedFailures: ['SHR-2'] });
     expect(await readLedger(join(dir, 'missing.yaml'), known)).toEqual({ expectedFailures: [] });
-    await expect(readLedger(await file('c.yaml', 'expectedFailures: [SHR-99]\n'), known)).rejects.toThrow(/c\.yaml: unknown requirement ID SHR-99/);
+    await expect(readLedger(await file('c.yaml', 'expectedFailures: [SHR-99]\n'), known)).rejects.toThrow(
+      /c\.yaml: unknown requirement ID SHR-99/,
+    );
     await expect(readLedger(await file('d.yaml', 'expectedFailures: [SHR-2, SHR-2]\n'), known)).rejects.toThrow(/SHR-2 listed twice/);
     await expect(readLedger(await file('e.yaml', 'expected: [SHR-2]\n'), known)).rejects.toThrow(/unknown key expected/);
     await expect(readLedger(await file('f.yaml', 'expectedFailures: SHR-2\n'), known)).rejects.toBeInstanceOf(LedgerError);
@@ -45,7 +53,10 @@ test.describe('expectation ledgers', () => {
     expect(text.startsWith('# Expectation ledger')).toBe(true);
     // Stable: writing what was read gives the same bytes.
     expect(serializeLedger(await readLedger(join(dir, 'l.yaml')), 'l.yaml')).toBe(text);
-    expect(JSON.parse(serializeLedger({ expectedFailures: ['SHR-12', 'SHR-2'] }, 'l.json'))).toEqual({ implementation: '', expectedFailures: ['SHR-2', 'SHR-12'] });
+    expect(JSON.parse(serializeLedger({ expectedFailures: ['SHR-12', 'SHR-2'] }, 'l.json'))).toEqual({
+      implementation: '',
+      expectedFailures: ['SHR-2', 'SHR-12'],
+    });
   });
 
   test('a declared failure does not fail the verdict; an undeclared one does', () => {

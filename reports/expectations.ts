@@ -40,13 +40,16 @@ export async function readLedger(file: string, knownIds?: ReadonlySet<string>): 
     throw new LedgerError(file, (error as Error).message.split('\n')[0]!);
   }
   if (parsed === null || parsed === undefined) return { expectedFailures: [] };
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new LedgerError(file, 'must be a mapping {implementation, expectedFailures: [requirement IDs]}');
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new LedgerError(file, 'must be a mapping {implementation, expectedFailures: [requirement IDs]}');
   const raw = parsed as Record<string, unknown>;
   const unknownKeys = Object.keys(raw).filter((k) => k !== 'implementation' && k !== 'expectedFailures');
   if (unknownKeys.length) throw new LedgerError(file, `unknown key ${unknownKeys.join(', ')} (only implementation and expectedFailures)`);
-  if (raw.implementation !== undefined && typeof raw.implementation !== 'string') throw new LedgerError(file, 'implementation must be a string');
+  if (raw.implementation !== undefined && typeof raw.implementation !== 'string')
+    throw new LedgerError(file, 'implementation must be a string');
   const list = raw.expectedFailures ?? [];
-  if (!Array.isArray(list) || !list.every((id) => typeof id === 'string')) throw new LedgerError(file, 'expectedFailures must be a list of requirement IDs');
+  if (!Array.isArray(list) || !list.every((id) => typeof id === 'string'))
+    throw new LedgerError(file, 'expectedFailures must be a list of requirement IDs');
   const ids = list as string[];
   const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (duplicates.length) throw new LedgerError(file, `${duplicates.join(', ')} listed twice`);

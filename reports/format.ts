@@ -12,10 +12,12 @@ export function escapeHtml(value: unknown): string {
 
 /** XML text and attribute values; control characters XML 1.0 forbids are dropped. */
 export function escapeXml(value: unknown): string {
-  return escapeHtml(value)
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/\n/g, '&#10;');
+  return (
+    escapeHtml(value)
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/\n/g, '&#10;')
+  );
 }
 
 /** Text content of an XML element (newlines kept). */
@@ -46,8 +48,11 @@ export function mustRateText(results: ComplianceResults): string {
 
 export function verdictText(results: ComplianceResults): string {
   const v = results.verdict;
-  if (!v.pass) return `FAIL: ${v.mustFailures.length} MUST requirement${v.mustFailures.length === 1 ? '' : 's'} failed (${v.mustFailures.join(', ')})`;
-  const extra = v.expectedFailures.length ? `, ${v.expectedFailures.length} expected failure${v.expectedFailures.length === 1 ? '' : 's'}` : '';
+  if (!v.pass)
+    return `FAIL: ${v.mustFailures.length} MUST requirement${v.mustFailures.length === 1 ? '' : 's'} failed (${v.mustFailures.join(', ')})`;
+  const extra = v.expectedFailures.length
+    ? `, ${v.expectedFailures.length} expected failure${v.expectedFailures.length === 1 ? '' : 's'}`
+    : '';
   return `PASS: no MUST requirement failed${extra}`;
 }
 

@@ -17,7 +17,11 @@ import { PLANTED, PLANTED_MARK, sampleResults } from './testing.ts';
 import { REPORT_FILES, writeReports } from './write.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name) });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+});
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** The sample plus the three stored runs: every format is checked on each. */
@@ -25,24 +29,30 @@ async function allResults(): Promise<Array<[string, ComplianceResults]>> {
   return [
     ['sample', sampleResults().results],
     ...(await Promise.all(
-      ['reference-main.json', 'reference-1.1.json', 'reference-body-limit-ledger.json'].map(async (f) => [f, await readResults(join(RUNS, f))] as [string, ComplianceResults]),
+      ['reference-main.json', 'reference-1.1.json', 'reference-body-limit-ledger.json'].map(
+        async (f) => [f, await readResults(join(RUNS, f))] as [string, ComplianceResults],
+      ),
     )),
   ];
 }
 
 test.describe('JUnit XML', () => {
-  test('parses, and its counts are the results\' (one testcase per requirement check)', async () => {
+  test("parses, and its counts are the results' (one testcase per requirement check)", async () => {
     for (const [name, results] of await allResults()) {
       const doc = xml.parse(renderJunit(results));
       const root = doc.testsuites;
       const suites = asArray<any>(root.testsuite);
       const cases = suites.flatMap((s) => asArray<any>(s.testcase));
       const expectedTests = results.requirements.reduce((n, r) => n + Math.max(1, r.checks.length), 0);
-      const failedChecks = results.requirements.filter((r) => r.outcome === 'failed' && !r.expectedFailure).reduce((n, r) => n + r.checks.filter((c) => c.status === 'failed' || c.status === 'timed-out').length, 0);
+      const failedChecks = results.requirements
+        .filter((r) => r.outcome === 'failed' && !r.expectedFailure)
+        .reduce((n, r) => n + r.checks.filter((c) => c.status === 'failed' || c.status === 'timed-out').length, 0);
       const skipped =
         results.requirements.filter((r) => r.checks.length === 0).length +
         results.requirements.reduce((n, r) => n + r.checks.filter((c) => c.status === 'not-run' || c.status === 'interrupted').length, 0) +
-        results.requirements.filter((r) => r.outcome === 'failed' && r.expectedFailure).reduce((n, r) => n + r.checks.filter((c) => c.status === 'failed' || c.status === 'timed-out').length, 0);
+        results.requirements
+          .filter((r) => r.outcome === 'failed' && r.expectedFailure)
+          .reduce((n, r) => n + r.checks.filter((c) => c.status === 'failed' || c.status === 'timed-out').length, 0);
       expect(cases.length, name).toBe(expectedTests);
       expect(Number(root['@_tests']), name).toBe(expectedTests);
       expect(Number(root['@_failures']), name).toBe(failedChecks);
@@ -87,7 +97,9 @@ test.describe('EARL', () => {
       const assertions = graph.filter((n) => n['@type'] === 'earl:Assertion');
       expect(assertions.length, name).toBe(results.requirements.length);
       for (const outcome of Object.keys(EARL_OUTCOME) as Outcome[]) {
-        expect(assertions.filter((a) => a['earl:result']['earl:outcome'] === EARL_OUTCOME[outcome]).length, `${name} ${outcome}`).toBe(results.summary.byOutcome[outcome]);
+        expect(assertions.filter((a) => a['earl:result']['earl:outcome'] === EARL_OUTCOME[outcome]).length, `${name} ${outcome}`).toBe(
+          results.summary.byOutcome[outcome],
+        );
       }
       const tool = graph.find((n) => asArray(n['@type']).includes('earl:Assertor'));
       const subject = graph.find((n) => asArray(n['@type']).includes('earl:TestSubject'));
@@ -121,14 +133,28 @@ test.describe('Markdown summary', () => {
   test('verdict, MUST rate and the per-area table match the results', async () => {
     for (const [name, results] of await allResults()) {
       const md = renderMarkdown(results);
-      expect(md.split('\n')[0], name).toBe(`## ${results.verdict.pass ? '✅' : '❌'} OCM conformance: ${results.verdict.pass ? 'PASS' : 'FAIL'} — ${results.target.name.replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/&(?!lt;|gt;)/g, '&amp;')}`);
+      expect(md.split('\n')[0], name).toBe(
+        `## ${results.verdict.pass ? '✅' : '❌'} OCM conformance: ${results.verdict.pass ? 'PASS' : 'FAIL'} — ${results.target.name
+          .replace(/</g, '&lt;')
+          .replace(/>/g, '&gt;')
+          .replace(/&(?!lt;|gt;)/g, '&amp;')}`,
+      );
       expect(md).toContain(`**MUST ${results.summary.must.passed}/${results.summary.must.tested}**`);
       const rows = md.split('\n').filter((l) => /^\| [a-z0-9-]+ \| \d+ \|/.test(l));
-      const parsed = Object.fromEntries(rows.map((l) => { const c = l.split('|').map((s) => s.trim()); return [c[1], c.slice(2, 7).map(Number)]; }));
-      const expected = Object.fromEntries(Object.entries(results.summary.byArea).map(([a, c]) => [a, [c.passed, c.failed, c.warning, c['not-applicable'], c['not-run']]]));
+      const parsed = Object.fromEntries(
+        rows.map((l) => {
+          const c = l.split('|').map((s) => s.trim());
+          return [c[1], c.slice(2, 7).map(Number)];
+        }),
+      );
+      const expected = Object.fromEntries(
+        Object.entries(results.summary.byArea).map(([a, c]) => [a, [c.passed, c.failed, c.warning, c['not-applicable'], c['not-run']]]),
+      );
       expect(parsed, name).toEqual(expected);
       const t = results.summary.byOutcome;
-      expect(md).toContain(`| **total** | **${t.passed}** | **${t.failed}** | **${t.warning}** | **${t['not-applicable']}** | **${t['not-run']}** |`);
+      expect(md).toContain(
+        `| **total** | **${t.passed}** | **${t.failed}** | **${t.warning}** | **${t['not-applicable']}** | **${t['not-run']}** |`,
+      );
       if (t['not-run']) expect(md).toContain(`### Not run (${t['not-run']})`);
     }
   });
@@ -150,7 +176,12 @@ test.describe('badge', () => {
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' }).parse(svg);
     const texts = asArray<any>(doc.svg.g[1].text);
     const rects = asArray<any>(doc.svg.g[0].rect);
-    return { label: texts.find((t) => t['@_id'] === 'label')['#text'], value: texts.find((t) => t['@_id'] === 'value')['#text'], colour: rects[1]['@_fill'], title: doc.svg.title };
+    return {
+      label: texts.find((t) => t['@_id'] === 'label')['#text'],
+      value: texts.find((t) => t['@_id'] === 'value')['#text'],
+      colour: rects[1]['@_fill'],
+      title: doc.svg.title,
+    };
   };
 
   test('profile, MUST pass rate and colour follow the results', async () => {
@@ -158,7 +189,11 @@ test.describe('badge', () => {
       const badge = parseBadge(renderBadge(results));
       expect(badge.label, name).toBe(`OCM ${results.run.profile}`);
       expect(badge.value, name).toBe(`MUST ${results.summary.must.passed}/${results.summary.must.tested}`);
-      const colour = !results.verdict.pass ? BADGE_COLOURS.fail : results.summary.must.failed > 0 ? BADGE_COLOURS.partial : BADGE_COLOURS.pass;
+      const colour = !results.verdict.pass
+        ? BADGE_COLOURS.fail
+        : results.summary.must.failed > 0
+          ? BADGE_COLOURS.partial
+          : BADGE_COLOURS.pass;
       expect(badge.colour, name).toBe(colour);
     }
     const runs = Object.fromEntries(await allResults());
@@ -207,8 +242,14 @@ test.describe('secrets', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ocm-secrets-'));
     const files = await writeReports(results, dir);
     await writeMatrix([join(RUNS, 'reference-main.json'), `sample=${files.results}`], join(dir, 'matrix'));
-    const outputs = [...(await readdir(dir)).map((f) => join(dir, f)), join(dir, 'matrix/matrix.html'), join(dir, 'matrix/matrix.md')].filter((f) => !f.endsWith('matrix'));
-    expect(outputs.map((f) => f.slice(dir.length + 1)).sort()).toEqual([...Object.values(REPORT_FILES), 'matrix/matrix.html', 'matrix/matrix.md'].sort());
+    const outputs = [
+      ...(await readdir(dir)).map((f) => join(dir, f)),
+      join(dir, 'matrix/matrix.html'),
+      join(dir, 'matrix/matrix.md'),
+    ].filter((f) => !f.endsWith('matrix'));
+    expect(outputs.map((f) => f.slice(dir.length + 1)).sort()).toEqual(
+      [...Object.values(REPORT_FILES), 'matrix/matrix.html', 'matrix/matrix.md'].sort(),
+    );
     for (const file of outputs) {
       const text = await readFile(file, 'utf8');
       for (const secret of Object.values(PLANTED)) expect(text.includes(secret), `${secret} in ${file}`).toBe(false);
@@ -224,14 +265,19 @@ test.describe('secrets', () => {
   test('a results file with secrets from elsewhere is redacted when read and when written', async () => {
     const { results } = sampleResults();
     const dirty = JSON.parse(JSON.stringify(results)) as ComplianceResults;
-    dirty.transcripts['x'] = { sent: [{ request: { headers: { Authorization: `Bearer ${PLANTED.bearer}` }, body: `{"sharedSecret":"${PLANTED.shared}"}` } }], note: `code=${PLANTED.code}` };
+    dirty.transcripts['x'] = {
+      sent: [{ request: { headers: { Authorization: `Bearer ${PLANTED.bearer}` }, body: `{"sharedSecret":"${PLANTED.shared}"}` } }],
+      note: `code=${PLANTED.code}`,
+    };
     dirty.requirements[0]!.reason = `the target answered {"token":"${PLANTED.token}"}`;
     const dir = await mkdtemp(join(tmpdir(), 'ocm-secrets-'));
     await writeResults(join(dir, 'r.json'), dirty);
     expect(await readFile(join(dir, 'r.json'), 'utf8')).not.toContain(PLANTED_MARK);
     expect(JSON.stringify(redactDeep(dirty))).not.toContain(PLANTED_MARK);
     // Placeholders in prose are not secrets and stay readable.
-    expect(scrubText('forwards to <dialog>?token=<token>&providerDomain=<domain>')).toBe('forwards to <dialog>?token=<token>&providerDomain=<domain>');
+    expect(scrubText('forwards to <dialog>?token=<token>&providerDomain=<domain>')).toBe(
+      'forwards to <dialog>?token=<token>&providerDomain=<domain>',
+    );
     expect(scrubText('?token=abcdef123456&x=1')).toBe('?token=[redacted]&x=1');
   });
 });

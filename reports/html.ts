@@ -11,7 +11,18 @@
  */
 import type { CheckResult, ComplianceResults, Outcome, RequirementResult } from '../suites/harness/compliance.ts';
 import { OUTCOMES } from '../suites/harness/compliance.ts';
-import { areasOf, escapeHtml as h, formatDuration, levelsOf, mustRateText, OUTCOME_LABEL, outcomeText, plural, prettyMaybeJson, verdictText } from './format.ts';
+import {
+  areasOf,
+  escapeHtml as h,
+  formatDuration,
+  levelsOf,
+  mustRateText,
+  OUTCOME_LABEL,
+  outcomeText,
+  plural,
+  prettyMaybeJson,
+  verdictText,
+} from './format.ts';
 import { redactDeep } from './redact.ts';
 
 const CSS = `
@@ -111,7 +122,9 @@ function bodyText(body: unknown): string {
 function renderExchange(e: any): string {
   const req = e?.request ?? {};
   const res = e?.response;
-  const parts = [`<div class="exchange"><div class="line">→ ${h(req.method ?? '')} ${h(req.url ?? '')} <span class="muted">${h(e?.at ?? '')}${typeof e?.durationMs === 'number' ? ` · ${e.durationMs} ms` : ''}</span></div>`];
+  const parts = [
+    `<div class="exchange"><div class="line">→ ${h(req.method ?? '')} ${h(req.url ?? '')} <span class="muted">${h(e?.at ?? '')}${typeof e?.durationMs === 'number' ? ` · ${e.durationMs} ms` : ''}</span></div>`,
+  ];
   const reqHeaders = headersText(req.headers);
   if (reqHeaders) parts.push(pre(reqHeaders));
   const reqBody = bodyText(req.body);
@@ -129,7 +142,9 @@ function renderExchange(e: any): string {
 }
 
 function renderReceived(r: any): string {
-  const parts = [`<div class="exchange"><div class="line">⇢ ${h(r?.method ?? '')} ${h(r?.url ?? '')} <span class="muted">at ${h(r?.peer ?? '')}${r?.signature ? ` · signature ${h(r.signature)}` : ''}</span></div>`];
+  const parts = [
+    `<div class="exchange"><div class="line">⇢ ${h(r?.method ?? '')} ${h(r?.url ?? '')} <span class="muted">at ${h(r?.peer ?? '')}${r?.signature ? ` · signature ${h(r.signature)}` : ''}</span></div>`,
+  ];
   const headers = headersText(r?.headers);
   if (headers) parts.push(pre(headers));
   const body = bodyText(r?.body);
@@ -143,7 +158,8 @@ export function renderTranscript(transcript: unknown): string {
   const t = transcript as { sent?: unknown; receivedByPeers?: unknown };
   const parts: string[] = ['<details class="transcript"><summary>HTTP transcript</summary>'];
   if (Array.isArray(t?.sent) && t.sent.length) parts.push(`<h5>Sent to the target (${t.sent.length})</h5>`, ...t.sent.map(renderExchange));
-  if (Array.isArray(t?.receivedByPeers) && t.receivedByPeers.length) parts.push(`<h5>Received by the simulated peers (${t.receivedByPeers.length})</h5>`, ...t.receivedByPeers.map(renderReceived));
+  if (Array.isArray(t?.receivedByPeers) && t.receivedByPeers.length)
+    parts.push(`<h5>Received by the simulated peers (${t.receivedByPeers.length})</h5>`, ...t.receivedByPeers.map(renderReceived));
   if (!Array.isArray(t?.sent) && !Array.isArray(t?.receivedByPeers)) parts.push(pre(JSON.stringify(transcript, null, 2)));
   parts.push('</details>');
   return parts.join('');
@@ -156,7 +172,9 @@ function renderCheck(c: CheckResult, results: ComplianceResults): string {
   if (c.interop) parts.push(`<dt>interop</dt><dd>${h(c.interop.sender)} → ${h(c.interop.receiver)}</dd>`);
   parts.push('</dl>');
   if (c.expected !== undefined || c.actual !== undefined) {
-    parts.push(`<div class="ea"><div><b>expected</b>${pre(c.expected ?? '', 'expected')}</div><div><b>actual</b>${pre(c.actual ?? '', 'actual')}</div></div>`);
+    parts.push(
+      `<div class="ea"><div><b>expected</b>${pre(c.expected ?? '', 'expected')}</div><div><b>actual</b>${pre(c.actual ?? '', 'actual')}</div></div>`,
+    );
   }
   if (c.error) parts.push(`<b>error</b>${pre(c.error, 'error')}`);
   if (c.transcript && results.transcripts[c.transcript] !== undefined) parts.push(renderTranscript(results.transcripts[c.transcript]));
@@ -172,7 +190,9 @@ function renderRow(r: RequirementResult, results: ComplianceResults): string {
     `<dt>spec</dt><dd class="section">${h(r.section)}</dd>`,
     `<dt>level</dt><dd>${h(r.level)}${r.informational ? ' (informational)' : ''}</dd>`,
     r.reason ? `<dt>reason</dt><dd class="reason">${h(r.reason)}</dd>` : '',
-    r.expectedFailure ? `<dt>expectation</dt><dd>${r.unexpectedPass ? 'declared as an expected failure, but it passed: update the ledger' : 'declared as an expected failure'}</dd>` : '',
+    r.expectedFailure
+      ? `<dt>expectation</dt><dd>${r.unexpectedPass ? 'declared as an expected failure, but it passed: update the ledger' : 'declared as an expected failure'}</dd>`
+      : '',
     `<dt>checks</dt><dd>${r.checks.length}</dd>`,
     '</dl>',
     ...r.checks.map((c) => renderCheck(c, results)),
@@ -208,13 +228,21 @@ export function renderHtml(input: ComplianceResults): string {
     results.run.grep ? `only checks matching <code>${h(results.run.grep)}</code>` : '',
   ].filter(Boolean);
   const notices: string[] = [];
-  if (v.mustFailures.length) notices.push(`<div class="notice" id="must-failures">Failed MUST requirements: ${idLinks(v.mustFailures)}</div>`);
-  if (v.expectedFailures.length) notices.push(`<div class="notice info" id="expected-failures">Expected failures (declared, do not fail the run): ${idLinks(v.expectedFailures)}</div>`);
-  if (v.unexpectedPasses.length) notices.push(`<div class="notice info" id="unexpected-passes">Unexpected passes (declared as expected failures, yet passed; update the ledger): ${idLinks(v.unexpectedPasses)}</div>`);
+  if (v.mustFailures.length)
+    notices.push(`<div class="notice" id="must-failures">Failed MUST requirements: ${idLinks(v.mustFailures)}</div>`);
+  if (v.expectedFailures.length)
+    notices.push(
+      `<div class="notice info" id="expected-failures">Expected failures (declared, do not fail the run): ${idLinks(v.expectedFailures)}</div>`,
+    );
+  if (v.unexpectedPasses.length)
+    notices.push(
+      `<div class="notice info" id="unexpected-passes">Unexpected passes (declared as expected failures, yet passed; update the ledger): ${idLinks(v.unexpectedPasses)}</div>`,
+    );
   if (results.run.profileWarning) notices.push(`<div class="notice">${h(results.run.profileWarning)}</div>`);
 
   const chips = OUTCOMES.map(
-    (o) => `<button type="button" class="chip" data-only="${o}" title="show only ${OUTCOME_LABEL[o]}"><span class="o o-${o}">${h(OUTCOME_LABEL[o])}</span><b class="count" data-outcome="${o}">${results.summary.byOutcome[o]}</b></button>`,
+    (o) =>
+      `<button type="button" class="chip" data-only="${o}" title="show only ${OUTCOME_LABEL[o]}"><span class="o o-${o}">${h(OUTCOME_LABEL[o])}</span><b class="count" data-outcome="${o}">${results.summary.byOutcome[o]}</b></button>`,
   ).join('');
 
   const runDetails = [
@@ -224,17 +252,26 @@ export function renderHtml(input: ComplianceResults): string {
     `<dt>simulated peers</dt><dd>${h(results.peers.join(', ') || 'none')}</dd>`,
     `<dt>expectation ledger</dt><dd>${h(results.expectations.file ?? 'none')}${results.expectations.declared.length ? ` · declared: ${h(results.expectations.declared.join(', '))}` : ''}</dd>`,
     `<dt>checks</dt><dd>${results.summary.checks.run} run · ${results.summary.checks.passed} passed · ${results.summary.checks.failed} failed · ${results.summary.checks.notRun} not run</dd>`,
-    results.target.discoveryFetch ? `<dt>discovery fetched</dt><dd>${h(results.target.discoveryFetch.url)} at ${h(results.target.discoveryFetch.fetchedAt)}${results.target.discoveryFetch.status !== undefined ? ` → ${h(results.target.discoveryFetch.status)}` : ''}${results.target.discoveryFetch.error ? ` → ${h(results.target.discoveryFetch.error)}` : ''}</dd>` : '',
+    results.target.discoveryFetch
+      ? `<dt>discovery fetched</dt><dd>${h(results.target.discoveryFetch.url)} at ${h(results.target.discoveryFetch.fetchedAt)}${results.target.discoveryFetch.status !== undefined ? ` → ${h(results.target.discoveryFetch.status)}` : ''}${results.target.discoveryFetch.error ? ` → ${h(results.target.discoveryFetch.error)}` : ''}</dd>`
+      : '',
     '</dl>',
-    results.target.discovery !== undefined ? `<b>discovery document</b>${pre(JSON.stringify(results.target.discovery, null, 2), 'discovery')}` : '<p>The discovery document could not be read.</p>',
-    results.interop?.length ? `<b>interop</b><table><tr><th>sender</th><th>receiver</th><th>passed</th><th>failed</th><th>not run</th></tr>${results.interop.map((c) => `<tr><td>${h(c.sender)}</td><td>${h(c.receiver)}</td><td>${c.passed}</td><td>${c.failed}</td><td>${c.notRun}</td></tr>`).join('')}</table>` : '',
+    results.target.discovery !== undefined
+      ? `<b>discovery document</b>${pre(JSON.stringify(results.target.discovery, null, 2), 'discovery')}`
+      : '<p>The discovery document could not be read.</p>',
+    results.interop?.length
+      ? `<b>interop</b><table><tr><th>sender</th><th>receiver</th><th>passed</th><th>failed</th><th>not run</th></tr>${results.interop.map((c) => `<tr><td>${h(c.sender)}</td><td>${h(c.receiver)}</td><td>${c.passed}</td><td>${c.failed}</td><td>${c.notRun}</td></tr>`).join('')}</table>`
+      : '',
     '</details>',
   ].join('');
 
   const filters = [
     '<form id="filters" onsubmit="return false">',
     '<fieldset><legend>Outcome</legend>',
-    ...OUTCOMES.map((o) => `<label><input type="checkbox" name="outcome" value="${o}" checked> ${h(OUTCOME_LABEL[o])} (${results.summary.byOutcome[o]})</label>`),
+    ...OUTCOMES.map(
+      (o) =>
+        `<label><input type="checkbox" name="outcome" value="${o}" checked> ${h(OUTCOME_LABEL[o])} (${results.summary.byOutcome[o]})</label>`,
+    ),
     '</fieldset><fieldset><legend>Level</legend>',
     ...levelsOf(results).map((l) => `<label><input type="checkbox" name="level" value="${h(l)}" checked> ${h(l)}</label>`),
     '</fieldset>',

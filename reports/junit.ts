@@ -27,12 +27,23 @@ export function junitCases(results: ComplianceResults): JunitCase[] {
   const cases: JunitCase[] = [];
   for (const r of results.requirements) {
     if (r.checks.length === 0) {
-      cases.push({ requirement: r, kind: 'skipped', message: `${r.outcome === 'not-applicable' ? 'not applicable' : 'not run'}: ${r.reason ?? ''}`.trim() });
+      cases.push({
+        requirement: r,
+        kind: 'skipped',
+        message: `${r.outcome === 'not-applicable' ? 'not applicable' : 'not run'}: ${r.reason ?? ''}`.trim(),
+      });
       continue;
     }
     for (const c of r.checks) {
       if (c.status === 'passed') {
-        cases.push({ requirement: r, check: c, kind: 'passed', ...(r.unexpectedPass ? { note: `UNEXPECTED PASS: ${r.id} is declared as an expected failure but passed; update the expectation ledger.` } : {}) });
+        cases.push({
+          requirement: r,
+          check: c,
+          kind: 'passed',
+          ...(r.unexpectedPass
+            ? { note: `UNEXPECTED PASS: ${r.id} is declared as an expected failure but passed; update the expectation ledger.` }
+            : {}),
+        });
       } else if (c.status === 'not-run' || c.status === 'interrupted') {
         cases.push({ requirement: r, check: c, kind: 'skipped', message: `not run: ${c.reason ?? c.status}` });
       } else if (r.outcome === 'failed' && r.expectedFailure) {
@@ -40,7 +51,12 @@ export function junitCases(results: ComplianceResults): JunitCase[] {
       } else if (r.outcome === 'failed') {
         cases.push({ requirement: r, check: c, kind: 'failure', message: c.error?.split('\n')[0] ?? c.status });
       } else {
-        cases.push({ requirement: r, check: c, kind: 'passed', note: `WARNING (${r.level} not met): ${c.error?.split('\n')[0] ?? c.status}` });
+        cases.push({
+          requirement: r,
+          check: c,
+          kind: 'passed',
+          note: `WARNING (${r.level} not met): ${c.error?.split('\n')[0] ?? c.status}`,
+        });
       }
     }
   }
@@ -53,7 +69,9 @@ function property(name: string, value: unknown): string {
 
 function renderCase(c: JunitCase): string {
   const r = c.requirement;
-  const name = c.check ? `${r.id} ${c.check.title.startsWith(r.id) ? c.check.title.slice(r.id.length).trim() : c.check.title}` : `${r.id} ${r.summary}`;
+  const name = c.check
+    ? `${r.id} ${c.check.title.startsWith(r.id) ? c.check.title.slice(r.id.length).trim() : c.check.title}`
+    : `${r.id} ${r.summary}`;
   const time = ((c.check?.durationMs ?? 0) / 1000).toFixed(3);
   const props = [
     property('requirement', r.id),

@@ -23,8 +23,12 @@ export function mdCell(value: unknown): string {
 }
 
 function requirementTable(rows: RequirementResult[], withReason = true): string[] {
-  const out = [withReason ? '| ID | level | requirement | reason |' : '| ID | level | requirement |', withReason ? '|---|---|---|---|' : '|---|---|---|'];
-  for (const r of rows.slice(0, MAX_ROWS)) out.push(`| ${mdCell(r.id)} | ${mdCell(r.level)} | ${mdCell(r.summary)} |${withReason ? ` ${mdCell(r.reason ?? '')} |` : ''}`);
+  const out = [
+    withReason ? '| ID | level | requirement | reason |' : '| ID | level | requirement |',
+    withReason ? '|---|---|---|---|' : '|---|---|---|',
+  ];
+  for (const r of rows.slice(0, MAX_ROWS))
+    out.push(`| ${mdCell(r.id)} | ${mdCell(r.level)} | ${mdCell(r.summary)} |${withReason ? ` ${mdCell(r.reason ?? '')} |` : ''}`);
   if (rows.length > MAX_ROWS) out.push('', `…and ${rows.length - MAX_ROWS} more (see report.html).`);
   return out;
 }
@@ -58,17 +62,35 @@ export function renderMarkdown(input: ComplianceResults): string {
     const c = results.summary.byArea[area]!;
     out.push(`| ${mdCell(area)} | ${c.passed} | ${c.failed} | ${c.warning} | ${c['not-applicable']} | ${c['not-run']} |`);
   }
-  out.push(`| **total** | **${total.passed}** | **${total.failed}** | **${total.warning}** | **${total['not-applicable']}** | **${total['not-run']}** |`, '');
+  out.push(
+    `| **total** | **${total.passed}** | **${total.failed}** | **${total.warning}** | **${total['not-applicable']}** | **${total['not-run']}** |`,
+    '',
+  );
 
   const byId = new Map(results.requirements.map((r) => [r.id, r]));
   const pick = (ids: string[]) => ids.map((id) => byId.get(id)).filter((r): r is RequirementResult => r !== undefined);
-  if (v.mustFailures.length) out.push(`### ❌ Failed MUST requirements (${v.mustFailures.length})`, '', ...requirementTable(pick(v.mustFailures)), '');
+  if (v.mustFailures.length)
+    out.push(`### ❌ Failed MUST requirements (${v.mustFailures.length})`, '', ...requirementTable(pick(v.mustFailures)), '');
   if (v.unexpectedPasses.length) {
-    out.push(`### ⚠️ Unexpected passes (${v.unexpectedPasses.length})`, '', 'Declared as expected failures, yet they passed: remove them from the expectation ledger (`--update-expectations`).', '', ...requirementTable(pick(v.unexpectedPasses), false), '');
+    out.push(
+      `### ⚠️ Unexpected passes (${v.unexpectedPasses.length})`,
+      '',
+      'Declared as expected failures, yet they passed: remove them from the expectation ledger (`--update-expectations`).',
+      '',
+      ...requirementTable(pick(v.unexpectedPasses), false),
+      '',
+    );
   }
-  if (v.expectedFailures.length) out.push(`### Expected failures (${v.expectedFailures.length}, declared; they do not fail the run)`, '', ...requirementTable(pick(v.expectedFailures)), '');
+  if (v.expectedFailures.length)
+    out.push(
+      `### Expected failures (${v.expectedFailures.length}, declared; they do not fail the run)`,
+      '',
+      ...requirementTable(pick(v.expectedFailures)),
+      '',
+    );
   const warnings = results.requirements.filter((r) => r.outcome === 'warning');
-  if (warnings.length) out.push(`### Warnings (${warnings.length}: SHOULD, MAY or informational requirements not met)`, '', ...requirementTable(warnings), '');
+  if (warnings.length)
+    out.push(`### Warnings (${warnings.length}: SHOULD, MAY or informational requirements not met)`, '', ...requirementTable(warnings), '');
 
   const notRun = results.requirements.filter((r) => r.outcome === 'not-run');
   if (notRun.length) {

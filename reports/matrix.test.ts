@@ -16,17 +16,29 @@ async function stored() {
 }
 
 test.describe('matrix over three stored runs', () => {
-  test('implementations × areas and × requirements hold each run\'s figures', async () => {
+  test("implementations × areas and × requirements hold each run's figures", async () => {
     const inputs = await stored();
     const m = buildMatrix(inputs);
     // Two runs of the same target are told apart by their profile.
-    expect(m.implementations.map((i) => i.label)).toEqual(['reference A (embedded) (profile main)', 'reference A (embedded) (profile 1.1)', 'reference (body limit 700)']);
+    expect(m.implementations.map((i) => i.label)).toEqual([
+      'reference A (embedded) (profile main)',
+      'reference A (embedded) (profile 1.1)',
+      'reference (body limit 700)',
+    ]);
     inputs.forEach(({ results }, n) => {
       const label = m.implementations[n]!.label;
       expect(m.implementations[n]!.must).toEqual({ passed: results.summary.must.passed, tested: results.summary.must.tested });
       for (const [area, c] of Object.entries(results.summary.byArea)) {
         const xfail = results.requirements.filter((r) => r.area === area && r.outcome === 'failed' && r.expectedFailure).length;
-        expect(m.byArea[label]![area], `${label} ${area}`).toEqual({ passed: c.passed, judged: c.passed + c.failed + c.warning, failed: c.failed, expectedFailures: xfail, warning: c.warning, notRun: c['not-run'], notApplicable: c['not-applicable'] });
+        expect(m.byArea[label]![area], `${label} ${area}`).toEqual({
+          passed: c.passed,
+          judged: c.passed + c.failed + c.warning,
+          failed: c.failed,
+          expectedFailures: xfail,
+          warning: c.warning,
+          notRun: c['not-run'],
+          notApplicable: c['not-applicable'],
+        });
       }
       for (const r of results.requirements) {
         const row = m.requirements.find((x) => x.id === r.id)!;
@@ -50,14 +62,23 @@ test.describe('matrix over three stored runs', () => {
     const md = matrixMarkdown(m);
     const areasBlock = md.slice(md.indexOf('## Implementations × areas'), md.indexOf('## Implementations × requirements'));
     const lines = areasBlock.split('\n').filter((l) => l.startsWith('| '));
-    const header = lines[0]!.split('|').slice(2, -1).map((s) => s.trim());
+    const header = lines[0]!
+      .split('|')
+      .slice(2, -1)
+      .map((s) => s.trim());
     expect(header).toEqual(m.areas);
     for (const impl of m.implementations) {
       const line = lines.find((l) => l.startsWith(`| ${impl.label} |`))!;
-      const cells = line.split('|').slice(2, -1).map((s) => s.trim().replace(/ (❌|⚠|✘ₓ)$/, ''));
+      const cells = line
+        .split('|')
+        .slice(2, -1)
+        .map((s) => s.trim().replace(/ (❌|⚠|✘ₓ)$/, ''));
       expect(cells).toEqual(m.areas.map((a) => areaText(m.byArea[impl.label]![a]!)));
     }
-    const reqLines = md.slice(md.indexOf('## Implementations × requirements')).split('\n').filter((l) => /^\| [A-Z0-9]+-\d+ \|/.test(l));
+    const reqLines = md
+      .slice(md.indexOf('## Implementations × requirements'))
+      .split('\n')
+      .filter((l) => /^\| [A-Z0-9]+-\d+ \|/.test(l));
     expect(reqLines.length).toBe(m.requirements.length);
     const html = matrixHtml(m);
     for (const impl of m.implementations) {
@@ -96,7 +117,14 @@ test('interop runs give a sender × receiver grid', () => {
   // Warnings count as judged.
   const warned = results.requirements.find((r) => r.outcome === 'warning')!;
   const c = results.summary.byArea[warned.area]!;
-  expect(m.byArea[target]![warned.area]).toMatchObject({ passed: c.passed, judged: c.passed + c.failed + c.warning, failed: c.failed, warning: c.warning, notRun: c['not-run'], notApplicable: c['not-applicable'] });
+  expect(m.byArea[target]![warned.area]).toMatchObject({
+    passed: c.passed,
+    judged: c.passed + c.failed + c.warning,
+    failed: c.failed,
+    warning: c.warning,
+    notRun: c['not-run'],
+    notApplicable: c['not-applicable'],
+  });
   expect(m.byArea[target]![warned.area]!.warning).toBe(1);
   const md = matrixMarkdown(m);
   expect(md).toContain('## Interop: sender × receiver');

@@ -72,13 +72,29 @@ export interface Matrix {
 
 function labelsFor(inputs: MatrixInput[]): string[] {
   const base = inputs.map((i) => i.label ?? i.results.target.name);
-  const withProfile = base.map((label, i) => (inputs[i]!.label === undefined && base.filter((b) => b === label).length > 1 ? `${label} (profile ${inputs[i]!.results.run.profile})` : label));
-  return withProfile.map((label, i) => (withProfile.filter((b) => b === label).length > 1 ? `${label} #${withProfile.slice(0, i + 1).filter((b) => b === label).length}` : label));
+  const withProfile = base.map((label, i) =>
+    inputs[i]!.label === undefined && base.filter((b) => b === label).length > 1
+      ? `${label} (profile ${inputs[i]!.results.run.profile})`
+      : label,
+  );
+  return withProfile.map((label, i) =>
+    withProfile.filter((b) => b === label).length > 1
+      ? `${label} #${withProfile.slice(0, i + 1).filter((b) => b === label).length}`
+      : label,
+  );
 }
 
 function areaCell(c: OutcomeCounts | undefined, expectedFailures: number): AreaCell {
   const z = c ?? { passed: 0, failed: 0, warning: 0, 'not-applicable': 0, 'not-run': 0 };
-  return { passed: z.passed, judged: z.passed + z.failed + z.warning, failed: z.failed, expectedFailures, warning: z.warning, notRun: z['not-run'], notApplicable: z['not-applicable'] };
+  return {
+    passed: z.passed,
+    judged: z.passed + z.failed + z.warning,
+    failed: z.failed,
+    expectedFailures,
+    warning: z.warning,
+    notRun: z['not-run'],
+    notApplicable: z['not-applicable'],
+  };
 }
 
 /** ❌ when a failure counts, ✘ₓ when every failure is declared, ⚠ for warnings. */
@@ -113,7 +129,9 @@ export function buildMatrix(inputs: MatrixInput[]): Matrix {
     const cells: Record<string, RequirementCell> = {};
     runs.forEach((i, n) => {
       const own = i.results.requirements.find((x) => x.id === id);
-      cells[labels[n]!] = own ? { outcome: own.outcome, expectedFailure: own.expectedFailure === true, unexpectedPass: own.unexpectedPass === true } : undefined;
+      cells[labels[n]!] = own
+        ? { outcome: own.outcome, expectedFailure: own.expectedFailure === true, unexpectedPass: own.unexpectedPass === true }
+        : undefined;
     });
     return { id, level: r.level, area: r.area, summary: r.summary, cells };
   });
@@ -159,7 +177,12 @@ export function areaText(cell: AreaCell): string {
 }
 
 function areaNote(cell: AreaCell): string {
-  return [cell.failed ? `${cell.failed} failed${cell.expectedFailures ? ` (${cell.expectedFailures} expected)` : ''}` : '', cell.warning ? `${cell.warning} warning` : '', cell.notRun ? `${cell.notRun} not run` : '', cell.notApplicable ? `${cell.notApplicable} n/a` : '']
+  return [
+    cell.failed ? `${cell.failed} failed${cell.expectedFailures ? ` (${cell.expectedFailures} expected)` : ''}` : '',
+    cell.warning ? `${cell.warning} warning` : '',
+    cell.notRun ? `${cell.notRun} not run` : '',
+    cell.notApplicable ? `${cell.notApplicable} n/a` : '',
+  ]
     .filter(Boolean)
     .join(', ');
 }
@@ -174,20 +197,48 @@ export function matrixMarkdown(m: Matrix): string {
   const labels = m.implementations.map((i) => i.label);
   const out: string[] = ['# OCM conformance matrix', ''];
   out.push('| implementation | profile | verdict | MUST | source |', '|---|---|---|---:|---|');
-  for (const i of m.implementations) out.push(`| ${mdCell(i.label)} | ${mdCell(i.profile)} | ${i.pass ? '✅ pass' : '❌ fail'} | ${i.must.passed}/${i.must.tested} | ${mdCell(i.source)} |`);
-  out.push('', '## Implementations × areas', '', 'Cells: requirements passed / judged (passed + failed + warning); ❌ a failure, ✘ₓ only declared expected failures, ⚠ warnings.', '');
+  for (const i of m.implementations)
+    out.push(
+      `| ${mdCell(i.label)} | ${mdCell(i.profile)} | ${i.pass ? '✅ pass' : '❌ fail'} | ${i.must.passed}/${i.must.tested} | ${mdCell(i.source)} |`,
+    );
+  out.push(
+    '',
+    '## Implementations × areas',
+    '',
+    'Cells: requirements passed / judged (passed + failed + warning); ❌ a failure, ✘ₓ only declared expected failures, ⚠ warnings.',
+    '',
+  );
   out.push(`| implementation | ${m.areas.map(mdCell).join(' | ')} |`, `|---|${m.areas.map(() => '---:').join('|')}|`);
   for (const label of labels) {
-    out.push(`| ${mdCell(label)} | ${m.areas.map((a) => `${areaText(m.byArea[label]![a]!)}${areaMark(m.byArea[label]![a]!)}`).join(' | ')} |`);
+    out.push(
+      `| ${mdCell(label)} | ${m.areas.map((a) => `${areaText(m.byArea[label]![a]!)}${areaMark(m.byArea[label]![a]!)}`).join(' | ')} |`,
+    );
   }
   out.push('', '## Implementations × requirements', '', LEGEND, '');
   out.push(`| requirement | level | ${labels.map(mdCell).join(' | ')} |`, `|---|---|${labels.map(() => ':---:').join('|')}|`);
-  for (const r of m.requirements) out.push(`| ${mdCell(r.id)} | ${mdCell(r.level)} | ${labels.map((l) => requirementSymbol(r.cells[l])).join(' | ')} |`);
+  for (const r of m.requirements)
+    out.push(`| ${mdCell(r.id)} | ${mdCell(r.level)} | ${labels.map((l) => requirementSymbol(r.cells[l])).join(' | ')} |`);
   if (m.interop) {
-    out.push('', '## Interop: sender × receiver', '', 'Cells: interop checks passed / run between the sender (row) and the receiver (column).', '');
-    out.push(`| sender ↓ receiver → | ${m.interop.parties.map(mdCell).join(' | ')} |`, `|---|${m.interop.parties.map(() => ':---:').join('|')}|`);
+    out.push(
+      '',
+      '## Interop: sender × receiver',
+      '',
+      'Cells: interop checks passed / run between the sender (row) and the receiver (column).',
+      '',
+    );
+    out.push(
+      `| sender ↓ receiver → | ${m.interop.parties.map(mdCell).join(' | ')} |`,
+      `|---|${m.interop.parties.map(() => ':---:').join('|')}|`,
+    );
     for (const s of m.interop.parties) {
-      out.push(`| ${mdCell(s)} | ${m.interop.parties.map((r) => { const c = m.interop!.cells[s]?.[r]; return c ? `${interopText(c)}${c.failed ? ' ❌' : ' ✅'}` : ''; }).join(' | ')} |`);
+      out.push(
+        `| ${mdCell(s)} | ${m.interop.parties
+          .map((r) => {
+            const c = m.interop!.cells[s]?.[r];
+            return c ? `${interopText(c)}${c.failed ? ' ❌' : ' ✅'}` : '';
+          })
+          .join(' | ')} |`,
+      );
     }
   }
   out.push('');
@@ -209,7 +260,10 @@ export function matrixHtml(m: Matrix): string {
   const labels = m.implementations.map((i) => i.label);
   const head = (cells: string[]) => `<tr>${cells.join('')}</tr>`;
   const impl = m.implementations
-    .map((i) => `<tr><td class="l">${h(i.label)}</td><td>${h(i.profile)}</td><td class="${i.pass ? 'pass' : 'fail'}">${i.pass ? 'pass' : 'fail'}</td><td>${i.must.passed}/${i.must.tested}</td><td class="l"><small>${h(i.target)} · ${h(i.url)} · ${h(i.source)}</small></td></tr>`)
+    .map(
+      (i) =>
+        `<tr><td class="l">${h(i.label)}</td><td>${h(i.profile)}</td><td class="${i.pass ? 'pass' : 'fail'}">${i.pass ? 'pass' : 'fail'}</td><td>${i.must.passed}/${i.must.tested}</td><td class="l"><small>${h(i.target)} · ${h(i.url)} · ${h(i.source)}</small></td></tr>`,
+    )
     .join('');
   const areaRows = labels
     .map((label) => {
@@ -225,22 +279,29 @@ export function matrixHtml(m: Matrix): string {
     .map((r) => {
       const cells = labels.map((l) => {
         const cell = r.cells[l];
-        const cls = !cell ? '' : cell.unexpectedPass ? 'c-xpass' : cell.outcome === 'failed' && cell.expectedFailure ? 'c-xfail' : `c-${cell.outcome}`;
-        const title = cell ? `${OUTCOME_LABEL[cell.outcome]}${cell.expectedFailure ? (cell.unexpectedPass ? ' (unexpected pass)' : ' (expected)') : ''}` : 'absent';
+        const cls = !cell
+          ? ''
+          : cell.unexpectedPass
+            ? 'c-xpass'
+            : cell.outcome === 'failed' && cell.expectedFailure
+              ? 'c-xfail'
+              : `c-${cell.outcome}`;
+        const title = cell
+          ? `${OUTCOME_LABEL[cell.outcome]}${cell.expectedFailure ? (cell.unexpectedPass ? ' (unexpected pass)' : ' (expected)') : ''}`
+          : 'absent';
         return `<td class="${cls}" data-impl="${h(l)}" data-req="${h(r.id)}" data-outcome="${h(cell?.outcome ?? 'absent')}" title="${h(title)}">${h(requirementSymbol(cell))}</td>`;
       });
       return `<tr><th class="l" title="${h(r.summary)}">${h(r.id)}</th><td>${h(r.level)}</td><td class="l"><small>${h(r.area)}</small></td>${cells.join('')}</tr>`;
     })
     .join('');
   const interop = m.interop
-    ? `<h2>Interop: sender × receiver</h2><p>Interop checks passed / run, sender in the row, receiver in the column.</p><table id="interop">${head([
-        '<th class="l">sender ↓ receiver →</th>',
-        ...m.interop.parties.map((p) => `<th>${h(p)}</th>`),
-      ])}${m.interop.parties
+    ? `<h2>Interop: sender × receiver</h2><p>Interop checks passed / run, sender in the row, receiver in the column.</p><table id="interop">${head(
+        ['<th class="l">sender ↓ receiver →</th>', ...m.interop.parties.map((p) => `<th>${h(p)}</th>`)],
+      )}${m.interop.parties
         .map(
           (s) =>
-            `<tr><th class="l">${h(s)}</th>${m.interop!.parties
-              .map((r) => {
+            `<tr><th class="l">${h(s)}</th>${m
+              .interop!.parties.map((r) => {
                 const c = m.interop!.cells[s]?.[r];
                 return `<td class="${c ? (c.failed ? 'fail' : 'pass') : 'none'}" data-sender="${h(s)}" data-receiver="${h(r)}">${h(interopText(c))}</td>`;
               })
@@ -262,4 +323,3 @@ ${interop}
 </body></html>
 `;
 }
-

@@ -15,14 +15,17 @@ export function mergeResults(parts: ComplianceResults[]): ComplianceResults {
   if (parts.length === 0) throw new Error('nothing to merge: give at least one results file');
   const first = parts[0]!;
   for (const p of parts) {
-    if (p.target.name !== first.target.name) throw new Error(`cannot merge results of different targets: "${first.target.name}" and "${p.target.name}"`);
-    if (p.run.profile !== first.run.profile) throw new Error(`cannot merge results of different profiles: ${first.run.profile} and ${p.run.profile}`);
+    if (p.target.name !== first.target.name)
+      throw new Error(`cannot merge results of different targets: "${first.target.name}" and "${p.target.name}"`);
+    if (p.run.profile !== first.run.profile)
+      throw new Error(`cannot merge results of different profiles: ${first.run.profile} and ${p.run.profile}`);
   }
   const sharded = parts.filter((p) => p.run.shard);
   if (sharded.length) {
     if (sharded.length !== parts.length) throw new Error('cannot merge shard results with unsharded results');
     const total = sharded[0]!.run.shard!.total;
-    if (sharded.some((p) => p.run.shard!.total !== total)) throw new Error('the shard results come from runs split differently (different shard totals)');
+    if (sharded.some((p) => p.run.shard!.total !== total))
+      throw new Error('the shard results come from runs split differently (different shard totals)');
     const seen = sharded.map((p) => p.run.shard!.current);
     const dup = seen.filter((n, i) => seen.indexOf(n) !== i);
     if (dup.length) throw new Error(`shard ${dup[0]}/${total} is given twice`);
@@ -58,8 +61,16 @@ export function mergeResults(parts: ComplianceResults[]): ComplianceResults {
       profile: first.run.profile,
       ...(first.run.profileWarning ? { profileWarning: first.run.profileWarning } : {}),
       ...(first.run.grep ? { grep: first.run.grep } : {}),
-      mergedFrom: ordered.flatMap((p) =>
-        p.run.mergedFrom ?? [{ startedAt: p.run.startedAt, durationMs: p.run.durationMs, ...(p.run.shard ? { shard: p.run.shard } : {}), targetUrl: p.target.url }],
+      mergedFrom: ordered.flatMap(
+        (p) =>
+          p.run.mergedFrom ?? [
+            {
+              startedAt: p.run.startedAt,
+              durationMs: p.run.durationMs,
+              ...(p.run.shard ? { shard: p.run.shard } : {}),
+              targetUrl: p.target.url,
+            },
+          ],
       ),
     },
     target: first.target,

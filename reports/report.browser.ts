@@ -18,7 +18,8 @@ const OUTPUT = fileURLToPath(new URL('./output/browser/', import.meta.url));
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));
 
 test.beforeAll(() => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium is missing at ${CHROMIUM}: install it (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`chromium is missing at ${CHROMIUM}: install it (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
 });
 
 /** Opens a report; every request the page makes must stay on file:// and no script may throw. */
@@ -53,13 +54,17 @@ test('the HTML report: verdict, filters, a failure expanded to its transcript', 
   await expect(page.locator(`#req-${ids.warning}`)).toBeVisible();
   // …and no MUST: only the warning is left.
   await page.getByLabel('MUST', { exact: true }).uncheck();
-  await expect(visible).toHaveCount(results.requirements.filter((r) => (r.outcome === 'failed' || r.outcome === 'warning') && r.level !== 'MUST').length);
+  await expect(visible).toHaveCount(
+    results.requirements.filter((r) => (r.outcome === 'failed' || r.outcome === 'warning') && r.level !== 'MUST').length,
+  );
   await expect(page.locator(`#req-${ids.fail}`)).toBeHidden();
   // An outcome chip shows only that outcome.
   await page.click('#show-all');
   await page.click('button.chip[data-only="not-applicable"]');
   await expect(visible).toHaveCount(results.summary.byOutcome['not-applicable']);
-  await expect(page.locator('section.area:visible')).toHaveCount(new Set(results.requirements.filter((r) => r.outcome === 'not-applicable').map((r) => r.area)).size);
+  await expect(page.locator('section.area:visible')).toHaveCount(
+    new Set(results.requirements.filter((r) => r.outcome === 'not-applicable').map((r) => r.area)).size,
+  );
   // Text search.
   await page.click('#show-all');
   await page.fill('#search', ids.fail.toLowerCase());

@@ -43,7 +43,9 @@ test.describe('the results model', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ocm-results-'));
     await writeFile(join(dir, 'bad.json'), JSON.stringify(noVerdict));
     await expect(readResults(join(dir, 'bad.json'))).rejects.toBeInstanceOf(ResultsFileError);
-    await expect(writeResults(join(dir, 'never.json'), noVerdict as ComplianceResults)).rejects.toThrow(/not a valid compliance results file/);
+    await expect(writeResults(join(dir, 'never.json'), noVerdict as ComplianceResults)).rejects.toThrow(
+      /not a valid compliance results file/,
+    );
   });
 
   test('every outcome, the expectations and the verdict come out as the checks say', () => {
@@ -55,10 +57,20 @@ test.describe('the results model', () => {
     expect(byId.get(ids.xpass)).toMatchObject({ outcome: 'passed', expectedFailure: true, unexpectedPass: true });
     expect(byId.get(ids.warning)!.outcome).toBe('warning');
     expect(byId.get(ids.notRun)).toMatchObject({ outcome: 'not-run', reason: 'the none driver cannot share' });
-    expect(byId.get(ids.notApplicable)).toMatchObject({ outcome: 'not-applicable', reason: 'the target does not advertise the sample capability' });
+    expect(byId.get(ids.notApplicable)).toMatchObject({
+      outcome: 'not-applicable',
+      reason: 'the target does not advertise the sample capability',
+    });
     expect(byId.get(ids.multiA)!.checks[0]!.id).toBe(byId.get(ids.multiB)!.checks[0]!.id);
     expect(byId.get(ids.interop)!.outcome).toBe('failed'); // one of its two checks timed out
-    expect(results.verdict).toEqual({ pass: false, mustFailures: [ids.fail, ids.interop].sort((a, b) => results.requirements.findIndex((r) => r.id === a) - results.requirements.findIndex((r) => r.id === b)), expectedFailures: [ids.xfail], unexpectedPasses: [ids.xpass] });
+    expect(results.verdict).toEqual({
+      pass: false,
+      mustFailures: [ids.fail, ids.interop].sort(
+        (a, b) => results.requirements.findIndex((r) => r.id === a) - results.requirements.findIndex((r) => r.id === b),
+      ),
+      expectedFailures: [ids.xfail],
+      unexpectedPasses: [ids.xpass],
+    });
     // Counts add up.
     const sum = Object.values(results.summary.byOutcome).reduce((a, b) => a + b, 0);
     expect(sum).toBe(results.requirements.length);
@@ -116,7 +128,9 @@ test.describe('the results model', () => {
     expect(resultsProblems(merged)).toEqual([]);
     expect(merged.verdict).toEqual(results.verdict);
     expect(merged.summary).toEqual(results.summary);
-    expect(merged.requirements.map((r) => [r.id, r.outcome, r.reason])).toEqual(results.requirements.map((r) => [r.id, r.outcome, r.reason]));
+    expect(merged.requirements.map((r) => [r.id, r.outcome, r.reason])).toEqual(
+      results.requirements.map((r) => [r.id, r.outcome, r.reason]),
+    );
     expect(merged.run.mergedFrom!.map((p) => p.shard!.current)).toEqual([1, 2]);
     expect(merged.run.shard).toBeUndefined();
     expect(merged.run.durationMs).toBe(10_000);
@@ -128,9 +142,14 @@ test.describe('the results model', () => {
     const [ra, rb] = [a, b].map((p) => p.requirements.find((r) => r.id === passedTwice.id)!);
     ra!.checks = [{ ...passedTwice.checks[0]! }];
     rb!.checks = [{ ...passedTwice.checks[0]!, status: 'failed', error: 'Error: flaky' }];
-    for (const parts of [[a, b], [b, a]]) {
+    for (const parts of [
+      [a, b],
+      [b, a],
+    ]) {
       const m = mergeResults(parts.map((p) => finalizeResults(clone(p))));
-      expect(m.requirements.find((r) => r.id === passedTwice.id)!.checks).toEqual([{ ...passedTwice.checks[0]!, status: 'failed', error: 'Error: flaky' }]);
+      expect(m.requirements.find((r) => r.id === passedTwice.id)!.checks).toEqual([
+        { ...passedTwice.checks[0]!, status: 'failed', error: 'Error: flaky' },
+      ]);
     }
     const other = clone(two);
     other.target.name = 'another';

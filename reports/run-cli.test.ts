@@ -22,7 +22,11 @@ function cli(args: string[], timeoutMs: number): Promise<{ code: number; out: st
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
-    const child = spawn(process.execPath, [join(ROOT, 'bin/ocm-conformance.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bin/ocm-conformance.js'), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -89,7 +93,16 @@ test('a run in two shards merges into one report', async () => {
     expect(existsSync(join(dir, `shard-${n}`, REPORT_FILES.html))).toBe(false);
     shards.push(await readResults(file));
   }
-  const merged = await cli(['report', '--merge', ...shards.map((_, i) => join(dir, `shard-${i + 1}`, `compliance-results.shard-${i + 1}-of-2.json`)), '--out', join(dir, 'merged')], 60_000);
+  const merged = await cli(
+    [
+      'report',
+      '--merge',
+      ...shards.map((_, i) => join(dir, `shard-${i + 1}`, `compliance-results.shard-${i + 1}-of-2.json`)),
+      '--out',
+      join(dir, 'merged'),
+    ],
+    60_000,
+  );
   expect(merged.code, merged.out).toBe(0);
   const results = await readResults(join(dir, 'merged', REPORT_FILES.results));
   for (const name of Object.values(REPORT_FILES)) expect(existsSync(join(dir, 'merged', name)), name).toBe(true);
@@ -104,9 +117,14 @@ test('a run in two shards merges into one report', async () => {
   const rebuilt = await cli(['report', '--results', join(dir, 'merged', REPORT_FILES.results), '--out', join(dir, 'rebuilt')], 60_000);
   expect(rebuilt.code, rebuilt.out).toBe(0);
   for (const name of Object.values(REPORT_FILES)) expect(existsSync(join(dir, 'rebuilt', name)), name).toBe(true);
-  expect(readFileSync(join(dir, 'rebuilt', REPORT_FILES.markdown), 'utf8')).toBe(readFileSync(join(dir, 'merged', REPORT_FILES.markdown), 'utf8'));
+  expect(readFileSync(join(dir, 'rebuilt', REPORT_FILES.markdown), 'utf8')).toBe(
+    readFileSync(join(dir, 'merged', REPORT_FILES.markdown), 'utf8'),
+  );
   // A missing shard is refused.
-  const partial = await cli(['report', '--merge', join(dir, 'shard-1', 'compliance-results.shard-1-of-2.json'), '--out', join(dir, 'partial')], 60_000);
+  const partial = await cli(
+    ['report', '--merge', join(dir, 'shard-1', 'compliance-results.shard-1-of-2.json'), '--out', join(dir, 'partial')],
+    60_000,
+  );
   expect(partial.code).toBe(1);
   expect(partial.out).toContain('shard 2 of 2 missing');
 });

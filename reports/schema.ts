@@ -28,7 +28,10 @@ function compiled(): ValidateFunction {
 }
 
 function describe(errors: ErrorObject[]): string[] {
-  return errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
+  return errors.map(
+    (e) =>
+      `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+  );
 }
 
 /** Problems of `value` as compliance results; empty when valid. */
@@ -42,7 +45,8 @@ export function resultsProblems(value: unknown): string[] {
     if (seen.has(r.id)) problems.push(`/requirements: ${r.id} appears twice`);
     seen.add(r.id);
     for (const c of r.checks) {
-      if (c.transcript !== undefined && !(c.transcript in results.transcripts)) problems.push(`/requirements ${r.id}: check "${c.title}" names transcript ${c.transcript}, which is missing`);
+      if (c.transcript !== undefined && !(c.transcript in results.transcripts))
+        problems.push(`/requirements ${r.id}: check "${c.title}" names transcript ${c.transcript}, which is missing`);
     }
   }
   return problems;
@@ -51,7 +55,9 @@ export function resultsProblems(value: unknown): string[] {
 export class ResultsFileError extends Error {
   constructor(source: string, problems: string[]) {
     const shown = problems.slice(0, 8);
-    super(`${source} is not a valid compliance results file: ${shown.join('; ')}${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}`);
+    super(
+      `${source} is not a valid compliance results file: ${shown.join('; ')}${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}`,
+    );
     this.name = 'ResultsFileError';
   }
 }

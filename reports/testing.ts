@@ -59,7 +59,11 @@ function transcriptWithSecrets(path: string): unknown {
           method: 'POST',
           url: `http://127.0.0.2:8080/ocm/shares?access_token=${PLANTED.access}`,
           headers: { 'content-type': 'application/json', Authorization: `Bearer ${PLANTED.bearer}`, Cookie: `sid=${PLANTED.cookie}` },
-          body: JSON.stringify({ shareWith: 'marie@127.0.0.3:8080', protocol: { name: 'multi', options: { sharedSecret: PLANTED.shared } }, Password: PLANTED.upper }),
+          body: JSON.stringify({
+            shareWith: 'marie@127.0.0.3:8080',
+            protocol: { name: 'multi', options: { sharedSecret: PLANTED.shared } },
+            Password: PLANTED.upper,
+          }),
         },
         response: {
           status: 201,
@@ -173,16 +177,26 @@ export function sampleResults(options: { profile?: 'main' | '1.1' } = {}): Sampl
         title: 'suites/sample/sample.spec.ts',
         file: 'suites/sample/sample.spec.ts',
         specs: [
-          spec('the target answers <ok> & "quoted"', [ids.pass], 'passed', { attachment: { body: b64(transcriptWithSecrets('/ocm/shares')) } }),
+          spec('the target answers <ok> & "quoted"', [ids.pass], 'passed', {
+            attachment: { body: b64(transcriptWithSecrets('/ocm/shares')) },
+          }),
           spec('a bad share is refused', [ids.fail], 'failed', { error: failure, attachment: { path: transcriptFile } }),
           spec('a known gap', [ids.xfail], 'failed', { error: 'Error: expect(received).toBe(expected)\n\nExpected: 404\nReceived: 200' }),
           spec('a gap that was fixed', [ids.xpass], 'passed'),
-          spec('a recommendation', [ids.warning], 'failed', { error: 'Error: expect(received).toEqual(expected) // deep equality\n\n- Expected  - 1\n+ Received  + 1\n\n  Object {\n-   "a": 1,\n+   "a": 2,\n  }' }),
+          spec('a recommendation', [ids.warning], 'failed', {
+            error:
+              'Error: expect(received).toEqual(expected) // deep equality\n\n- Expected  - 1\n+ Received  + 1\n\n  Object {\n-   "a": 1,\n+   "a": 2,\n  }',
+          }),
           spec('needs a driver step', [ids.notRun], 'skipped', { notRun: 'the none driver cannot share' }),
           spec('covers two requirements', [ids.multiA, ids.multiB], 'passed'),
           spec('interop share from the target to its partner', [ids.interop], 'passed', { interop: 'target -> partner' }),
           spec('interop share back', [ids.interop], 'timedOut', { interop: 'partner -> target', duration: 60000 }),
-          { id: 'unit-1', title: 'a unit test', file: 'x.test.ts', tests: [{ projectName: 'unit', results: [{ status: 'failed', duration: 1 }] }] },
+          {
+            id: 'unit-1',
+            title: 'a unit test',
+            file: 'x.test.ts',
+            tests: [{ projectName: 'unit', results: [{ status: 'failed', duration: 1 }] }],
+          },
         ],
       },
     ],
@@ -194,8 +208,19 @@ export function sampleResults(options: { profile?: 'main' | '1.1' } = {}): Sampl
     target: {
       name: 'Sample <Cloud> & "Co"',
       url: 'https://cloud.example.test',
-      discovery: { enabled: true, apiVersion: '1.4.0', endPoint: 'https://cloud.example.test/ocm', resourceTypes: [], sharedSecret: PLANTED.shared },
-      discoveryFetch: { url: 'https://cloud.example.test/.well-known/ocm', fetchedAt: '2026-11-29T09:59:59.000Z', status: 200, contentType: 'application/json' },
+      discovery: {
+        enabled: true,
+        apiVersion: '1.4.0',
+        endPoint: 'https://cloud.example.test/ocm',
+        resourceTypes: [],
+        sharedSecret: PLANTED.shared,
+      },
+      discoveryFetch: {
+        url: 'https://cloud.example.test/.well-known/ocm',
+        fetchedAt: '2026-11-29T09:59:59.000Z',
+        status: 200,
+        contentType: 'application/json',
+      },
     },
     interopWith: { name: 'Partner Cloud', url: 'https://partner.example.test' },
     peers: ['127.0.0.10:9400', '127.0.0.11:9400'],

@@ -21,7 +21,10 @@ export interface DiscoveryDocument {
 /** Where the OCM API lives below the public URL. */
 export const OCM_PREFIX = '/ocm';
 
-export function buildDiscovery(config: ReferenceConfig, features: { capabilities: string[]; tokenEndPoint?: string; jwksUri?: string }): DiscoveryDocument {
+export function buildDiscovery(
+  config: ReferenceConfig,
+  features: { capabilities: string[]; tokenEndPoint?: string; jwksUri?: string },
+): DiscoveryDocument {
   const protocols = { webdav: config.webdavPath, 'webdav-receive': { uri: config.webdavReceive } };
   const document: DiscoveryDocument = {
     enabled: true,
@@ -44,8 +47,10 @@ export function buildDiscovery(config: ReferenceConfig, features: { capabilities
   if (faults.has('discovery-relative-token-endpoint') && document.tokenEndPoint) document.tokenEndPoint = `${OCM_PREFIX}/token`;
   if (faults.has('discovery-relative-jwks-uri') && document.jwksUri) document.jwksUri = `${OCM_PREFIX}/jwks`;
   if (faults.has('discovery-duplicate-resource-type')) document.resourceTypes.push({ ...document.resourceTypes[0]!, shareTypes: ['user'] });
-  if (faults.has('discovery-file-without-webdav')) document.resourceTypes[0] = { name: 'file', shareTypes: ['user'], protocols: { 'webdav-receive': { uri: config.webdavReceive } } };
-  if (faults.has('discovery-bad-webdav-receive')) for (const type of document.resourceTypes) type.protocols = { ...type.protocols, 'webdav-receive': { uri: 'both' } };
+  if (faults.has('discovery-file-without-webdav'))
+    document.resourceTypes[0] = { name: 'file', shareTypes: ['user'], protocols: { 'webdav-receive': { uri: config.webdavReceive } } };
+  if (faults.has('discovery-bad-webdav-receive'))
+    for (const type of document.resourceTypes) type.protocols = { ...type.protocols, 'webdav-receive': { uri: 'both' } };
   if (faults.has('discovery-unregistered-capability')) document.capabilities.push('x-instant-sync');
   if (faults.has('discovery-no-invite-dialog')) delete document.inviteAcceptDialog;
   return document;

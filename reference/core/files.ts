@@ -53,7 +53,10 @@ export class HomeFolders {
   private readonly ready = new Map<string, Promise<string>>();
   private cleaned: Promise<void> | undefined;
 
-  constructor(private readonly root: string, private readonly seedDir: string = SEED_DIR) {}
+  constructor(
+    private readonly root: string,
+    private readonly seedDir: string = SEED_DIR,
+  ) {}
 
   /** The user's home folder, created and seeded on first use. */
   home(user: LocalUser): Promise<string> {

@@ -119,7 +119,12 @@ export class InboundAuthenticator {
         );
       result = await verify();
       // A cached key that no longer fits (the peer replaced it under the same kid): fetch its keys again, once.
-      if (result.status === 'invalid' && KEY_FAULTS.includes(result.reason) && signerHost !== undefined && this.deps.keys.refreshJwks(signerHost)) {
+      if (
+        result.status === 'invalid' &&
+        KEY_FAULTS.includes(result.reason) &&
+        signerHost !== undefined &&
+        this.deps.keys.refreshJwks(signerHost)
+      ) {
         signerHost = undefined;
         result = await verify();
       }
@@ -141,36 +146,79 @@ export class InboundAuthenticator {
     }
 
     if (result.status === 'invalid') {
-      return { status: 'refused', code: 'SIGNATURE_INVALID', reason: `${result.scheme}: ${result.reason}`, detail: result.detail, ...(result.keyid !== undefined ? { keyid: result.keyid } : {}) };
+      return {
+        status: 'refused',
+        code: 'SIGNATURE_INVALID',
+        reason: `${result.scheme}: ${result.reason}`,
+        detail: result.detail,
+        ...(result.keyid !== undefined ? { keyid: result.keyid } : {}),
+      };
     }
     if (result.status === 'unsigned') return this.unsigned(claim, hosts, result.detail ?? 'no signature');
 
     const signer = signerHost ?? result.signerHost;
-    if (!signer) return { status: 'refused', code: 'SIGNATURE_INVALID', reason: 'no-signer-host', detail: `cannot tell which host keyid ${result.keyid} belongs to`, keyid: result.keyid };
+    if (!signer)
+      return {
+        status: 'refused',
+        code: 'SIGNATURE_INVALID',
+        reason: 'no-signer-host',
+        detail: `cannot tell which host keyid ${result.keyid} belongs to`,
+        keyid: result.keyid,
+      };
     if (claim.bind && !faults.has('sig-signer-mismatch-accepted')) {
-      if (hosts.length === 0) return { status: 'refused', code: 'SIGNER_MISMATCH', reason: 'no-claimed-host', detail: `signed by ${signer}, but the payload names no server`, keyid: result.keyid };
+      if (hosts.length === 0)
+        return {
+          status: 'refused',
+          code: 'SIGNER_MISMATCH',
+          reason: 'no-claimed-host',
+          detail: `signed by ${signer}, but the payload names no server`,
+          keyid: result.keyid,
+        };
       const others = hosts.filter((h) => h !== signer);
       if (others.length > 0) {
-        return { status: 'refused', code: 'SIGNER_MISMATCH', reason: 'signer-mismatch', detail: `signed by ${signer}, but the payload speaks for ${others.join(', ')}`, keyid: result.keyid };
+        return {
+          status: 'refused',
+          code: 'SIGNER_MISMATCH',
+          reason: 'signer-mismatch',
+          detail: `signed by ${signer}, but the payload speaks for ${others.join(', ')}`,
+          keyid: result.keyid,
+        };
       }
     }
     return { status: 'signed', signerDomain: signer, scheme: result.scheme, keyid: result.keyid };
   }
 
   private async unsigned(claim: AuthClaim, hosts: string[], detail: string): Promise<InboundAuth> {
-    if (claim.requireSignature) return { status: 'refused', code: 'SIGNATURE_REQUIRED', reason: 'unsigned', detail: `${detail}; this endpoint takes signed requests only` };
+    if (claim.requireSignature)
+      return {
+        status: 'refused',
+        code: 'SIGNATURE_REQUIRED',
+        reason: 'unsigned',
+        detail: `${detail}; this endpoint takes signed requests only`,
+      };
     if (faults.has('sig-unsigned-accepted')) return { status: 'unsigned', unsignedRefusedFrom: [], detail };
     if (this.deps.criteria.includes('must-use-http-sig')) {
-      return { status: 'refused', code: 'SIGNATURE_REQUIRED', reason: 'unsigned', detail: `${detail}; our criteria include must-use-http-sig` };
+      return {
+        status: 'refused',
+        code: 'SIGNATURE_REQUIRED',
+        reason: 'unsigned',
+        detail: `${detail}; our criteria include must-use-http-sig`,
+      };
     }
-    if (!this.deps.settings.refuseUnsignedFromSigners || faults.has('sig-unsigned-from-signer-accepted')) return { status: 'unsigned', unsignedRefusedFrom: [], detail };
+    if (!this.deps.settings.refuseUnsignedFromSigners || faults.has('sig-unsigned-from-signer-accepted'))
+      return { status: 'unsigned', unsignedRefusedFrom: [], detail };
     // A peer that advertises http-sig signs everything it sends us (it MUST); an unsigned request in its name is not from it.
     const signers: string[] = [];
     for (const host of hosts) {
       if (this.deps.providers.isTrusted(host) && (await this.deps.keys.advertisesHttpSig(host)) === true) signers.push(host);
     }
     if (claim.bind && signers.length > 0) {
-      return { status: 'refused', code: 'SIGNATURE_REQUIRED', reason: 'unsigned-from-signer', detail: `${detail}; ${signers.join(', ')} advertise http-sig and must sign` };
+      return {
+        status: 'refused',
+        code: 'SIGNATURE_REQUIRED',
+        reason: 'unsigned-from-signer',
+        detail: `${detail}; ${signers.join(', ')} advertise http-sig and must sign`,
+      };
     }
     return { status: 'unsigned', unsignedRefusedFrom: signers, detail };
   }

@@ -51,7 +51,10 @@ export interface AcceptedUserView {
 export class FailureLimiter {
   private readonly failures = new Map<string, { count: number; since: number }>();
 
-  constructor(private readonly limit: number, private readonly windowSeconds: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowSeconds: number,
+  ) {}
 
   check(key: string): void {
     const entry = this.failures.get(key);
@@ -102,7 +105,9 @@ export class InviteService {
   /** The caller's invites that can still be accepted. */
   listOpen(user: LocalUser): InviteRecord[] {
     const now = nowSeconds();
-    return this.deps.stores.invites.filter((i) => (i.userId === user.id || faults.has('sm-list-invite-other-users')) && i.expiresAt > now && !i.acceptedBy);
+    return this.deps.stores.invites.filter(
+      (i) => (i.userId === user.id || faults.has('sm-list-invite-other-users')) && i.expiresAt > now && !i.acceptedBy,
+    );
   }
 
   // ---- for the CS3 gRPC services (reference/grpc) --------------------------
@@ -148,7 +153,9 @@ export class InviteService {
     }
     let answer;
     try {
-      const peer = faults.has('inv-acceptance-without-discovery') ? this.deps.client.undiscovered(inviterDomain) : await this.deps.client.discover(inviterDomain);
+      const peer = faults.has('inv-acceptance-without-discovery')
+        ? this.deps.client.undiscovered(inviterDomain)
+        : await this.deps.client.discover(inviterDomain);
       answer = await this.deps.client.postJson(peer, '/invite-accepted', 'acceptInvite', {
         recipientProvider: this.deps.domain,
         token,
@@ -176,7 +183,8 @@ export class InviteService {
         throw new OcmError('REMOTE_BAD_RESPONSE', { message: `${inviterDomain} answered the invite acceptance with ${answer.status}` });
     }
     const inviter = answer.body as { userID: string; email: string; name: string };
-    if (this.findContact(user.id, inviter.userID, inviterDomain) && !faults.has('sm-duplicate-contact-accepted')) throw new OcmError('CONTACT_ALREADY_EXISTS');
+    if (this.findContact(user.id, inviter.userID, inviterDomain) && !faults.has('sm-duplicate-contact-accepted'))
+      throw new OcmError('CONTACT_ALREADY_EXISTS');
     const contact = this.newContact(user.id, inviter.userID, inviterDomain, inviter.name, inviter.email, 'invite-accepted');
     await this.deps.stores.contacts.put(contact.id, contact);
     return contactView(contact);
@@ -193,19 +201,29 @@ export class InviteService {
 
   findContact(localUserId: string, remoteUserId: string, remoteDomain: string): ContactRecord | undefined {
     const domain = normaliseDomain(remoteDomain);
-    return this.deps.stores.indexes.contactsByUser.get(localUserId).find((c) => c.remoteUserId === remoteUserId && c.remoteDomain === domain);
+    return this.deps.stores.indexes.contactsByUser
+      .get(localUserId)
+      .find((c) => c.remoteUserId === remoteUserId && c.remoteDomain === domain);
   }
 
   async deleteContact(user: LocalUser, idp: string, remoteUserId: string): Promise<AcceptedUserView> {
     const domain = normaliseDomain(idp.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
     const contact = this.findContact(user.id, remoteUserId, domain);
-    if (!contact && faults.has('sm-delete-unmatched-200')) return { user_id: remoteUserId, idp: domain, display_name: remoteUserId, mail: '' };
+    if (!contact && faults.has('sm-delete-unmatched-200'))
+      return { user_id: remoteUserId, idp: domain, display_name: remoteUserId, mail: '' };
     if (!contact) throw new OcmError('CONTACT_NOT_FOUND');
     await this.deps.stores.contacts.delete(contact.id);
     return contactView(contact);
   }
 
-  private newContact(localUserId: string, remoteUserId: string, remoteDomain: string, name: string, email: string, origin: ContactRecord['origin']): ContactRecord {
+  private newContact(
+    localUserId: string,
+    remoteUserId: string,
+    remoteDomain: string,
+    name: string,
+    email: string,
+    origin: ContactRecord['origin'],
+  ): ContactRecord {
     return { id: randomUUID(), localUserId, remoteUserId, remoteDomain, name, email, createdAt: nowSeconds(), origin };
   }
 }

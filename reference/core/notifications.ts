@@ -64,11 +64,23 @@ export class NotificationService {
     const type = notification.notificationType;
     if (!(OCM_NOTIFICATION_TYPES as readonly string[]).includes(type) && type !== 'SHARE_CHANGE_PERMISSION') {
       if (faults.has('ntf-unknown-type-accepted')) return { kind: 'ignored' } as unknown as NotificationOutcome;
-      throw fieldError('VALIDATION_FAILED', 'notificationType', 'NOT_ALLOWED_VALUE', `notification type "${type}" is not an OCM notification type`);
+      throw fieldError(
+        'VALIDATION_FAILED',
+        'notificationType',
+        'NOT_ALLOWED_VALUE',
+        `notification type "${type}" is not an OCM notification type`,
+      );
     }
-    if (!HANDLED.includes(type)) throw new OcmError('UNSUPPORTED_NOTIFICATION', { message: `notification type "${type}" is not supported by this server` });
+    if (!HANDLED.includes(type))
+      throw new OcmError('UNSUPPORTED_NOTIFICATION', { message: `notification type "${type}" is not supported by this server` });
     if (notification.resourceType !== undefined && !RESOURCE_TYPES.includes(notification.resourceType)) {
-      if (faults.has('ntf-unsupported-resource-type-400')) throw fieldError('VALIDATION_FAILED', 'resourceType', 'NOT_SUPPORTED', `resource type "${notification.resourceType}" is not supported`);
+      if (faults.has('ntf-unsupported-resource-type-400'))
+        throw fieldError(
+          'VALIDATION_FAILED',
+          'resourceType',
+          'NOT_SUPPORTED',
+          `resource type "${notification.resourceType}" is not supported`,
+        );
       throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${notification.resourceType}" is not supported` });
     }
     const secret = typeof notification.notification?.sharedSecret === 'string' ? notification.notification.sharedSecret : undefined;
@@ -94,7 +106,12 @@ export class NotificationService {
       }
       const permissions = newPermissions(notification.notification);
       if (!permissions) {
-        throw fieldError('VALIDATION_FAILED', 'notification.permissions', 'REQUIRED', 'a permission change must carry the new webdav permissions');
+        throw fieldError(
+          'VALIDATION_FAILED',
+          'notification.permissions',
+          'REQUIRED',
+          'a permission change must carry the new webdav permissions',
+        );
       }
       const updated: ReceivedShareRecord = share.protocols.webdav
         ? { ...share, protocols: { ...share.protocols, webdav: { ...share.protocols.webdav, permissions } }, updatedAt: nowSeconds() }
@@ -115,6 +132,7 @@ export class NotificationService {
 function newPermissions(notification: Record<string, unknown> | undefined): string[] | undefined {
   const protocol = notification?.protocol as { webdav?: { permissions?: unknown } } | undefined;
   const value = notification?.permissions ?? protocol?.webdav?.permissions;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((p) => typeof p === 'string' && WEBDAV_PERMISSIONS.includes(p))) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((p) => typeof p === 'string' && WEBDAV_PERMISSIONS.includes(p)))
+    return undefined;
   return [...new Set(value as string[])];
 }

@@ -19,7 +19,10 @@ export class Notifier {
   async send(domain: string, notification: OutgoingNotification): Promise<boolean> {
     try {
       const peer = await this.client.discover(domain);
-      const answer = await this.client.postJson(peer, '/notifications', 'createNotification', notification, { lenientSuccess: true, ...(faults.has('ntf-unsigned-notifications') ? { sign: false } : {}) });
+      const answer = await this.client.postJson(peer, '/notifications', 'createNotification', notification, {
+        lenientSuccess: true,
+        ...(faults.has('ntf-unsigned-notifications') ? { sign: false } : {}),
+      });
       return answer.status >= 200 && answer.status < 300;
     } catch {
       return false;

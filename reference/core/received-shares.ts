@@ -14,7 +14,14 @@ import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
 import { parseOcmAddress } from './addresses.ts';
-import { nowSeconds, type LocalUser, type ReceivedProtocols, type ReceivedShareRecord, type ShareState, type WebdavAccess } from './model.ts';
+import {
+  nowSeconds,
+  type LocalUser,
+  type ReceivedProtocols,
+  type ReceivedShareRecord,
+  type ShareState,
+  type WebdavAccess,
+} from './model.ts';
 import type { Notifier } from './notifier.ts';
 import type { UserDirectory } from './users.ts';
 import { faults } from '../faults.ts';
@@ -62,29 +69,40 @@ export class ReceivedShareService {
 
   async receive(share: IncomingShare): Promise<{ record: ReceivedShareRecord; recipientDisplayName: string }> {
     if (!SUPPORTED_SHARE_TYPES.includes(share.shareType)) {
-      throw new OcmError('UNSUPPORTED_SHARE_TYPE', { message: `share type "${share.shareType}" is not supported; this server takes ${SUPPORTED_SHARE_TYPES.join(', ')}` });
+      throw new OcmError('UNSUPPORTED_SHARE_TYPE', {
+        message: `share type "${share.shareType}" is not supported; this server takes ${SUPPORTED_SHARE_TYPES.join(', ')}`,
+      });
     }
     if (!SUPPORTED_RESOURCE_TYPES.includes(share.resourceType)) {
-      if (faults.has('shares-unsupported-type-400')) throw fieldError('VALIDATION_FAILED', 'resourceType', 'NOT_SUPPORTED', `resource type "${share.resourceType}" is not supported`);
-      throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', { message: `resource type "${share.resourceType}" is not supported; this server takes ${SUPPORTED_RESOURCE_TYPES.join(', ')}` });
+      if (faults.has('shares-unsupported-type-400'))
+        throw fieldError('VALIDATION_FAILED', 'resourceType', 'NOT_SUPPORTED', `resource type "${share.resourceType}" is not supported`);
+      throw new OcmError('UNSUPPORTED_RESOURCE_TYPE', {
+        message: `resource type "${share.resourceType}" is not supported; this server takes ${SUPPORTED_RESOURCE_TYPES.join(', ')}`,
+      });
     }
     const sender = parseOcmAddress(share.sender);
-    if (!sender) throw fieldError('VALIDATION_FAILED', 'sender', 'INVALID_OCM_ADDRESS', 'sender must be an OCM Address (identifier@host[:port])');
+    if (!sender)
+      throw fieldError('VALIDATION_FAILED', 'sender', 'INVALID_OCM_ADDRESS', 'sender must be an OCM Address (identifier@host[:port])');
     const owner = parseOcmAddress(share.owner);
-    if (!owner) throw fieldError('VALIDATION_FAILED', 'owner', 'INVALID_OCM_ADDRESS', 'owner must be an OCM Address (identifier@host[:port])');
+    if (!owner)
+      throw fieldError('VALIDATION_FAILED', 'owner', 'INVALID_OCM_ADDRESS', 'owner must be an OCM Address (identifier@host[:port])');
     if (!this.deps.providers.isTrusted(sender.domain)) {
       throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `the sending provider ${sender.domain} is not trusted by this server` });
     }
     const recipient = parseOcmAddress(share.shareWith);
-    const user = recipient && recipient.domain === normaliseDomain(this.deps.domain) ? this.deps.users.byIdentifier(recipient.identifier) : undefined;
-    if (!user && faults.has('shares-unknown-recipient-accepted')) return { record: undefined as never, recipientDisplayName: recipient?.identifier ?? share.shareWith };
+    const user =
+      recipient && recipient.domain === normaliseDomain(this.deps.domain) ? this.deps.users.byIdentifier(recipient.identifier) : undefined;
+    if (!user && faults.has('shares-unknown-recipient-accepted'))
+      return { record: undefined as never, recipientDisplayName: recipient?.identifier ?? share.shareWith };
     if (!user) throw fieldError('UNKNOWN_RECIPIENT', 'shareWith', 'NOT_FOUND');
     const protocols = normaliseProtocol(share.protocol);
     this.checkRequirements(protocols);
     if (this.deps.criteria.includes('must-invite') && !this.deps.isContact(user.id, sender.identifier, sender.domain)) {
       throw new OcmError('SENDER_NOT_A_CONTACT');
     }
-    const duplicate = this.deps.stores.indexes.receivedByProviderId.get(share.providerId).find((r) => r.senderDomain === sender.domain && r.localUserId === user.id);
+    const duplicate = this.deps.stores.indexes.receivedByProviderId
+      .get(share.providerId)
+      .find((r) => r.senderDomain === sender.domain && r.localUserId === user.id);
     if (duplicate) throw fieldError('DUPLICATE_SHARE', 'providerId', 'ALREADY_EXISTS');
     const now = nowSeconds();
     const record: ReceivedShareRecord = {
@@ -176,7 +194,12 @@ export class ReceivedShareService {
       const supported = this.deps.supportedRequirements ?? SUPPORTED_REQUIREMENTS;
       const unknown = requirements?.filter((r) => !supported.includes(r)) ?? [];
       if (unknown.length > 0 && !faults.has('shares-unknown-requirement-accepted')) {
-        throw fieldError('UNSUPPORTED_REQUIREMENT', name, 'NOT_SUPPORTED', `requirement ${unknown.map((u) => `"${u}"`).join(', ')} cannot be honoured by this server`);
+        throw fieldError(
+          'UNSUPPORTED_REQUIREMENT',
+          name,
+          'NOT_SUPPORTED',
+          `requirement ${unknown.map((u) => `"${u}"`).join(', ')} cannot be honoured by this server`,
+        );
       }
     }
     if (this.deps.criteria.includes('must-exchange-token') && !protocols.webdav?.requirements?.includes('must-exchange-token')) {
@@ -223,7 +246,8 @@ export function normaliseProtocol(protocol: IncomingShare['protocol']): Received
   }
   if (protocol.webapp && typeof protocol.webapp === 'object') result.webapp = protocol.webapp as Record<string, unknown>;
   if (protocol.ssh && typeof protocol.ssh === 'object') result.ssh = protocol.ssh as Record<string, unknown>;
-  if (!result.webdav) throw new OcmError('UNSUPPORTED_PROTOCOL', { message: 'the share offers no webdav access, the only protocol this server can use' });
+  if (!result.webdav)
+    throw new OcmError('UNSUPPORTED_PROTOCOL', { message: 'the share offers no webdav access, the only protocol this server can use' });
   return result;
 }
 

@@ -58,10 +58,14 @@ export class SentShareService {
     const resource = await this.deps.homes.resolve(owner, input.path);
     if (!resource) throw new OcmError('RESOURCE_NOT_FOUND', { message: `no file or folder at ${input.path}` });
     const domain = normaliseDomain(input.shareWithProvider.replace(/^https?:\/\//i, '').replace(/\/+$/, ''));
-    if (domain === normaliseDomain(this.deps.domain)) throw new OcmError('VALIDATION_FAILED', { message: 'shareWithProvider is this server; use a local share' });
-    if (!this.deps.providers.isTrusted(domain)) throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `provider ${domain} is not trusted by this server` });
+    if (domain === normaliseDomain(this.deps.domain))
+      throw new OcmError('VALIDATION_FAILED', { message: 'shareWithProvider is this server; use a local share' });
+    if (!this.deps.providers.isTrusted(domain))
+      throw new OcmError('PROVIDER_NOT_TRUSTED', { message: `provider ${domain} is not trusted by this server` });
     if (!this.deps.allowSharesWithoutInvite && !this.deps.isContact(owner.id, input.shareWith, domain)) {
-      throw new OcmError('CONTACT_NOT_FOUND', { message: `${formatOcmAddress(input.shareWith, domain)} is not an accepted contact; invite them first` });
+      throw new OcmError('CONTACT_NOT_FOUND', {
+        message: `${formatOcmAddress(input.shareWith, domain)} is not an accepted contact; invite them first`,
+      });
     }
     let peer: DiscoveredPeer;
     try {
@@ -76,7 +80,9 @@ export class SentShareService {
     const now = nowSeconds();
     const record: SentShareRecord = {
       id,
-      providerId: faults.has('send-reused-provider-id') ? createHash('sha256').update(`${owner.id}/${resource.relativePath}`).digest('hex').slice(0, 32) : id,
+      providerId: faults.has('send-reused-provider-id')
+        ? createHash('sha256').update(`${owner.id}/${resource.relativePath}`).digest('hex').slice(0, 32)
+        : id,
       ownerId: owner.id,
       path: resource.relativePath,
       name: resource.relativePath.split('/').pop()!,
@@ -97,7 +103,9 @@ export class SentShareService {
     if (name) record.recipientDisplayName = name;
     await this.deps.stores.sentShares.put(id, record);
     try {
-      const answer = await this.deps.client.postJson(peer, '/shares', 'createShare', this.payload(owner, record, peer), { lenientSuccess: true });
+      const answer = await this.deps.client.postJson(peer, '/shares', 'createShare', this.payload(owner, record, peer), {
+        lenientSuccess: true,
+      });
       if (answer.status < 200 || answer.status >= 300) throw refusal(domain, answer.status, answer.body);
       const displayName = (answer.body as { recipientDisplayName?: unknown } | undefined)?.recipientDisplayName;
       if (typeof displayName === 'string' && displayName !== '') record.recipientDisplayName = displayName;
@@ -111,8 +119,11 @@ export class SentShareService {
 
   /** The newest-draft Share Creation Notification for `record`. */
   payload(owner: LocalUser, record: SentShareRecord, peer: DiscoveredPeer): Record<string, unknown> {
-    const ownerAddress = faults.has('send-address-with-scheme') ? `${owner.id}@${this.deps.publicUrl}` : formatOcmAddress(owner.id, this.deps.domain);
-    let uri = receiverWants(peer, record.resourceType) === 'relative' ? record.id : `${this.deps.publicUrl}${this.deps.webdavPath}/${record.id}`;
+    const ownerAddress = faults.has('send-address-with-scheme')
+      ? `${owner.id}@${this.deps.publicUrl}`
+      : formatOcmAddress(owner.id, this.deps.domain);
+    let uri =
+      receiverWants(peer, record.resourceType) === 'relative' ? record.id : `${this.deps.publicUrl}${this.deps.webdavPath}/${record.id}`;
     if (faults.has('send-secret-in-uri') && uri.includes('://')) uri = `${uri}?access_token=${record.sharedSecret}`;
     if (faults.has('send-relative-uri-outside-prefix') && !uri.includes('://')) uri = `shares/${uri}`;
     const webdav: Record<string, unknown> = { uri, sharedSecret: record.sharedSecret, permissions: record.permissions };
@@ -168,7 +179,9 @@ export class SentShareService {
   }
 
   listFor(owner: LocalUser): SentShareRecord[] {
-    return this.deps.stores.sentShares.filter((s) => s.ownerId === owner.id).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return this.deps.stores.sentShares
+      .filter((s) => s.ownerId === owner.id)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
   getFor(owner: LocalUser, id: string): SentShareRecord | undefined {
@@ -206,7 +219,10 @@ export class SentShareService {
       ...(expiration !== undefined ? { expiration } : {}),
     };
     await this.deps.stores.sentShares.put(id, updated);
-    await this.notify(updated, 'RESHARE_CHANGE_PERMISSION', { permissions: updated.permissions, protocol: { name: 'multi', webdav: { permissions: updated.permissions } } });
+    await this.notify(updated, 'RESHARE_CHANGE_PERMISSION', {
+      permissions: updated.permissions,
+      protocol: { name: 'multi', webdav: { permissions: updated.permissions } },
+    });
     return updated;
   }
 
@@ -230,7 +246,8 @@ function receiverWants(peer: DiscoveredPeer, resourceType: string): 'absolute' |
 function refusal(domain: string, status: number, body: unknown): OcmError {
   const reason = typeof (body as { message?: unknown })?.message === 'string' ? `: ${(body as { message: string }).message}` : '';
   if (status === 400) return new OcmError('REMOTE_REJECTED_SHARE', { message: `${domain} rejected the share${reason}` });
-  if (status === 401 || status === 403) return new OcmError('REMOTE_REFUSED', { message: `${domain} refused the share (${status})${reason}` });
+  if (status === 401 || status === 403)
+    return new OcmError('REMOTE_REFUSED', { message: `${domain} refused the share (${status})${reason}` });
   if (status === 501) return new OcmError('RECEIVER_CANNOT_TAKE', { message: `${domain} does not support this share${reason}` });
   return new OcmError('REMOTE_BAD_RESPONSE', { message: `${domain} answered the share with ${status}` });
 }

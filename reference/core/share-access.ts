@@ -32,7 +32,12 @@ export interface ShareAccessDeps {
   shareIdForToken?(token: string): string | undefined;
 }
 
-const UNAUTHORISED = { ok: false, status: 401, code: 'INVALID_SHARE_CREDENTIALS', message: 'The credentials do not open this share' } as const;
+const UNAUTHORISED = {
+  ok: false,
+  status: 401,
+  code: 'INVALID_SHARE_CREDENTIALS',
+  message: 'The credentials do not open this share',
+} as const;
 const GONE = { ok: false, status: 404, code: 'SHARE_NOT_FOUND', message: 'No such share' } as const;
 
 export class ShareAccessService {
@@ -48,7 +53,10 @@ export class ShareAccessService {
       if (!share) return GONE;
       const viaToken = this.deps.shareIdForToken?.(bearer) === share.id;
       const strict = (share.requirements ?? []).includes('must-exchange-token') && !faults.has('tok-strict-share-opens-with-secret');
-      const viaSecret = !strict && (secretsEqual(bearer, share.sharedSecret) || (faults.has('dav-secret-opens-other-shares') && sentShareBySecret(this.deps.stores, bearer) !== undefined));
+      const viaSecret =
+        !strict &&
+        (secretsEqual(bearer, share.sharedSecret) ||
+          (faults.has('dav-secret-opens-other-shares') && sentShareBySecret(this.deps.stores, bearer) !== undefined));
       if (!viaToken && !viaSecret) return UNAUTHORISED;
       return this.admit(share, 1);
     }
@@ -68,10 +76,12 @@ export class ShareAccessService {
 
   private admit(share: SentShareRecord, consumed: number): ShareAccessResult {
     if (share.state === 'declined') return GONE;
-    if (share.expiration !== undefined && share.expiration <= nowSeconds() && !faults.has('dav-expired-share-readable')) return UNAUTHORISED;
+    if (share.expiration !== undefined && share.expiration <= nowSeconds() && !faults.has('dav-expired-share-readable'))
+      return UNAUTHORISED;
     const owner = this.deps.users.get(share.ownerId);
     if (!owner) return GONE;
-    if (!this.deps.allowSharesWithoutInvite && !this.deps.isContact(owner.id, share.recipientUserId, share.recipientDomain)) return UNAUTHORISED;
+    if (!this.deps.allowSharesWithoutInvite && !this.deps.isContact(owner.id, share.recipientUserId, share.recipientDomain))
+      return UNAUTHORISED;
     return { ok: true, share, owner, role: share.permissions.includes('write') ? 'editor' : 'viewer', consumed };
   }
 }

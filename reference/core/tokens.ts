@@ -79,11 +79,21 @@ export class TokenService {
     const client = normaliseDomain(clientId);
     const share = sentShareBySecret(this.deps.stores, code);
     // One answer for "no such code" and "a code issued to another server": nothing to learn by probing.
-    if (!share || share.recipientDomain !== client) throw new TokenFailure('invalid_grant', 'the code is not valid for this client', share ? `code of a share to ${share.recipientDomain}` : 'unknown code');
+    if (!share || share.recipientDomain !== client)
+      throw new TokenFailure(
+        'invalid_grant',
+        'the code is not valid for this client',
+        share ? `code of a share to ${share.recipientDomain}` : 'unknown code',
+      );
     if (share.state === 'declined') throw new TokenFailure('invalid_grant', 'the share behind this code was declined');
-    if (share.expiration !== undefined && share.expiration <= nowSeconds()) throw new TokenFailure('invalid_grant', 'the share behind this code has expired');
+    if (share.expiration !== undefined && share.expiration <= nowSeconds())
+      throw new TokenFailure('invalid_grant', 'the share behind this code has expired');
     if (!this.deps.allowSharesWithoutInvite && !this.deps.isContact(share.ownerId, share.recipientUserId, share.recipientDomain)) {
-      throw new TokenFailure('invalid_grant', 'the share behind this code is no longer valid', 'grantee is no longer a contact of the owner');
+      throw new TokenFailure(
+        'invalid_grant',
+        'the share behind this code is no longer valid',
+        'grantee is no longer a contact of the owner',
+      );
     }
     this.sweep();
     const accessToken = randomBytes(32).toString('base64url');

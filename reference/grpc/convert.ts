@@ -125,7 +125,8 @@ export function pathFromResourceId(value: unknown, caller: LocalUser, name = 're
   const id = msg(value);
   if (!id) throw invalid(`${name} is required`);
   const storage = str(id.storage_id);
-  if (storage !== '' && storage !== HOME_STORAGE_ID) throw invalid(`${name}.storage_id must be "${HOME_STORAGE_ID}" (a path in the caller's home)`);
+  if (storage !== '' && storage !== HOME_STORAGE_ID)
+    throw invalid(`${name}.storage_id must be "${HOME_STORAGE_ID}" (a path in the caller's home)`);
   const space = str(id.space_id);
   if (space !== '' && space !== caller.id) throw invalid(`${name}.space_id must be empty or the caller's user id`);
   const path = requireString(id.opaque_id, `${name}.opaque_id`);
@@ -201,7 +202,9 @@ export function shareMessage(share: SentShareRecord, domain: string): Msg {
       ...(share.requirements?.length ? { requirements: { decoder: 'json', value: JSON.stringify(share.requirements) } } : {}),
       // For an HTTP front over these services (decisions/0009): what the CS3 Share cannot say.
       resourceType: { decoder: 'plain', value: share.resourceType },
-      ...(share.recipientDisplayName !== undefined ? { recipientDisplayName: { decoder: 'plain', value: share.recipientDisplayName } } : {}),
+      ...(share.recipientDisplayName !== undefined
+        ? { recipientDisplayName: { decoder: 'plain', value: share.recipientDisplayName } }
+        : {}),
     }),
   };
 }
@@ -221,7 +224,10 @@ export function receivedShareMessage(share: ReceivedShareRecord, domain: string)
     protocols.push({
       webdav_options: {
         shared_secret: webdav.sharedSecret,
-        permissions: { permissions: resourcePermissions(webdav.permissions, share.resourceType), reshare: webdav.permissions.includes('share') },
+        permissions: {
+          permissions: resourcePermissions(webdav.permissions, share.resourceType),
+          reshare: webdav.permissions.includes('share'),
+        },
         uri: webdav.uri ?? '',
       },
     });
@@ -331,7 +337,9 @@ function serviceMessage(service: ProviderService, rewrite?: { domain: string }):
     host: rewrite && str(service.host) !== '' ? rewrite.domain : str(service.host),
     endpoint,
     api_version: str(service.api_version),
-    additional_endpoints: (Array.isArray(service.additional_endpoints) ? service.additional_endpoints : []).map(endpointMessage).filter((e) => e !== null),
+    additional_endpoints: (Array.isArray(service.additional_endpoints) ? service.additional_endpoints : [])
+      .map(endpointMessage)
+      .filter((e) => e !== null),
   };
 }
 

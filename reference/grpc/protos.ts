@@ -83,7 +83,10 @@ function loadRoot(): Root {
     const underRoot = join(PROTO_DIR, target);
     return existsSync(underRoot) ? underRoot : protobuf.util.path.resolve(origin, target);
   };
-  root.loadSync(PROTO_FILES.map((file) => join(PROTO_DIR, file)), { keepCase: true });
+  root.loadSync(
+    PROTO_FILES.map((file) => join(PROTO_DIR, file)),
+    { keepCase: true },
+  );
   root.resolveAll();
   return root;
 }
@@ -92,10 +95,7 @@ function loadRoot(): Root {
 export const cs3Root: Root = loadRoot();
 
 /** proto-loader's view of the same Root, for grpc-js. */
-export const cs3PackageDefinition: protoLoader.PackageDefinition = protoLoader.fromJSON(
-  cs3Root.toJSON(),
-  LOADER_OPTIONS,
-);
+export const cs3PackageDefinition: protoLoader.PackageDefinition = protoLoader.fromJSON(cs3Root.toJSON(), LOADER_OPTIONS);
 
 /** Everything, as grpc-js sees it: `cs3Grpc.cs3.ocm.core.v1beta1.OcmCoreAPI` etc. */
 export const cs3Grpc: grpc.GrpcObject = grpc.loadPackageDefinition(cs3PackageDefinition);
@@ -167,15 +167,10 @@ export function callUnary<Res = Record<string, any>>(
 ): Promise<Res> {
   const fn = (client as unknown as Record<string, unknown>)[method];
   if (typeof fn !== 'function') throw new Error(`the client has no rpc called ${method}`);
-  const callOptions: grpc.CallOptions =
-    options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+  const callOptions: grpc.CallOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
   return new Promise<Res>((resolve, reject) => {
-    fn.call(
-      client,
-      request,
-      options.metadata ?? new grpc.Metadata(),
-      callOptions,
-      (error: grpc.ServiceError | null, response: Res) => (error ? reject(error) : resolve(response)),
+    fn.call(client, request, options.metadata ?? new grpc.Metadata(), callOptions, (error: grpc.ServiceError | null, response: Res) =>
+      error ? reject(error) : resolve(response),
     );
   });
 }

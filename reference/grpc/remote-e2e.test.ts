@@ -59,12 +59,32 @@ test.beforeAll(async () => {
     const frontDir = join(dir, `${name}-front`);
     await mkdir(frontDir);
     const publicUrl = `http://${host}:${port}`;
-    const back = await spawnServe(['--host', host, '--port', '0', '--grpc-port', '0', '--public-url', publicUrl, '--data-dir', backDir, '--providers', providers, ...extra], START_TIMEOUT_MS);
+    const back = await spawnServe(
+      [
+        '--host',
+        host,
+        '--port',
+        '0',
+        '--grpc-port',
+        '0',
+        '--public-url',
+        publicUrl,
+        '--data-dir',
+        backDir,
+        '--providers',
+        providers,
+        ...extra,
+      ],
+      START_TIMEOUT_MS,
+    );
     spawned.push(back);
     // serve prints the gRPC address right after its "listening on" line.
     await expect.poll(() => /gRPC:\s+(\S+)/.exec(back.output())?.[1], { timeout: 5_000 }).toBeTruthy();
     const grpcAddress = /gRPC:\s+(\S+)/.exec(back.output())?.[1];
-    const front = await spawnServe(['--host', host, '--port', String(port), '--grpc-backend', grpcAddress!, '--http-backend', back.url, '--data-dir', frontDir], START_TIMEOUT_MS);
+    const front = await spawnServe(
+      ['--host', host, '--port', String(port), '--grpc-backend', grpcAddress!, '--http-backend', back.url, '--data-dir', frontDir],
+      START_TIMEOUT_MS,
+    );
     spawned.unshift(front);
     expect(front.output()).toContain('(HTTP front) listening on');
     return { back, front, url: front.url, domain: `${host}:${port}`, grpc: grpcAddress!, backDir, frontDir };
@@ -103,7 +123,9 @@ for (const direction of ['A→B', 'B→A'] as const) {
     const sent = await sentShareOverGrpc(sender, owner, bin.shareId);
     const requirements = sent.share.opaque.map.requirements?.value.toString();
     // A requires the code flow for every share: reading below exchanged the secret for a token through both fronts.
-    expect(requirements, 'A→B shares require token exchange; B→A shares do not').toBe(direction === 'A→B' ? '["must-exchange-token"]' : undefined);
+    expect(requirements, 'A→B shares require token exchange; B→A shares do not').toBe(
+      direction === 'A→B' ? '["must-exchange-token"]' : undefined,
+    );
     await flow.readViewerBinary(bin);
     // the bare secret does not open a share that requires the exchange; a wrong secret never does
     const secret = sent.share.token as string;
@@ -132,7 +154,13 @@ test('the fronts opened nothing: their data dirs are empty, the backs hold every
   for (const side of [a, b]) {
     expect(await readdir(side.frontDir), `${side.frontDir} stays empty`).toEqual([]);
     const backFiles = await readdir(side.backDir);
-    for (const name of ['invites.journal.jsonl', 'contacts.journal.jsonl', 'sent-shares.journal.jsonl', 'received-shares.journal.jsonl', 'signing-keys.json']) {
+    for (const name of [
+      'invites.journal.jsonl',
+      'contacts.journal.jsonl',
+      'sent-shares.journal.jsonl',
+      'received-shares.journal.jsonl',
+      'signing-keys.json',
+    ]) {
       expect(backFiles, `the back of ${side.domain} has ${name}`).toContain(name);
     }
   }

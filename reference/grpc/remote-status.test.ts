@@ -32,16 +32,32 @@ test('validation details appended by the back do not hide the code; they stay in
 });
 
 test('a custom message uses the hint of the rpc, as a code or as a choice from the message', () => {
-  const untrusted = statusFromError(new OcmError('PROVIDER_NOT_TRUSTED', { message: 'provider x.example.org is not trusted by this server' })).status;
+  const untrusted = statusFromError(
+    new OcmError('PROVIDER_NOT_TRUSTED', { message: 'provider x.example.org is not trusted by this server' }),
+  ).status;
   expect(codeByMessage(untrusted)).toBeUndefined();
-  expect(ocmErrorFromStatus(untrusted, { CODE_PERMISSION_DENIED: 'PROVIDER_NOT_TRUSTED' })).toMatchObject({ code: 'PROVIDER_NOT_TRUSTED', status: 403, message: 'provider x.example.org is not trusted by this server' });
+  expect(ocmErrorFromStatus(untrusted, { CODE_PERMISSION_DENIED: 'PROVIDER_NOT_TRUSTED' })).toMatchObject({
+    code: 'PROVIDER_NOT_TRUSTED',
+    status: 403,
+    message: 'provider x.example.org is not trusted by this server',
+  });
   const fault = statusFromError(new GrpcFault('CODE_NOT_FOUND', 'received share not found')).status;
   expect(ocmErrorFromStatus(fault, { CODE_NOT_FOUND: 'SHARE_NOT_FOUND' })).toMatchObject({ code: 'SHARE_NOT_FOUND', status: 404 });
-  const chooser = (s: { message: string }) => (s.message.includes('contact') ? ('CONTACT_NOT_FOUND' as const) : ('RESOURCE_NOT_FOUND' as const));
-  expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: 'x is not an accepted contact' }, { CODE_NOT_FOUND: chooser }).code).toBe('CONTACT_NOT_FOUND');
-  expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: 'no file or folder at /x' }, { CODE_NOT_FOUND: chooser }).code).toBe('RESOURCE_NOT_FOUND');
+  const chooser = (s: { message: string }) =>
+    s.message.includes('contact') ? ('CONTACT_NOT_FOUND' as const) : ('RESOURCE_NOT_FOUND' as const);
+  expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: 'x is not an accepted contact' }, { CODE_NOT_FOUND: chooser }).code).toBe(
+    'CONTACT_NOT_FOUND',
+  );
+  expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: 'no file or folder at /x' }, { CODE_NOT_FOUND: chooser }).code).toBe(
+    'RESOURCE_NOT_FOUND',
+  );
   // a hint may give another HTTP status than the catalogue's
-  expect(ocmErrorFromStatus({ code: 'CODE_ALREADY_EXISTS', message: 'already shared' }, { CODE_ALREADY_EXISTS: { code: 'DUPLICATE_SHARE', status: 409 } })).toMatchObject({ code: 'DUPLICATE_SHARE', status: 409, message: 'already shared' });
+  expect(
+    ocmErrorFromStatus(
+      { code: 'CODE_ALREADY_EXISTS', message: 'already shared' },
+      { CODE_ALREADY_EXISTS: { code: 'DUPLICATE_SHARE', status: 409 } },
+    ),
+  ).toMatchObject({ code: 'DUPLICATE_SHARE', status: 409, message: 'already shared' });
   // the message match wins over the hint
   const selfInvite = statusFromError(new OcmError('SELF_INVITE')).status;
   expect(ocmErrorFromStatus(selfInvite, { CODE_INVALID_ARGUMENT: 'INVITE_TOKEN_INVALID' }).code).toBe('SELF_INVITE');
@@ -68,19 +84,30 @@ test('without message or hint, each CS3 code has a default with the matching HTT
     expect(error.message, cs3).toBe(cs3 === 'CODE_INTERNAL' ? ERRORS.INTERNAL.message : 'something the back said');
   }
   // UNAUTHENTICATED carries the Basic challenge, as the HTTP login does
-  expect(ocmErrorFromStatus({ code: 'CODE_UNAUTHENTICATED', message: 'x' }).headers).toMatchObject({ 'www-authenticate': expect.stringContaining('Basic') });
+  expect(ocmErrorFromStatus({ code: 'CODE_UNAUTHENTICATED', message: 'x' }).headers).toMatchObject({
+    'www-authenticate': expect.stringContaining('Basic'),
+  });
   // a code the protos do not know, or a misplaced OK, is no success
   expect(ocmErrorFromStatus({ code: 'CODE_ABORTED' as Cs3Code, message: 'x' }).code).toBe('REMOTE_BAD_RESPONSE');
   expect(ocmErrorFromStatus({ code: 'CODE_OK', message: '' }).code).toBe('INTERNAL');
   // an empty message gives the catalogue's
-  expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: '' }, { CODE_NOT_FOUND: 'SHARE_NOT_FOUND' }).message).toBe(ERRORS.SHARE_NOT_FOUND.message);
+  expect(ocmErrorFromStatus({ code: 'CODE_NOT_FOUND', message: '' }, { CODE_NOT_FOUND: 'SHARE_NOT_FOUND' }).message).toBe(
+    ERRORS.SHARE_NOT_FOUND.message,
+  );
 });
 
-test('transport failures are faults of this server (500), the back\'s address kept for the log only', () => {
-  const down = ocmErrorFromTransport({ code: 14, details: 'No connection established', message: '14 UNAVAILABLE: No connection established' }, '127.0.0.1:1');
+test("transport failures are faults of this server (500), the back's address kept for the log only", () => {
+  const down = ocmErrorFromTransport(
+    { code: 14, details: 'No connection established', message: '14 UNAVAILABLE: No connection established' },
+    '127.0.0.1:1',
+  );
   expect(down).toMatchObject({ code: 'INTERNAL', status: 500, message: 'This server cannot reach its gRPC backend' });
   expect(String((down.cause as Error).message)).toContain('127.0.0.1:1');
-  expect(ocmErrorFromTransport({ code: 4 }, 'b:1')).toMatchObject({ code: 'INTERNAL', status: 500, message: expect.stringContaining('did not answer in time') });
+  expect(ocmErrorFromTransport({ code: 4 }, 'b:1')).toMatchObject({
+    code: 'INTERNAL',
+    status: 500,
+    message: expect.stringContaining('did not answer in time'),
+  });
   expect(ocmErrorFromTransport({ code: 13 }, 'b:1')).toMatchObject({ code: 'INTERNAL', status: 500, message: ERRORS.INTERNAL.message });
   expect(ocmErrorFromTransport(new Error('boom'), 'b:1').code).toBe('INTERNAL');
 });

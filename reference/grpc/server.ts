@@ -52,7 +52,11 @@ export function callerFromMetadata(core: Core, metadata: grpc.Metadata): LocalUs
   if (values.length === 0) return undefined;
   const credentials = values.length === 1 ? parseBasicAuth(String(values[0])) : undefined;
   const user = credentials ? core.users.authenticate(credentials.username, credentials.password) : undefined;
-  if (!user) throw new GrpcFault('CODE_UNAUTHENTICATED', 'the authorization metadata does not name a local user; send "Basic base64(username:password)"');
+  if (!user)
+    throw new GrpcFault(
+      'CODE_UNAUTHENTICATED',
+      'the authorization metadata does not name a local user; send "Basic base64(username:password)"',
+    );
   return user;
 }
 
@@ -66,7 +70,10 @@ function unary(core: Core, name: string, spec: RpcSpec, method: grpc.MethodDefin
       }
       const context: CallContext = { user: callerFromMetadata(core, call.metadata) };
       if (spec.protected && !context.user) {
-        throw new GrpcFault('CODE_UNAUTHENTICATED', 'a local user is required: send metadata "authorization: Basic base64(username:password)"');
+        throw new GrpcFault(
+          'CODE_UNAUTHENTICATED',
+          'a local user is required: send metadata "authorization: Basic base64(username:password)"',
+        );
       }
       const result = await spec.handle(core, request, context);
       response = { status: { code: 'CODE_OK', message: '' } satisfies Cs3Status, ...result };
@@ -123,7 +130,9 @@ export async function startGrpcServer(core: Core, options: GrpcServerOptions): P
   }
   const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
   });
   let closing: Promise<void> | undefined;
   return {

@@ -79,7 +79,14 @@ const plain = (value: string) => ({ decoder: 'plain', value: Buffer.from(value) 
 const json = (value: unknown) => ({ decoder: 'json', value: Buffer.from(JSON.stringify(value)) });
 
 function webdavProtocol(extra: Any = {}, permissions: Any = { initiate_file_download: true, stat: true }): Any {
-  return { webdav_options: { shared_secret: 'a-secret-of-enough-length-000000', permissions: { permissions }, uri: `http://${PEER_DOMAIN}/dav/ocm/abc`, ...extra } };
+  return {
+    webdav_options: {
+      shared_secret: 'a-secret-of-enough-length-000000',
+      permissions: { permissions },
+      uri: `http://${PEER_DOMAIN}/dav/ocm/abc`,
+      ...extra,
+    },
+  };
 }
 
 function coreShare(overrides: Any = {}): Any {
@@ -130,7 +137,11 @@ test.describe('one instance', () => {
     const info = await rpc(c.provider, 'GetInfoByDomain', { domain: PEER_DOMAIN });
     expect(code(info)).toBe('CODE_OK');
     expect(info.provider_info).toMatchObject({ name: 'peer-0', domain: PEER_DOMAIN });
-    expect(info.provider_info.services[0].endpoint).toMatchObject({ type: { name: 'OCM' }, path: `http://${PEER_DOMAIN}/ocm/`, is_monitored: true });
+    expect(info.provider_info.services[0].endpoint).toMatchObject({
+      type: { name: 'OCM' },
+      path: `http://${PEER_DOMAIN}/ocm/`,
+      is_monitored: true,
+    });
     const miss = await rpc(c.provider, 'GetInfoByDomain', { domain: 'nowhere.example.org' });
     expect(code(miss)).toBe('CODE_NOT_FOUND');
     expect(miss.provider_info).toBeNull();
@@ -158,7 +169,9 @@ test.describe('one instance', () => {
 
     expect(code(await rpc(c.invite, 'GenerateInviteToken', {}))).toBe('CODE_UNAUTHENTICATED');
     expect(code(await rpc(c.invite, 'ListInviteTokens', {}))).toBe('CODE_UNAUTHENTICATED');
-    expect(code(await rpc(c.invite, 'GenerateInviteToken', {}, as({ username: 'einstein', password: 'wrong' })))).toBe('CODE_UNAUTHENTICATED');
+    expect(code(await rpc(c.invite, 'GenerateInviteToken', {}, as({ username: 'einstein', password: 'wrong' })))).toBe(
+      'CODE_UNAUTHENTICATED',
+    );
     const garbage = new grpc.Metadata();
     garbage.set('authorization', 'Bearer something');
     expect(code(await rpc(c.invite, 'ListInviteTokens', {}, garbage))).toBe('CODE_UNAUTHENTICATED');
@@ -166,42 +179,87 @@ test.describe('one instance', () => {
 
   test('InviteAPI: AcceptInvite redeems a token (unprotected) with each refusal', async () => {
     const invite = await core.invites.generate(user(EINSTEIN.id), {});
-    const remoteUser = (idp: string) => ({ id: { idp, opaque_id: 'remote-1', type: 'USER_TYPE_FEDERATED' }, mail: 'r@example.org', display_name: 'Remote One' });
+    const remoteUser = (idp: string) => ({
+      id: { idp, opaque_id: 'remote-1', type: 'USER_TYPE_FEDERATED' },
+      mail: 'r@example.org',
+      display_name: 'Remote One',
+    });
 
-    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: invite.token }, remote_user: remoteUser('evil.example.org') }))).toBe('CODE_PERMISSION_DENIED');
-    const accepted = await rpc(c.invite, 'AcceptInvite', { invite_token: { token: invite.token }, remote_user: remoteUser(`https://${PEER_DOMAIN}`) });
+    expect(
+      code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: invite.token }, remote_user: remoteUser('evil.example.org') })),
+    ).toBe('CODE_PERMISSION_DENIED');
+    const accepted = await rpc(c.invite, 'AcceptInvite', {
+      invite_token: { token: invite.token },
+      remote_user: remoteUser(`https://${PEER_DOMAIN}`),
+    });
     expect(code(accepted)).toBe('CODE_OK');
-    expect(accepted).toMatchObject({ user_id: { idp: OUR_DOMAIN, opaque_id: EINSTEIN.id, type: 'USER_TYPE_PRIMARY' }, email: 'einstein@example.org', display_name: 'Albert Einstein' });
+    expect(accepted).toMatchObject({
+      user_id: { idp: OUR_DOMAIN, opaque_id: EINSTEIN.id, type: 'USER_TYPE_PRIMARY' },
+      email: 'einstein@example.org',
+      display_name: 'Albert Einstein',
+    });
     expect(core.invites.findContact(EINSTEIN.id, 'remote-1', PEER_DOMAIN)).toMatchObject({ name: 'Remote One', email: 'r@example.org' });
 
-    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: invite.token }, remote_user: remoteUser(PEER_DOMAIN) }))).toBe('CODE_ALREADY_EXISTS');
-    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: 'no-such-token' }, remote_user: remoteUser(PEER_DOMAIN) }))).toBe('CODE_NOT_FOUND');
+    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: invite.token }, remote_user: remoteUser(PEER_DOMAIN) }))).toBe(
+      'CODE_ALREADY_EXISTS',
+    );
+    expect(
+      code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: 'no-such-token' }, remote_user: remoteUser(PEER_DOMAIN) })),
+    ).toBe('CODE_NOT_FOUND');
 
     const old = await core.invites.generate(user(EINSTEIN.id), {});
     await core.stores.invites.put(old.token, { ...old, expiresAt: old.createdAt - 1 });
-    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: old.token }, remote_user: remoteUser(PEER_DOMAIN) }))).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: old.token }, remote_user: remoteUser(PEER_DOMAIN) }))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
 
     expect(code(await rpc(c.invite, 'AcceptInvite', { remote_user: remoteUser(PEER_DOMAIN) }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: old.token } }))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: old.token }, remote_user: { id: { idp: PEER_DOMAIN } } }))).toBe('CODE_INVALID_ARGUMENT');
+    expect(
+      code(await rpc(c.invite, 'AcceptInvite', { invite_token: { token: old.token }, remote_user: { id: { idp: PEER_DOMAIN } } })),
+    ).toBe('CODE_INVALID_ARGUMENT');
   });
 
   test('InviteAPI: GetAcceptedUser, FindAcceptedUsers, DeleteAcceptedUser', async () => {
     const invite = await core.invites.generate(user(EINSTEIN.id), {});
-    await core.invites.redeem({ recipientProvider: PEER_DOMAIN, token: invite.token, userID: 'remote-1', email: 'r@example.org', name: 'Remote One' });
+    await core.invites.redeem({
+      recipientProvider: PEER_DOMAIN,
+      token: invite.token,
+      userID: 'remote-1',
+      email: 'r@example.org',
+      name: 'Remote One',
+    });
     const remoteId = { idp: `https://${PEER_DOMAIN}`, opaque_id: 'remote-1' };
-    const expected = { id: { idp: PEER_DOMAIN, opaque_id: 'remote-1', type: 'USER_TYPE_FEDERATED' }, mail: 'r@example.org', display_name: 'Remote One' };
+    const expected = {
+      id: { idp: PEER_DOMAIN, opaque_id: 'remote-1', type: 'USER_TYPE_FEDERATED' },
+      mail: 'r@example.org',
+      display_name: 'Remote One',
+    };
 
     const asCaller = await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId }, einstein());
     expect(code(asCaller)).toBe('CODE_OK');
     expect(asCaller.remote_user).toMatchObject(expected);
-    const byFilter = await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId, opaque: { map: { 'user-filter': json({ idp: OUR_DOMAIN, opaque_id: EINSTEIN.id, type: 1 }) } } });
+    const byFilter = await rpc(c.invite, 'GetAcceptedUser', {
+      remote_user_id: remoteId,
+      opaque: { map: { 'user-filter': json({ idp: OUR_DOMAIN, opaque_id: EINSTEIN.id, type: 1 }) } },
+    });
     expect(code(byFilter)).toBe('CODE_OK');
     expect(byFilter.remote_user).toMatchObject(expected);
     expect(code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId }, marie()))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: { idp: PEER_DOMAIN, opaque_id: 'nobody' } }, einstein()))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId, opaque: { map: { 'user-filter': json({ opaque_id: 'nobody' }) } } }))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId, opaque: { map: { 'user-filter': plain('{not json') } } }))).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: { idp: PEER_DOMAIN, opaque_id: 'nobody' } }, einstein()))).toBe(
+      'CODE_NOT_FOUND',
+    );
+    expect(
+      code(
+        await rpc(c.invite, 'GetAcceptedUser', {
+          remote_user_id: remoteId,
+          opaque: { map: { 'user-filter': json({ opaque_id: 'nobody' }) } },
+        }),
+      ),
+    ).toBe('CODE_NOT_FOUND');
+    expect(
+      code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId, opaque: { map: { 'user-filter': plain('{not json') } } })),
+    ).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.invite, 'GetAcceptedUser', { remote_user_id: remoteId }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.invite, 'GetAcceptedUser', {}, einstein()))).toBe('CODE_INVALID_ARGUMENT');
 
@@ -223,13 +281,16 @@ test.describe('one instance', () => {
   });
 
   test('InviteAPI: ForwardInvite refusals that need no live peer', async () => {
-    const forward = (domain: string, token = 'some-token') => rpc(c.invite, 'ForwardInvite', { invite_token: { token }, origin_system_provider: { domain } }, marie());
+    const forward = (domain: string, token = 'some-token') =>
+      rpc(c.invite, 'ForwardInvite', { invite_token: { token }, origin_system_provider: { domain } }, marie());
     expect(code(await forward(OUR_DOMAIN))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await forward('evil.example.org'))).toBe('CODE_PERMISSION_DENIED');
     expect(code(await forward(`https://${PEER_DOMAIN}`))).toBe('CODE_UNAVAILABLE');
     expect(code(await forward(PEER_DOMAIN, ''))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.invite, 'ForwardInvite', { invite_token: { token: 'x' } }, marie()))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.invite, 'ForwardInvite', { invite_token: { token: 'x' }, origin_system_provider: { domain: PEER_DOMAIN } }))).toBe('CODE_UNAUTHENTICATED');
+    expect(
+      code(await rpc(c.invite, 'ForwardInvite', { invite_token: { token: 'x' }, origin_system_provider: { domain: PEER_DOMAIN } })),
+    ).toBe('CODE_UNAUTHENTICATED');
   });
 
   test('OcmCoreAPI: CreateOCMCoreShare stores a pending received share, with each refusal', async () => {
@@ -247,18 +308,34 @@ test.describe('one instance', () => {
       resourceType: 'file',
       state: 'pending',
       description: 'quarterly report',
-      protocols: { webdav: { sharedSecret: 'a-secret-of-enough-length-000000', permissions: ['read'], uri: `http://${PEER_DOMAIN}/dav/ocm/abc` } },
+      protocols: {
+        webdav: { sharedSecret: 'a-secret-of-enough-length-000000', permissions: ['read'], uri: `http://${PEER_DOMAIN}/dav/ocm/abc` },
+      },
     });
 
     const again = await rpc(c.core, 'CreateOCMCoreShare', request);
     expect(code(again)).toBe('CODE_ALREADY_EXISTS');
     const untrusted = { idp: 'evil.example.org', opaque_id: 'sender-1' };
-    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ sender: untrusted, owner: untrusted })))).toBe('CODE_PERMISSION_DENIED');
-    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_with: { idp: OUR_DOMAIN, opaque_id: 'nobody' } })))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_with: { idp: 'elsewhere.example.org', opaque_id: EINSTEIN.id } })))).toBe('CODE_NOT_FOUND');
+    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ sender: untrusted, owner: untrusted })))).toBe(
+      'CODE_PERMISSION_DENIED',
+    );
+    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_with: { idp: OUR_DOMAIN, opaque_id: 'nobody' } })))).toBe(
+      'CODE_NOT_FOUND',
+    );
+    expect(
+      code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_with: { idp: 'elsewhere.example.org', opaque_id: EINSTEIN.id } }))),
+    ).toBe('CODE_NOT_FOUND');
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_type: 'SHARE_TYPE_GROUP' })))).toBe('CODE_UNIMPLEMENTED');
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ resource_type: 'RESOURCE_TYPE_SYMLINK' })))).toBe('CODE_UNIMPLEMENTED');
-    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ protocols: [{ webapp_options: { uri_template: 'https://x/{token}', view_mode: 'VIEW_MODE_READ_ONLY' } }] })))).toBe('CODE_UNIMPLEMENTED');
+    expect(
+      code(
+        await rpc(
+          c.core,
+          'CreateOCMCoreShare',
+          coreShare({ protocols: [{ webapp_options: { uri_template: 'https://x/{token}', view_mode: 'VIEW_MODE_READ_ONLY' } }] }),
+        ),
+      ),
+    ).toBe('CODE_UNIMPLEMENTED');
     // malformed: missing fields, unset or unknown enums, an empty secret, no protocols
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ name: '' })))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ resource_id: '' })))).toBe('CODE_INVALID_ARGUMENT');
@@ -267,11 +344,17 @@ test.describe('one instance', () => {
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_type: 'SHARE_TYPE_INVALID' })))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ share_type: 42 })))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ resource_type: 77 })))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ protocols: [webdavProtocol({ shared_secret: '' })] })))).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ protocols: [webdavProtocol({ shared_secret: '' })] })))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ protocols: [] })))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', {}))).toBe('CODE_INVALID_ARGUMENT');
     // reva's ocmd sends the resource type in opaque as well; it is enough on its own
-    const viaOpaque = await rpc(c.core, 'CreateOCMCoreShare', coreShare({ resource_type: 'RESOURCE_TYPE_INVALID', opaque: { map: { resourceType: plain('folder') } } }));
+    const viaOpaque = await rpc(
+      c.core,
+      'CreateOCMCoreShare',
+      coreShare({ resource_type: 'RESOURCE_TYPE_INVALID', opaque: { map: { resourceType: plain('folder') } } }),
+    );
     expect(code(viaOpaque)).toBe('CODE_OK');
     expect(core.stores.receivedShares.get(viaOpaque.id)?.resourceType).toBe('folder');
   });
@@ -282,12 +365,42 @@ test.describe('one instance', () => {
     const grantee = { map: { grantee: plain(`${EINSTEIN.id}@${OUR_DOMAIN}`) } };
     const readWrite = [webdavProtocol({}, { initiate_file_download: true, initiate_file_upload: true })];
 
-    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, protocols: readWrite }))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, opaque: grantee }))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, opaque: grantee, protocols: [{ webapp_options: { uri_template: 'x' } }] }))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: 'unknown', opaque: grantee, protocols: readWrite }))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, opaque: { map: { grantee: plain(`${MARIE.id}@${OUR_DOMAIN}`) } }, protocols: readWrite }))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, opaque: { map: { grantee: plain(`${EINSTEIN.id}@elsewhere.example.org`) } }, protocols: readWrite }))).toBe('CODE_NOT_FOUND');
+    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, protocols: readWrite }))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
+    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, opaque: grantee }))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
+    expect(
+      code(
+        await rpc(c.core, 'UpdateOCMCoreShare', {
+          ocm_share_id: request.resource_id,
+          opaque: grantee,
+          protocols: [{ webapp_options: { uri_template: 'x' } }],
+        }),
+      ),
+    ).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: 'unknown', opaque: grantee, protocols: readWrite }))).toBe(
+      'CODE_NOT_FOUND',
+    );
+    expect(
+      code(
+        await rpc(c.core, 'UpdateOCMCoreShare', {
+          ocm_share_id: request.resource_id,
+          opaque: { map: { grantee: plain(`${MARIE.id}@${OUR_DOMAIN}`) } },
+          protocols: readWrite,
+        }),
+      ),
+    ).toBe('CODE_NOT_FOUND');
+    expect(
+      code(
+        await rpc(c.core, 'UpdateOCMCoreShare', {
+          ocm_share_id: request.resource_id,
+          opaque: { map: { grantee: plain(`${EINSTEIN.id}@elsewhere.example.org`) } },
+          protocols: readWrite,
+        }),
+      ),
+    ).toBe('CODE_NOT_FOUND');
     const updated = await rpc(c.core, 'UpdateOCMCoreShare', { ocm_share_id: request.resource_id, opaque: grantee, protocols: readWrite });
     expect(code(updated)).toBe('CODE_OK');
     expect(core.stores.receivedShares.get(id)?.protocols.webdav?.permissions).toEqual(['read', 'write']);
@@ -305,7 +418,8 @@ test.describe('one instance', () => {
 
   test('OcmAPI receiver side: ListReceivedOCMShares pages, GetReceivedOCMShare finds by id or remote id', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await core.receivedShares.receive(validShare({ name: `file-${i}.txt` }) as unknown as IncomingShare)).record.id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await core.receivedShares.receive(validShare({ name: `file-${i}.txt` }) as unknown as IncomingShare)).record.id);
 
     const all = await rpc(c.ocm, 'ListReceivedOCMShares', {}, einstein());
     expect(code(all)).toBe('CODE_OK');
@@ -323,7 +437,11 @@ test.describe('one instance', () => {
       state: 'SHARE_STATE_PENDING',
       resource_type: 'RESOURCE_TYPE_FILE',
     });
-    expect(shown.protocols[0].webdav_options).toMatchObject({ shared_secret: first.protocols.webdav!.sharedSecret, uri: first.protocols.webdav!.uri, permissions: { permissions: { stat: true, initiate_file_download: true, initiate_file_upload: false }, reshare: false } });
+    expect(shown.protocols[0].webdav_options).toMatchObject({
+      shared_secret: first.protocols.webdav!.sharedSecret,
+      uri: first.protocols.webdav!.uri,
+      permissions: { permissions: { stat: true, initiate_file_download: true, initiate_file_upload: false }, reshare: false },
+    });
 
     const page1 = await rpc(c.ocm, 'ListReceivedOCMShares', { page_size: 2 }, einstein());
     expect(page1.shares).toHaveLength(2);
@@ -371,8 +489,12 @@ test.describe('one instance', () => {
     expect(code(await update(a.id, 'SHARE_STATE_INVALID'))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await update('unknown', 'SHARE_STATE_ACCEPTED'))).toBe('CODE_NOT_FOUND');
     expect(code(await update(a.id, 'SHARE_STATE_ACCEPTED', ['state'], marie()))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.ocm, 'UpdateReceivedOCMShare', { update_mask: { paths: ['state'] } }, einstein()))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await rpc(c.ocm, 'UpdateReceivedOCMShare', { share: { id: { opaque_id: a.id } } }, einstein()))).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await rpc(c.ocm, 'UpdateReceivedOCMShare', { update_mask: { paths: ['state'] } }, einstein()))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
+    expect(code(await rpc(c.ocm, 'UpdateReceivedOCMShare', { share: { id: { opaque_id: a.id } } }, einstein()))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
     expect(code(await update(a.id, 'SHARE_STATE_ACCEPTED', ['state'], new grpc.Metadata()))).toBe('CODE_UNAUTHENTICATED');
   });
 
@@ -392,22 +514,33 @@ test.describe('one instance', () => {
     expect(code(await create({}, new grpc.Metadata()))).toBe('CODE_UNAUTHENTICATED');
     expect(code(await create({ resource_id: { storage_id: 'home', opaque_id: 'missing.txt' } }))).toBe('CODE_NOT_FOUND');
     expect(code(await create())).toBe('CODE_NOT_FOUND'); // not an accepted contact
-    expect(code(await create({ grantee: { type: 'GRANTEE_TYPE_USER', user_id: { idp: 'evil.example.org', opaque_id: 'x' } } }))).toBe('CODE_PERMISSION_DENIED');
-    expect(code(await create({ grantee: { type: 'GRANTEE_TYPE_GROUP', group_id: { idp: PEER_DOMAIN, opaque_id: 'g' } } }))).toBe('CODE_UNIMPLEMENTED');
+    expect(code(await create({ grantee: { type: 'GRANTEE_TYPE_USER', user_id: { idp: 'evil.example.org', opaque_id: 'x' } } }))).toBe(
+      'CODE_PERMISSION_DENIED',
+    );
+    expect(code(await create({ grantee: { type: 'GRANTEE_TYPE_GROUP', group_id: { idp: PEER_DOMAIN, opaque_id: 'g' } } }))).toBe(
+      'CODE_UNIMPLEMENTED',
+    );
     expect(code(await create({ grantee: { type: 'GRANTEE_TYPE_USER', user_id: { opaque_id: 'x' } } }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await create({ grantee: null }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await create({ grantee: { type: 17, user_id: { idp: PEER_DOMAIN, opaque_id: 'x' } } }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await create({ resource_id: null }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await create({ resource_id: { storage_id: 'elsewhere', opaque_id: 'welcome.txt' } }))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await create({ resource_id: { storage_id: 'home', space_id: MARIE.id, opaque_id: 'welcome.txt' } }))).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await create({ resource_id: { storage_id: 'home', space_id: MARIE.id, opaque_id: 'welcome.txt' } }))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
     expect(code(await create({ resource_id: { storage_id: 'home', opaque_id: '/' } }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await create({ access_methods: [] }))).toBe('CODE_INVALID_ARGUMENT');
-    expect(code(await create({ access_methods: [{ webapp_options: { view_mode: 'VIEW_MODE_READ_ONLY' } }] }))).toBe('CODE_INVALID_ARGUMENT');
+    expect(code(await create({ access_methods: [{ webapp_options: { view_mode: 'VIEW_MODE_READ_ONLY' } }] }))).toBe(
+      'CODE_INVALID_ARGUMENT',
+    );
     expect(code(await create({ access_methods: [{ webdav_options: { permissions: { stat: true } } }] }))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await create({ access_methods: [{ transfer_options: {} }] }))).toBe('CODE_UNIMPLEMENTED');
     expect(code(await create({ recipient_mesh_provider: { domain: 'other.example.org' } }))).toBe('CODE_INVALID_ARGUMENT');
     // only the peer's domain in recipient_mesh_provider is fine (and the peer is down)
-    const meshOnly = await create({ grantee: { type: 'GRANTEE_TYPE_USER', user_id: { opaque_id: 'remote-1' } }, recipient_mesh_provider: { domain: PEER_DOMAIN } });
+    const meshOnly = await create({
+      grantee: { type: 'GRANTEE_TYPE_USER', user_id: { opaque_id: 'remote-1' } },
+      recipient_mesh_provider: { domain: PEER_DOMAIN },
+    });
     expect(code(meshOnly)).toBe('CODE_NOT_FOUND');
     expect(core.stores.sentShares.size).toBe(0);
 
@@ -432,7 +565,14 @@ test.describe('one instance', () => {
       [c.core, ocmCoreApi],
       [c.auth, authProviderApi],
     ];
-    const OK_WHEN_EMPTY = new Set(['ListAllProviders', 'ListInviteTokens', 'FindAcceptedUsers', 'ListOCMShares', 'ListReceivedOCMShares', 'GenerateInviteToken']);
+    const OK_WHEN_EMPTY = new Set([
+      'ListAllProviders',
+      'ListInviteTokens',
+      'FindAcceptedUsers',
+      'ListOCMShares',
+      'ListReceivedOCMShares',
+      'GenerateInviteToken',
+    ]);
     let count = 0;
     for (const [client, constructor] of services) {
       for (const method of Object.keys(constructor.service)) {
@@ -462,8 +602,14 @@ test.describe('one instance', () => {
         for (const constructor of [providerApi, inviteApi, ocmApi, ocmCoreApi, authProviderApi]) {
           for (const [method, definition] of Object.entries(constructor.service)) {
             const response = await new Promise<Any>((resolve, reject) => {
-              raw.makeUnaryRequest(definition.path, (b: Buffer) => b, definition.responseDeserialize, bytes, einstein(), { deadline: Date.now() + 5000 }, (error, value) =>
-                error ? reject(error) : resolve(value as Any),
+              raw.makeUnaryRequest(
+                definition.path,
+                (b: Buffer) => b,
+                definition.responseDeserialize,
+                bytes,
+                einstein(),
+                { deadline: Date.now() + 5000 },
+                (error, value) => (error ? reject(error) : resolve(value as Any)),
               );
             });
             expect(code(response), method).toBe('CODE_INVALID_ARGUMENT');
@@ -533,7 +679,10 @@ test.describe('sharer side with a live receiver', () => {
       'CreateOCMShare',
       {
         resource_id: { storage_id: 'home', opaque_id: path },
-        grantee: { type: 'GRANTEE_TYPE_USER', user_id: { idp: `https://${pair.b.core.domain}`, opaque_id: MARIE.id, type: 'USER_TYPE_FEDERATED' } },
+        grantee: {
+          type: 'GRANTEE_TYPE_USER',
+          user_id: { idp: `https://${pair.b.core.domain}`, opaque_id: MARIE.id, type: 'USER_TYPE_FEDERATED' },
+        },
         access_methods: [{ webdav_options: { permissions } }, { webapp_options: { view_mode: 'VIEW_MODE_READ_ONLY' } }],
         ...extra,
       },
@@ -541,11 +690,19 @@ test.describe('sharer side with a live receiver', () => {
     );
 
   test('CreateOCMShare, GetOCMShare (id, key, token), GetOCMShareByToken, ListOCMShares with filters and pages', async () => {
-    const created = await shareTo('/project/notes.md', undefined, { expiration: { seconds: String(Math.floor(Date.now() / 1000) + 3600) } });
+    const created = await shareTo('/project/notes.md', undefined, {
+      expiration: { seconds: String(Math.floor(Date.now() / 1000) + 3600) },
+    });
     expect(code(created), created.status.message).toBe('CODE_OK');
     const share = created.share;
     const record = pair.a.core.stores.sentShares.get(share.id.opaque_id)!;
-    expect(record).toMatchObject({ path: 'project/notes.md', recipientUserId: MARIE.id, recipientDomain: pair.b.core.domain, permissions: ['read'], state: 'pending' });
+    expect(record).toMatchObject({
+      path: 'project/notes.md',
+      recipientUserId: MARIE.id,
+      recipientDomain: pair.b.core.domain,
+      permissions: ['read'],
+      state: 'pending',
+    });
     expect(created.recipient_display_name).toBe('Marie Curie');
     expect(share).toMatchObject({
       resource_id: { storage_id: 'home', space_id: EINSTEIN.id, opaque_id: 'project/notes.md' },
@@ -557,19 +714,35 @@ test.describe('sharer side with a live receiver', () => {
       expiration: { seconds: String(record.expiration) },
       share_type: 'SHARE_TYPE_USER',
     });
-    expect(share.access_methods[0].webdav_options.permissions).toMatchObject({ initiate_file_download: true, stat: true, initiate_file_upload: false });
+    expect(share.access_methods[0].webdav_options.permissions).toMatchObject({
+      initiate_file_download: true,
+      stat: true,
+      initiate_file_upload: false,
+    });
     expect(share.opaque.map.state.value.toString()).toBe('pending');
     expect(pair.b.core.receivedShares.listFor(pair.b.core.users.get(MARIE.id)!)).toHaveLength(1);
 
     const byId = await rpc(c.ocm, 'GetOCMShare', { ref: { id: { opaque_id: record.id } } }, einstein());
     expect(code(byId)).toBe('CODE_OK');
     expect(byId.share.id.opaque_id).toBe(record.id);
-    const key = { owner: { idp: pair.a.core.domain, opaque_id: EINSTEIN.id }, resource_id: { storage_id: 'home', opaque_id: '/project/notes.md' }, grantee: share.grantee };
+    const key = {
+      owner: { idp: pair.a.core.domain, opaque_id: EINSTEIN.id },
+      resource_id: { storage_id: 'home', opaque_id: '/project/notes.md' },
+      grantee: share.grantee,
+    };
     expect((await rpc(c.ocm, 'GetOCMShare', { ref: { key } }, einstein())).share.id.opaque_id).toBe(record.id);
-    expect(code(await rpc(c.ocm, 'GetOCMShare', { ref: { key: { ...key, resource_id: { opaque_id: 'welcome.txt' } } } }, einstein()))).toBe('CODE_NOT_FOUND');
-    expect(code(await rpc(c.ocm, 'GetOCMShare', { ref: { key: { ...key, owner: { opaque_id: MARIE.id } } } }, einstein()))).toBe('CODE_NOT_FOUND');
+    expect(code(await rpc(c.ocm, 'GetOCMShare', { ref: { key: { ...key, resource_id: { opaque_id: 'welcome.txt' } } } }, einstein()))).toBe(
+      'CODE_NOT_FOUND',
+    );
+    expect(code(await rpc(c.ocm, 'GetOCMShare', { ref: { key: { ...key, owner: { opaque_id: MARIE.id } } } }, einstein()))).toBe(
+      'CODE_NOT_FOUND',
+    );
     expect((await rpc(c.ocm, 'GetOCMShare', { ref: { token: record.sharedSecret } }, einstein())).share.id.opaque_id).toBe(record.id);
-    expect(code(await rpc(c.ocm, 'GetOCMShare', { ref: { id: { opaque_id: record.id } } }, as({ username: 'richard', password: 'superfluidity' })))).toBe('CODE_NOT_FOUND');
+    expect(
+      code(
+        await rpc(c.ocm, 'GetOCMShare', { ref: { id: { opaque_id: record.id } } }, as({ username: 'richard', password: 'superfluidity' })),
+      ),
+    ).toBe('CODE_NOT_FOUND');
 
     const byToken = await rpc(c.ocm, 'GetOCMShareByToken', { token: record.sharedSecret });
     expect(code(byToken)).toBe('CODE_OK');
@@ -592,10 +765,14 @@ test.describe('sharer side with a live receiver', () => {
     expect(names(await list({ filters: [resource('welcome.txt')] }))).toEqual(['welcome.txt']);
     expect(names(await list({ filters: [resource('welcome.txt'), resource('/project')] }))).toEqual(['project', 'welcome.txt']);
     expect(names(await list({ filters: [owner(EINSTEIN.id)] }))).toHaveLength(3);
-    expect(names(await list({ filters: [{ type: 'TYPE_CREATOR', creator: { opaque_id: EINSTEIN.id } }, resource('project')] }))).toEqual(['project']);
+    expect(names(await list({ filters: [{ type: 'TYPE_CREATOR', creator: { opaque_id: EINSTEIN.id } }, resource('project')] }))).toEqual([
+      'project',
+    ]);
     expect(names(await list({ filters: [owner(MARIE.id)] }))).toEqual([]);
     expect(names(await list({ filters: [owner(EINSTEIN.id), resource('nothing')] }))).toEqual([]);
-    expect(names(await list({ filters: [{ type: 'TYPE_OWNER_PROVIDER', owner: { idp: `https://${pair.a.core.domain}` } }] }))).toHaveLength(3);
+    expect(names(await list({ filters: [{ type: 'TYPE_OWNER_PROVIDER', owner: { idp: `https://${pair.a.core.domain}` } }] }))).toHaveLength(
+      3,
+    );
     expect(names(await list({ filters: [{ type: 'TYPE_CREATOR_PROVIDER', creator: { idp: pair.b.core.domain } }] }))).toEqual([]);
     expect(names(await list({ filters: [{ type: 'TYPE_NO' }] }))).toHaveLength(3);
     expect(code(await list({ filters: [{ type: 'TYPE_INVALID' }] }))).toBe('CODE_INVALID_ARGUMENT');
@@ -622,7 +799,13 @@ test.describe('sharer side with a live receiver', () => {
     const updated = await rpc(
       c.ocm,
       'UpdateOCMShare',
-      { ref, field: [{ access_methods: { webdav_options: { permissions: { initiate_file_download: true, initiate_file_upload: true } } } }, { expiration: { seconds: String(expiration) } }] },
+      {
+        ref,
+        field: [
+          { access_methods: { webdav_options: { permissions: { initiate_file_download: true, initiate_file_upload: true } } } },
+          { expiration: { seconds: String(expiration) } },
+        ],
+      },
       einstein(),
     );
     expect(code(updated)).toBe('CODE_OK');
@@ -630,7 +813,16 @@ test.describe('sharer side with a live receiver', () => {
     expect(pair.b.core.receivedShares.listFor(marieOnB)[0]!.protocols.webdav!.permissions).toEqual(['read', 'write']);
     const shown = await rpc(c.ocm, 'GetOCMShare', { ref }, einstein());
     expect(shown.share.access_methods[0].webdav_options.permissions.initiate_file_upload).toBe(true);
-    expect(code(await rpc(c.ocm, 'UpdateOCMShare', { ref, field: [{ access_methods: { webdav_options: { permissions: { stat: true } } } }] }, einstein()))).toBe('CODE_INVALID_ARGUMENT');
+    expect(
+      code(
+        await rpc(
+          c.ocm,
+          'UpdateOCMShare',
+          { ref, field: [{ access_methods: { webdav_options: { permissions: { stat: true } } } }] },
+          einstein(),
+        ),
+      ),
+    ).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.ocm, 'UpdateOCMShare', { ref, field: [{}] }, einstein()))).toBe('CODE_INVALID_ARGUMENT');
     expect(code(await rpc(c.ocm, 'UpdateOCMShare', { ref, field: [{ expiration: { seconds: '1' } }] }, marie()))).toBe('CODE_NOT_FOUND');
 
@@ -649,26 +841,39 @@ test.describe('sharer side with a live receiver', () => {
 
     const ok = await rpc(c.auth, 'Authenticate', { client_id: id(viewer), client_secret: secret(viewer) });
     expect(code(ok)).toBe('CODE_OK');
-    expect(ok.user).toMatchObject({ id: { idp: pair.b.core.domain, opaque_id: MARIE.id, type: 'USER_TYPE_FEDERATED' }, mail: 'marie@example.org', display_name: 'Marie Curie' });
+    expect(ok.user).toMatchObject({
+      id: { idp: pair.b.core.domain, opaque_id: MARIE.id, type: 'USER_TYPE_FEDERATED' },
+      mail: 'marie@example.org',
+      display_name: 'Marie Curie',
+    });
     expect(ok.user.opaque.map['ocm-share-role'].value.toString()).toBe('viewer');
     const scope = ok.token_scope[`ocmshare:${id(viewer)}`];
     expect(scope.role).toBe('ROLE_VIEWER');
     expect(scope.resource.decoder).toBe('json');
-    expect(JSON.parse(scope.resource.value.toString())).toMatchObject({ id: { opaqueId: id(viewer) }, resourceId: { opaqueId: 'welcome.txt' } });
+    expect(JSON.parse(scope.resource.value.toString())).toMatchObject({
+      id: { opaqueId: id(viewer) },
+      resourceId: { opaqueId: 'welcome.txt' },
+    });
     const edit = await rpc(c.auth, 'Authenticate', { client_id: id(editor), client_secret: secret(editor) });
     expect(edit.token_scope[`ocmshare:${id(editor)}`].role).toBe('ROLE_EDITOR');
 
     expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(viewer), client_secret: 'wrong' }))).toBe('CODE_PERMISSION_DENIED');
-    expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(viewer), client_secret: secret(editor) }))).toBe('CODE_PERMISSION_DENIED');
+    expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(viewer), client_secret: secret(editor) }))).toBe(
+      'CODE_PERMISSION_DENIED',
+    );
     expect(code(await rpc(c.auth, 'Authenticate', { client_id: 'unknown', client_secret: secret(viewer) }))).toBe('CODE_NOT_FOUND');
     expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(viewer) }))).toBe('CODE_INVALID_ARGUMENT');
 
     // expired: reva never checks (oCIS issue 11033); we do
     const record = pair.a.core.stores.sentShares.get(id(viewer))!;
     await pair.a.core.stores.sentShares.put(record.id, { ...record, expiration: Math.floor(Date.now() / 1000) - 1 });
-    expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(viewer), client_secret: secret(viewer) }))).toBe('CODE_PERMISSION_DENIED');
+    expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(viewer), client_secret: secret(viewer) }))).toBe(
+      'CODE_PERMISSION_DENIED',
+    );
     // no longer a contact: access ends
     await pair.a.core.invites.deleteContact(pair.a.core.users.get(EINSTEIN.id)!, pair.b.core.domain, MARIE.id);
-    expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(editor), client_secret: secret(editor) }))).toBe('CODE_PERMISSION_DENIED');
+    expect(code(await rpc(c.auth, 'Authenticate', { client_id: id(editor), client_secret: secret(editor) }))).toBe(
+      'CODE_PERMISSION_DENIED',
+    );
   });
 });

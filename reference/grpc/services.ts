@@ -67,7 +67,8 @@ export const providerService: ServiceSpec = {
       if (!provider) throw invalid('provider is required');
       const domain = domainOf(requireString(provider.domain, 'provider.domain'));
       // The CS3 contract answers an unknown provider with UNAUTHENTICATED (decisions/0007).
-      if (!core.providers.isTrusted(domain)) throw new GrpcFault('CODE_UNAUTHENTICATED', `provider ${domain} is not trusted by this server`);
+      if (!core.providers.isTrusted(domain))
+        throw new GrpcFault('CODE_UNAUTHENTICATED', `provider ${domain} is not trusted by this server`);
       return {};
     },
   },
@@ -131,7 +132,10 @@ export const inviteService: ServiceSpec = {
       const description = str(request.description);
       // opaque `recipient` (plain): the sciencemesh field an HTTP front passes on (decisions/0009).
       const recipient = opaqueText(request.opaque, 'recipient');
-      const invite = await core.invites.generate(caller(context), { ...(description === '' ? {} : { description }), ...(recipient ? { recipient } : {}) });
+      const invite = await core.invites.generate(caller(context), {
+        ...(description === '' ? {} : { description }),
+        ...(recipient ? { recipient } : {}),
+      });
       return { invite_token: inviteTokenMessage(core, invite) };
     },
   },
@@ -162,7 +166,13 @@ export const inviteService: ServiceSpec = {
       const userID = requireString(id?.opaque_id, 'remote_user.id.opaque_id');
       const recipientProvider = domainOf(requireString(id?.idp, 'remote_user.id.idp'));
       try {
-        const inviter = await core.invites.redeem({ recipientProvider, token, userID, email: str(remote.mail), name: str(remote.display_name) });
+        const inviter = await core.invites.redeem({
+          recipientProvider,
+          token,
+          userID,
+          email: str(remote.mail),
+          name: str(remote.display_name),
+        });
         return { user_id: localUserId({ id: inviter.userID }, core.domain), email: inviter.email, display_name: inviter.name };
       } catch (error) {
         if (error instanceof OcmError && error.code === 'INVITE_TOKEN_INVALID') {
@@ -184,7 +194,14 @@ export const inviteService: ServiceSpec = {
       const idp = domainOf(requireString(remote.idp, 'remote_user_id.idp'));
       const contact = core.invites.findContact(user.id, remoteId, idp);
       if (!contact) throw notFound(`${remoteId}@${idp} is not an accepted user of this user`);
-      return { remote_user: acceptedUserMessage({ user_id: contact.remoteUserId, idp: contact.remoteDomain, mail: contact.email, display_name: contact.name }) };
+      return {
+        remote_user: acceptedUserMessage({
+          user_id: contact.remoteUserId,
+          idp: contact.remoteDomain,
+          mail: contact.email,
+          display_name: contact.name,
+        }),
+      };
     },
   },
   FindAcceptedUsers: {
@@ -213,7 +230,11 @@ export const inviteService: ServiceSpec = {
  * Keyset paging over a list sorted by (createdAt, id): `page_token` is
  * base64url("<createdAt>:<id>") of the last item of the previous page.
  */
-function page<T extends { createdAt: number; id: string }>(items: T[], pageSize: unknown, pageToken: unknown): { items: T[]; next: string } {
+function page<T extends { createdAt: number; id: string }>(
+  items: T[],
+  pageSize: unknown,
+  pageToken: unknown,
+): { items: T[]; next: string } {
   const size = typeof pageSize === 'number' ? pageSize : Number.NaN;
   if (!Number.isInteger(size) || size < 0) throw invalid('page_size must be zero (everything) or positive');
   let rest = items;
@@ -247,7 +268,9 @@ function sentShareByRef(core: Core, user: LocalUser, value: unknown): SentShareR
     const path = pathFromResourceId(key.resource_id, user, 'ref.key.resource_id');
     const grantee = granteeAddress(key.grantee, 'ref.key.grantee');
     share = ownerMatches
-      ? core.sentShares.listFor(user).find((s) => s.path === path && s.recipientUserId === grantee.identifier && s.recipientDomain === grantee.domain)
+      ? core.sentShares
+          .listFor(user)
+          .find((s) => s.path === path && s.recipientUserId === grantee.identifier && s.recipientDomain === grantee.domain)
       : undefined;
   } else if (ref.spec === 'token') {
     const token = requireString(ref.token, 'ref.token');
@@ -263,7 +286,8 @@ function sentShareByRef(core: Core, user: LocalUser, value: unknown): SentShareR
 function granteeAddress(value: unknown, name: string, fallbackDomain = ''): { identifier: string; domain: string } {
   const grantee = msg(value);
   if (!grantee) throw invalid(`${name} is required`);
-  if (grantee.type === 'GRANTEE_TYPE_GROUP' || grantee.id === 'group_id') throw new GrpcFault('CODE_UNIMPLEMENTED', 'only user grantees are supported');
+  if (grantee.type === 'GRANTEE_TYPE_GROUP' || grantee.id === 'group_id')
+    throw new GrpcFault('CODE_UNIMPLEMENTED', 'only user grantees are supported');
   enumValue(grantee.type, ['GRANTEE_TYPE_USER', 'GRANTEE_TYPE_INVALID'] as const, `${name}.type`);
   const user = msg(grantee.user_id);
   if (!user) throw invalid(`${name}.user_id is required`);
@@ -291,10 +315,22 @@ function accessMethodPermissions(methods: unknown[], name: string): string[] | u
 }
 
 type SentFilterType = 'TYPE_NO' | 'TYPE_RESOURCE_ID' | 'TYPE_OWNER' | 'TYPE_CREATOR' | 'TYPE_OWNER_PROVIDER' | 'TYPE_CREATOR_PROVIDER';
-const SENT_FILTER_TYPES: readonly SentFilterType[] = ['TYPE_NO', 'TYPE_RESOURCE_ID', 'TYPE_OWNER', 'TYPE_CREATOR', 'TYPE_OWNER_PROVIDER', 'TYPE_CREATOR_PROVIDER'];
+const SENT_FILTER_TYPES: readonly SentFilterType[] = [
+  'TYPE_NO',
+  'TYPE_RESOURCE_ID',
+  'TYPE_OWNER',
+  'TYPE_CREATOR',
+  'TYPE_OWNER_PROVIDER',
+  'TYPE_CREATOR_PROVIDER',
+];
 
 /** One ListOCMShares filter as a predicate. Owner and creator are the same local user for every share we send. */
-function sentFilter(core: Core, user: LocalUser, value: unknown, index: number): { type: SentFilterType; test(s: SentShareRecord): boolean } {
+function sentFilter(
+  core: Core,
+  user: LocalUser,
+  value: unknown,
+  index: number,
+): { type: SentFilterType; test(s: SentShareRecord): boolean } {
   const name = `filters[${index}]`;
   const filter = msg(value) ?? {};
   const type = enumValue(filter.type, SENT_FILTER_TYPES, `${name}.type`);
@@ -307,7 +343,10 @@ function sentFilter(core: Core, user: LocalUser, value: unknown, index: number):
       const id = msg(filter.resource_id)!;
       const storage = str(id.storage_id);
       const space = str(id.space_id);
-      const path = str(id.opaque_id).split('/').filter((s) => s !== '').join('/');
+      const path = str(id.opaque_id)
+        .split('/')
+        .filter((s) => s !== '')
+        .join('/');
       return {
         type,
         test: (s) => (storage === '' || storage === 'home') && (space === '' || space === s.ownerId) && path === s.path,
@@ -363,7 +402,11 @@ export const ocmService: ServiceSpec = {
       const duplicate = core.sentShares
         .listFor(user)
         .find((s) => s.path === normalisedPath && s.recipientUserId === grantee.identifier && s.recipientDomain === grantee.domain);
-      if (duplicate) throw new GrpcFault('CODE_ALREADY_EXISTS', `this resource is already shared with ${grantee.identifier}@${grantee.domain} (share ${duplicate.id})`);
+      if (duplicate)
+        throw new GrpcFault(
+          'CODE_ALREADY_EXISTS',
+          `this resource is already shared with ${grantee.identifier}@${grantee.domain} (share ${duplicate.id})`,
+        );
       const share = await core.sentShares.create(user, {
         path,
         shareWith: grantee.identifier,
@@ -463,7 +506,8 @@ export const ocmService: ServiceSpec = {
       const target = enumValue(share.state, RECEIVED_STATES, 'share.state');
       const wanted = target === 'SHARE_STATE_ACCEPTED' ? 'accepted' : target === 'SHARE_STATE_REJECTED' ? 'declined' : 'pending';
       if (wanted === current.state) return {};
-      if (wanted === 'pending') throw new GrpcFault('CODE_FAILED_PRECONDITION', `the share is already ${current.state}; it cannot become pending again`);
+      if (wanted === 'pending')
+        throw new GrpcFault('CODE_FAILED_PRECONDITION', `the share is already ${current.state}; it cannot become pending again`);
       await core.receivedShares.respond(user, current.id, wanted);
       return {};
     },
@@ -515,7 +559,9 @@ function granteeUser(core: Core, request: Msg): LocalUser {
   }
   if (domain !== domainOf(core.domain)) throw notFound(`grantee ${text} is not a user of this server`);
   // reva HEAD sends "<id>@<idp host>@<provider>": drop an inner @idp too.
-  const user = core.users.byIdentifier(identifier) ?? (identifier.includes('@') ? core.users.byIdentifier(identifier.slice(0, identifier.lastIndexOf('@'))) : undefined);
+  const user =
+    core.users.byIdentifier(identifier) ??
+    (identifier.includes('@') ? core.users.byIdentifier(identifier.slice(0, identifier.lastIndexOf('@'))) : undefined);
   if (!user) throw notFound(`grantee ${text} is not a user of this server`);
   return user;
 }
@@ -638,7 +684,10 @@ export const authProviderService: ServiceSpec = {
         resourceId: { storageId: 'home', spaceId: share.ownerId, opaqueId: share.path },
         token: share.sharedSecret,
       });
-      const scope = { resource: { decoder: 'json', value: Buffer.from(resource, 'utf8') }, role: role === 'editor' ? 'ROLE_EDITOR' : 'ROLE_VIEWER' };
+      const scope = {
+        resource: { decoder: 'json', value: Buffer.from(resource, 'utf8') },
+        role: role === 'editor' ? 'ROLE_EDITOR' : 'ROLE_VIEWER',
+      };
       return { user, token_scope: { [`ocmshare:${share.id}`]: scope } };
     },
   },

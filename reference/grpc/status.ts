@@ -101,13 +101,22 @@ function byHttpStatus(status: number): Cs3Code {
 
 /** The status for a thrown value; `unexpected` is true when it is a fault of ours (to be logged). */
 export function statusFromError(error: unknown): { status: Cs3Status; unexpected: boolean } {
-  if (faults.has('grpc-internal-for-not-found') && (error instanceof GrpcFault ? error.code : error instanceof OcmError ? (OCM_ERROR_TO_CS3[error.code] ?? byHttpStatus(error.status)) : undefined) === 'CODE_NOT_FOUND') {
+  if (
+    faults.has('grpc-internal-for-not-found') &&
+    (error instanceof GrpcFault
+      ? error.code
+      : error instanceof OcmError
+        ? (OCM_ERROR_TO_CS3[error.code] ?? byHttpStatus(error.status))
+        : undefined) === 'CODE_NOT_FOUND'
+  ) {
     return { status: { code: 'CODE_INTERNAL', message: 'internal error' }, unexpected: true };
   }
   if (error instanceof GrpcFault) return { status: { code: error.code, message: error.message }, unexpected: false };
   if (error instanceof OcmError) {
     const code = OCM_ERROR_TO_CS3[error.code] ?? byHttpStatus(error.status);
-    const details = error.validationErrors?.length ? `: ${error.validationErrors.map((v) => (v.name ? `${v.name} ${v.message}` : v.message)).join('; ')}` : '';
+    const details = error.validationErrors?.length
+      ? `: ${error.validationErrors.map((v) => (v.name ? `${v.name} ${v.message}` : v.message)).join('; ')}`
+      : '';
     return { status: { code, message: `${error.message}${details}` }, unexpected: code === 'CODE_INTERNAL' };
   }
   return { status: { code: 'CODE_INTERNAL', message: 'internal error' }, unexpected: true };

@@ -23,7 +23,12 @@ async function serve(core: Pair['a']['core'], host: string): Promise<Side> {
   const server = await startGrpcServer(core, { host, port: 0 });
   const target = `${host}:${server.port}`;
   const insecure = grpc.credentials.createInsecure();
-  return { server, invite: new inviteApi(target, insecure), ocm: new ocmApi(target, insecure), auth: new authProviderApi(target, insecure) };
+  return {
+    server,
+    invite: new inviteApi(target, insecure),
+    ocm: new ocmApi(target, insecure),
+    auth: new authProviderApi(target, insecure),
+  };
 }
 
 async function stop(side: Side | undefined) {
@@ -61,7 +66,12 @@ test.describe('two instances over gRPC', () => {
   async function befriend() {
     const generated = await rpc(a.invite, 'GenerateInviteToken', { description: 'for marie' }, as(EINSTEIN));
     expect(generated.status.code).toBe('CODE_OK');
-    const forwarded = await rpc(b.invite, 'ForwardInvite', { invite_token: { token: generated.invite_token.token }, origin_system_provider: { domain: pair.a.core.domain } }, as(MARIE));
+    const forwarded = await rpc(
+      b.invite,
+      'ForwardInvite',
+      { invite_token: { token: generated.invite_token.token }, origin_system_provider: { domain: pair.a.core.domain } },
+      as(MARIE),
+    );
     expect(forwarded.status.code, forwarded.status.message).toBe('CODE_OK');
     return { token: generated.invite_token.token as string, forwarded };
   }
@@ -80,25 +90,51 @@ test.describe('two instances over gRPC', () => {
     const onA = await rpc(a.invite, 'FindAcceptedUsers', { filter: '' }, as(EINSTEIN));
     expect(onA.status.code).toBe('CODE_OK');
     expect(onA.accepted_users).toEqual([
-      expect.objectContaining({ id: { idp: pair.b.core.domain, opaque_id: MARIE.id, type: 'USER_TYPE_FEDERATED' }, mail: 'marie@example.org', display_name: 'Marie Curie' }),
+      expect.objectContaining({
+        id: { idp: pair.b.core.domain, opaque_id: MARIE.id, type: 'USER_TYPE_FEDERATED' },
+        mail: 'marie@example.org',
+        display_name: 'Marie Curie',
+      }),
     ]);
     const onB = await rpc(b.invite, 'FindAcceptedUsers', { filter: 'einstein' }, as(MARIE));
     expect(onB.accepted_users).toEqual([
-      expect.objectContaining({ id: { idp: pair.a.core.domain, opaque_id: EINSTEIN.id, type: 'USER_TYPE_FEDERATED' }, mail: 'einstein@example.org', display_name: 'Albert Einstein' }),
+      expect.objectContaining({
+        id: { idp: pair.a.core.domain, opaque_id: EINSTEIN.id, type: 'USER_TYPE_FEDERATED' },
+        mail: 'einstein@example.org',
+        display_name: 'Albert Einstein',
+      }),
     ]);
     // GetAcceptedUser as reva's ocmd asks it on A: no caller, opaque user-filter
     const filter = { decoder: 'json', value: Buffer.from(JSON.stringify({ idp: pair.a.core.domain, opaque_id: EINSTEIN.id })) };
-    const known = await rpc(a.invite, 'GetAcceptedUser', { remote_user_id: { idp: `https://${pair.b.core.domain}`, opaque_id: MARIE.id }, opaque: { map: { 'user-filter': filter } } });
+    const known = await rpc(a.invite, 'GetAcceptedUser', {
+      remote_user_id: { idp: `https://${pair.b.core.domain}`, opaque_id: MARIE.id },
+      opaque: { map: { 'user-filter': filter } },
+    });
     expect(known.status.code).toBe('CODE_OK');
 
     // the same token again: A says it was already accepted
-    const again = await rpc(b.invite, 'ForwardInvite', { invite_token: { token }, origin_system_provider: { domain: pair.a.core.domain } }, as(MARIE));
+    const again = await rpc(
+      b.invite,
+      'ForwardInvite',
+      { invite_token: { token }, origin_system_provider: { domain: pair.a.core.domain } },
+      as(MARIE),
+    );
     expect(again.status.code).toBe('CODE_ALREADY_EXISTS');
-    const bogus = await rpc(b.invite, 'ForwardInvite', { invite_token: { token: 'no-such-token' }, origin_system_provider: { domain: `https://${pair.a.core.domain}` } }, as(MARIE));
+    const bogus = await rpc(
+      b.invite,
+      'ForwardInvite',
+      { invite_token: { token: 'no-such-token' }, origin_system_provider: { domain: `https://${pair.a.core.domain}` } },
+      as(MARIE),
+    );
     expect(bogus.status.code).toBe('CODE_INVALID_ARGUMENT');
     // a second invite between the same two users: the contact exists already on A
     const second = await rpc(a.invite, 'GenerateInviteToken', {}, as(EINSTEIN));
-    const twice = await rpc(b.invite, 'ForwardInvite', { invite_token: { token: second.invite_token.token }, origin_system_provider: { domain: pair.a.core.domain } }, as(MARIE));
+    const twice = await rpc(
+      b.invite,
+      'ForwardInvite',
+      { invite_token: { token: second.invite_token.token }, origin_system_provider: { domain: pair.a.core.domain } },
+      as(MARIE),
+    );
     expect(twice.status.code).toBe('CODE_ALREADY_EXISTS');
   });
 
@@ -137,9 +173,16 @@ test.describe('two instances over gRPC', () => {
     expect((await rpc(b.ocm, 'ListReceivedOCMShares', {}, as(EINSTEIN))).shares).toEqual([]);
 
     // accept on B: A hears about it
-    const accept = await rpc(b.ocm, 'UpdateReceivedOCMShare', { share: { id: received.id, state: 'SHARE_STATE_ACCEPTED' }, update_mask: { paths: ['state'] } }, as(MARIE));
+    const accept = await rpc(
+      b.ocm,
+      'UpdateReceivedOCMShare',
+      { share: { id: received.id, state: 'SHARE_STATE_ACCEPTED' }, update_mask: { paths: ['state'] } },
+      as(MARIE),
+    );
     expect(accept.status.code).toBe('CODE_OK');
-    expect((await rpc(b.ocm, 'GetReceivedOCMShare', { ref: { id: { opaque_id: shareId } } }, as(MARIE))).share.state).toBe('SHARE_STATE_ACCEPTED');
+    expect((await rpc(b.ocm, 'GetReceivedOCMShare', { ref: { id: { opaque_id: shareId } } }, as(MARIE))).share.state).toBe(
+      'SHARE_STATE_ACCEPTED',
+    );
     const onA = await rpc(a.ocm, 'GetOCMShare', { ref: { id: { opaque_id: shareId } } }, as(EINSTEIN));
     expect(onA.share.opaque.map.state.value.toString()).toBe('accepted');
     expect(pair.a.core.stores.sentShares.get(shareId)?.state).toBe('accepted');
@@ -153,20 +196,31 @@ test.describe('two instances over gRPC', () => {
     const update = await rpc(
       a.ocm,
       'UpdateOCMShare',
-      { ref: { id: { opaque_id: shareId } }, field: [{ access_methods: { webdav_options: { permissions: { initiate_file_download: true, initiate_file_upload: true } } } }] },
+      {
+        ref: { id: { opaque_id: shareId } },
+        field: [{ access_methods: { webdav_options: { permissions: { initiate_file_download: true, initiate_file_upload: true } } } }],
+      },
       as(EINSTEIN),
     );
     expect(update.status.code).toBe('CODE_OK');
     const after = await rpc(b.ocm, 'GetReceivedOCMShare', { ref: { id: received.id } }, as(MARIE));
-    expect(after.share.protocols[0].webdav_options.permissions.permissions).toMatchObject({ initiate_file_download: true, initiate_file_upload: true });
-    expect((await rpc(a.auth, 'Authenticate', { client_id: shareId, client_secret: webdav.shared_secret })).token_scope[`ocmshare:${shareId}`].role).toBe('ROLE_EDITOR');
+    expect(after.share.protocols[0].webdav_options.permissions.permissions).toMatchObject({
+      initiate_file_download: true,
+      initiate_file_upload: true,
+    });
+    expect(
+      (await rpc(a.auth, 'Authenticate', { client_id: shareId, client_secret: webdav.shared_secret })).token_scope[`ocmshare:${shareId}`]
+        .role,
+    ).toBe('ROLE_EDITOR');
 
     // A unshares: B's list is empty, access is gone
     const removed = await rpc(a.ocm, 'RemoveOCMShare', { ref: { id: { opaque_id: shareId } } }, as(EINSTEIN));
     expect(removed.status.code).toBe('CODE_OK');
     expect((await rpc(b.ocm, 'ListReceivedOCMShares', {}, as(MARIE))).shares).toEqual([]);
     expect((await rpc(a.ocm, 'ListOCMShares', {}, as(EINSTEIN))).shares).toEqual([]);
-    expect((await rpc(a.auth, 'Authenticate', { client_id: shareId, client_secret: webdav.shared_secret })).status.code).toBe('CODE_NOT_FOUND');
+    expect((await rpc(a.auth, 'Authenticate', { client_id: shareId, client_secret: webdav.shared_secret })).status.code).toBe(
+      'CODE_NOT_FOUND',
+    );
   });
 
   test('declining on B reaches A', async () => {
@@ -185,7 +239,12 @@ test.describe('two instances over gRPC', () => {
     const shareId = created.share.id.opaque_id as string;
     const received = await rpc(b.ocm, 'GetReceivedOCMShare', { ref: { id: { opaque_id: shareId } } }, as(MARIE));
     expect(received.share.resource_type).toBe('RESOURCE_TYPE_CONTAINER');
-    const decline = await rpc(b.ocm, 'UpdateReceivedOCMShare', { share: { id: received.share.id, state: 'SHARE_STATE_REJECTED' }, update_mask: { paths: ['state'] } }, as(MARIE));
+    const decline = await rpc(
+      b.ocm,
+      'UpdateReceivedOCMShare',
+      { share: { id: received.share.id, state: 'SHARE_STATE_REJECTED' }, update_mask: { paths: ['state'] } },
+      as(MARIE),
+    );
     expect(decline.status.code).toBe('CODE_OK');
     expect(pair.a.core.stores.sentShares.get(shareId)?.state).toBe('declined');
     const onA = await rpc(a.ocm, 'GetOCMShare', { ref: { id: { opaque_id: shareId } } }, as(EINSTEIN));

@@ -59,11 +59,7 @@ const wire = (...fields: Bytes[]): Uint8Array => Uint8Array.from(fields.flat());
 // Hand-made building blocks (cs3apis a5f193a2 field numbers in the comments).
 
 /** UserId{idp=1, opaque_id=2, type=3} */
-const userIdBytes = (idp: string, opaqueId: string, type: number): Bytes[] => [
-  f.string(1, idp),
-  f.string(2, opaqueId),
-  f.varint(3, type),
-];
+const userIdBytes = (idp: string, opaqueId: string, type: number): Bytes[] => [f.string(1, idp), f.string(2, opaqueId), f.varint(3, type)];
 /** Timestamp{uint64 seconds=1, uint32 nanos=2} */
 const timestampBytes = (seconds: number, nanos = 0): Bytes[] =>
   nanos ? [f.varint(1, seconds), f.varint(2, nanos)] : [f.varint(1, seconds)];
@@ -239,10 +235,7 @@ const cases: WireCase[] = [
       f.varint(9, 1), // SHARE_TYPE_USER
       f.message(10, ...timestampBytes(1767225600, 500)),
       f.message(11, ...webdavProtocolBytes(SECRET, SHARE_URI)),
-      f.message(
-        11,
-        f.message(2, f.string(1, 'https://cernbox.cern.ch/external/sciencemesh/{{.Token}}'), f.varint(2, 2)),
-      ),
+      f.message(11, f.message(2, f.string(1, 'https://cernbox.cern.ch/external/sciencemesh/{{.Token}}'), f.varint(2, 2))),
     ),
     decoded: ocmdCoreShare({
       description: '',
@@ -378,11 +371,7 @@ const cases: WireCase[] = [
         f.string(5, 'Richard Feynman'),
         f.message(7, f.mapEntry(1, 'ocm-share-role', f.message(2, ...opaqueEntryBytes('plain', 'viewer')))),
       ),
-      f.mapEntry(
-        3,
-        'ocmshare:4b4d3b1c',
-        f.message(2, f.message(1, ...opaqueEntryBytes('json', '{"id":"4b4d3b1c"}')), f.varint(2, 3)),
-      ),
+      f.mapEntry(3, 'ocmshare:4b4d3b1c', f.message(2, f.message(1, ...opaqueEntryBytes('json', '{"id":"4b4d3b1c"}')), f.varint(2, 3))),
     ),
     decoded: {
       status: { code: 'CODE_OK', message: '', trace: '', target_uri: '', InnerError: null },
@@ -441,9 +430,7 @@ const cases: WireCase[] = [
       page_token: '',
     },
     input: {
-      filters: [
-        { type: 'TYPE_RESOURCE_ID', resource_id: { storage_id: 'storage-1', opaque_id: 'res-1', space_id: 'space-1' } },
-      ],
+      filters: [{ type: 'TYPE_RESOURCE_ID', resource_id: { storage_id: 'storage-1', opaque_id: 'res-1', space_id: 'space-1' } }],
       page_size: 50,
     },
   },
@@ -468,10 +455,7 @@ const cases: WireCase[] = [
     },
     input: {
       ref: { id: { opaque_id: '4b4d3b1c' } },
-      field: [
-        { expiration: { seconds: '1767225600' } },
-        { access_methods: { webdav_options: { permissions: READ_PERMISSIONS } } },
-      ],
+      field: [{ expiration: { seconds: '1767225600' } }, { access_methods: { webdav_options: { permissions: READ_PERMISSIONS } } }],
     },
   },
   {
@@ -610,9 +594,7 @@ test('one rpc of each service round-trips through a grpc-js server built from ou
   server.addService(authProviderApi.service, { Authenticate: authenticate });
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   const address = `127.0.0.1:${port}`;
   const insecure = grpc.credentials.createInsecure();
@@ -642,12 +624,7 @@ test('one rpc of each service round-trips through a grpc-js server built from ou
       description: 'for richard',
     });
 
-    const received = await callUnary(
-      clients.ocm,
-      'GetReceivedOCMShare',
-      { ref: { id: { opaque_id: '6f9d5c0e-received-share' } } },
-      opts,
-    );
+    const received = await callUnary(clients.ocm, 'GetReceivedOCMShare', { ref: { id: { opaque_id: '6f9d5c0e-received-share' } } }, opts);
     expect(received.status.code).toBe('CODE_OK');
     expect(received.share.id).toEqual({ opaque_id: '6f9d5c0e-received-share' });
     expect(received.share.state).toBe('SHARE_STATE_ACCEPTED');

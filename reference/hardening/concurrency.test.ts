@@ -60,7 +60,12 @@ test.afterEach(async () => {
 });
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -80,7 +85,11 @@ test('200 concurrent invite acceptances from two peers (+100 duplicates): nothin
   await Promise.all(
     Array.from({ length: 200 }, async (_, i) => {
       const user = i % 2 === 0 ? EINSTEIN : MARIE;
-      const invite = await server.app.inject({ method: 'POST', url: '/sciencemesh/generate-invite', headers: { authorization: basicAuth(user) } });
+      const invite = await server.app.inject({
+        method: 'POST',
+        url: '/sciencemesh/generate-invite',
+        headers: { authorization: basicAuth(user) },
+      });
       expect(invite.statusCode).toBe(200);
       tokens.push({ token: invite.json().token, inviter: user.id });
     }),
@@ -98,12 +107,23 @@ test('200 concurrent invite acceptances from two peers (+100 duplicates): nothin
   const results = await Promise.all(
     attempts.map(async (a) => ({
       ...a,
-      ...(await postJson(`${base}/ocm/invite-accepted`, { recipientProvider: peerDomains[a.peer], token: a.token, userID: a.userID, email: `${a.userID}@example.org`, name: a.userID })),
+      ...(await postJson(`${base}/ocm/invite-accepted`, {
+        recipientProvider: peerDomains[a.peer],
+        token: a.token,
+        userID: a.userID,
+        email: `${a.userID}@example.org`,
+        name: a.userID,
+      })),
     })),
   );
 
   const t2 = Date.now();
-  test.info().annotations.push({ type: 'timing', description: `200 invites generated in ${t1 - t0} ms; ${attempts.length} acceptances answered in ${t2 - t1} ms` });
+  test
+    .info()
+    .annotations.push({
+      type: 'timing',
+      description: `200 invites generated in ${t1 - t0} ms; ${attempts.length} acceptances answered in ${t2 - t1} ms`,
+    });
   const byToken = new Map<string, typeof results>();
   for (const r of results) byToken.set(r.token, [...(byToken.get(r.token) ?? []), r]);
   expect(byToken.size).toBe(200);
@@ -111,7 +131,8 @@ test('200 concurrent invite acceptances from two peers (+100 duplicates): nothin
   for (const [token, answers] of byToken) {
     const wins = answers.filter((a) => a.status === 200);
     expect(wins.length, `token ${token}: ${JSON.stringify(answers.map((a) => a.status))}`).toBe(1);
-    for (const lost of answers.filter((a) => a.status !== 200)) refusals.set(`${lost.status} ${lost.body?.code}`, (refusals.get(`${lost.status} ${lost.body?.code}`) ?? 0) + 1);
+    for (const lost of answers.filter((a) => a.status !== 200))
+      refusals.set(`${lost.status} ${lost.body?.code}`, (refusals.get(`${lost.status} ${lost.body?.code}`) ?? 0) + 1);
   }
   // Every refusal is the same answer: the invite was already accepted.
   expect(Object.fromEntries(refusals)).toEqual({ '409 INVITE_ALREADY_ACCEPTED': 100 });
@@ -139,7 +160,8 @@ test('200 concurrent share creations from two peers (+50 duplicates, +25 same pr
   test.setTimeout(60_000);
   type Attempt = { providerId: string; peer: number; user: typeof EINSTEIN; duplicate: boolean };
   const attempts: Attempt[] = [];
-  for (let i = 0; i < 200; i++) attempts.push({ providerId: `share-${i}`, peer: i % 2, user: i % 3 === 0 ? MARIE : EINSTEIN, duplicate: false });
+  for (let i = 0; i < 200; i++)
+    attempts.push({ providerId: `share-${i}`, peer: i % 2, user: i % 3 === 0 ? MARIE : EINSTEIN, duplicate: false });
   for (let i = 0; i < 50; i++) attempts.push({ ...attempts[i]!, duplicate: true });
   // Same providerId, other sender: a different share, not a duplicate (providerIds are unique per sender only).
   for (let i = 50; i < 75; i++) attempts.push({ ...attempts[i]!, peer: (attempts[i]!.peer + 1) % 2, duplicate: false });
@@ -152,7 +174,14 @@ test('200 concurrent share creations from two peers (+50 duplicates, +25 same pr
     sender: `sender@${peerDomains[a.peer]}`,
     shareType: 'user',
     resourceType: 'file',
-    protocol: { name: 'multi', webdav: { uri: `http://${peerDomains[a.peer]}/dav/ocm/${a.providerId}`, sharedSecret: `secret-${a.providerId}-${a.peer}`, permissions: ['read'] } },
+    protocol: {
+      name: 'multi',
+      webdav: {
+        uri: `http://${peerDomains[a.peer]}/dav/ocm/${a.providerId}`,
+        sharedSecret: `secret-${a.providerId}-${a.peer}`,
+        permissions: ['read'],
+      },
+    },
   });
   const t0 = Date.now();
   const results = await Promise.all(attempts.map(async (a) => ({ ...a, ...(await postJson(`${base}/ocm/shares`, shareFor(a))) })));
@@ -164,13 +193,18 @@ test('200 concurrent share creations from two peers (+50 duplicates, +25 same pr
   const refusals = new Map<string, number>();
   for (const [key, answers] of byKey) {
     expect(answers.filter((a) => a.status === 201).length, `${key}: ${JSON.stringify(answers.map((a) => a.status))}`).toBe(1);
-    for (const lost of answers.filter((a) => a.status !== 201)) refusals.set(`${lost.status} ${lost.body?.code}`, (refusals.get(`${lost.status} ${lost.body?.code}`) ?? 0) + 1);
+    for (const lost of answers.filter((a) => a.status !== 201))
+      refusals.set(`${lost.status} ${lost.body?.code}`, (refusals.get(`${lost.status} ${lost.body?.code}`) ?? 0) + 1);
   }
   expect(Object.fromEntries(refusals)).toEqual({ '400 DUPLICATE_SHARE': 50 });
 
   // Listed over OCS while running: exactly the acknowledged shares per user.
   for (const user of [EINSTEIN, MARIE]) {
-    const list = await server.app.inject({ method: 'GET', url: '/ocs/v2.php/apps/files_sharing/api/v1/shares?shared_with_me=true&state=all', headers: { authorization: basicAuth(user) } });
+    const list = await server.app.inject({
+      method: 'GET',
+      url: '/ocs/v2.php/apps/files_sharing/api/v1/shares?shared_with_me=true&state=all',
+      headers: { authorization: basicAuth(user) },
+    });
     expect(list.statusCode).toBe(200);
     const expected = [...byKey.values()].filter((answers) => answers[0]!.user.id === user.id).length;
     expect(list.json().ocs.data.length, `${user.username} lists each share once`).toBe(expected);

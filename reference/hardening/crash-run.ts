@@ -96,7 +96,15 @@ function post(url: string, init: Parameters<typeof requestJson>[1] = {}): Return
   return requestJson(url, { method: 'POST', timeoutMs: 10_000, ...init });
 }
 
-function writers(base: string, domain: string, peerDomain: string, acks: Acks, round: number, killed: () => boolean, counters: { acks: number; unexpected: string[] }) {
+function writers(
+  base: string,
+  domain: string,
+  peerDomain: string,
+  acks: Acks,
+  round: number,
+  killed: () => boolean,
+  counters: { acks: number; unexpected: string[] },
+) {
   const openTokens: Array<{ token: string; inviter: string }> = [];
   const contacts: Array<{ user: typeof EINSTEIN; remoteUserId: string }> = [];
   let serial = 0;
@@ -121,7 +129,7 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
       guard('generate-invite', async () => {
         const user = USERS[(w + serial++) % 2]!;
         const response = await post(`${base}/sciencemesh/generate-invite`, { user, body: { description: `round ${round}` } });
-        if (response.status !== 200) return unexpected('generate-invite', response), true;
+        if (response.status !== 200) return (unexpected('generate-invite', response), true);
         acks.invites.set(response.body.token, user.id);
         openTokens.push({ token: response.body.token, inviter: user.id });
         ack();
@@ -137,9 +145,15 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
         if (!next) return false;
         const remoteUserId = `peer-user-r${round}-${serial++}`;
         const response = await post(`${base}/ocm/invite-accepted`, {
-          body: { recipientProvider: peerDomain, token: next.token, userID: remoteUserId, email: `${remoteUserId}@peer.example`, name: `Peer ${remoteUserId}` },
+          body: {
+            recipientProvider: peerDomain,
+            token: next.token,
+            userID: remoteUserId,
+            email: `${remoteUserId}@peer.example`,
+            name: `Peer ${remoteUserId}`,
+          },
         });
-        if (response.status !== 200) return unexpected('invite-accepted', response), true;
+        if (response.status !== 200) return (unexpected('invite-accepted', response), true);
         acks.acceptances.set(next.token, remoteUserId);
         contacts.push({ user: USERS.find((u) => u.id === next.inviter)!, remoteUserId });
         ack();
@@ -162,10 +176,13 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
             sender: `sender@${peerDomain}`,
             shareType: 'user',
             resourceType: 'file',
-            protocol: { name: 'multi', webdav: { uri: `http://${peerDomain}/dav/ocm/${providerId}`, sharedSecret: `secret-${providerId}`, permissions: ['read'] } },
+            protocol: {
+              name: 'multi',
+              webdav: { uri: `http://${peerDomain}/dav/ocm/${providerId}`, sharedSecret: `secret-${providerId}`, permissions: ['read'] },
+            },
           },
         });
-        if (response.status !== 201) return unexpected('ocm/shares', response), true;
+        if (response.status !== 201) return (unexpected('ocm/shares', response), true);
         acks.received.add(providerId);
         ack();
         return true;
@@ -179,9 +196,15 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
       if (!contact) return false;
       const response = await post(`${base}${OCS}/shares`, {
         user: contact.user,
-        form: { shareType: '6', path: random() < 0.5 ? '/welcome.txt' : '/project', shareWith: contact.remoteUserId, shareWithProvider: peerDomain, role: 'viewer' },
+        form: {
+          shareType: '6',
+          path: random() < 0.5 ? '/welcome.txt' : '/project',
+          shareWith: contact.remoteUserId,
+          shareWithProvider: peerDomain,
+          role: 'viewer',
+        },
       });
-      if (response.status !== 200) return unexpected('ocs create share', response), true;
+      if (response.status !== 200) return (unexpected('ocs create share', response), true);
       acks.sent.add(response.body.ocs.data.id);
       ack();
       return true;
@@ -192,14 +215,14 @@ function writers(base: string, domain: string, peerDomain: string, acks: Acks, r
     guard('ocs accept/decline', async () => {
       const user = USERS[Math.floor(random() * 2)]!;
       const list = await post(`${base}${OCS}/shares?shared_with_me=true&state=1`, { user, method: 'GET' });
-      if (list.status !== 200) return unexpected('ocs list pending', list), true;
+      if (list.status !== 200) return (unexpected('ocs list pending', list), true);
       const pending = list.body.ocs.data as Array<{ id: string }>;
       const target = pending[Math.floor(random() * pending.length)];
       if (!target) return false;
       const accept = random() < 0.5;
       const response = await post(`${base}${OCS}/shares/pending/${target.id}`, { user, method: accept ? 'POST' : 'DELETE' });
       if (response.status === 409) return true; // decided meanwhile by nobody else: cannot happen with one loop, tolerated
-      if (response.status !== 200) return unexpected('ocs decide', response), true;
+      if (response.status !== 200) return (unexpected('ocs decide', response), true);
       acks.decisions.set(target.id, accept ? 'accepted' : 'declined');
       ack();
       return true;
@@ -271,8 +294,12 @@ async function main(): Promise<number> {
   console.log(`crash-run: ${ROUNDS} rounds, seed ${SEED}, server ${base}, peer http://${peerDomain}, data ${dataDir}`);
   const compaction = values.compaction && !values['no-compaction'];
   const compactAfter = Number(values['compact-after']);
-  console.log(`compaction: ${compaction ? `received-shares journal topped up to ~${compactAfter} lines before each round, so the server writes a snapshot during the load` : 'off'}`);
-  console.log('round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  rcv-journal  torn  tmp  restart  result');
+  console.log(
+    `compaction: ${compaction ? `received-shares journal topped up to ~${compactAfter} lines before each round, so the server writes a snapshot during the load` : 'off'}`,
+  );
+  console.log(
+    'round  kill@ms  acked: inv  acc  recv sent dec   unexp  records  journal  snapshot  rcv-journal  torn  tmp  restart  result',
+  );
   let server: ServeProcess | undefined;
   let failed = false;
   try {
@@ -290,12 +317,16 @@ async function main(): Promise<number> {
       try {
         server = await spawnServe(args, 60_000);
       } catch (error) {
-        console.log(`${String(round).padStart(5)}  the server did not start on the data dir the last kill left: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+        console.log(
+          `${String(round).padStart(5)}  the server did not start on the data dir the last kill left: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`,
+        );
         failed = true;
         break;
       }
       restartMs = Date.now() - t0;
-      const health = await fetch(`${base}/health`).then((r) => r.status).catch(() => 0);
+      const health = await fetch(`${base}/health`)
+        .then((r) => r.status)
+        .catch(() => 0);
       const before = sizeOf(acks);
       const counters = { acks: 0, unexpected: [] as string[] };
       let killed = false;
@@ -333,7 +364,11 @@ async function main(): Promise<number> {
         receivedJournal: [linesBefore, linesAfter],
         restartMs,
         lost,
-        problems: [...files.problems, ...counters.unexpected.slice(0, 5), ...(health === 200 ? [] : [`/health answered ${health} after restart`])],
+        problems: [
+          ...files.problems,
+          ...counters.unexpected.slice(0, 5),
+          ...(health === 200 ? [] : [`/health answered ${health} after restart`]),
+        ],
       };
       rows.push(row);
       const ok = lost.length === 0 && row.problems.length === 0;
@@ -346,7 +381,9 @@ async function main(): Promise<number> {
     // A last clean start and stop on the data dir after all the kills.
     if (failed && rows.length < ROUNDS) throw new Error('stopped early');
     server = await spawnServe(args, 60_000);
-    const finalHealth = await fetch(`${base}/health`).then((r) => r.status).catch(() => 0);
+    const finalHealth = await fetch(`${base}/health`)
+      .then((r) => r.status)
+      .catch(() => 0);
     if (finalHealth !== 200) failed = true;
     // serve installs its SIGTERM handler just after printing that it listens: give it a moment.
     await new Promise((r) => setTimeout(r, 200));
@@ -356,13 +393,27 @@ async function main(): Promise<number> {
     const total = sizeOf(acks);
     console.log('');
     console.log(`total acknowledged: ${JSON.stringify(total)} over ${ROUNDS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`final clean stop: exit ${code}; ${files.files} files, ${files.problems.length} problems, ${final.lost.length} lost, ${final.records} records`);
-    if (files.leftoverTemps.length > 0) console.log(`leftover temp files of interrupted snapshots (not removed at start-up): ${files.leftoverTemps.join(', ')}`);
+    console.log(
+      `final clean stop: exit ${code}; ${files.files} files, ${files.problems.length} problems, ${final.lost.length} lost, ${final.records} records`,
+    );
+    if (files.leftoverTemps.length > 0)
+      console.log(`leftover temp files of interrupted snapshots (not removed at start-up): ${files.leftoverTemps.join(', ')}`);
     if (code !== 0 || files.problems.length > 0 || final.lost.length > 0) failed = true;
-    const record = { at: new Date().toISOString(), seed: SEED, rounds: rows, total, final: { exit: code, problems: files.problems, lost: final.lost, leftoverTemps: files.leftoverTemps }, ok: !failed };
+    const record = {
+      at: new Date().toISOString(),
+      seed: SEED,
+      rounds: rows,
+      total,
+      final: { exit: code, problems: files.problems, lost: final.lost, leftoverTemps: files.leftoverTemps },
+      ok: !failed,
+    };
     await mkdir(dirname(values.json!), { recursive: true });
     await writeFile(values.json!, `${JSON.stringify(record, null, 2)}\n`);
-    console.log(failed ? `crash-run: FAILED (seed ${SEED})` : `crash-run: clean — ${ROUNDS} SIGKILLs, nothing acknowledged was lost, every file parsed`);
+    console.log(
+      failed
+        ? `crash-run: FAILED (seed ${SEED})`
+        : `crash-run: clean — ${ROUNDS} SIGKILLs, nothing acknowledged was lost, every file parsed`,
+    );
   } catch (error) {
     console.log(`crash-run: FAILED: ${(error as Error).message}`);
     failed = true;

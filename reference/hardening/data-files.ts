@@ -48,7 +48,8 @@ export async function checkDataFiles(dataDir: string): Promise<DataFileReport> {
         const text = buffer.subarray(offset, newline).toString('utf8');
         try {
           const entry = JSON.parse(text) as { seq?: unknown; op?: unknown; id?: unknown };
-          if (typeof entry.seq !== 'number' || (entry.op !== 'put' && entry.op !== 'del') || typeof entry.id !== 'string') report.problems.push(`${name} line ${line} is not a journal entry`);
+          if (typeof entry.seq !== 'number' || (entry.op !== 'put' && entry.op !== 'del') || typeof entry.id !== 'string')
+            report.problems.push(`${name} line ${line} is not a journal entry`);
         } catch {
           report.problems.push(`${name} line ${line} is not JSON: ${text.slice(0, 80)}`);
         }
@@ -61,7 +62,8 @@ export async function checkDataFiles(dataDir: string): Promise<DataFileReport> {
       try {
         const doc = JSON.parse(text) as { format?: unknown; seq?: unknown; records?: Record<string, unknown> };
         if (name === 'signing-keys.json') continue;
-        if (typeof doc.format !== 'string' || typeof doc.seq !== 'number' || typeof doc.records !== 'object' || doc.records === null) report.problems.push(`${name} is not a collection snapshot`);
+        if (typeof doc.format !== 'string' || typeof doc.seq !== 'number' || typeof doc.records !== 'object' || doc.records === null)
+          report.problems.push(`${name} is not a collection snapshot`);
         else report.snapshotRecords += Object.keys(doc.records).length;
       } catch (error) {
         report.problems.push(`${name} is not JSON: ${(error as Error).message}`);

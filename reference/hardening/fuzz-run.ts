@@ -53,7 +53,9 @@ try {
     progressEvery: 1000,
     onProgress: (done, s) => {
       const bad = Object.values(s.violations).reduce((a, b) => a + b, 0);
-      console.log(`  ${String(done).padStart(6)} cases  ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s  violations ${bad}  crashes ${s.crashes.length}`);
+      console.log(
+        `  ${String(done).padStart(6)} cases  ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s  violations ${bad}  crashes ${s.crashes.length}`,
+      );
     },
   });
 } finally {
@@ -87,7 +89,9 @@ console.log(`server errors:    ${stats.serverErrors.length} logged at level erro
 console.log(`health after:     inject ${stats.healthAfter.inject}, socket ${stats.healthAfter.socket}`);
 console.log(`data files:       ${stats.dataFiles?.files ?? 0} checked, ${stats.dataFiles?.problems.length ?? 0} problems`);
 for (const failure of stats.failures.slice(0, 15)) {
-  console.log(`  ✗ #${failure.index} ${failure.case.family} ${failure.case.method ?? ''} ${String(failure.case.url ?? failure.case.path).slice(0, 120)} → ${failure.status}`);
+  console.log(
+    `  ✗ #${failure.index} ${failure.case.family} ${failure.case.method ?? ''} ${String(failure.case.url ?? failure.case.path).slice(0, 120)} → ${failure.status}`,
+  );
   for (const v of failure.violations) console.log(`      ${v.rule}: ${v.detail.slice(0, 300)}`);
 }
 const logged = new Map<string, number>();
@@ -98,11 +102,18 @@ for (const line of stats.serverErrors) {
 for (const [key, count] of logged) console.log(`  server log (error) ×${count}: ${key}`);
 stats.crashes.slice(0, 5).forEach((crash, n) => {
   console.log(`  ✗ crash: ${crash}`);
-  for (const c of stats.crashCases[n] ?? []) console.log(`      in flight: #${c.index} ${c.family} ${c.method ?? ''} ${String(c.url ?? c.path ?? '').slice(0, 120)}`);
+  for (const c of stats.crashCases[n] ?? [])
+    console.log(`      in flight: #${c.index} ${c.family} ${c.method ?? ''} ${String(c.url ?? c.path ?? '').slice(0, 120)}`);
 });
 await mkdir(dirname(values.out!), { recursive: true });
 const ok = clean(stats) && (values['allow-known'] || Object.keys(stats.knownBugs).length === 0);
 await writeFile(values.out!, `${JSON.stringify({ at: new Date().toISOString(), clean: ok, ...stats }, null, 2)}\n`);
 console.log(`record:           ${values.out}`);
-console.log(ok ? 'fuzz: clean' : clean(stats) ? `fuzz: FAILED: only known bugs (see regressions.test.ts; --allow-known tolerates them)` : `fuzz: FAILED (re-run with --seed ${seed})`);
+console.log(
+  ok
+    ? 'fuzz: clean'
+    : clean(stats)
+      ? `fuzz: FAILED: only known bugs (see regressions.test.ts; --allow-known tolerates them)`
+      : `fuzz: FAILED (re-run with --seed ${seed})`,
+);
 process.exit(ok ? 0 : 1);

@@ -14,7 +14,21 @@ import fc from 'fast-check';
 import type * as grpc from '@grpc/grpc-js';
 import { getRegistry } from '../../openapi/registry.ts';
 import { checkDataFiles } from './data-files.ts';
-import { checkGrpc, checkHttp, declared5xx, describeCase, fuzzCases, grpcClient, sendGrpc, sendInject, sendRaw, type CaseMix, type FuzzCase, type HttpOutcome, type Violation } from './fuzz.ts';
+import {
+  checkGrpc,
+  checkHttp,
+  declared5xx,
+  describeCase,
+  fuzzCases,
+  grpcClient,
+  sendGrpc,
+  sendInject,
+  sendRaw,
+  type CaseMix,
+  type FuzzCase,
+  type HttpOutcome,
+  type Violation,
+} from './fuzz.ts';
 import type { World } from './world.ts';
 
 export interface FuzzOptions {
@@ -69,7 +83,12 @@ export interface FuzzStats {
  * `violations`, so the short form in `npm test` stays green while they are
  * open, and `npm run fuzz` says they still occur. Remove an entry once fixed.
  */
-export const KNOWN_BUGS: Array<{ name: string; violation(c: FuzzCase, v: Violation): boolean; log(line: Record<string, unknown>): boolean; crash?(text: string): boolean }> = [];
+export const KNOWN_BUGS: Array<{
+  name: string;
+  violation(c: FuzzCase, v: Violation): boolean;
+  log(line: Record<string, unknown>): boolean;
+  crash?(text: string): boolean;
+}> = [];
 
 const bump = (map: Record<string, number>, key: string, by = 1) => {
   map[key] = (map[key] ?? 0) + by;
@@ -80,7 +99,11 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
   const address = world.a.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const host = new URL(world.originA).hostname;
-  const arbitrary = await fuzzCases(registry, world.known, { socketHost: `${host}:${port}`, grpc: world.grpcPort !== undefined, mix: options.mix });
+  const arbitrary = await fuzzCases(registry, world.known, {
+    socketHost: `${host}:${port}`,
+    grpc: world.grpcPort !== undefined,
+    mix: options.mix,
+  });
   const client: grpc.Client | undefined = world.grpcPort !== undefined ? grpcClient(`${host}:${world.grpcPort}`) : undefined;
   const stats: FuzzStats = {
     seed: options.seed,
@@ -107,7 +130,8 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
   const errorsBefore = world.errors.length;
   const running = new Map<number, FuzzCase>();
   const onCrash = (error: unknown) => {
-    const text = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack?.split('\n').slice(1, 6).join('\n')}` : String(error);
+    const text =
+      error instanceof Error ? `${error.name}: ${error.message}\n${error.stack?.split('\n').slice(1, 6).join('\n')}` : String(error);
     const known = KNOWN_BUGS.find((bug) => bug.crash?.(text));
     if (known) {
       bump(stats.knownBugs, `${known.name} [crash]`);
@@ -139,9 +163,12 @@ export async function runFuzz(world: World, options: FuzzOptions): Promise<FuzzS
         else outcome = await sendInject(world.a.app, c);
         violations = checkHttp(registry, c, outcome);
         status = outcome.status === 0 ? `no-answer${outcome.note ? `-${outcome.note}` : ''}` : String(outcome.status);
-        if (outcome.status >= 400 && outcome.body.length > 0 && !/json/i.test(String(outcome.headers['content-type'] ?? ''))) bump(stats.nonJsonErrors, `${c.family} ${outcome.status} ${String(outcome.headers['content-type'] ?? '(none)')}`);
+        if (outcome.status >= 400 && outcome.body.length > 0 && !/json/i.test(String(outcome.headers['content-type'] ?? '')))
+          bump(stats.nonJsonErrors, `${c.family} ${outcome.status} ${String(outcome.headers['content-type'] ?? '(none)')}`);
         bump(stats.byMutation, c.label);
-        for (const s of outcome.statuses) if (s >= 500 && declared5xx(registry, c, s, outcome.body)) bump(stats.gatewayAnswers, `${c.surface ?? c.family} ${s} ${errorCode(outcome.body)}`);
+        for (const s of outcome.statuses)
+          if (s >= 500 && declared5xx(registry, c, s, outcome.body))
+            bump(stats.gatewayAnswers, `${c.surface ?? c.family} ${s} ${errorCode(outcome.body)}`);
       }
     } catch (error) {
       violations = [{ rule: 'harness-error', detail: (error as Error).stack ?? String(error) }];

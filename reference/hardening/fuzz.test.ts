@@ -22,7 +22,8 @@ test(`${CASES} fuzz cases: no 5xx, no crash, answers match the API description, 
       type: 'fuzz',
       description: `${stats.cases} cases in ${stats.elapsedMs} ms (seed ${SEED}): ${JSON.stringify(stats.byTransport)}`,
     });
-    for (const [name, count] of Object.entries(stats.knownBugs)) test.info().annotations.push({ type: 'known bug seen', description: `×${count} ${name}` });
+    for (const [name, count] of Object.entries(stats.knownBugs))
+      test.info().annotations.push({ type: 'known bug seen', description: `×${count} ${name}` });
     const summary = {
       violations: stats.violations,
       crashes: stats.crashes,

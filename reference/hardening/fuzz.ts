@@ -39,7 +39,15 @@ import { documents, type DocumentName, type OperationInfo, type SchemaRegistry }
 import { OCM_NOTIFICATION_TYPES } from '../../openapi/ocm.ts';
 import { EINSTEIN, MARIE } from '../testing/harness.ts';
 import type { Known } from './world.ts';
-import { mutateValue, mutationChoice, oddUnicodeString, schemaArbitrary, serialiseMutated, type Hints, type MutationChoice } from './schema-arbitrary.ts';
+import {
+  mutateValue,
+  mutationChoice,
+  oddUnicodeString,
+  schemaArbitrary,
+  serialiseMutated,
+  type Hints,
+  type MutationChoice,
+} from './schema-arbitrary.ts';
 
 export const RICHARD = { username: 'richard', password: 'superfluidity' };
 
@@ -84,19 +92,38 @@ const basicOf = (u: { username: string; password: string }) => `Basic ${b64(`${u
 function hintsFor(known: Known): Hints {
   const { domainA, domainB, domainP } = known;
   const anyOf = <T>(...values: T[]) => fc.constantFrom(...values);
-  const mostly = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ weight: 10, arbitrary: good }, { weight: 1, arbitrary: odd });
+  const mostly = <T>(good: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) =>
+    fc.oneof({ weight: 10, arbitrary: good }, { weight: 1, arbitrary: odd });
   const ids = [...known.receivedShareIds, ...known.sentShareIds];
   const freshId = fc.uuid();
   return {
     // POST /ocm/shares: mostly a well-formed share from the plain peer to einstein, then variations.
-    'IncomingShare.shareWith': mostly(anyOf(`${EINSTEIN.id}@${domainA}`, `einstein@${domainA}`), anyOf(`nobody@${domainA}`, `${EINSTEIN.id}@elsewhere.example`, `${MARIE.id}@${domainA}`)),
-    'IncomingShare.sender': mostly(anyOf(`sender@${domainP}`), anyOf(`${MARIE.id}@${domainB}`, `x@untrusted.example`, `@${domainP}`, `a@b@${domainP}`)),
+    'IncomingShare.shareWith': mostly(
+      anyOf(`${EINSTEIN.id}@${domainA}`, `einstein@${domainA}`),
+      anyOf(`nobody@${domainA}`, `${EINSTEIN.id}@elsewhere.example`, `${MARIE.id}@${domainA}`),
+    ),
+    'IncomingShare.sender': mostly(
+      anyOf(`sender@${domainP}`),
+      anyOf(`${MARIE.id}@${domainB}`, `x@untrusted.example`, `@${domainP}`, `a@b@${domainP}`),
+    ),
     'IncomingShare.owner': mostly(anyOf(`owner@${domainP}`), anyOf(`${MARIE.id}@${domainB}`, `owner@untrusted.example`)),
     'IncomingShare.providerId': mostly(freshId, fc.constantFrom(...known.receivedProviderIds)),
     'IncomingShare.shareType': mostly(anyOf('user'), anyOf('group', 'federation')),
     'IncomingShare.resourceType': mostly(anyOf('file', 'folder'), anyOf('calendar', '')),
-    'IncomingWebdavProtocol.uri': mostly(anyOf(`http://${domainP}/dav/ocm/x`), anyOf(`http://${domainB}/dav/ocm/x`, 'http://169.254.169.254/latest/meta-data', 'file:///etc/passwd', 'relative-key', 'http://[::1]:22/')),
-    'IncomingWebdavProtocol.requirements': mostly(anyOf(['must-exchange-token']), anyOf(['must-use-mfa'], ['must-exchange-token', 'must-exchange-token'])),
+    'IncomingWebdavProtocol.uri': mostly(
+      anyOf(`http://${domainP}/dav/ocm/x`),
+      anyOf(
+        `http://${domainB}/dav/ocm/x`,
+        'http://169.254.169.254/latest/meta-data',
+        'file:///etc/passwd',
+        'relative-key',
+        'http://[::1]:22/',
+      ),
+    ),
+    'IncomingWebdavProtocol.requirements': mostly(
+      anyOf(['must-exchange-token']),
+      anyOf(['must-use-mfa'], ['must-exchange-token', 'must-exchange-token']),
+    ),
     // POST /ocm/notifications: about shares A holds, from the party it holds them with.
     'NewNotification.providerId': mostly(fc.constantFrom(...known.receivedProviderIds, ...known.sentProviderIds), freshId),
     'NewNotification.notificationType': fc.constantFrom(...OCM_NOTIFICATION_TYPES, 'UNKNOWN_TYPE'),
@@ -111,7 +138,10 @@ function hintsFor(known: Known): Hints {
     'TokenRequest.code': mostly(fc.constantFrom(...known.secrets), anyOf('wrong-code')),
     // sciencemesh
     'AcceptInviteRequest.token': mostly(fc.constantFrom(...known.tokens), fc.string({ maxLength: 30 })),
-    'AcceptInviteRequest.providerDomain': mostly(anyOf(domainP, domainB), anyOf(`http://${domainB}`, domainA, 'untrusted.example', `https://${domainP}/`)),
+    'AcceptInviteRequest.providerDomain': mostly(
+      anyOf(domainP, domainB),
+      anyOf(`http://${domainB}`, domainA, 'untrusted.example', `https://${domainP}/`),
+    ),
     'AcceptInviteRequest.invite': fc.oneof(
       fc.constantFrom(...known.tokens).map((t) => Buffer.from(`${t}@${domainA}`).toString('base64url')),
       freshId.map((t) => Buffer.from(`${t}@${domainP}`).toString('base64')),
@@ -121,7 +151,10 @@ function hintsFor(known: Known): Hints {
     'DeleteAcceptedUserRequest.user_id': mostly(anyOf(MARIE.id, 'plain-user'), anyOf(EINSTEIN.id)),
     // OCS
     'CreateShareRequest.shareType': mostly(anyOf<number | string>(6, '6'), anyOf<number | string>(0, '3', 7)),
-    'CreateShareRequest.path': mostly(anyOf('/welcome.txt', '/project', '/sample.bin', '/project/notes.md'), anyOf('/../../etc/passwd', '/nope', '/', '//project', '/project/../welcome.txt')),
+    'CreateShareRequest.path': mostly(
+      anyOf('/welcome.txt', '/project', '/sample.bin', '/project/notes.md'),
+      anyOf('/../../etc/passwd', '/nope', '/', '//project', '/project/../welcome.txt'),
+    ),
     'CreateShareRequest.shareWith': mostly(anyOf(MARIE.id, 'plain-user'), anyOf('nobody', EINSTEIN.id)),
     'CreateShareRequest.shareWithProvider': mostly(anyOf(domainB, domainP), anyOf(domainA, 'untrusted.example', `http://${domainB}/`)),
     'CreateShareRequest.expireDate': mostly(anyOf('2099-12-31', '2000-01-01'), anyOf('2023-02-30', '9999-12-31')),
@@ -132,11 +165,21 @@ function hintsFor(known: Known): Hints {
 
 /** Known ids and odd strings for `{id}` path parameters (always non-empty, one segment once encoded). */
 function pathParam(known: Known): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 5, arbitrary: fc.constantFrom(...known.receivedShareIds, ...known.sentShareIds) },
-    { weight: 1, arbitrary: fc.constantFrom(...known.receivedProviderIds, ...known.tokens) },
-    { weight: 2, arbitrary: fc.oneof(fc.uuid(), fc.string({ minLength: 1, maxLength: 40 }), oddUnicodeString, fc.constantFrom('..', '.', '%', 'pending', '0', '-1', 'a'.repeat(5000), '__proto__', 'constructor')) },
-  ).map((s) => percentEncode(s));
+  return fc
+    .oneof(
+      { weight: 5, arbitrary: fc.constantFrom(...known.receivedShareIds, ...known.sentShareIds) },
+      { weight: 1, arbitrary: fc.constantFrom(...known.receivedProviderIds, ...known.tokens) },
+      {
+        weight: 2,
+        arbitrary: fc.oneof(
+          fc.uuid(),
+          fc.string({ minLength: 1, maxLength: 40 }),
+          oddUnicodeString,
+          fc.constantFrom('..', '.', '%', 'pending', '0', '-1', 'a'.repeat(5000), '__proto__', 'constructor'),
+        ),
+      },
+    )
+    .map((s) => percentEncode(s));
 }
 
 function authHeader(known: Known): fc.Arbitrary<string | undefined> {
@@ -176,11 +219,19 @@ export function percentEncode(value: string): string {
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const unit = value.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length && value.charCodeAt(i + 1) >= 0xdc00 && value.charCodeAt(i + 1) <= 0xdfff) {
+    if (
+      unit >= 0xd800 &&
+      unit <= 0xdbff &&
+      i + 1 < value.length &&
+      value.charCodeAt(i + 1) >= 0xdc00 &&
+      value.charCodeAt(i + 1) <= 0xdfff
+    ) {
       out += encodeURIComponent(value.slice(i, i + 2));
       i++;
     } else if (unit >= 0xd800 && unit <= 0xdfff) {
-      out += [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     } else {
       out += encodeURIComponent(value[i]!);
     }
@@ -214,7 +265,10 @@ const ODD_CONTENT_TYPES = [
 
 type ContentTypeChoice = { mode: 'declared' | 'other-declared' | 'odd' | 'none'; odd: string; r: number };
 const contentTypeChoice: fc.Arbitrary<ContentTypeChoice> = fc.record({
-  mode: fc.oneof({ weight: 10, arbitrary: fc.constant<'declared'>('declared') }, { weight: 3, arbitrary: fc.constantFrom<'other-declared' | 'odd' | 'none'>('other-declared', 'odd', 'none') }),
+  mode: fc.oneof(
+    { weight: 10, arbitrary: fc.constant<'declared'>('declared') },
+    { weight: 3, arbitrary: fc.constantFrom<'other-declared' | 'odd' | 'none'>('other-declared', 'odd', 'none') },
+  ),
   odd: fc.constantFrom(...ODD_CONTENT_TYPES),
   r: fc.double({ min: 0, max: 0.999, noNaN: true }),
 });
@@ -228,7 +282,8 @@ function formEncode(value: unknown, r: number): string {
     else params.append(k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
   }
   let text = params.toString();
-  if (r < 0.1) text += `&${text}`; // every key twice
+  if (r < 0.1)
+    text += `&${text}`; // every key twice
   else if (r < 0.15) text += '&%ZZ=%E0%A4%A';
   else if (r < 0.2) text = text.replace(/=/g, '');
   return text;
@@ -237,17 +292,37 @@ function formEncode(value: unknown, r: number): string {
 function queryFor(doc: DocumentName, op: OperationInfo, known: Known): fc.Arbitrary<string> {
   const item = (documents[doc].paths as Record<string, any>)[op.path];
   const spec = item?.[op.method.toLowerCase()];
-  const declared = ((spec?.parameters ?? []) as Array<{ name: string; in: string; schema?: { enum?: string[] } }>).filter((p) => p.in === 'query');
+  const declared = ((spec?.parameters ?? []) as Array<{ name: string; in: string; schema?: { enum?: string[] } }>).filter(
+    (p) => p.in === 'query',
+  );
   const param = (p: { name: string; schema?: { enum?: string[] } }) =>
     fc.tuple(
       fc.constant(p.name),
-      fc.oneof(p.schema?.enum ? fc.constantFrom(...p.schema.enum) : fc.constantFrom('json', 'true', 'all', '1', ...known.tokens.slice(0, 1), MARIE.id.slice(0, 4)), fc.string({ maxLength: 12 }), oddUnicodeString),
+      fc.oneof(
+        p.schema?.enum
+          ? fc.constantFrom(...p.schema.enum)
+          : fc.constantFrom('json', 'true', 'all', '1', ...known.tokens.slice(0, 1), MARIE.id.slice(0, 4)),
+        fc.string({ maxLength: 12 }),
+        oddUnicodeString,
+      ),
     );
   return fc
     .tuple(
       fc.subarray(declared).chain((ps) => (ps.length ? fc.tuple(...ps.map(param)) : fc.constant([] as Array<[string, string]>))),
       fc.option(fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })), { freq: 4 }),
-      fc.constantFrom('', '', '', '', '&&', '&format=json&format=xml', '&state=%ZZ', '&shared_with_me=true&shared_with_me=false', '&%00=%00', '&a[b][c]=1', '&__proto__[x]=1'),
+      fc.constantFrom(
+        '',
+        '',
+        '',
+        '',
+        '&&',
+        '&format=json&format=xml',
+        '&state=%ZZ',
+        '&shared_with_me=true&shared_with_me=false',
+        '&%00=%00',
+        '&a[b][c]=1',
+        '&__proto__[x]=1',
+      ),
     )
     .map(([params, extra, tail]) => {
       const search = new URLSearchParams();
@@ -267,11 +342,19 @@ const deepExtension: fc.Arbitrary<MutationChoice> = mutationChoice.map((m) => ({
   nestingDepth: m.nestingDepth < 5_000 ? 8_000 : m.nestingDepth,
 }));
 
-function opCase(registry: SchemaRegistry, op: OperationInfo, known: Known, hints: Hints, mode: 'mutate' | 'deep' = 'mutate'): fc.Arbitrary<HttpCase> {
+function opCase(
+  registry: SchemaRegistry,
+  op: OperationInfo,
+  known: Known,
+  hints: Hints,
+  mode: 'mutate' | 'deep' = 'mutate',
+): fc.Arbitrary<HttpCase> {
   const prefix = op.base === 'endPoint' ? '/ocm' : '';
   const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   const pathArb = params.length
-    ? fc.tuple(...params.map(() => pathParam(known))).map((values) => params.reduce((p, name, i) => p.replace(`{${name}}`, values[i]!), `${prefix}${op.path}`))
+    ? fc
+        .tuple(...params.map(() => pathParam(known)))
+        .map((values) => params.reduce((p, name, i) => p.replace(`{${name}}`, values[i]!), `${prefix}${op.path}`))
     : fc.constant(`${prefix}${op.path}`);
   const mediaTypes = [...op.requestBody.keys()];
   const bodyArb: fc.Arbitrary<{ body?: Buffer; contentType?: string; label: string }> = mediaTypes.length
@@ -286,7 +369,8 @@ function opCase(registry: SchemaRegistry, op: OperationInfo, known: Known, hints
           schemaArbitrary(registry, op.requestBody.get(mediaType)!, hints).map((value) => {
             if (noBody) return { label: 'no-body' };
             const mutated = mutateValue(value, mutation);
-            const text = mediaType === FORM_TYPE ? formEncode(mutated, mutation.value === 'none' ? 1 : (mutation.picks[3] ?? 0)) : undefined;
+            const text =
+              mediaType === FORM_TYPE ? formEncode(mutated, mutation.value === 'none' ? 1 : (mutation.picks[3] ?? 0)) : undefined;
             const body = serialiseMutated(mutated, mutation, text);
             const contentType =
               ct.mode === 'declared'
@@ -303,32 +387,83 @@ function opCase(registry: SchemaRegistry, op: OperationInfo, known: Known, hints
         )
     : fc.oneof(
         { weight: 5, arbitrary: fc.constant({ label: 'no-body' }) },
-        { weight: 1, arbitrary: fc.tuple(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(JSON_TYPE, 'text/plain', FORM_TYPE)).map(([v, ct]) => ({ body: Buffer.from(JSON.stringify(v) ?? ''), contentType: ct, label: 'unexpected-body' })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(JSON_TYPE, 'text/plain', FORM_TYPE))
+            .map(([v, ct]) => ({ body: Buffer.from(JSON.stringify(v) ?? ''), contentType: ct, label: 'unexpected-body' })),
+        },
       );
   const extraHeaders = fc.dictionary(
-    fc.constantFrom('x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'accept', 'accept-encoding', 'origin', 'signature', 'signature-input', 'content-digest', 'date', 'ocs-apirequest', 'expect', 'x-http-method-override', 'if-none-match'),
-    fc.oneof(fc.string({ maxLength: 40 }).filter(isHeaderSafe), fc.constantFrom('sig1=:AAAA:', 'ocm=("@method");keyid="x";alg="ed25519";created=1', 'sha-256=:x:', '100-continue', 'DELETE', '*/*', 'gzip, br')),
+    fc.constantFrom(
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'accept',
+      'accept-encoding',
+      'origin',
+      'signature',
+      'signature-input',
+      'content-digest',
+      'date',
+      'ocs-apirequest',
+      'expect',
+      'x-http-method-override',
+      'if-none-match',
+    ),
+    fc.oneof(
+      fc.string({ maxLength: 40 }).filter(isHeaderSafe),
+      fc.constantFrom(
+        'sig1=:AAAA:',
+        'ocm=("@method");keyid="x";alg="ed25519";created=1',
+        'sha-256=:x:',
+        '100-continue',
+        'DELETE',
+        '*/*',
+        'gzip, br',
+      ),
+    ),
     { maxKeys: 2 },
   );
-  return fc.tuple(pathArb, queryFor(op.document, op, known), bodyArb, authHeader(known), extraHeaders).map(([path, query, body, auth, extra]) => {
-    const headers: Record<string, string> = { ...extra };
-    if (auth !== undefined) headers.authorization = auth;
-    if (body.contentType !== undefined) headers['content-type'] = body.contentType;
-    return {
-      kind: 'http',
-      family: `${op.document}.${op.operationId}`,
-      transport: 'inject',
-      op: { doc: op.document, id: op.operationId },
-      method: op.method,
-      url: `${path}${query}`,
-      headers,
-      ...(body.body ? { body: body.body } : {}),
-      label: body.label,
-    } satisfies HttpCase;
-  });
+  return fc
+    .tuple(pathArb, queryFor(op.document, op, known), bodyArb, authHeader(known), extraHeaders)
+    .map(([path, query, body, auth, extra]) => {
+      const headers: Record<string, string> = { ...extra };
+      if (auth !== undefined) headers.authorization = auth;
+      if (body.contentType !== undefined) headers['content-type'] = body.contentType;
+      return {
+        kind: 'http',
+        family: `${op.document}.${op.operationId}`,
+        transport: 'inject',
+        op: { doc: op.document, id: op.operationId },
+        method: op.method,
+        url: `${path}${query}`,
+        headers,
+        ...(body.body ? { body: body.body } : {}),
+        label: body.label,
+      } satisfies HttpCase;
+    });
 }
 
-const DAV_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PROPFIND', 'MKCOL', 'MOVE', 'COPY', 'PROPPATCH', 'LOCK', 'UNLOCK', 'POST', 'PATCH', 'REPORT', 'SEARCH', 'TRACE'];
+const DAV_METHODS = [
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+  'PROPFIND',
+  'MKCOL',
+  'MOVE',
+  'COPY',
+  'PROPPATCH',
+  'LOCK',
+  'UNLOCK',
+  'POST',
+  'PATCH',
+  'REPORT',
+  'SEARCH',
+  'TRACE',
+];
 const PROPFIND_BODIES = [
   '',
   '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:allprop/></d:propfind>',
@@ -346,12 +481,34 @@ const KNOWN_METHODS = new Set(METHODS);
 
 function davCase(known: Known, socketHost: string): fc.Arbitrary<HttpCase> {
   const segment = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('welcome.txt', 'project', 'notes.md', 'drafts', 'draft-1.txt', 'sample.bin', 'new.txt', 'new-folder') },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom('welcome.txt', 'project', 'notes.md', 'drafts', 'draft-1.txt', 'sample.bin', 'new.txt', 'new-folder'),
+    },
     {
       weight: 2,
       arbitrary: fc.oneof(oddUnicodeString, fc.string({ minLength: 1, maxLength: 20 })).map((s) => percentEncode(s)),
     },
-    { weight: 1, arbitrary: fc.constantFrom('..', '.', '', '%2e%2e', '%2F', '%00', '%5C', '%', '%C3%28', '%ED%A0%80', '%FF', '.dav-upload-x', 'a'.repeat(300), '~', '%252e%252e') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '..',
+        '.',
+        '',
+        '%2e%2e',
+        '%2F',
+        '%00',
+        '%5C',
+        '%',
+        '%C3%28',
+        '%ED%A0%80',
+        '%FF',
+        '.dav-upload-x',
+        'a'.repeat(300),
+        '~',
+        '%252e%252e',
+      ),
+    },
   );
   const base = fc.oneof(
     fc.constantFrom('einstein', 'marie', 'richard', 'nobody', '').map((u) => `/dav/files/${u}`),
@@ -369,14 +526,29 @@ function davCase(known: Known, socketHost: string): fc.Arbitrary<HttpCase> {
     {
       depth: fc.constantFrom('0', '1', 'infinity', '2', '', 'one', '1,1'),
       destination: fc.oneof(
-        fc.constantFrom('/dav/files/einstein/moved.txt', 'http://127.0.0.2/dav/files/einstein/x', 'http://evil.example/dav/files/einstein/x', '/dav/files/marie/x', '../../etc', '', '%ZZ'),
+        fc.constantFrom(
+          '/dav/files/einstein/moved.txt',
+          'http://127.0.0.2/dav/files/einstein/x',
+          'http://evil.example/dav/files/einstein/x',
+          '/dav/files/marie/x',
+          '../../etc',
+          '',
+          '%ZZ',
+        ),
         fc.constantFrom(...known.receivedShareIds).map((id) => `/dav/ocm-received/${id}/moved.txt`),
       ),
       overwrite: fc.constantFrom('T', 'F', 'x', ''),
       range: fc.constantFrom('bytes=0-1', 'bytes=-1', 'bytes=5-1', 'bytes=0-1,2-3', 'items=0-1'),
       'content-range': fc.constantFrom('bytes 0-1/2', 'bytes */*'),
       'if-match': fc.constantFrom('*', '"x"'),
-      'content-type': fc.constantFrom('application/xml', 'text/xml', 'application/octet-stream', 'text/plain', 'application/json', 'multipart/form-data; boundary=x'),
+      'content-type': fc.constantFrom(
+        'application/xml',
+        'text/xml',
+        'application/octet-stream',
+        'text/plain',
+        'application/json',
+        'multipart/form-data; boundary=x',
+      ),
       'content-length-hint': fc.constant('x'),
     },
     { requiredKeys: [] },
@@ -387,42 +559,80 @@ function davCase(known: Known, socketHost: string): fc.Arbitrary<HttpCase> {
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 2048 }).map((a) => Buffer.from(a)) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)) },
   );
-  const method = fc.oneof({ weight: 10, arbitrary: fc.constantFrom(...DAV_METHODS) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Z]{1,10}$/) });
-  return fc.tuple(method, base, fc.array(segment, { maxLength: 4 }), fc.boolean(), auth, davHeaders, body).map(([m, b, segs, trailing, a, h, bd]) => {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(h)) if (k !== 'content-length-hint') headers[k] = v;
-    if (a !== undefined) headers.authorization = a;
-    const url = `${b}${segs.length ? '/' + segs.join('/') : ''}${trailing ? '/' : ''}`;
-    const family = ['/remote.php/dav/files', '/remote.php/dav/ocm', '/dav/files', '/dav/ocm-received', '/dav/ocm'].find((prefix) => b.startsWith(`${prefix}/`)) ?? '-root';
-    // inject() knows only the methods Node's parser knows; others go over a socket.
-    const transport = KNOWN_METHODS.has(m) ? 'inject' : 'socket';
-    const base: HttpCase = { kind: 'http', family: `dav${family}`, transport, method: m, url, headers, ...(bd ? { body: bd } : {}), label: `dav-${m}` };
-    if (transport === 'socket') base.raw = rawRequest(base, 'plain', socketHost, new Uint8Array());
-    return base;
-  });
+  const method = fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom(...DAV_METHODS) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[A-Z]{1,10}$/) },
+  );
+  return fc
+    .tuple(method, base, fc.array(segment, { maxLength: 4 }), fc.boolean(), auth, davHeaders, body)
+    .map(([m, b, segs, trailing, a, h, bd]) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(h)) if (k !== 'content-length-hint') headers[k] = v;
+      if (a !== undefined) headers.authorization = a;
+      const url = `${b}${segs.length ? '/' + segs.join('/') : ''}${trailing ? '/' : ''}`;
+      const family =
+        ['/remote.php/dav/files', '/remote.php/dav/ocm', '/dav/files', '/dav/ocm-received', '/dav/ocm'].find((prefix) =>
+          b.startsWith(`${prefix}/`),
+        ) ?? '-root';
+      // inject() knows only the methods Node's parser knows; others go over a socket.
+      const transport = KNOWN_METHODS.has(m) ? 'inject' : 'socket';
+      const base: HttpCase = {
+        kind: 'http',
+        family: `dav${family}`,
+        transport,
+        method: m,
+        url,
+        headers,
+        ...(bd ? { body: bd } : {}),
+        label: `dav-${m}`,
+      };
+      if (transport === 'socket') base.raw = rawRequest(base, 'plain', socketHost, new Uint8Array());
+      return base;
+    });
 }
 function randomPathCase(): fc.Arbitrary<HttpCase> {
   const methods: string[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'PROPFIND', 'TRACE', 'CONNECT', 'SEARCH'];
   const path = fc.oneof(
     fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
-    fc.array(fc.oneof(fc.string({ maxLength: 10 }).map(percentEncode), fc.constantFrom('ocm', 'sciencemesh', 'ocs', 'v2.php', '..', '%2e', '%00', '%ZZ', '.well-known', 'dav', '')), { maxLength: 6 }).map((s) => `/${s.join('/')}`),
-    fc.constantFrom('/', '//', '/ocm/', '/ocm//shares', '/.well-known/ocm/', '/OCM/shares', '/ocm/shares/', '/ocm/shares?', '/ocm/%73hares', '/.well-known/%6fcm', `/${'a'.repeat(10_000)}`, '/ocm/shares#frag', '/sciencemesh/', '/ocs/v1.php/apps/files_sharing/api/v1/shares/pending/'),
+    fc
+      .array(
+        fc.oneof(
+          fc.string({ maxLength: 10 }).map(percentEncode),
+          fc.constantFrom('ocm', 'sciencemesh', 'ocs', 'v2.php', '..', '%2e', '%00', '%ZZ', '.well-known', 'dav', ''),
+        ),
+        { maxLength: 6 },
+      )
+      .map((s) => `/${s.join('/')}`),
+    fc.constantFrom(
+      '/',
+      '//',
+      '/ocm/',
+      '/ocm//shares',
+      '/.well-known/ocm/',
+      '/OCM/shares',
+      '/ocm/shares/',
+      '/ocm/shares?',
+      '/ocm/%73hares',
+      '/.well-known/%6fcm',
+      `/${'a'.repeat(10_000)}`,
+      '/ocm/shares#frag',
+      '/sciencemesh/',
+      '/ocs/v1.php/apps/files_sharing/api/v1/shares/pending/',
+    ),
   );
-  return fc
-    .tuple(fc.constantFrom(...methods), path, fc.option(fc.jsonValue({ maxDepth: 2 })))
-    .map(([method, url, value]): HttpCase => {
-      const hasBody = value !== null && !['GET', 'HEAD', 'TRACE', 'CONNECT'].includes(method);
-      return {
-        kind: 'http',
-        family: 'random-path',
-        transport: 'inject',
-        method,
-        url,
-        headers: hasBody ? { 'content-type': JSON_TYPE } : {},
-        ...(hasBody ? { body: Buffer.from(JSON.stringify(value)) } : {}),
-        label: 'random-path',
-      } satisfies HttpCase;
-    });
+  return fc.tuple(fc.constantFrom(...methods), path, fc.option(fc.jsonValue({ maxDepth: 2 }))).map(([method, url, value]): HttpCase => {
+    const hasBody = value !== null && !['GET', 'HEAD', 'TRACE', 'CONNECT'].includes(method);
+    return {
+      kind: 'http',
+      family: 'random-path',
+      transport: 'inject',
+      method,
+      url,
+      headers: hasBody ? { 'content-type': JSON_TYPE } : {},
+      ...(hasBody ? { body: Buffer.from(JSON.stringify(value)) } : {}),
+      label: 'random-path',
+    } satisfies HttpCase;
+  });
 }
 
 // ---- raw socket cases -----------------------------------------------------
@@ -484,11 +694,17 @@ export function rawRequest(c: HttpCase, shape: RawShape, host: string, noise: Ui
   let target: Buffer = Buffer.from(c.url, 'latin1');
   if (shape === 'absolute-form') target = Buffer.from(`http://${host}${c.url}`, 'latin1');
   if (shape === 'http10') version = 'HTTP/1.0';
-  if (shape === 'raw-bytes-in-target') target = Buffer.concat([target, Buffer.from([0x2f]), Buffer.from(noise.length ? noise.slice(0, 16) : [0xc3, 0x28, 0xed, 0xa0, 0x80, 0xff])]);
+  if (shape === 'raw-bytes-in-target')
+    target = Buffer.concat([
+      target,
+      Buffer.from([0x2f]),
+      Buffer.from(noise.length ? noise.slice(0, 16) : [0xc3, 0x28, 0xed, 0xa0, 0x80, 0xff]),
+    ]);
   if (shape !== 'no-host') lines.push(`Host: ${host}`);
   if (shape === 'duplicate-host') lines.push('Host: evil.example');
   for (const [k, v] of Object.entries(c.headers)) lines.push(`${k}: ${v}`);
-  if (shape === 'duplicate-content-type') lines.push(`content-type: ${c.headers['content-type'] === 'text/plain' ? 'application/json' : 'text/plain'}`);
+  if (shape === 'duplicate-content-type')
+    lines.push(`content-type: ${c.headers['content-type'] === 'text/plain' ? 'application/json' : 'text/plain'}`);
   if (shape === 'duplicate-authorization') lines.push(`authorization: ${basicOf(MARIE)}`);
   if (shape === 'obs-fold') lines.push('x-folded: a', ' continued');
   if (shape === 'bad-header-name') lines.push('bad header: x', 'x\u0000y: z'.replace('\u0000', '\x7f'));
@@ -498,7 +714,10 @@ export function rawRequest(c: HttpCase, shape: RawShape, host: string, noise: Ui
   if (shape === 'chunked' || shape === 'bad-chunk' || shape === 'te-and-cl') {
     lines.push('Transfer-Encoding: chunked');
     if (shape === 'te-and-cl') lines.push(`Content-Length: ${body.length}`);
-    const chunk = shape === 'bad-chunk' ? Buffer.concat([Buffer.from(`zz\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]) : Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(`\r\n0\r\n\r\n`)]);
+    const chunk =
+      shape === 'bad-chunk'
+        ? Buffer.concat([Buffer.from(`zz\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
+        : Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(`\r\n0\r\n\r\n`)]);
     payload = body.length === 0 && shape === 'chunked' ? Buffer.from('0\r\n\r\n') : chunk;
   } else if (shape === 'truncated-body') {
     lines.push(`Content-Length: ${body.length + 10}`);
@@ -513,10 +732,15 @@ export function rawRequest(c: HttpCase, shape: RawShape, host: string, noise: Ui
   }
   if (shape !== 'pipelined') lines.push('Connection: close');
   const eol = shape === 'bare-lf' ? '\n' : '\r\n';
-  const head = Buffer.concat([Buffer.from(`${c.method} `, 'latin1'), target, Buffer.from(` ${version}${eol}${lines.join(eol)}${eol}${eol}`, 'latin1')]);
+  const head = Buffer.concat([
+    Buffer.from(`${c.method} `, 'latin1'),
+    target,
+    Buffer.from(` ${version}${eol}${lines.join(eol)}${eol}${eol}`, 'latin1'),
+  ]);
   if (shape === 'garbage') return Buffer.concat([Buffer.from(noise), Buffer.from('\r\n\r\n')]);
   const request = Buffer.concat([head, payload]);
-  if (shape === 'pipelined') return Buffer.concat([request, Buffer.from(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)]);
+  if (shape === 'pipelined')
+    return Buffer.concat([request, Buffer.from(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)]);
   return request;
 }
 
@@ -548,8 +772,27 @@ interface ProtoTypeLike {
 }
 
 function protoStringHint(name: string, known: Known): fc.Arbitrary<string> {
-  const pool = [EINSTEIN.id, MARIE.id, 'einstein', 'relativity', known.domainA, known.domainB, known.domainP, ...known.tokens, ...known.receivedShareIds, ...known.sentShareIds, ...known.secrets, '/welcome.txt', '/project'];
-  return fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...pool) }, { weight: 2, arbitrary: fc.string({ maxLength: 20 }) }, { weight: 1, arbitrary: oddUnicodeString }, { weight: name === 'opaque_id' ? 1 : 0, arbitrary: fc.constant('') });
+  const pool = [
+    EINSTEIN.id,
+    MARIE.id,
+    'einstein',
+    'relativity',
+    known.domainA,
+    known.domainB,
+    known.domainP,
+    ...known.tokens,
+    ...known.receivedShareIds,
+    ...known.sentShareIds,
+    ...known.secrets,
+    '/welcome.txt',
+    '/project',
+  ];
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...pool) },
+    { weight: 2, arbitrary: fc.string({ maxLength: 20 }) },
+    { weight: 1, arbitrary: oddUnicodeString },
+    { weight: name === 'opaque_id' ? 1 : 0, arbitrary: fc.constant('') },
+  );
 }
 
 function protoArbitrary(type: ProtoTypeLike, known: Known, depth = 0): fc.Arbitrary<Record<string, unknown>> {
@@ -614,7 +857,10 @@ async function grpcCases(known: Known): Promise<fc.Arbitrary<GrpcCase>> {
             [['authorization', basicOf({ username: 'einstein', password: 'x' })]],
             // grpc-js refuses to send two authorization values; a comma-joined pair is what a proxy would make of them.
             [['authorization', `${basicOf(EINSTEIN)}, ${basicOf(MARIE)}`]],
-            [['authorization', basicOf(EINSTEIN)], ['x-forwarded-user', 'marie']],
+            [
+              ['authorization', basicOf(EINSTEIN)],
+              ['x-forwarded-user', 'marie'],
+            ],
             [['authorization', `Bearer ${known.secrets[0]}`]],
           ),
         },
@@ -677,11 +923,17 @@ export interface CaseMix {
 export const DEFAULT_MIX: CaseMix = { op: 46, deep: 4, dav: 18, path: 4, raw: 14, grpc: 14 };
 
 /** The arbitrary of every case family against the world described by `known`. */
-export async function fuzzCases(registry: SchemaRegistry, known: Known, options: { socketHost: string; grpc: boolean; mix?: Partial<CaseMix> }): Promise<fc.Arbitrary<FuzzCase>> {
+export async function fuzzCases(
+  registry: SchemaRegistry,
+  known: Known,
+  options: { socketHost: string; grpc: boolean; mix?: Partial<CaseMix> },
+): Promise<fc.Arbitrary<FuzzCase>> {
   const mix = { ...DEFAULT_MIX, ...options.mix };
   const hints = hintsFor(known);
   // Operations that take a body get three times the cases: that is where the input is.
-  const ops = registry.listOperations().map((op) => ({ weight: op.requestBody.size > 0 ? 3 : 1, arbitrary: opCase(registry, op, known, hints) }));
+  const ops = registry
+    .listOperations()
+    .map((op) => ({ weight: op.requestBody.size > 0 ? 3 : 1, arbitrary: opCase(registry, op, known, hints) }));
   const opArb = fc.oneof(...ops);
   const dav = davCase(known, options.socketHost);
   const deepOps = registry
@@ -718,7 +970,12 @@ export async function sendInject(app: FastifyInstance, c: HttpCase): Promise<Htt
     headers: c.headers,
     ...(c.body !== undefined ? { payload: c.body } : {}),
   });
-  return { status: response.statusCode, statuses: [response.statusCode], headers: response.headers as HttpOutcome['headers'], body: response.rawPayload };
+  return {
+    status: response.statusCode,
+    statuses: [response.statusCode],
+    headers: response.headers as HttpOutcome['headers'],
+    body: response.rawPayload,
+  };
 }
 
 export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5_000): Promise<HttpOutcome> {
@@ -755,7 +1012,8 @@ function parseRawResponse(bytes: Buffer, note?: string): HttpOutcome {
   }
   if (start > 0) return parseRawResponse(bytes.subarray(start), note);
   const headEnd = bytes.indexOf('\r\n\r\n');
-  if (!text.startsWith('HTTP/') || headEnd < 0) return { status: 0, statuses, headers: {}, body: Buffer.alloc(0), ...(note ? { note } : {}) };
+  if (!text.startsWith('HTTP/') || headEnd < 0)
+    return { status: 0, statuses, headers: {}, body: Buffer.alloc(0), ...(note ? { note } : {}) };
   const head = text.slice(0, headEnd).split('\r\n');
   const status = Number(head[0]!.split(' ')[1]);
   const headers: Record<string, string> = {};
@@ -859,7 +1117,8 @@ export function declared5xx(registry: SchemaRegistry, c: HttpCase, status: numbe
 export function checkHttp(registry: SchemaRegistry, c: HttpCase, outcome: HttpOutcome): Violation[] {
   const violations: Violation[] = [];
   const fiveHundreds = outcome.statuses.filter((s) => s >= 500 && !declared5xx(registry, c, s, outcome.body));
-  if (fiveHundreds.length > 0) violations.push({ rule: 'no-5xx', detail: `${fiveHundreds.join(',')}: ${outcome.body.toString('utf8').slice(0, 400)}` });
+  if (fiveHundreds.length > 0)
+    violations.push({ rule: 'no-5xx', detail: `${fiveHundreds.join(',')}: ${outcome.body.toString('utf8').slice(0, 400)}` });
   if (outcome.status === 0) return violations;
   const type = headerValue(outcome.headers, 'content-type');
   if (!/^application\/([a-z.+-]*\+)?json/i.test(type) || c.method === 'HEAD' || outcome.body.length === 0) return violations;
@@ -873,7 +1132,10 @@ export function checkHttp(registry: SchemaRegistry, c: HttpCase, outcome: HttpOu
   // OCS v1 answers HTTP 200 for failures: a fault shows as meta.statuscode 5xx in the envelope.
   const ocsCode = (parsed as { ocs?: { meta?: { statuscode?: unknown } } } | null)?.ocs?.meta?.statuscode;
   if (typeof ocsCode === 'number' && ocsCode >= 500 && outcome.status < 500 && !declared5xx(registry, c, ocsCode, outcome.body)) {
-    violations.push({ rule: 'no-5xx', detail: `OCS statuscode ${ocsCode} in HTTP ${outcome.status}: ${outcome.body.toString('utf8').slice(0, 300)}` });
+    violations.push({
+      rule: 'no-5xx',
+      detail: `OCS statuscode ${ocsCode} in HTTP ${outcome.status}: ${outcome.body.toString('utf8').slice(0, 300)}`,
+    });
   }
   if (c.op && c.transport === 'inject') {
     const operation = registry.operation(c.op.doc, c.op.id);
@@ -883,7 +1145,10 @@ export function checkHttp(registry: SchemaRegistry, c: HttpCase, outcome: HttpOu
       const result = registry.validateKey(key, parsed);
       // A 404/405 from the router (an odd path parameter) is an error body, not the operation's.
       if (!result.ok && !(outcome.status >= 400 && matchesErrorSchema(registry, parsed))) {
-        violations.push({ rule: 'response-schema', detail: `${c.op.doc}.${c.op.id} ${outcome.status}: ${result.issues.map((i) => `${i.name}: ${i.message}`).join('; ')}` });
+        violations.push({
+          rule: 'response-schema',
+          detail: `${c.op.doc}.${c.op.id} ${outcome.status}: ${result.issues.map((i) => `${i.name}: ${i.message}`).join('; ')}`,
+        });
       }
       return violations;
     }
@@ -906,8 +1171,10 @@ export function checkGrpc(c: GrpcCase, outcome: GrpcOutcome): Violation[] {
   }
   if (outcome.decodeError) return [{ rule: 'grpc-decode', detail: `${c.path}: ${outcome.decodeError}` }];
   const status = outcome.response?.status as { code?: string; message?: string } | null | undefined;
-  if (!status || !status.code) return [{ rule: 'grpc-status', detail: `${c.path}: no status in ${JSON.stringify(outcome.response).slice(0, 200)}` }];
-  if (status.code === 'CODE_INTERNAL' || status.code === 'CODE_UNKNOWN') return [{ rule: 'grpc-internal', detail: `${c.path}: ${status.code} ${status.message}` }];
+  if (!status || !status.code)
+    return [{ rule: 'grpc-status', detail: `${c.path}: no status in ${JSON.stringify(outcome.response).slice(0, 200)}` }];
+  if (status.code === 'CODE_INTERNAL' || status.code === 'CODE_UNKNOWN')
+    return [{ rule: 'grpc-internal', detail: `${c.path}: ${status.code} ${status.message}` }];
   return [];
 }
 
@@ -924,7 +1191,9 @@ export function describeCase(c: FuzzCase): Record<string, unknown> {
     label: c.label,
     method: c.method,
     url: c.url.length > 500 ? `${c.url.slice(0, 500)}… (${c.url.length} chars)` : c.url,
-    headers: Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, v.length > 300 ? `${v.slice(0, 300)}… (${v.length} chars)` : v])),
+    headers: Object.fromEntries(
+      Object.entries(c.headers).map(([k, v]) => [k, v.length > 300 ? `${v.slice(0, 300)}… (${v.length} chars)` : v]),
+    ),
     ...(payload
       ? payload.length <= 65_536
         ? { [c.raw ? 'rawBase64' : 'bodyBase64']: payload.toString('base64'), bodyPreview: payload.subarray(0, 300).toString('utf8') }

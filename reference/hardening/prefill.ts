@@ -14,7 +14,10 @@ import { JsonCollection } from '../stores/json-collection.ts';
 export const RICHARD_ID = '932b4540-8d16-481e-8ef4-588e4b6b151c';
 
 /** A received share as ReceivedShareService.receive stores it (pending, webdav). */
-export function receivedShareRecord(i: number, options: { domain: string; senderDomain: string; userId?: string; prefix?: string }): ReceivedShareRecord {
+export function receivedShareRecord(
+  i: number,
+  options: { domain: string; senderDomain: string; userId?: string; prefix?: string },
+): ReceivedShareRecord {
   const providerId = `${options.prefix ?? 'prefill'}-${i}`;
   const now = Math.floor(Date.now() / 1000);
   return {
@@ -33,7 +36,11 @@ export function receivedShareRecord(i: number, options: { domain: string; sender
     resourceType: i % 5 === 0 ? 'folder' : 'file',
     protocols: {
       encoding: 'multi',
-      webdav: { sharedSecret: `prefill-secret-${i}-${randomUUID()}`, permissions: ['read'], uri: `http://${options.senderDomain}/dav/ocm/${providerId}` },
+      webdav: {
+        sharedSecret: `prefill-secret-${i}-${randomUUID()}`,
+        permissions: ['read'],
+        uri: `http://${options.senderDomain}/dav/ocm/${providerId}`,
+      },
     },
     state: 'pending',
     createdAt: now,
@@ -73,7 +80,11 @@ export async function prefillReceivedShares(
  * contents: put-then-delete pairs of throw-away records. Brings the journal
  * near the compaction threshold while the snapshot stays small.
  */
-export async function churnJournal(dataDir: string, lines: number, options: { domain: string; senderDomain: string; prefix: string }): Promise<void> {
+export async function churnJournal(
+  dataDir: string,
+  lines: number,
+  options: { domain: string; senderDomain: string; prefix: string },
+): Promise<void> {
   const collection = await JsonCollection.open<ReceivedShareRecord>(dataDir, 'received-shares', { compactAfter: Number.POSITIVE_INFINITY });
   try {
     const writes: Promise<unknown>[] = [];

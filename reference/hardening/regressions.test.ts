@@ -63,9 +63,17 @@ test('a received share with a far-future expiration does not break OCS listings'
   });
   // Either refusing the share (400) or storing and rendering it is fine; a 500 afterwards is not.
   if (created.statusCode === 201) {
-    const list = await t.app.inject({ method: 'GET', url: `${OCS_V2}/shares?shared_with_me=true&state=all`, headers: { authorization: basicAuth(EINSTEIN) } });
+    const list = await t.app.inject({
+      method: 'GET',
+      url: `${OCS_V2}/shares?shared_with_me=true&state=all`,
+      headers: { authorization: basicAuth(EINSTEIN) },
+    });
     expect(list.statusCode, list.body).toBe(200);
-    const v1 = await t.app.inject({ method: 'GET', url: `${OCS_V1}/shares?shared_with_me=true&state=all`, headers: { authorization: basicAuth(EINSTEIN) } });
+    const v1 = await t.app.inject({
+      method: 'GET',
+      url: `${OCS_V1}/shares?shared_with_me=true&state=all`,
+      headers: { authorization: basicAuth(EINSTEIN) },
+    });
     expect(JSON.parse(v1.body).ocs.meta.statuscode, v1.body).toBe(100);
     const id = [...t.core.stores.receivedShares.values()][0]!.id;
     const one = await t.app.inject({ method: 'GET', url: `${OCS_V2}/shares/${id}`, headers: { authorization: basicAuth(EINSTEIN) } });

@@ -46,7 +46,10 @@ export const ODD_UNICODE = [
 ] as const;
 
 export const oddUnicodeString: fc.Arbitrary<string> = fc
-  .array(fc.oneof(fc.constantFrom(...ODD_UNICODE), fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ maxLength: 6 })), { minLength: 1, maxLength: 6 })
+  .array(fc.oneof(fc.constantFrom(...ODD_UNICODE), fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ maxLength: 6 })), {
+    minLength: 1,
+    maxLength: 6,
+  })
   .map((parts) => parts.join(''));
 
 const FORMATS: Record<string, fc.Arbitrary<string>> = {
@@ -125,7 +128,9 @@ function build(ctx: Ctx, input: JsonSchema | boolean): fc.Arbitrary<unknown> {
     if (alternatives.every(isRequiredOnly)) {
       // {properties…, anyOf: [{required: [a]}, {required: [b]}]}: each branch adds its required names.
       return fc.oneof(
-        ...alternatives.map((branch) => build(ctx, { ...parent, required: [...new Set([...(parent.required ?? []), ...branch.required])] })),
+        ...alternatives.map((branch) =>
+          build(ctx, { ...parent, required: [...new Set([...(parent.required ?? []), ...branch.required])] }),
+        ),
       );
     }
     const hasOwnShape = parent.type !== undefined || parent.properties !== undefined;
@@ -152,7 +157,9 @@ function build(ctx: Ctx, input: JsonSchema | boolean): fc.Arbitrary<unknown> {
       const items = build(deeper, schema.items ?? true);
       const constraints = { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 4, 4) };
       if (constraints.maxLength < constraints.minLength) constraints.maxLength = constraints.minLength;
-      return schema.uniqueItems ? fc.uniqueArray(items, { ...constraints, selector: (v) => JSON.stringify(v) }) : fc.array(items, constraints);
+      return schema.uniqueItems
+        ? fc.uniqueArray(items, { ...constraints, selector: (v) => JSON.stringify(v) })
+        : fc.array(items, constraints);
     }
     case 'object':
     default:
@@ -170,11 +177,16 @@ function guessTypes(schema: JsonSchema): string[] {
 function stringArbitrary(schema: JsonSchema): fc.Arbitrary<string> {
   if (schema.format && FORMATS[schema.format]) return FORMATS[schema.format]!;
   if (typeof schema.pattern === 'string') {
-    return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? 1e9));
+    return fc
+      .stringMatching(new RegExp(schema.pattern))
+      .filter((s) => s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? 1e9));
   }
   const minLength = schema.minLength ?? 0;
   const maxLength = Math.max(minLength, Math.min(schema.maxLength ?? 24, 64));
-  return fc.oneof({ weight: 4, arbitrary: fc.string({ minLength, maxLength }) }, { weight: 1, arbitrary: oddUnicodeString.filter((s) => s.length >= minLength) });
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.string({ minLength, maxLength }) },
+    { weight: 1, arbitrary: oddUnicodeString.filter((s) => s.length >= minLength) },
+  );
 }
 
 function integerArbitrary(schema: JsonSchema): fc.Arbitrary<number> {
@@ -195,7 +207,10 @@ function objectArbitrary(ctx: Ctx, deeper: Ctx, schema: JsonSchema): fc.Arbitrar
     record[name] = hint ? fc.oneof({ weight: 12, arbitrary: hint }, { weight: 1, arbitrary: fromSchema }) : fromSchema;
   }
   const base = fc.record(record, { requiredKeys: [...required].filter((k) => k in record) });
-  const extraValue = schema.additionalProperties === false ? undefined : build(deeper, typeof schema.additionalProperties === 'object' ? schema.additionalProperties : true);
+  const extraValue =
+    schema.additionalProperties === false
+      ? undefined
+      : build(deeper, typeof schema.additionalProperties === 'object' ? schema.additionalProperties : true);
   if (!extraValue) return base;
   const extras = fc.dictionary(
     fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !(k in properties) && k !== '__proto__'),
@@ -213,8 +228,25 @@ export function schemaArbitrary(registry: SchemaRegistry, key: string, hints: Hi
 // ---------------------------------------------------------------------------
 // mutations
 
-export type ValueMutation = 'none' | 'wrong-type' | 'drop-field' | 'extra-field' | 'huge-string' | 'odd-unicode' | 'null-body' | 'not-an-object';
-export type ByteMutation = 'none' | 'deep-nesting' | 'invalid-utf8' | 'raw-lone-surrogate' | 'truncate' | 'bom' | 'random-bytes' | 'trailing-garbage' | 'empty';
+export type ValueMutation =
+  | 'none'
+  | 'wrong-type'
+  | 'drop-field'
+  | 'extra-field'
+  | 'huge-string'
+  | 'odd-unicode'
+  | 'null-body'
+  | 'not-an-object';
+export type ByteMutation =
+  | 'none'
+  | 'deep-nesting'
+  | 'invalid-utf8'
+  | 'raw-lone-surrogate'
+  | 'truncate'
+  | 'bom'
+  | 'random-bytes'
+  | 'trailing-garbage'
+  | 'empty';
 
 type Path = Array<string | number>;
 
@@ -238,8 +270,38 @@ function setAt(root: any, path: Path, replacement: unknown): any {
   return root;
 }
 
-const WRONG_TYPED: unknown[] = [0, -1, 1.5, 1e308, true, false, null, [], {}, '', 'x', [1, 'a', null], { nested: { deeper: [] } }, '0', 'true', 'null'];
-const EXTRA_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', 'x'.repeat(300), '\u0000', '$ref', 'validationErrors', 'sharedSecret'];
+const WRONG_TYPED: unknown[] = [
+  0,
+  -1,
+  1.5,
+  1e308,
+  true,
+  false,
+  null,
+  [],
+  {},
+  '',
+  'x',
+  [1, 'a', null],
+  { nested: { deeper: [] } },
+  '0',
+  'true',
+  'null',
+];
+const EXTRA_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '',
+  ' ',
+  'x'.repeat(300),
+  '\u0000',
+  '$ref',
+  'validationErrors',
+  'sharedSecret',
+];
 
 export interface MutationChoice {
   value: ValueMutation;
@@ -261,7 +323,18 @@ export const mutationChoice: fc.Arbitrary<MutationChoice> = fc.record({
   bytes: fc.oneof(
     { weight: 24, arbitrary: fc.constant<ByteMutation>('none') },
     { weight: 4, arbitrary: fc.constant<ByteMutation>('deep-nesting') },
-    { weight: 6, arbitrary: fc.constantFrom<ByteMutation>('invalid-utf8', 'raw-lone-surrogate', 'truncate', 'bom', 'random-bytes', 'trailing-garbage', 'empty') },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom<ByteMutation>(
+        'invalid-utf8',
+        'raw-lone-surrogate',
+        'truncate',
+        'bom',
+        'random-bytes',
+        'trailing-garbage',
+        'empty',
+      ),
+    },
   ),
   picks: fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 4, maxLength: 4 }),
   hugeLength: fc.constantFrom(5_000, 70_000, 600_000, 1_100_000),
@@ -306,15 +379,25 @@ export function mutateValue(value: unknown, choice: MutationChoice): unknown {
       });
       if (objects.length === 0) return copy;
       const target = getAt(copy, pick(objects, r0));
-      Object.defineProperty(target, pick(EXTRA_KEYS, r1), { value: structuredClone(pick(WRONG_TYPED, r2)), enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(target, pick(EXTRA_KEYS, r1), {
+        value: structuredClone(pick(WRONG_TYPED, r2)),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
       return copy;
     }
     case 'huge-string':
     case 'odd-unicode': {
       const leaves = pathsOf(copy).filter((p) => typeof getAt(copy, p) === 'string');
-      const replacement = choice.value === 'huge-string' ? pick(['A', 'é', '😀', '\u202E'], r1).repeat(Math.ceil(choice.hugeLength / 2)) : choice.odd;
+      const replacement =
+        choice.value === 'huge-string' ? pick(['A', 'é', '😀', '\u202E'], r1).repeat(Math.ceil(choice.hugeLength / 2)) : choice.odd;
       if (leaves.length === 0) return setAt(copy, [], replacement);
-      return setAt(copy, pick(leaves, r0), choice.value === 'odd-unicode' && r2 < 0.5 ? `${getAt(copy, pick(leaves, r0))}${replacement}` : replacement);
+      return setAt(
+        copy,
+        pick(leaves, r0),
+        choice.value === 'odd-unicode' && r2 < 0.5 ? `${getAt(copy, pick(leaves, r0))}${replacement}` : replacement,
+      );
     }
   }
 }
@@ -332,7 +415,11 @@ const INVALID_UTF8 = [
   Buffer.from([0x80]),
 ];
 /** A UTF-16 surrogate encoded as if it were a code point (CESU / WTF-8): not valid UTF-8. */
-const RAW_SURROGATES = [Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xed, 0xbf, 0xbf]), Buffer.from([0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80])];
+const RAW_SURROGATES = [
+  Buffer.from([0xed, 0xa0, 0x80]),
+  Buffer.from([0xed, 0xbf, 0xbf]),
+  Buffer.from([0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80]),
+];
 
 /** Bytes of `value` as JSON (or `text` when given), with one byte-level mutation. */
 export function serialiseMutated(value: unknown, choice: MutationChoice, text?: string): Buffer {

@@ -105,7 +105,13 @@ export async function startPlainPeer(host: string, port: number): Promise<Fastif
 /** One request with Basic auth and a JSON or form body; the answer's status and parsed JSON (else its text). */
 export async function requestJson(
   url: string,
-  init: { method?: string; user?: { username: string; password: string }; body?: unknown; form?: Record<string, string>; timeoutMs?: number } = {},
+  init: {
+    method?: string;
+    user?: { username: string; password: string };
+    body?: unknown;
+    form?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (init.user) headers.authorization = basicAuth(init.user);
@@ -129,7 +135,8 @@ export async function requestJson(
 }
 
 function expectStatus(what: string, got: { status: number; body: unknown }, ...wanted: number[]): void {
-  if (!wanted.includes(got.status)) throw new Error(`world seed: ${what} answered ${got.status}: ${JSON.stringify(got.body).slice(0, 300)}`);
+  if (!wanted.includes(got.status))
+    throw new Error(`world seed: ${what} answered ${got.status}: ${JSON.stringify(got.body).slice(0, 300)}`);
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -154,13 +161,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   let grpcClose: (() => Promise<void>) | undefined;
   if (options.grpc !== false) {
     const grpcModule = (await import('../grpc/server.ts').catch(() => undefined)) as
-      | { startGrpcServer?: (core: unknown, o: { host: string; port: number; logger?: { error(d: object, m: string): void } }) => Promise<{ port: number; close(): Promise<void> }> }
+      | {
+          startGrpcServer?: (
+            core: unknown,
+            o: { host: string; port: number; logger?: { error(d: object, m: string): void } },
+          ) => Promise<{ port: number; close(): Promise<void> }>;
+        }
       | undefined;
     if (grpcModule?.startGrpcServer) {
       const server = await grpcModule.startGrpcServer(a.core, {
         host: hostA,
         port: 0,
-        logger: { error: (details, message) => errors.push({ at: Date.now(), line: { source: 'grpc', msg: message, ...details, err: String((details as { err?: unknown }).err) } }) },
+        logger: {
+          error: (details, message) =>
+            errors.push({
+              at: Date.now(),
+              line: { source: 'grpc', msg: message, ...details, err: String((details as { err?: unknown }).err) },
+            }),
+        },
       });
       grpcPort = server.port;
       grpcClose = () => server.close();
@@ -186,7 +204,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   // einstein@A and marie@B become contacts (B redeems A's invite).
   const invite = await requestJson(`${originA}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
   expectStatus('generate-invite', invite, 200);
-  const accepted = await requestJson(`${originB}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, body: { invite: invite.body.invite_string } });
+  const accepted = await requestJson(`${originB}/sciencemesh/accept-invite`, {
+    method: 'POST',
+    user: MARIE,
+    body: { invite: invite.body.invite_string },
+  });
   expectStatus('accept-invite at B', accepted, 200);
   known.tokens.push(invite.body.token);
   for (const user of [EINSTEIN, MARIE, EINSTEIN]) {
@@ -195,14 +217,25 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     known.tokens.push(open.body.token);
   }
   // einstein@A shares a file and a folder with marie@B.
-  for (const [path, role] of [['/welcome.txt', 'viewer'], ['/project', 'editor']] as const) {
-    const sent = await requestJson(`${originA}${OCS_V2}/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6', path, shareWith: MARIE.id, shareWithProvider: domainB, role } });
+  for (const [path, role] of [
+    ['/welcome.txt', 'viewer'],
+    ['/project', 'editor'],
+  ] as const) {
+    const sent = await requestJson(`${originA}${OCS_V2}/shares`, {
+      method: 'POST',
+      user: EINSTEIN,
+      form: { shareType: '6', path, shareWith: MARIE.id, shareWithProvider: domainB, role },
+    });
     expectStatus(`OCS share ${path} A→B`, sent, 200);
     known.sentShareIds.push(sent.body.ocs.data.id);
   }
   // marie@B shares three things with einstein@A; A accepts the first.
   for (const path of ['/welcome.txt', '/project', '/sample.bin']) {
-    const sent = await requestJson(`${originB}${OCS_V2}/shares`, { method: 'POST', user: MARIE, form: { shareType: '6', path, shareWith: EINSTEIN.id, shareWithProvider: domainA, role: 'editor' } });
+    const sent = await requestJson(`${originB}${OCS_V2}/shares`, {
+      method: 'POST',
+      user: MARIE,
+      form: { shareType: '6', path, shareWith: EINSTEIN.id, shareWithProvider: domainA, role: 'editor' },
+    });
     expectStatus(`OCS share ${path} B→A`, sent, 200);
   }
   const pending = await requestJson(`${originA}${OCS_V2}/shares?shared_with_me=true&state=all`, { user: EINSTEIN });
@@ -211,7 +244,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     known.receivedProviderIds.push(share.remote_id);
   }
   if (known.receivedShareIds[0]) {
-    const acceptedShare = await requestJson(`${originA}${OCS_V2}/shares/pending/${known.receivedShareIds[0]}`, { method: 'POST', user: EINSTEIN });
+    const acceptedShare = await requestJson(`${originA}${OCS_V2}/shares/pending/${known.receivedShareIds[0]}`, {
+      method: 'POST',
+      user: EINSTEIN,
+    });
     expectStatus('accept received share', acceptedShare, 200);
   }
   // Two unsigned shares from the plain peer.
@@ -227,19 +263,24 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         sender: `sender@${domainP}`,
         shareType: 'user',
         resourceType: 'file',
-        protocol: { name: 'multi', webdav: { uri: `${originP}/dav/ocm/${providerId}`, sharedSecret: `plain-secret-${i}-0123456789`, permissions: ['read'] } },
+        protocol: {
+          name: 'multi',
+          webdav: { uri: `${originP}/dav/ocm/${providerId}`, sharedSecret: `plain-secret-${i}-0123456789`, permissions: ['read'] },
+        },
       },
     });
     expectStatus('unsigned share from P', share, 201);
     known.receivedProviderIds.push(providerId);
     known.secrets.push(`plain-secret-${i}-0123456789`);
   }
-  for (const record of a.core.stores.receivedShares.values()) if (!known.receivedShareIds.includes(record.id)) known.receivedShareIds.push(record.id);
+  for (const record of a.core.stores.receivedShares.values())
+    if (!known.receivedShareIds.includes(record.id)) known.receivedShareIds.push(record.id);
   for (const record of a.core.stores.sentShares.values()) {
     known.sentProviderIds.push(record.providerId);
     known.secrets.push(record.sharedSecret);
   }
-  for (const record of a.core.stores.receivedShares.values()) if (record.protocols.webdav?.sharedSecret) known.secrets.push(record.protocols.webdav.sharedSecret);
+  for (const record of a.core.stores.receivedShares.values())
+    if (record.protocols.webdav?.sharedSecret) known.secrets.push(record.protocols.webdav.sharedSecret);
 
   return {
     a,

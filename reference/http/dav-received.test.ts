@@ -108,7 +108,12 @@ async function buildEnv(): Promise<Env> {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
       scope.all('/broken/*', async (_request, reply) => reply.code(500).type('text/plain').send('sender stack trace'));
-      scope.all('/status/:code/*', async (request, reply) => reply.code(Number((request.params as { code: string }).code)).type('text/plain').send('sender body: no'));
+      scope.all('/status/:code/*', async (request, reply) =>
+        reply
+          .code(Number((request.params as { code: string }).code))
+          .type('text/plain')
+          .send('sender body: no'),
+      );
     });
     app.addHook('onClose', async () => {
       for (const timer of timers) clearTimeout(timer);
@@ -144,7 +149,11 @@ async function buildEnv(): Promise<Env> {
   const downDomain = `127.0.0.3:${await freePort('127.0.0.3')}`;
 
   // The app registers the plugin at PREFIX itself; the short deadline comes from the outbound settings.
-  const t = await buildTestApp({ outbound: { timeoutMs: TIMEOUT_MS, maxResponseBytes: 1024 * 1024, allowPrivateAddresses: false } }, [sender.origin, other.origin, `http://${downDomain}`]);
+  const t = await buildTestApp({ outbound: { timeoutMs: TIMEOUT_MS, maxResponseBytes: 1024 * 1024, allowPrivateAddresses: false } }, [
+    sender.origin,
+    other.origin,
+    `http://${downDomain}`,
+  ]);
   await t.app.ready();
 
   const env: Env = {
@@ -162,7 +171,11 @@ async function buildEnv(): Promise<Env> {
       await writeFile(path.join(root, 'blob.bin'), blob);
       await writeFile(path.join(root, 'sub', 'child.txt'), 'child');
       const secret = `secret-${randomUUID()}`;
-      const entry = { secret: options.secretAtSender ?? secret, root, readOnly: options.readOnlyAtSender ?? !(options.permissions ?? ['read']).includes('write') };
+      const entry = {
+        secret: options.secretAtSender ?? secret,
+        root,
+        readOnly: options.readOnlyAtSender ?? !(options.permissions ?? ['read']).includes('write'),
+      };
       const mode = options.uri ?? 'absolute';
       let webdav: NonNullable<ReceivedShareRecord['protocols']['webdav']>;
       let encoding: ReceivedShareRecord['protocols']['encoding'] = 'multi';
@@ -172,7 +185,8 @@ async function buildEnv(): Promise<Env> {
         webdav = { sharedSecret: secret, permissions: options.permissions ?? ['read'] };
       } else {
         shares.set(senderId, entry);
-        const uri = mode === 'absolute' ? `${sender.origin}/dav/ocm/${senderId}` : mode === 'relative' ? senderId : mode.replace('{id}', senderId);
+        const uri =
+          mode === 'absolute' ? `${sender.origin}/dav/ocm/${senderId}` : mode === 'relative' ? senderId : mode.replace('{id}', senderId);
         webdav = { uri, sharedSecret: secret, permissions: options.permissions ?? ['read'] };
       }
       const now = nowSeconds();
@@ -217,14 +231,23 @@ const test = base.extend<{ env: Env }>({
 // ---------------------------------------------------------------------------
 // Helpers
 
-const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, parseTagValue: false, isArray: (name) => ['response', 'propstat'].includes(name) });
+const xml = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: false,
+  parseTagValue: false,
+  isArray: (name) => ['response', 'propstat'].includes(name),
+});
 
 function hrefsOf(body: string): string[] {
   const doc = xml.parse(body) as { multistatus: { response: Array<{ href: string }> } };
   return doc.multistatus.response.map((r) => r.href);
 }
 
-function expectJsonError(res: LightMyRequestResponse | { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code?: string): void {
+function expectJsonError(
+  res: LightMyRequestResponse | { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code?: string,
+): void {
   expect(res.statusCode, res.body).toBe(status);
   expect(String(res.headers['content-type'])).toMatch(/^application\/json/);
   const body = JSON.parse(res.body) as { code: unknown; message: unknown };
@@ -235,8 +258,13 @@ function expectJsonError(res: LightMyRequestResponse | { statusCode: number; hea
 const url = (record: ReceivedShareRecord, rest = ''): string => `${PREFIX}/${record.id}${rest}`;
 
 /** A request over a real socket with the path sent byte for byte (inject would normalise `..`). */
-const rawRequest = (app: FastifyInstance, method: string, rawPath: string, headers: Record<string, string> = AUTH, body?: Buffer[]): Promise<RawResponse> =>
-  socketRequest(app, { host: '127.0.0.2', method, path: rawPath, headers, body });
+const rawRequest = (
+  app: FastifyInstance,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = AUTH,
+  body?: Buffer[],
+): Promise<RawResponse> => socketRequest(app, { host: '127.0.0.2', method, path: rawPath, headers, body });
 
 // ---------------------------------------------------------------------------
 
@@ -271,7 +299,9 @@ test.describe('reading an accepted share', () => {
     const res = await env.inject('PROPFIND', url(record, '/'), { headers: { depth: '1' } });
     expect(res.statusCode, res.body).toBe(207);
     expect(res.headers['content-type']).toMatch(/xml/);
-    expect(hrefsOf(res.body).sort()).toEqual([url(record, '/'), url(record, '/blob.bin'), url(record, '/hello.txt'), url(record, '/sub/')].sort());
+    expect(hrefsOf(res.body).sort()).toEqual(
+      [url(record, '/'), url(record, '/blob.bin'), url(record, '/hello.txt'), url(record, '/sub/')].sort(),
+    );
     expect(res.body).not.toContain('/dav/ocm/');
     expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
 
@@ -287,7 +317,10 @@ test.describe('reading an accepted share', () => {
   test('a PROPFIND body is forwarded and asked properties come back', async ({ env }) => {
     const { record } = await env.share();
     const payload = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getcontentlength/></D:prop></D:propfind>';
-    const res = await env.inject('PROPFIND', url(record, '/hello.txt'), { headers: { depth: '0', 'content-type': 'application/xml' }, payload });
+    const res = await env.inject('PROPFIND', url(record, '/hello.txt'), {
+      headers: { depth: '0', 'content-type': 'application/xml' },
+      payload,
+    });
     expect(res.statusCode, res.body).toBe(207);
     expect(hrefsOf(res.body)).toEqual([url(record, '/hello.txt')]);
     expect(res.body).toContain(`>${Buffer.byteLength(HELLO)}<`);
@@ -320,7 +353,10 @@ test.describe('writing', () => {
   test('PUT on a write share reaches the sender disk; MKCOL, MOVE and DELETE too', async ({ env }) => {
     const { record, root } = await env.share({ permissions: ['read', 'write'] });
     const upload = randomBytes(300 * 1024);
-    const put = await env.inject('PUT', url(record, '/sub/upload.bin'), { payload: upload, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await env.inject('PUT', url(record, '/sub/upload.bin'), {
+      payload: upload,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(put.statusCode, put.body).toBe(201);
     expect((await readFile(path.join(root, 'sub', 'upload.bin'))).equals(upload)).toBe(true);
     const replace = await env.inject('PUT', url(record, '/hello.txt'), { payload: 'replaced' });
@@ -330,7 +366,9 @@ test.describe('writing', () => {
     expect((await env.inject('MKCOL', url(record, '/newdir'))).statusCode).toBe(201);
     expect((await stat(path.join(root, 'newdir'))).isDirectory()).toBe(true);
 
-    const moved = await env.inject('MOVE', url(record, '/sub/upload.bin'), { headers: { destination: `http://localhost:80${url(record, '/newdir/moved.bin')}` } });
+    const moved = await env.inject('MOVE', url(record, '/sub/upload.bin'), {
+      headers: { destination: `http://localhost:80${url(record, '/newdir/moved.bin')}` },
+    });
     expect(moved.statusCode, moved.body).toBe(201);
     expect((await readFile(path.join(root, 'newdir', 'moved.bin'))).equals(upload)).toBe(true);
     const byPath = await env.inject('MOVE', url(record, '/newdir/moved.bin'), { headers: { destination: url(record, '/again.bin') } });
@@ -354,7 +392,11 @@ test.describe('writing', () => {
     const { record: second } = await env.share({ permissions: ['read', 'write'] });
     const before = env.sender.seen.length;
     expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: url(second, '/x.txt') } }), 403);
-    expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: `http://elsewhere.example${url(record, '/x.txt')}` } }), 502, 'DESTINATION_OTHER_SERVER');
+    expectJsonError(
+      await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: `http://elsewhere.example${url(record, '/x.txt')}` } }),
+      502,
+      'DESTINATION_OTHER_SERVER',
+    );
     expectJsonError(await env.inject('MOVE', url(record, '/hello.txt'), { headers: { destination: '/dav/ocm/x/y' } }), 403);
     expectJsonError(await env.inject('MOVE', url(record, '/hello.txt')), 400);
     expect(env.sender.seen.length).toBe(before);
@@ -399,7 +441,11 @@ test.describe('who may access which share', () => {
     const none = await env.t.app.inject({ method: 'GET', url: url(record, '/hello.txt') });
     expectJsonError(none, 401, 'UNAUTHENTICATED');
     expect(String(none.headers['www-authenticate'])).toMatch(/^Basic /);
-    const bad = await env.t.app.inject({ method: 'GET', url: url(record, '/hello.txt'), headers: { authorization: basicAuth({ username: 'einstein', password: 'wrong' }) } });
+    const bad = await env.t.app.inject({
+      method: 'GET',
+      url: url(record, '/hello.txt'),
+      headers: { authorization: basicAuth({ username: 'einstein', password: 'wrong' }) },
+    });
     expectJsonError(bad, 401, 'UNAUTHENTICATED');
     expect(env.sender.seen).toEqual([]);
   });
@@ -434,7 +480,17 @@ test.describe('who may access which share', () => {
 
   test('traversal and smuggled segments are 403 before anything is forwarded', async ({ env }) => {
     const { record } = await env.share();
-    for (const rest of ['/../x', '/sub/../../x', '/%2e%2e/x', '/sub/%2E%2E/hello.txt', '/./hello.txt', '/a%2fb', '/a%5cb', '/a%00b', '//hello.txt']) {
+    for (const rest of [
+      '/../x',
+      '/sub/../../x',
+      '/%2e%2e/x',
+      '/sub/%2E%2E/hello.txt',
+      '/./hello.txt',
+      '/a%2fb',
+      '/a%5cb',
+      '/a%00b',
+      '//hello.txt',
+    ]) {
       const res = await rawRequest(env.t.app, 'GET', url(record, rest));
       expectJsonError(res, 403);
     }
@@ -601,7 +657,8 @@ test.describe('rewriteMultistatusHrefs', () => {
   });
 
   test('a default DAV: namespace is recognised; the base itself keeps its (missing) trailing slash', () => {
-    const doc = '<multistatus xmlns="DAV:"><response><href>/dav/ocm/tok</href></response><response><href>/dav/ocm/tok/%C3%A4/</href></response></multistatus>';
+    const doc =
+      '<multistatus xmlns="DAV:"><response><href>/dav/ocm/tok</href></response><response><href>/dav/ocm/tok/%C3%A4/</href></response></multistatus>';
     expect(rewriteMultistatusHrefs(doc, base, local)).toBe(
       '<multistatus xmlns="DAV:"><response><href>/dav/ocm-received/r1</href></response><response><href>/dav/ocm-received/r1/%C3%A4/</href></response></multistatus>',
     );

@@ -170,7 +170,12 @@ function senderDestination(request: FastifyRequest, prefixSegments: readonly str
   const destination = destinationPath(header, request.host);
   if (!destination.ok) {
     if (destination.problem === 'other-server') throw new OcmError('DESTINATION_OTHER_SERVER');
-    throw new OcmError('BAD_REQUEST', { message: destination.problem === 'not-a-url' ? 'The Destination header is not a valid URL' : 'The Destination must be an absolute URL or an absolute path' });
+    throw new OcmError('BAD_REQUEST', {
+      message:
+        destination.problem === 'not-a-url'
+          ? 'The Destination header is not a valid URL'
+          : 'The Destination must be an absolute URL or an absolute path',
+    });
   }
   const rawPath = destination.rawPath;
   const parsed = parsePath(rawPath, prefixSegments);
@@ -231,32 +236,35 @@ export function rewriteMultistatusHrefs(xml: string, baseUrl: string, localBase:
     else davPrefixes.add(match[1]);
   }
   const localRoot = localBase.replace(/\/+$/, '');
-  return xml.replace(/<(?:([A-Za-z_][\w.-]*):)?href(\s[^>]*)?>([^<]*)<\/(?:([A-Za-z_][\w.-]*):)?href\s*>/g, (whole, open: string | undefined, _attrs, text: string, close: string | undefined) => {
-    if (open !== close) return whole;
-    if (open === undefined ? !davDefault : !davPrefixes.has(open)) return whole;
-    const value = decodeXmlText(text.trim());
-    let path: string;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
+  return xml.replace(
+    /<(?:([A-Za-z_][\w.-]*):)?href(\s[^>]*)?>([^<]*)<\/(?:([A-Za-z_][\w.-]*):)?href\s*>/g,
+    (whole, open: string | undefined, _attrs, text: string, close: string | undefined) => {
+      if (open !== close) return whole;
+      if (open === undefined ? !davDefault : !davPrefixes.has(open)) return whole;
+      const value = decodeXmlText(text.trim());
+      let path: string;
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        let url: URL;
+        try {
+          url = new URL(value);
+        } catch {
+          return whole;
+        }
+        if (url.origin !== base.origin) return whole;
+        path = url.pathname;
+      } else if (value.startsWith('/')) {
+        path = pathOf(value);
+      } else {
         return whole;
       }
-      if (url.origin !== base.origin) return whole;
-      path = url.pathname;
-    } else if (value.startsWith('/')) {
-      path = pathOf(value);
-    } else {
-      return whole;
-    }
-    const { segments, trailingSlash } = canonicalSegments(path);
-    if (segments.length < baseSegments.length || baseSegments.some((s, i) => segments[i] !== s)) return whole;
-    const rest = segments.slice(baseSegments.length);
-    const local = `${localRoot}${rest.length > 0 ? `/${rest.join('/')}` : ''}${trailingSlash ? '/' : ''}`;
-    const prefix = open === undefined ? '' : `${open}:`;
-    return `<${prefix}href>${escapeXml(local)}</${prefix}href>`;
-  });
+      const { segments, trailingSlash } = canonicalSegments(path);
+      if (segments.length < baseSegments.length || baseSegments.some((s, i) => segments[i] !== s)) return whole;
+      const rest = segments.slice(baseSegments.length);
+      const local = `${localRoot}${rest.length > 0 ? `/${rest.join('/')}` : ''}${trailingSlash ? '/' : ''}`;
+      const prefix = open === undefined ? '' : `${open}:`;
+      return `<${prefix}href>${escapeXml(local)}</${prefix}href>`;
+    },
+  );
 }
 
 function escapeXml(text: string): string {
@@ -270,14 +278,21 @@ function accessFailure(error: unknown): unknown {
   if (error instanceof ShareAccessError) {
     switch (error.kind) {
       case 'untrusted':
-        return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)', cause: error });
+        return new OcmError('PROVIDER_NOT_TRUSTED', {
+          message: 'The sender of this share is not a trusted provider (any more)',
+          cause: error,
+        });
       case 'uri-elsewhere':
       case 'bad-uri':
         return new OcmError('REMOTE_BAD_RESPONSE', { message: `The share cannot be accessed safely: ${error.message}`, cause: error });
       case 'no-webdav':
         return new OcmError('UNSUPPORTED_PROTOCOL', { message: 'The share offers no webdav access', cause: error });
       case 'token-required':
-        return new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'The share requires a token exchange, which this server does not do yet', cause: error });
+        return new OcmError('UNSUPPORTED_REQUIREMENT', {
+          status: 501,
+          message: 'The share requires a token exchange, which this server does not do yet',
+          cause: error,
+        });
     }
   }
   return outboundFailure(error);
@@ -290,7 +305,10 @@ function outboundFailure(error: unknown): unknown {
     case 'unreachable':
       return new OcmError('REMOTE_UNREACHABLE', { message: 'The sender of this share could not be reached in time', cause: error });
     case 'untrusted':
-      return new OcmError('PROVIDER_NOT_TRUSTED', { message: 'The sender of this share is not a trusted provider (any more)', cause: error });
+      return new OcmError('PROVIDER_NOT_TRUSTED', {
+        message: 'The sender of this share is not a trusted provider (any more)',
+        cause: error,
+      });
     case 'redirect':
       return new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with a redirect, which is not followed', cause: error });
     case 'too-large':
@@ -370,7 +388,10 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
       const error = new OcmError('METHOD_NOT_ALLOWED', { message: `${request.method} is not supported on received shares` });
       return reply.code(405).header('allow', ALL_METHODS.join(', ')).type('application/json').send(errorBody(error));
     }
-    return reply.code(404).type('application/json').send(errorBody(new OcmError('SHARE_NOT_FOUND')));
+    return reply
+      .code(404)
+      .type('application/json')
+      .send(errorBody(new OcmError('SHARE_NOT_FOUND')));
   });
 
   const loadShare = (shareId: string, user: LocalUser): ReceivedShareRecord => {
@@ -384,12 +405,21 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
     return share;
   };
 
-  const relay = async (reply: FastifyReply, method: string, answer: Awaited<ReturnType<typeof forwardDav>>, access: ShareAccess, localBase: string) => {
+  const relay = async (
+    reply: FastifyReply,
+    method: string,
+    answer: Awaited<ReturnType<typeof forwardDav>>,
+    access: ShareAccess,
+    localBase: string,
+  ) => {
     const { status, headers, body } = answer;
     // Our credential (the share secret) was rejected: a fault of the gateway, not of the user's request.
     if (status === 401) {
       body.destroy();
-      throw new OcmError('REMOTE_REFUSED', { status: 502, message: `The sender rejected this server's credential for the share (${status})` });
+      throw new OcmError('REMOTE_REFUSED', {
+        status: 502,
+        message: `The sender rejected this server's credential for the share (${status})`,
+      });
     }
     if (status >= 500 && status !== 507) {
       body.destroy();
@@ -406,7 +436,9 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
     if (status === 207) {
       const xml = (await readBody(body, maxMultistatusBytes)).toString('utf8');
       if (/<!DOCTYPE/i.test(xml) || XMLValidator.validate(xml) !== true) {
-        throw new OcmError('REMOTE_BAD_RESPONSE', { message: 'The sender answered with a multistatus document that is not well-formed XML' });
+        throw new OcmError('REMOTE_BAD_RESPONSE', {
+          message: 'The sender answered with a multistatus document that is not well-formed XML',
+        });
       }
       return reply
         .code(207)
@@ -452,11 +484,10 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
 
     let answer;
     try {
-      answer = await forwardDav(
-        { method, relativePath: relativePathOf(parsed.rest, parsed.trailingSlash), headers, body },
-        access,
-        { timeoutMs: opts.timeoutMs, allowPrivateAddresses: opts.allowPrivateAddresses === true },
-      );
+      answer = await forwardDav({ method, relativePath: relativePathOf(parsed.rest, parsed.trailingSlash), headers, body }, access, {
+        timeoutMs: opts.timeoutMs,
+        allowPrivateAddresses: opts.allowPrivateAddresses === true,
+      });
     } catch (error) {
       throw outboundFailure(error);
     }

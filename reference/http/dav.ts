@@ -24,7 +24,8 @@ export const davSurfacesPlugin: FastifyPluginAsync<DavSurfacesOptions> = async (
   const ownerFiles = async (request: FastifyRequest, segments: string[]): Promise<DavResolveResult> => {
     const credentials = parseBasicAuth(request.headers.authorization);
     const user = credentials ? options.users.authenticate(credentials.username, credentials.password) : undefined;
-    if (!user) return { ok: false, status: 401, code: 'UNAUTHENTICATED', message: 'A valid local user login is required', headers: BASIC_CHALLENGE };
+    if (!user)
+      return { ok: false, status: 401, code: 'UNAUTHENTICATED', message: 'A valid local user login is required', headers: BASIC_CHALLENGE };
     if (segments[0] !== user.username) return { ok: false, status: 403, code: 'FORBIDDEN', message: 'You can only reach your own files' };
     return { ok: true, target: { root: await options.homes.home(user), readOnly: false }, consumed: 1 };
   };
@@ -37,7 +38,14 @@ export const davSurfacesPlugin: FastifyPluginAsync<DavSurfacesOptions> = async (
       return { ok: false, status: access.status, code: access.code, message: access.message, ...(headers ? { headers } : {}) };
     }
     const home = await options.homes.home(access.owner);
-    return { ok: true, target: { root: join(home, ...access.share.path.split('/')), readOnly: access.role !== 'editor' && !faults.has('dav-read-only-writable') }, consumed: access.consumed };
+    return {
+      ok: true,
+      target: {
+        root: join(home, ...access.share.path.split('/')),
+        readOnly: access.role !== 'editor' && !faults.has('dav-read-only-writable'),
+      },
+      consumed: access.consumed,
+    };
   };
 
   for (const prefix of ['/dav/files', '/remote.php/dav/files']) await app.register(davPlugin, { prefix, resolve: ownerFiles });

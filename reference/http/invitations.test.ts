@@ -15,7 +15,11 @@ async function call(url: string, init: { method?: string; user?: { username: str
   const headers: Record<string, string> = {};
   if (init.user) headers.authorization = basicAuth(init.user);
   if (init.json !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(url, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.json === undefined ? undefined : JSON.stringify(init.json),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -30,7 +34,11 @@ test.describe('the invitation workflow between two instances over real HTTP', ()
   });
 
   test('A invites, B accepts, each lists the other', async () => {
-    const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN, json: { description: 'hello', recipient: 'marie@example.org' } });
+    const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, {
+      method: 'POST',
+      user: EINSTEIN,
+      json: { description: 'hello', recipient: 'marie@example.org' },
+    });
     expect(invite.status).toBe(200);
     expect(invite.body.token.length).toBeGreaterThanOrEqual(22);
     expect(invite.body.expiration).toBeGreaterThan(Date.now() / 1000 + 23 * 3600);
@@ -38,9 +46,18 @@ test.describe('the invitation workflow between two instances over real HTTP', ()
     const listed = await call(`${pair.a.url}/sciencemesh/list-invite`, { user: EINSTEIN });
     expect(listed.body.map((i: { token: string }) => i.token)).toEqual([invite.body.token]);
 
-    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: invite.body.token, providerDomain: pair.a.core.domain } });
+    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { token: invite.body.token, providerDomain: pair.a.core.domain },
+    });
     expect(accepted.status).toBe(200);
-    expect(accepted.body).toEqual({ user_id: EINSTEIN.id, idp: pair.a.core.domain, display_name: EINSTEIN.displayName, mail: 'einstein@example.org' });
+    expect(accepted.body).toEqual({
+      user_id: EINSTEIN.id,
+      idp: pair.a.core.domain,
+      display_name: EINSTEIN.displayName,
+      mail: 'einstein@example.org',
+    });
 
     const onA = await call(`${pair.a.url}/sciencemesh/find-accepted-users`, { user: EINSTEIN });
     expect(onA.body).toEqual([{ user_id: MARIE.id, idp: pair.b.core.domain, display_name: MARIE.displayName, mail: 'marie@example.org' }]);
@@ -52,7 +69,11 @@ test.describe('the invitation workflow between two instances over real HTTP', ()
 
   test('the canonical invite string is accepted too', async () => {
     const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
-    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { invite: invite.body.invite_string } });
+    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { invite: invite.body.invite_string },
+    });
     expect(accepted.status).toBe(200);
   });
 
@@ -62,23 +83,39 @@ test.describe('the invitation workflow between two instances over real HTTP', ()
     expect((await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: body })).status).toBe(200);
     const again = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: body });
     expect(again.status).toBe(409);
-    const other = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: { username: 'richard', password: 'superfluidity' }, json: body });
+    const other = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: { username: 'richard', password: 'superfluidity' },
+      json: body,
+    });
     expect(other.status).toBe(409);
     expect((await call(`${pair.a.url}/sciencemesh/find-accepted-users`, { user: EINSTEIN })).body).toHaveLength(1);
     expect((await call(`${pair.b.url}/sciencemesh/find-accepted-users`, { user: MARIE })).body).toHaveLength(1);
   });
 
   test('an unknown token is a 400 and an expired one too', async () => {
-    const unknown = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: 'no-such-token', providerDomain: pair.a.core.domain } });
+    const unknown = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { token: 'no-such-token', providerDomain: pair.a.core.domain },
+    });
     expect(unknown.status).toBe(400);
     await pair.a.core.stores.invites.put('expired-token', { token: 'expired-token', userId: EINSTEIN.id, createdAt: 1, expiresAt: 2 });
-    const expired = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: 'expired-token', providerDomain: pair.a.core.domain } });
+    const expired = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { token: 'expired-token', providerDomain: pair.a.core.domain },
+    });
     expect(expired.status).toBe(400);
     expect((await call(`${pair.b.url}/sciencemesh/find-accepted-users`, { user: MARIE })).body).toEqual([]);
   });
 
   test('accepting an invite of a provider this server does not trust is a 403, and nothing is sent', async () => {
-    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: 'x', providerDomain: 'evil.example.org' } });
+    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { token: 'x', providerDomain: 'evil.example.org' },
+    });
     expect(accepted.status).toBe(403);
   });
 
@@ -94,7 +131,11 @@ test.describe('the invitation workflow between two instances over real HTTP', ()
         providers: new TrustedProviders([providerEntry('a', pair.a.url)]),
       });
       const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
-      const accepted = await call(`${c.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: invite.body.token, providerDomain: pair.a.core.domain } });
+      const accepted = await call(`${c.url}/sciencemesh/accept-invite`, {
+        method: 'POST',
+        user: MARIE,
+        json: { token: invite.body.token, providerDomain: pair.a.core.domain },
+      });
       expect(accepted.status).toBe(403);
       expect(accepted.body.code).toBe('REMOTE_REFUSED');
       expect((await call(`${pair.a.url}/sciencemesh/find-accepted-users`, { user: EINSTEIN })).body).toEqual([]);
@@ -106,7 +147,11 @@ test.describe('the invitation workflow between two instances over real HTTP', ()
 
   test('an inviter that is down gives a 504, not a hang', async () => {
     await pair.a.close();
-    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: 'x', providerDomain: pair.a.core.domain } });
+    const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { token: 'x', providerDomain: pair.a.core.domain },
+    });
     expect(accepted.status).toBe(504);
   });
 });
@@ -175,7 +220,14 @@ test.describe('sciencemesh API', () => {
   test.afterEach(async () => {
     await t.close();
   });
-  for (const [method, url] of [['POST', '/sciencemesh/generate-invite'], ['GET', '/sciencemesh/list-invite'], ['POST', '/sciencemesh/accept-invite'], ['GET', '/sciencemesh/find-accepted-users'], ['DELETE', '/sciencemesh/delete-accepted-user'], ['GET', '/sciencemesh/list-providers']] as const) {
+  for (const [method, url] of [
+    ['POST', '/sciencemesh/generate-invite'],
+    ['GET', '/sciencemesh/list-invite'],
+    ['POST', '/sciencemesh/accept-invite'],
+    ['GET', '/sciencemesh/find-accepted-users'],
+    ['DELETE', '/sciencemesh/delete-accepted-user'],
+    ['GET', '/sciencemesh/list-providers'],
+  ] as const) {
     test(`${method} ${url} without a login is a 401 with a challenge`, async () => {
       const response = await t.app.inject({ method, url });
       expect(response.statusCode).toBe(401);
@@ -183,45 +235,111 @@ test.describe('sciencemesh API', () => {
     });
   }
   test('a wrong password is a 401', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/sciencemesh/list-invite', headers: { authorization: basicAuth({ username: 'einstein', password: 'wrong' }) } });
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/sciencemesh/list-invite',
+      headers: { authorization: basicAuth({ username: 'einstein', password: 'wrong' }) },
+    });
     expect(response.statusCode).toBe(401);
   });
   test('generate-invite validates the recipient e-mail', async () => {
     for (const bad of ['user.example.com', 'user@.com', '@domain.com', 'user@domain..com']) {
-      const response = await t.app.inject({ method: 'POST', url: '/sciencemesh/generate-invite', headers: { authorization: basicAuth(EINSTEIN) }, payload: { recipient: bad } });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/sciencemesh/generate-invite',
+        headers: { authorization: basicAuth(EINSTEIN) },
+        payload: { recipient: bad },
+      });
       expect(response.statusCode, bad).toBe(400);
     }
   });
-  test('list-invite shows only the caller\'s unexpired tokens', async () => {
+  test("list-invite shows only the caller's unexpired tokens", async () => {
     const einstein = t.core.users.get(EINSTEIN.id)!;
     const mine = await t.core.invites.generate(einstein, {});
     await t.core.invites.generate(t.core.users.get(MARIE.id)!, {});
     await t.core.stores.invites.put('old', { token: 'old', userId: EINSTEIN.id, createdAt: 1, expiresAt: 2 });
-    const response = await t.app.inject({ method: 'GET', url: '/sciencemesh/list-invite', headers: { authorization: basicAuth(EINSTEIN) } });
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/sciencemesh/list-invite',
+      headers: { authorization: basicAuth(EINSTEIN) },
+    });
     expect(response.json().map((i: { token: string }) => i.token)).toEqual([mine.token]);
   });
   test('accept-invite takes form fields too, and refuses a malformed invite string', async () => {
-    const form = await t.app.inject({ method: 'POST', url: '/sciencemesh/accept-invite', headers: { authorization: basicAuth(MARIE), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=x&providerDomain=evil.example.org' });
+    const form = await t.app.inject({
+      method: 'POST',
+      url: '/sciencemesh/accept-invite',
+      headers: { authorization: basicAuth(MARIE), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'token=x&providerDomain=evil.example.org',
+    });
     expect(form.statusCode).toBe(403);
-    const bad = await t.app.inject({ method: 'POST', url: '/sciencemesh/accept-invite', headers: { authorization: basicAuth(MARIE) }, payload: { invite: '!!!' } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/sciencemesh/accept-invite',
+      headers: { authorization: basicAuth(MARIE) },
+      payload: { invite: '!!!' },
+    });
     expect(bad.statusCode).toBe(400);
-    const self = await t.app.inject({ method: 'POST', url: '/sciencemesh/accept-invite', headers: { authorization: basicAuth(MARIE) }, payload: { invite: encodeInviteString('t', t.core.domain) } });
+    const self = await t.app.inject({
+      method: 'POST',
+      url: '/sciencemesh/accept-invite',
+      headers: { authorization: basicAuth(MARIE) },
+      payload: { invite: encodeInviteString('t', t.core.domain) },
+    });
     expect(self.statusCode).toBe(400);
-    const missing = await t.app.inject({ method: 'POST', url: '/sciencemesh/accept-invite', headers: { authorization: basicAuth(MARIE) }, payload: { token: 'x' } });
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/sciencemesh/accept-invite',
+      headers: { authorization: basicAuth(MARIE) },
+      payload: { token: 'x' },
+    });
     expect(missing.statusCode).toBe(400);
   });
   test('delete-accepted-user removes a contact and answers 404 when nothing matched', async () => {
-    await t.core.stores.contacts.put('c1', { id: 'c1', localUserId: EINSTEIN.id, remoteUserId: 'r1', remoteDomain: PEER_DOMAIN, name: 'R', email: 'r@x.org', createdAt: 1, origin: 'invite-sent' });
+    await t.core.stores.contacts.put('c1', {
+      id: 'c1',
+      localUserId: EINSTEIN.id,
+      remoteUserId: 'r1',
+      remoteDomain: PEER_DOMAIN,
+      name: 'R',
+      email: 'r@x.org',
+      createdAt: 1,
+      origin: 'invite-sent',
+    });
     const headers = { authorization: basicAuth(EINSTEIN) };
-    const missing = await t.app.inject({ method: 'DELETE', url: '/sciencemesh/delete-accepted-user', headers, payload: { idp: PEER_DOMAIN, user_id: 'nobody' } });
+    const missing = await t.app.inject({
+      method: 'DELETE',
+      url: '/sciencemesh/delete-accepted-user',
+      headers,
+      payload: { idp: PEER_DOMAIN, user_id: 'nobody' },
+    });
     expect(missing.statusCode).toBe(404);
-    const deleted = await t.app.inject({ method: 'DELETE', url: '/sciencemesh/delete-accepted-user', headers, payload: { idp: PEER_DOMAIN, user_id: 'r1' } });
+    const deleted = await t.app.inject({
+      method: 'DELETE',
+      url: '/sciencemesh/delete-accepted-user',
+      headers,
+      payload: { idp: PEER_DOMAIN, user_id: 'r1' },
+    });
     expect(deleted.statusCode).toBe(200);
     expect(deleted.json().deleted.user_id).toBe('r1');
     expect(t.core.stores.contacts.size).toBe(0);
     // marie cannot delete einstein's contacts
-    await t.core.stores.contacts.put('c2', { id: 'c2', localUserId: EINSTEIN.id, remoteUserId: 'r2', remoteDomain: PEER_DOMAIN, name: 'R', email: 'r@x.org', createdAt: 1, origin: 'invite-sent' });
-    const other = await t.app.inject({ method: 'DELETE', url: '/sciencemesh/delete-accepted-user', headers: { authorization: basicAuth(MARIE) }, payload: { idp: PEER_DOMAIN, user_id: 'r2' } });
+    await t.core.stores.contacts.put('c2', {
+      id: 'c2',
+      localUserId: EINSTEIN.id,
+      remoteUserId: 'r2',
+      remoteDomain: PEER_DOMAIN,
+      name: 'R',
+      email: 'r@x.org',
+      createdAt: 1,
+      origin: 'invite-sent',
+    });
+    const other = await t.app.inject({
+      method: 'DELETE',
+      url: '/sciencemesh/delete-accepted-user',
+      headers: { authorization: basicAuth(MARIE) },
+      payload: { idp: PEER_DOMAIN, user_id: 'r2' },
+    });
     expect(other.statusCode).toBe(404);
   });
   test('list-providers searches names and domains', async () => {
@@ -239,13 +357,26 @@ test('two `serve` processes on two loopback addresses complete the invitation wo
   const origins = [`http://127.0.0.2:${portA}`, `http://127.0.0.3:${portB}`];
   const providers = await writeProvidersFile(dir, origins);
   const a = await spawnServe(['--host', '127.0.0.2', '--port', String(portA), '--data-dir', join(dir, 'a'), '--providers', providers]);
-  const b = await spawnServe(['--host', '127.0.0.3', '--port', String(portB), '--data-dir', join(dir, 'b'), '--providers', providers]).catch(async (error) => {
+  const b = await spawnServe([
+    '--host',
+    '127.0.0.3',
+    '--port',
+    String(portB),
+    '--data-dir',
+    join(dir, 'b'),
+    '--providers',
+    providers,
+  ]).catch(async (error) => {
     await a.stop();
     throw error;
   });
   try {
     const invite = await call(`${a.url}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
-    const accepted = await call(`${b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: invite.body.token, providerDomain: `127.0.0.2:${portA}` } });
+    const accepted = await call(`${b.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: MARIE,
+      json: { token: invite.body.token, providerDomain: `127.0.0.2:${portA}` },
+    });
     expect(accepted.status).toBe(200);
     expect((await call(`${a.url}/sciencemesh/find-accepted-users`, { user: EINSTEIN })).body).toHaveLength(1);
     expect((await call(`${b.url}/sciencemesh/find-accepted-users`, { user: MARIE })).body).toHaveLength(1);

@@ -22,7 +22,14 @@ export const jwksPlugin: FastifyPluginAsync<JwksPluginOptions> = async (app, { k
   app.get(path, { config: { operation: { doc: 'ocm', id } } }, async (_request, reply) => {
     const set = publicJwks(keys()) as unknown as { keys: Array<Record<string, unknown>> };
     if (faults.has('jwks-kid-mismatch')) set.keys = set.keys.map((key) => ({ ...key, kid: `${String(key.kid)}-published` }));
-    if (faults.has('jwks-symmetric-key')) set.keys.push({ kty: 'oct', kid: `${String(set.keys[0]?.kid)}-hmac`, alg: 'HS256', use: 'sig', k: randomBytes(32).toString('base64url') });
+    if (faults.has('jwks-symmetric-key'))
+      set.keys.push({
+        kty: 'oct',
+        kid: `${String(set.keys[0]?.kid)}-hmac`,
+        alg: 'HS256',
+        use: 'sig',
+        k: randomBytes(32).toString('base64url'),
+      });
     return reply.type('application/json; charset=utf-8').header('cache-control', 'max-age=300').send(JSON.stringify(set));
   });
 };

@@ -19,7 +19,11 @@ export const ocmNotificationsPlugin: FastifyPluginAsync<NotificationsPluginOptio
   app.post('/notifications', { config: { operation: { doc: 'ocm', id: 'createNotification' }, ocmSigned } }, async (request, reply) => {
     const auth = request.ocmAuth;
     const origin: NotificationOrigin =
-      auth?.status === 'signed' ? { signerDomain: auth.signerDomain } : auth?.status === 'unsigned' ? { unsignedRefusedFrom: auth.unsignedRefusedFrom } : {};
+      auth?.status === 'signed'
+        ? { signerDomain: auth.signerDomain }
+        : auth?.status === 'unsigned'
+          ? { unsignedRefusedFrom: auth.unsignedRefusedFrom }
+          : {};
     await notifications.receive(request.body as IncomingNotification, origin);
     return reply.code(201).send({});
   });

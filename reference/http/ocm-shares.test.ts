@@ -13,9 +13,18 @@ const post = (payload: unknown) => t.app.inject({ method: 'POST', url: '/ocm/sha
 
 test.describe('POST /ocm/shares accepts every protocol encoding', () => {
   const encodings: Record<string, Record<string, unknown>> = {
-    'legacy 1.0 {name: webdav, options}': { name: 'webdav', options: { sharedSecret: 'legacy-secret-0000000000000000', permissions: '{http://open-cloud-mesh.org/ns}share-permissions' } },
-    'single {name: webdav, webdav}': { name: 'webdav', webdav: { uri: 'abc-relative-id', sharedSecret: 'single-secret-00000000000000000', permissions: ['read', 'write'] } },
-    'multi {name: multi, webdav}': { name: 'multi', webdav: { uri: 'http://127.0.0.3:9999/dav/ocm/x', sharedSecret: 'multi-secret-000000000000000000', permissions: ['read'] } },
+    'legacy 1.0 {name: webdav, options}': {
+      name: 'webdav',
+      options: { sharedSecret: 'legacy-secret-0000000000000000', permissions: '{http://open-cloud-mesh.org/ns}share-permissions' },
+    },
+    'single {name: webdav, webdav}': {
+      name: 'webdav',
+      webdav: { uri: 'abc-relative-id', sharedSecret: 'single-secret-00000000000000000', permissions: ['read', 'write'] },
+    },
+    'multi {name: multi, webdav}': {
+      name: 'multi',
+      webdav: { uri: 'http://127.0.0.3:9999/dav/ocm/x', sharedSecret: 'multi-secret-000000000000000000', permissions: ['read'] },
+    },
   };
   for (const [label, protocol] of Object.entries(encodings)) {
     test(`${label} is stored as a pending share`, async () => {
@@ -46,18 +55,28 @@ test.describe('a missing required field is a 400 naming that field', () => {
     });
   }
   test('a multi share whose webdav lacks uri is refused', async () => {
-    const response = await post(validShare({ protocol: { name: 'multi', webdav: { sharedSecret: 's-000000000000000000000000', permissions: ['read'] } } }));
+    const response = await post(
+      validShare({ protocol: { name: 'multi', webdav: { sharedSecret: 's-000000000000000000000000', permissions: ['read'] } } }),
+    );
     expect(response.statusCode).toBe(400);
     expect(t.core.stores.receivedShares.size).toBe(0);
   });
   test('requirements that differ between offered protocols are refused', async () => {
-    const response = await post(validShare({
-      protocol: {
-        name: 'multi',
-        webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'] },
-        webapp: { uri: 'https://127.0.0.3:9999/app', sharedSecret: 's2', targets: ['blank'], permissions: ['view'], requirements: ['must-exchange-token'] },
-      },
-    }));
+    const response = await post(
+      validShare({
+        protocol: {
+          name: 'multi',
+          webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'] },
+          webapp: {
+            uri: 'https://127.0.0.3:9999/app',
+            sharedSecret: 's2',
+            targets: ['blank'],
+            permissions: ['view'],
+            requirements: ['must-exchange-token'],
+          },
+        },
+      }),
+    );
     expect(response.statusCode).toBe(400);
     expect(response.json().validationErrors).toContainEqual({ name: 'protocol', message: 'REQUIREMENTS_DIFFER' });
   });
@@ -98,11 +117,25 @@ test.describe('refusals', () => {
     expect([400, 501]).toContain(response.statusCode);
   });
   test('an unknown requirement is refused', async () => {
-    const response = await post(validShare({ protocol: { name: 'multi', webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'], requirements: ['x-unknown'] } } }));
+    const response = await post(
+      validShare({
+        protocol: {
+          name: 'multi',
+          webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'], requirements: ['x-unknown'] },
+        },
+      }),
+    );
     expect(response.statusCode).toBe(400);
   });
   test('an empty requirements list is refused', async () => {
-    const response = await post(validShare({ protocol: { name: 'multi', webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'], requirements: [] } } }));
+    const response = await post(
+      validShare({
+        protocol: {
+          name: 'multi',
+          webdav: { uri: 'x', sharedSecret: 's-000000000000000000000000', permissions: ['read'], requirements: [] },
+        },
+      }),
+    );
     expect(response.statusCode).toBe(400);
   });
   test('a sender at an untrusted provider is a 403', async () => {
@@ -128,7 +161,14 @@ test('with must-invite, a share from a stranger is a 403 and from a contact a 20
   t = await buildTestApp({ criteria: ['must-invite'] });
   expect((await post(validShare())).statusCode).toBe(403);
   await t.core.stores.contacts.put('c1', {
-    id: 'c1', localUserId: EINSTEIN.id, remoteUserId: 'sender-1', remoteDomain: PEER_DOMAIN, name: 'S', email: 's@x.org', createdAt: 1, origin: 'invite-sent',
+    id: 'c1',
+    localUserId: EINSTEIN.id,
+    remoteUserId: 'sender-1',
+    remoteDomain: PEER_DOMAIN,
+    name: 'S',
+    email: 's@x.org',
+    createdAt: 1,
+    origin: 'invite-sent',
   });
   expect((await post(validShare())).statusCode).toBe(201);
 });

@@ -17,7 +17,9 @@ export interface SharesPluginOptions {
 /** The servers a share speaks for: the hosts of its sender and owner. */
 export function shareClaim(body: unknown): { hosts: string[]; bind: true } {
   const share = body as Partial<IncomingShare>;
-  const hosts = [share.sender, share.owner].map((a) => (typeof a === 'string' ? parseOcmAddress(a)?.domain : undefined)).filter((h): h is string => h !== undefined);
+  const hosts = [share.sender, share.owner]
+    .map((a) => (typeof a === 'string' ? parseOcmAddress(a)?.domain : undefined))
+    .filter((h): h is string => h !== undefined);
   return { hosts, bind: true };
 }
 

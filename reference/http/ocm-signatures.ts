@@ -37,7 +37,10 @@ export function keepRawBody(scope: FastifyInstance, bodyLimit: number): void {
   scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
     const bytes = body as Buffer;
     request.rawBody = bytes;
-    if (faults.has('robust-malformed-json-500')) return parseJson(request, bytes.toString('utf8'), (error, value) => done(error ? new Error(`JSON.parse: ${error.message}`) : null, value));
+    if (faults.has('robust-malformed-json-500'))
+      return parseJson(request, bytes.toString('utf8'), (error, value) =>
+        done(error ? new Error(`JSON.parse: ${error.message}`) : null, value),
+      );
     parseJson(request, bytes.toString('utf8'), done);
   });
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
@@ -72,7 +75,12 @@ export function targetUri(publicUrl: string, request: FastifyRequest): string {
   return `${publicUrl}${request.raw.url ?? request.url}`;
 }
 
-export function authenticateRequest(authenticator: InboundAuthenticator, publicUrl: string, request: FastifyRequest, claim: AuthClaim): Promise<InboundAuth> {
+export function authenticateRequest(
+  authenticator: InboundAuthenticator,
+  publicUrl: string,
+  request: FastifyRequest,
+  claim: AuthClaim,
+): Promise<InboundAuth> {
   return authenticator.authenticate(
     { method: request.method, url: targetUri(publicUrl, request), headers: request.headers, body: request.rawBody ?? Buffer.alloc(0) },
     claim,
@@ -87,10 +95,14 @@ export function verifySignatures(scope: FastifyInstance, options: { authenticato
     if (!claimOf) return;
     const outcome = await authenticateRequest(options.authenticator, options.publicUrl, request, claimOf(request.body));
     if (outcome.status === 'refused') {
-      request.log.warn({ code: outcome.code, reason: outcome.reason, detail: outcome.detail, keyid: outcome.keyid }, 'inbound OCM request refused: signature');
+      request.log.warn(
+        { code: outcome.code, reason: outcome.reason, detail: outcome.detail, keyid: outcome.keyid },
+        'inbound OCM request refused: signature',
+      );
       throw new OcmError(outcome.code);
     }
-    if (outcome.status === 'signed') request.log.debug({ signer: outcome.signerDomain, keyid: outcome.keyid, scheme: outcome.scheme }, 'signature verified');
+    if (outcome.status === 'signed')
+      request.log.debug({ signer: outcome.signerDomain, keyid: outcome.keyid, scheme: outcome.scheme }, 'signature verified');
     request.ocmAuth = outcome;
   });
 }

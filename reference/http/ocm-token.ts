@@ -40,7 +40,8 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof TokenFailure) {
       request.log.info({ error: error.error, detail: error.logDetail ?? error.description }, 'token request refused');
-      if (faults.has('tok-errors-as-message')) return reply.code(400).headers(NO_STORE).type('application/json').send({ message: error.description });
+      if (faults.has('tok-errors-as-message'))
+        return reply.code(400).headers(NO_STORE).type('application/json').send({ message: error.description });
       return reply.code(400).headers(NO_STORE).type('application/json').send({ error: error.error, error_description: error.description });
     }
     const ocmError = toOcmError(error);
@@ -50,7 +51,8 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
     }
     // Everything else is a malformed request; a wrong grant type is named as such even when other fields are missing too.
     const grantType = (request.body as Record<string, unknown> | undefined)?.grant_type;
-    const code: TokenErrorCode = typeof grantType === 'string' && grantType !== 'authorization_code' ? 'unsupported_grant_type' : 'invalid_request';
+    const code: TokenErrorCode =
+      typeof grantType === 'string' && grantType !== 'authorization_code' ? 'unsupported_grant_type' : 'invalid_request';
     const description =
       code === 'unsupported_grant_type'
         ? 'grant_type must be authorization_code'
@@ -68,19 +70,36 @@ export const ocmTokenPlugin: FastifyPluginAsync<TokenPluginOptions> = async (app
     }
     if (faults.has('tok-unsigned-issued') && request.headers['signature-input'] === undefined) {
       const issued = tokens.exchange(clientId, body.code);
-      return reply.code(200).headers(NO_STORE).send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn });
+      return reply
+        .code(200)
+        .headers(NO_STORE)
+        .send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn });
     }
     const auth = await authenticateRequest(authenticator, publicUrl, request, { hosts: [clientId], bind: true, requireSignature: true });
     request.ocmAuth = auth;
     if (auth.status === 'refused') {
-      const description = auth.code === 'SIGNATURE_REQUIRED' ? 'the token request must be signed' : auth.code === 'SIGNER_MISMATCH' ? 'client_id is not the signing server' : 'the signature could not be verified';
+      const description =
+        auth.code === 'SIGNATURE_REQUIRED'
+          ? 'the token request must be signed'
+          : auth.code === 'SIGNER_MISMATCH'
+            ? 'client_id is not the signing server'
+            : 'the signature could not be verified';
       throw new TokenFailure('invalid_client', description, `${auth.reason}: ${auth.detail}`);
     }
     if (auth.status !== 'signed') throw new TokenFailure('invalid_client', 'the token request must be signed');
-    if (auth.scheme !== 'rfc9421') throw new TokenFailure('unauthorized_client', 'the code flow needs an RFC 9421 signature', `signed with ${auth.scheme} by ${auth.signerDomain}`);
+    if (auth.scheme !== 'rfc9421')
+      throw new TokenFailure(
+        'unauthorized_client',
+        'the code flow needs an RFC 9421 signature',
+        `signed with ${auth.scheme} by ${auth.signerDomain}`,
+      );
     const issued = tokens.exchange(auth.signerDomain, body.code);
     request.log.info({ client: auth.signerDomain, share: issued.share.id, expiresIn: issued.expiresIn }, 'access token issued');
-    if (faults.has('tok-refresh-token')) return reply.code(200).headers(NO_STORE).send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, refresh_token: issued.accessToken });
+    if (faults.has('tok-refresh-token'))
+      return reply
+        .code(200)
+        .headers(NO_STORE)
+        .send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, refresh_token: issued.accessToken });
     return reply.code(200).headers(NO_STORE).send({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn });
   });
 };

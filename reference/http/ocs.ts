@@ -99,7 +99,10 @@ export function receivedShareData(share: ReceivedShareRecord, user: LocalUser): 
     displayname_file_owner: share.ownerDisplayName ?? share.owner,
     share_with: user.username,
     share_with_displayname: user.displayName,
-    permissions: ocsBitmask([...(share.protocols.webdav?.permissions ?? []), ...(faults.has('ntf-reshare-without-permission') ? ['share'] : [])], share.resourceType),
+    permissions: ocsBitmask(
+      [...(share.protocols.webdav?.permissions ?? []), ...(faults.has('ntf-reshare-without-permission') ? ['share'] : [])],
+      share.resourceType,
+    ),
     stime: share.createdAt,
     expiration: ocsDate(share.expiration),
     path: `/Shares/${share.name}`,
@@ -116,7 +119,10 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
   const op = (id: string) => ({ operation: { doc: 'ocs' as const, id: version === 1 ? `${id}V1` : id } });
   const okCode = version === 1 ? OCS_SUCCESS_STATUSCODE.v1 : OCS_SUCCESS_STATUSCODE.v2;
   const ok = (reply: FastifyReply, data: unknown) =>
-    reply.code(200).type('application/json').send({ ocs: { meta: { status: 'ok', statuscode: okCode, message: 'OK' }, data } });
+    reply
+      .code(200)
+      .type('application/json')
+      .send({ ocs: { meta: { status: 'ok', statuscode: okCode, message: 'OK' }, data } });
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const failure = toOcmError(error);
@@ -126,7 +132,10 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
     const message = failure.validationErrors?.length
       ? `${failure.message}: ${failure.validationErrors.map((v) => `${v.name} ${v.message}`).join(', ')}`
       : failure.message;
-    return reply.code(http).type('application/json').send({ ocs: { meta: { status: 'failure', statuscode: failure.status, message }, data: [] } });
+    return reply
+      .code(http)
+      .type('application/json')
+      .send({ ocs: { meta: { status: 'failure', statuscode: failure.status, message }, data: [] } });
   });
 
   app.addHook('onRequest', async (request) => {
@@ -134,7 +143,15 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
   });
 
   app.post('/shares', { config: op('createShare') }, async (request, reply) => {
-    const body = request.body as { shareType: string | number; path: string; shareWith: string; shareWithProvider: string; permissions?: string | number; role?: string; expireDate?: string };
+    const body = request.body as {
+      shareType: string | number;
+      path: string;
+      shareWith: string;
+      shareWithProvider: string;
+      permissions?: string | number;
+      role?: string;
+      expireDate?: string;
+    };
     if (Number(body.shareType) !== OCS_SHARE_TYPE_FEDERATED) {
       throw fieldError('VALIDATION_FAILED', 'shareType', 'NOT_SUPPORTED', 'only federated shares (shareType 6) are handled here');
     }
@@ -154,10 +171,17 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
     const query = request.query as { shared_with_me?: string; state?: string };
     if (query.shared_with_me === 'true') {
       // As reva: no or an unknown state means accepted shares only.
-      const state: ShareStateFilter = query.state === 'all' ? 'all' : query.state === '1' ? 'pending' : query.state === '2' ? 'declined' : 'accepted';
-      return ok(reply, (await receivedShares.listFor(user, state)).map((s) => receivedShareData(s, user)));
+      const state: ShareStateFilter =
+        query.state === 'all' ? 'all' : query.state === '1' ? 'pending' : query.state === '2' ? 'declined' : 'accepted';
+      return ok(
+        reply,
+        (await receivedShares.listFor(user, state)).map((s) => receivedShareData(s, user)),
+      );
     }
-    return ok(reply, (await sentShares.listFor(user)).map((s) => outgoingShareData(s, user)));
+    return ok(
+      reply,
+      (await sentShares.listFor(user)).map((s) => outgoingShareData(s, user)),
+    );
   });
 
   app.get('/shares/:id', { config: op('getShare') }, async (request, reply) => {
@@ -188,7 +212,10 @@ export const ocsPlugin: FastifyPluginAsync<OcsPluginOptions> = async (app, optio
     return ok(reply, []);
   });
 
-  for (const [method, decision] of [['POST', 'accepted'], ['DELETE', 'declined']] as const) {
+  for (const [method, decision] of [
+    ['POST', 'accepted'],
+    ['DELETE', 'declined'],
+  ] as const) {
     app.route({
       method,
       url: '/shares/pending/:id',

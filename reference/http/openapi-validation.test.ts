@@ -43,26 +43,94 @@ test.describe('response validation is switched on', () => {
 });
 
 test.describe('bad input never yields a 5xx', () => {
-  const cases: Array<{ name: string; method?: 'POST' | 'GET' | 'PUT' | 'DELETE'; url: string; headers?: Record<string, string>; payload?: string | Buffer; status: number }> = [
+  const cases: Array<{
+    name: string;
+    method?: 'POST' | 'GET' | 'PUT' | 'DELETE';
+    url: string;
+    headers?: Record<string, string>;
+    payload?: string | Buffer;
+    status: number;
+  }> = [
     { name: 'malformed JSON', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '{"shareWith": ', status: 400 },
-    { name: 'JSON that is not an object', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '[1,2,3]', status: 400 },
+    {
+      name: 'JSON that is not an object',
+      url: '/ocm/shares',
+      headers: { 'content-type': 'application/json' },
+      payload: '[1,2,3]',
+      status: 400,
+    },
     { name: 'a JSON string', url: '/ocm/notifications', headers: { 'content-type': 'application/json' }, payload: '"hello"', status: 400 },
     { name: 'JSON null', url: '/ocm/invite-accepted', headers: { 'content-type': 'application/json' }, payload: 'null', status: 400 },
     { name: 'an empty JSON body', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '', status: 400 },
     { name: 'no body and no content type', url: '/ocm/shares', status: 400 },
     { name: 'text/plain', url: '/ocm/shares', headers: { 'content-type': 'text/plain' }, payload: 'hello', status: 415 },
-    { name: 'a form body where JSON is required', url: '/ocm/shares', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'shareWith=a', status: 415 },
+    {
+      name: 'a form body where JSON is required',
+      url: '/ocm/shares',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'shareWith=a',
+      status: 415,
+    },
     { name: 'XML', url: '/ocm/invite-accepted', headers: { 'content-type': 'application/xml' }, payload: '<a/>', status: 415 },
     { name: 'a nonsense content type', url: '/ocm/notifications', headers: { 'content-type': '%%%' }, payload: '{}', status: 415 },
-    { name: 'wrong field types', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(validShare({ shareWith: 5, protocol: 'webdav', expiration: 'soon' })), status: 400 },
-    { name: 'an oversized body', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(validShare({ description: 'x'.repeat(10_000) })), status: 413 },
-    { name: '__proto__ pollution', url: '/ocm/invite-accepted', headers: { 'content-type': 'application/json' }, payload: '{"__proto__": {"admin": true}, "token": "t"}', status: 400 },
-    { name: 'deeply nested JSON', url: '/ocm/notifications', headers: { 'content-type': 'application/json' }, payload: `${'{"a":'.repeat(500)}1${'}'.repeat(500)}`, status: 400 },
-    { name: 'invalid UTF-8', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), status: 400 },
+    {
+      name: 'wrong field types',
+      url: '/ocm/shares',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(validShare({ shareWith: 5, protocol: 'webdav', expiration: 'soon' })),
+      status: 400,
+    },
+    {
+      name: 'an oversized body',
+      url: '/ocm/shares',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(validShare({ description: 'x'.repeat(10_000) })),
+      status: 413,
+    },
+    {
+      name: '__proto__ pollution',
+      url: '/ocm/invite-accepted',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"__proto__": {"admin": true}, "token": "t"}',
+      status: 400,
+    },
+    {
+      name: 'deeply nested JSON',
+      url: '/ocm/notifications',
+      headers: { 'content-type': 'application/json' },
+      payload: `${'{"a":'.repeat(500)}1${'}'.repeat(500)}`,
+      status: 400,
+    },
+    {
+      name: 'invalid UTF-8',
+      url: '/ocm/shares',
+      headers: { 'content-type': 'application/json' },
+      payload: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+      status: 400,
+    },
     { name: 'an unknown route', method: 'GET', url: '/no/such/thing', status: 404 },
-    { name: 'an unknown OCM endpoint', url: '/ocm/nothing-here', headers: { 'content-type': 'application/json' }, payload: '{}', status: 404 },
-    { name: 'a wrong method on a known path', method: 'PUT', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '{}', status: 404 },
-    { name: 'a missing notification field', url: '/ocm/notifications', headers: { 'content-type': 'application/json' }, payload: '{"notificationType":"SHARE_ACCEPTED"}', status: 400 },
+    {
+      name: 'an unknown OCM endpoint',
+      url: '/ocm/nothing-here',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+      status: 404,
+    },
+    {
+      name: 'a wrong method on a known path',
+      method: 'PUT',
+      url: '/ocm/shares',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+      status: 404,
+    },
+    {
+      name: 'a missing notification field',
+      url: '/ocm/notifications',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"notificationType":"SHARE_ACCEPTED"}',
+      status: 400,
+    },
     { name: 'a path with encoded junk', method: 'GET', url: '/.well-known/%E0%A4%A', status: 400 },
   ];
   for (const c of cases) {
@@ -86,7 +154,9 @@ test.describe('failures are logged by the catalogue', () => {
   const WARN = 40;
 
   /** An app whose log lines are captured; `throws` registers a route that throws what the factory returns. */
-  async function loggedApp(throws: Record<string, () => unknown>): Promise<{ app: TestApp['app']; failures: () => LogLine[]; close(): Promise<void> }> {
+  async function loggedApp(
+    throws: Record<string, () => unknown>,
+  ): Promise<{ app: TestApp['app']; failures: () => LogLine[]; close(): Promise<void> }> {
     const dataDir = await mkdtemp(join(tmpdir(), 'ocm-log-'));
     const { logger, lines } = capturingLogger();
     const config = buildConfig({ host: '127.0.0.2', port: 8080, dataDir });
@@ -139,9 +209,24 @@ test.describe('failures are logged by the catalogue', () => {
   test('expected 5xx answers are logged at warn with code and message, never at error, never with a stack', async () => {
     const cases: Array<{ name: string; error: () => OcmError; status: number; code: ErrorCode }> = [
       { name: 'unsupported', error: () => new OcmError('UNSUPPORTED_SHARE_TYPE'), status: 501, code: 'UNSUPPORTED_SHARE_TYPE' },
-      { name: 'token', error: () => new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'no token exchange here' }), status: 501, code: 'UNSUPPORTED_REQUIREMENT' },
-      { name: 'bad-gateway', error: () => new OcmError('REMOTE_BAD_RESPONSE', { cause: new Error('peer sent HTML') }), status: 502, code: 'REMOTE_BAD_RESPONSE' },
-      { name: 'unavailable', error: () => new OcmError('REMOTE_REFUSED', { status: 503, message: 'the peer is in maintenance' }), status: 503, code: 'REMOTE_REFUSED' },
+      {
+        name: 'token',
+        error: () => new OcmError('UNSUPPORTED_REQUIREMENT', { status: 501, message: 'no token exchange here' }),
+        status: 501,
+        code: 'UNSUPPORTED_REQUIREMENT',
+      },
+      {
+        name: 'bad-gateway',
+        error: () => new OcmError('REMOTE_BAD_RESPONSE', { cause: new Error('peer sent HTML') }),
+        status: 502,
+        code: 'REMOTE_BAD_RESPONSE',
+      },
+      {
+        name: 'unavailable',
+        error: () => new OcmError('REMOTE_REFUSED', { status: 503, message: 'the peer is in maintenance' }),
+        status: 503,
+        code: 'REMOTE_REFUSED',
+      },
       { name: 'timeout', error: () => new OcmError('REMOTE_UNREACHABLE'), status: 504, code: 'REMOTE_UNREACHABLE' },
       { name: 'elsewhere', error: () => new OcmError('DESTINATION_OTHER_SERVER'), status: 502, code: 'DESTINATION_OTHER_SERVER' },
     ];
@@ -171,7 +256,10 @@ test.describe('failures are logged by the catalogue', () => {
     const logged = await loggedApp({ forbidden: () => new OcmError('FORBIDDEN') });
     try {
       expect((await logged.app.inject({ method: 'GET', url: '/test/throw/forbidden' })).statusCode).toBe(403);
-      expect((await logged.app.inject({ method: 'POST', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '{' })).statusCode).toBe(400);
+      expect(
+        (await logged.app.inject({ method: 'POST', url: '/ocm/shares', headers: { 'content-type': 'application/json' }, payload: '{' }))
+          .statusCode,
+      ).toBe(400);
       expect(logged.failures()).toEqual([]);
     } finally {
       await logged.close();

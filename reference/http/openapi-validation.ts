@@ -101,10 +101,13 @@ function checkRequest(registry: SchemaRegistry, request: FastifyRequest): void {
   }
   // Stored values are serialised recursively later on (JSON.stringify): a body nested
   // thousands deep would overflow the stack there, as a 500, instead of being refused here.
-  if (nestedDeeperThan(request.body, MAX_BODY_DEPTH)) throw new OcmError('BODY_TOO_DEEP', { message: `the request body is nested deeper than ${MAX_BODY_DEPTH} levels` });
+  if (nestedDeeperThan(request.body, MAX_BODY_DEPTH))
+    throw new OcmError('BODY_TOO_DEEP', { message: `the request body is nested deeper than ${MAX_BODY_DEPTH} levels` });
   const body = request.body as Record<string, unknown>;
-  if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined) body.owner = body.sender;
-  if (faults.has('inv-missing-email-accepted') && ref.id === 'acceptInvite' && typeof body === 'object' && body.email === undefined) body.email = `${body.userID}@${body.recipientProvider}`;
+  if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined)
+    body.owner = body.sender;
+  if (faults.has('inv-missing-email-accepted') && ref.id === 'acceptInvite' && typeof body === 'object' && body.email === undefined)
+    body.email = `${body.userID}@${body.recipientProvider}`;
   if (ref.id === 'createShare' && typeof body === 'object') lenientShare(body);
   const mediaType = mediaTypeOf(request);
   const schemaKey = mediaType ? operation.requestBody.get(mediaType) : undefined;
@@ -175,14 +178,21 @@ function parsePayload(payload: unknown): { ok: true; value: unknown } | { ok: fa
   }
 }
 
-function checkResponse(registry: SchemaRegistry, ref: { doc: DocumentName; id: string }, reply: FastifyReply, payload: unknown): string | undefined {
+function checkResponse(
+  registry: SchemaRegistry,
+  ref: { doc: DocumentName; id: string },
+  reply: FastifyReply,
+  payload: unknown,
+): string | undefined {
   const operation = registry.operation(ref.doc, ref.id);
   const declared = operation.responses.get(String(reply.statusCode)) ?? operation.responses.get('default');
   if (!declared) return `status ${reply.statusCode} is not declared for ${ref.doc}.${ref.id}`;
   if (declared.size === 0) return undefined;
   if (!isJson(reply)) {
     const types = [...declared.keys()];
-    const type = String(reply.getHeader('content-type') ?? '').split(';')[0]!.trim();
+    const type = String(reply.getHeader('content-type') ?? '')
+      .split(';')[0]!
+      .trim();
     return types.includes(type) ? undefined : `content type ${type || '(none)'} is not declared (${types.join(', ')})`;
   }
   const schemaKey = declared.get('application/json');

@@ -60,4 +60,3 @@ export const sciencemeshPlugin: FastifyPluginAsync<SciencemeshPluginOptions> = a
       .filter((p) => term === '' || p.full_name.toLowerCase().includes(term) || p.domain.toLowerCase().includes(term));
   });
 };
-

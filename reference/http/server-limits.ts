@@ -20,7 +20,10 @@ export function serverLimits(config: Pick<ReferenceConfig, 'bodyLimitBytes' | 'r
     requestTimeout: config.requestTimeoutMs,
     // Node swaps the two timeouts when headersTimeout (default 60 s) is the larger, and checks
     // deadlines only every connectionsCheckingInterval (default 30 s): both would loosen the limit.
-    http: { headersTimeout: Math.min(60_000, config.requestTimeoutMs), connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
+    http: {
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+    },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,

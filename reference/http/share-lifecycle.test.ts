@@ -10,7 +10,11 @@ const OCS = '/ocs/v2.php/apps/files_sharing/api/v1';
 
 async function befriend(pair: Pair, inviter: Credentials, invitee: Credentials) {
   const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, { method: 'POST', user: inviter });
-  const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: invitee, json: { token: invite.body.token, providerDomain: pair.a.core.domain } });
+  const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+    method: 'POST',
+    user: invitee,
+    json: { token: invite.body.token, providerDomain: pair.a.core.domain },
+  });
   expect(accepted.status).toBe(200);
 }
 
@@ -55,14 +59,22 @@ test.describe('the share lifecycle between two instances', () => {
     expect(direct.bytes.equals(await readFile(join(PROJECT_ROOT, 'fixtures/files/sample.bin')))).toBe(true);
     const wrong = await call(`${pair.a.url}/dav/ocm/${sent.id}`, { headers: { authorization: 'Bearer wrong' } });
     expect(wrong.status).toBe(401);
-    const legacy = await call(`${pair.a.url}/dav/ocm/`, { headers: { authorization: `Basic ${Buffer.from(`${sent.sharedSecret}:`).toString('base64')}` } });
+    const legacy = await call(`${pair.a.url}/dav/ocm/`, {
+      headers: { authorization: `Basic ${Buffer.from(`${sent.sharedSecret}:`).toString('base64')}` },
+    });
     expect(legacy.status).toBe(200);
-    const write = await call(`${pair.a.url}/dav/ocm/${sent.id}`, { method: 'PUT', headers: { authorization: `Bearer ${sent.sharedSecret}` }, body: 'x' });
+    const write = await call(`${pair.a.url}/dav/ocm/${sent.id}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${sent.sharedSecret}` },
+      body: 'x',
+    });
     expect(write.status).toBe(403);
 
     const removed = await call(`${pair.a.url}${OCS}/shares/${data.id}`, { method: 'DELETE', user: EINSTEIN });
     expect(removed.status).toBe(200);
-    expect((await call(`${pair.a.url}/dav/ocm/${sent.id}`, { headers: { authorization: `Bearer ${sent.sharedSecret}` } })).status).toBe(404);
+    expect((await call(`${pair.a.url}/dav/ocm/${sent.id}`, { headers: { authorization: `Bearer ${sent.sharedSecret}` } })).status).toBe(
+      404,
+    );
     const after = await call(`${pair.b.url}${OCS}/shares?shared_with_me=true&state=all`, { user: MARIE });
     expect(after.body.ocs.data).toEqual([]);
   });
@@ -77,18 +89,34 @@ test.describe('the share lifecycle between two instances', () => {
   });
 
   test('sharing with a stranger, an unknown provider, a missing path, or without parameters is refused with nothing left behind', async () => {
-    const stranger = await call(`${pair.a.url}${OCS}/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6', path: '/welcome.txt', shareWith: 'nobody', shareWithProvider: pair.b.core.domain } });
+    const stranger = await call(`${pair.a.url}${OCS}/shares`, {
+      method: 'POST',
+      user: EINSTEIN,
+      form: { shareType: '6', path: '/welcome.txt', shareWith: 'nobody', shareWithProvider: pair.b.core.domain },
+    });
     expect(stranger.status).toBe(404);
-    const provider = await call(`${pair.a.url}${OCS}/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6', path: '/welcome.txt', shareWith: MARIE.id, shareWithProvider: 'unknown.example.org' } });
+    const provider = await call(`${pair.a.url}${OCS}/shares`, {
+      method: 'POST',
+      user: EINSTEIN,
+      form: { shareType: '6', path: '/welcome.txt', shareWith: MARIE.id, shareWithProvider: 'unknown.example.org' },
+    });
     expect(provider.status).toBe(403);
     const path = await share('/no/such/file');
     expect(path.status).toBe(404);
     const traversal = await share('/../../etc/passwd');
     expect(traversal.status).toBe(404);
-    const missing = await call(`${pair.a.url}${OCS}/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6', path: '/welcome.txt' } });
+    const missing = await call(`${pair.a.url}${OCS}/shares`, {
+      method: 'POST',
+      user: EINSTEIN,
+      form: { shareType: '6', path: '/welcome.txt' },
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.ocs.meta.status).toBe('failure');
-    const v1 = await call(`${pair.a.url}/ocs/v1.php/apps/files_sharing/api/v1/shares`, { method: 'POST', user: EINSTEIN, form: { shareType: '6' } });
+    const v1 = await call(`${pair.a.url}/ocs/v1.php/apps/files_sharing/api/v1/shares`, {
+      method: 'POST',
+      user: EINSTEIN,
+      form: { shareType: '6' },
+    });
     expect(v1.status).toBe(200);
     expect(v1.body.ocs.meta.statuscode).toBe(400);
     expect(pair.a.core.stores.sentShares.size).toBe(0);
@@ -105,7 +133,10 @@ test.describe('the share lifecycle between two instances', () => {
     const { startInstance } = await import('../main.ts');
     const { buildConfig } = await import('../config.ts');
     const pino = (await import('pino')).default;
-    const b2 = await startInstance(buildConfig({ host: '127.0.0.3', port: Number(bPort), dataDir: pair.dataDirs[1] }), { logger: pino({ level: 'silent' }), providers: pair.b.core.providers });
+    const b2 = await startInstance(buildConfig({ host: '127.0.0.3', port: Number(bPort), dataDir: pair.dataDirs[1] }), {
+      logger: pino({ level: 'silent' }),
+      providers: pair.b.core.providers,
+    });
     try {
       const retry = await share('/welcome.txt');
       expect(retry.status, retry.text).toBe(200);

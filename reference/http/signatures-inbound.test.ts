@@ -5,7 +5,13 @@
  * and nothing is stored.
  */
 import { test, expect } from '@playwright/test';
-import { appendSignature, computeContentDigest, createMessageSignature, generateEd25519SigningKey, signRequest } from '../signatures/index.ts';
+import {
+  appendSignature,
+  computeContentDigest,
+  createMessageSignature,
+  generateEd25519SigningKey,
+  signRequest,
+} from '../signatures/index.ts';
 import type { AuthEvent } from '../core/inbound-auth.ts';
 import { buildTestApp, EINSTEIN, type TestApp } from '../testing/harness.ts';
 import { SigningPeer } from '../testing/signing-peer.ts';
@@ -49,12 +55,16 @@ function share(from: SigningPeer, overrides: Record<string, unknown> = {}): stri
     sender: `owner-1@${from.domain}`,
     shareType: 'user',
     resourceType: 'file',
-    protocol: { name: 'multi', webdav: { uri: `${from.origin}/dav/ocm/abc`, sharedSecret: 'a-secret-of-enough-length-000000', permissions: ['read'] } },
+    protocol: {
+      name: 'multi',
+      webdav: { uri: `${from.origin}/dav/ocm/abc`, sharedSecret: 'a-secret-of-enough-length-000000', permissions: ['read'] },
+    },
     ...overrides,
   });
 }
 
-const post = (url: string, headers: Record<string, string>, payload: string | Buffer) => t.app.inject({ method: 'POST', url, headers, payload });
+const post = (url: string, headers: Record<string, string>, payload: string | Buffer) =>
+  t.app.inject({ method: 'POST', url, headers, payload });
 
 async function expectRefused(response: Awaited<ReturnType<typeof post>>, code: string, reason?: string) {
   expect(response.statusCode, response.body).toBe(401);
@@ -82,7 +92,10 @@ test.describe('a correctly signed share', () => {
     t = await app();
     const body = share(peer);
     const headers = peer.sign(SHARES_URL, body);
-    const proxy = createMessageSignature({ method: 'POST', url: SHARES_URL, headers }, { key: peer.key, components: ['@method'], params: { created: NOW(), keyid: 'proxy-key' } });
+    const proxy = createMessageSignature(
+      { method: 'POST', url: SHARES_URL, headers },
+      { key: peer.key, components: ['@method'], params: { created: NOW(), keyid: 'proxy-key' } },
+    );
     const both = appendSignature(headers, 'proxy', { input: proxy.input, signature: Buffer.from('this is not a signature at all') });
     const response = await post('/ocm/shares', { ...headers, ...both }, body);
     expect(response.statusCode, response.body).toBe(201);
@@ -113,7 +126,11 @@ test.describe('refused with 401 and nothing stored', () => {
   test('no signature from a sender whose discovery advertises http-sig', async () => {
     t = await app();
     const body = share(peer);
-    await expectRefused(await post('/ocm/shares', { 'content-type': 'application/json' }, body), 'SIGNATURE_REQUIRED', 'unsigned-from-signer');
+    await expectRefused(
+      await post('/ocm/shares', { 'content-type': 'application/json' }, body),
+      'SIGNATURE_REQUIRED',
+      'unsigned-from-signer',
+    );
   });
 
   test('a tampered body', async () => {
@@ -172,13 +189,21 @@ test.describe('refused with 401 and nothing stored', () => {
   test('created an hour ahead', async () => {
     t = await app();
     const body = share(peer);
-    await expectRefused(await post('/ocm/shares', peer.sign(SHARES_URL, body, { created: NOW() + 3600 }), body), 'SIGNATURE_INVALID', 'rfc9421: created-in-future');
+    await expectRefused(
+      await post('/ocm/shares', peer.sign(SHARES_URL, body, { created: NOW() + 3600 }), body),
+      'SIGNATURE_INVALID',
+      'rfc9421: created-in-future',
+    );
   });
 
   test('created a day ago', async () => {
     t = await app();
     const body = share(peer);
-    await expectRefused(await post('/ocm/shares', peer.sign(SHARES_URL, body, { created: NOW() - 86_400 }), body), 'SIGNATURE_INVALID', 'rfc9421: created-too-old');
+    await expectRefused(
+      await post('/ocm/shares', peer.sign(SHARES_URL, body, { created: NOW() - 86_400 }), body),
+      'SIGNATURE_INVALID',
+      'rfc9421: created-too-old',
+    );
   });
 
   test('two tag="ocm" signatures', async () => {
@@ -193,7 +218,11 @@ test.describe('refused with 401 and nothing stored', () => {
     t = await app();
     const body = share(peer);
     const stranger = generateEd25519SigningKey(`${peer.domain}#key-99`);
-    await expectRefused(await post('/ocm/shares', peer.sign(SHARES_URL, body, { key: stranger }), body), 'SIGNATURE_INVALID', 'rfc9421: unknown-key');
+    await expectRefused(
+      await post('/ocm/shares', peer.sign(SHARES_URL, body, { key: stranger }), body),
+      'SIGNATURE_INVALID',
+      'rfc9421: unknown-key',
+    );
   });
 
   test('an alg parameter contradicting the JWK alg', async () => {
@@ -219,7 +248,11 @@ test.describe('refused with 401 and nothing stored', () => {
   test('a signature for another target URI (replayed at another server)', async () => {
     t = await app();
     const body = share(peer);
-    await expectRefused(await post('/ocm/shares', peer.sign('http://127.0.0.9:8080/ocm/shares', body), body), 'SIGNATURE_INVALID', 'rfc9421: bad-signature');
+    await expectRefused(
+      await post('/ocm/shares', peer.sign('http://127.0.0.9:8080/ocm/shares', body), body),
+      'SIGNATURE_INVALID',
+      'rfc9421: bad-signature',
+    );
   });
 
   test('a signature by a key of an untrusted host', async () => {
@@ -254,11 +287,18 @@ test.describe('unsigned requests without must-use-http-sig', () => {
     t = await app();
     const body = share(plain);
     const headers = plain.sign(SHARES_URL, body);
-    await expectRefused(await post('/ocm/shares', headers, body.replace('report', 'REPORT')), 'SIGNATURE_INVALID', 'rfc9421: digest-mismatch');
+    await expectRefused(
+      await post('/ocm/shares', headers, body.replace('report', 'REPORT')),
+      'SIGNATURE_INVALID',
+      'rfc9421: digest-mismatch',
+    );
   });
 
   test('with verification switched off every request counts as unsigned', async () => {
-    t = await app({ signatures: { verify: false } as ReferenceConfig['signatures'], tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'] });
+    t = await app({
+      signatures: { verify: false } as ReferenceConfig['signatures'],
+      tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'],
+    });
     const body = share(peer);
     const response = await post('/ocm/shares', { ...peer.sign(SHARES_URL, body), 'content-digest': 'sha-256=:AAAA:' }, body);
     expect(response.statusCode, response.body).toBe(201);
@@ -288,11 +328,16 @@ test.describe('legacy draft-cavage signatures (1.2-era peers)', () => {
   test('a tampered one is refused', async () => {
     t = await buildTestApp({}, [legacy.origin]);
     const body = share(legacy);
-    await expectRefused(await post('/ocm/shares', legacy.signLegacy(SHARES_URL, body), body.replace('report', 'REPORT')), 'SIGNATURE_INVALID');
+    await expectRefused(
+      await post('/ocm/shares', legacy.signLegacy(SHARES_URL, body), body.replace('report', 'REPORT')),
+      'SIGNATURE_INVALID',
+    );
   });
 
   test('with legacyCavage off a cavage signature counts as no signature', async () => {
-    t = await buildTestApp({ criteria: ['must-use-http-sig'], signatures: { legacyCavage: false } as ReferenceConfig['signatures'] }, [legacy.origin]);
+    t = await buildTestApp({ criteria: ['must-use-http-sig'], signatures: { legacyCavage: false } as ReferenceConfig['signatures'] }, [
+      legacy.origin,
+    ]);
     const body = share(legacy);
     await expectRefused(await post('/ocm/shares', legacy.signLegacy(SHARES_URL, body), body), 'SIGNATURE_REQUIRED');
   });

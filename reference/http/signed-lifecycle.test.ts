@@ -53,7 +53,11 @@ async function start(config: Partial<ReferenceConfig> = {}) {
 async function befriend() {
   const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
   expect(invite.status).toBe(200);
-  const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { token: invite.body.token, providerDomain: pair.a.core.domain } });
+  const accepted = await call(`${pair.b.url}/sciencemesh/accept-invite`, {
+    method: 'POST',
+    user: MARIE,
+    json: { token: invite.body.token, providerDomain: pair.a.core.domain },
+  });
   expect(accepted.status, accepted.text).toBe(200);
 }
 
@@ -77,7 +81,12 @@ function expectAllSignedAndVerified(paths: string[]) {
   expect(verdicts).toHaveLength(outbound.length);
   for (const [i, { at, event }] of verdicts.entries()) {
     const from = at === 'a' ? pair.b.core.domain : pair.a.core.domain;
-    expect(event.outcome, `${event.method} ${event.url}`).toEqual({ status: 'signed', signerDomain: from, scheme: 'rfc9421', keyid: `${from}#key-1` });
+    expect(event.outcome, `${event.method} ${event.url}`).toEqual({
+      status: 'signed',
+      signerDomain: from,
+      scheme: 'rfc9421',
+      keyid: `${from}#key-1`,
+    });
     expect(new URL(event.url).pathname).toBe(new URL(outbound[i]!.url).pathname);
   }
 }

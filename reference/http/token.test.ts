@@ -81,7 +81,12 @@ function request(fields: Record<string, string | string[]>, signer: SigningPeer 
   return t.app.inject({ method: 'POST', url: '/ocm/token', headers, payload: body });
 }
 
-const grant = (code: string, extra: Record<string, string> = {}) => ({ grant_type: 'authorization_code', client_id: client.domain, code, ...extra });
+const grant = (code: string, extra: Record<string, string> = {}) => ({
+  grant_type: 'authorization_code',
+  client_id: client.domain,
+  code,
+  ...extra,
+});
 
 async function expectError(response: Awaited<ReturnType<typeof request>>, error: string) {
   expect(response.statusCode, response.body).toBe(400);
@@ -93,7 +98,8 @@ async function expectError(response: Awaited<ReturnType<typeof request>>, error:
   expect(t.core.tokens!.size).toBe(0);
 }
 
-const dav = (shareId: string, authorization: string) => t.app.inject({ method: 'GET', url: `/dav/ocm/${shareId}`, headers: { authorization } });
+const dav = (shareId: string, authorization: string) =>
+  t.app.inject({ method: 'GET', url: `/dav/ocm/${shareId}`, headers: { authorization } });
 
 test.describe('a valid signed request', () => {
   test('gets a Bearer token that opens the share over WebDAV', async () => {
@@ -123,7 +129,9 @@ test.describe('a valid signed request', () => {
     for (const url of ['/ocm/jwks', '/.well-known/jwks.json']) {
       const jwks = await t.app.inject({ method: 'GET', url });
       expect(jwks.statusCode).toBe(200);
-      expect(jwks.json()).toEqual({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: '127.0.0.2:8080#key-1', alg: 'Ed25519', use: 'sig' }] });
+      expect(jwks.json()).toEqual({
+        keys: [{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: '127.0.0.2:8080#key-1', alg: 'Ed25519', use: 'sig' }],
+      });
       expect(jwks.body).not.toContain('"d"');
     }
   });
@@ -165,7 +173,15 @@ test.describe('a valid signed request', () => {
     t = await app();
     const share = await sentShare(client, { requirements: ['must-exchange-token'] });
     expect((await dav(share.id, `Bearer ${share.sharedSecret}`)).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'GET', url: '/dav/ocm/', headers: { authorization: `Basic ${Buffer.from(`${share.sharedSecret}:`).toString('base64')}` } })).statusCode).toBe(401);
+    expect(
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: '/dav/ocm/',
+          headers: { authorization: `Basic ${Buffer.from(`${share.sharedSecret}:`).toString('base64')}` },
+        })
+      ).statusCode,
+    ).toBe(401);
     const token = (await request(grant(share.sharedSecret))).json().access_token;
     expect((await dav(share.id, `Bearer ${token}`)).statusCode).toBe(200);
   });
@@ -182,7 +198,14 @@ test.describe('a valid signed request', () => {
     const providers = new TrustedProviders([providerEntry('client', client.origin)]);
     const config = buildConfig({ host: '127.0.0.2', port: 8080, dataDir, allowSharesWithoutInvite: true });
     const built = await buildApp(config, { logger: pino({ level: 'trace' }, sink), providers });
-    t = { ...built, dataDir, close: async () => { await built.app.close(); await rm(dataDir, { recursive: true, force: true }); } };
+    t = {
+      ...built,
+      dataDir,
+      close: async () => {
+        await built.app.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
     const share = await sentShare(client);
     const token = (await request(grant(share.sharedSecret))).json().access_token;
     await dav(share.id, `Bearer ${token}`);
@@ -236,20 +259,34 @@ test.describe('OAuth errors (400, TokenError body, nothing issued)', () => {
     const tampered = body.replace('redirect_uri=a', 'redirect_uri=b');
     expect(tampered).not.toBe(body);
     await expectError(await t.app.inject({ method: 'POST', url: '/ocm/token', headers, payload: tampered }), 'invalid_client');
-    await expectError(await t.app.inject({ method: 'POST', url: '/ocm/token', headers: client.sign(TOKEN_URL, body, { contentType: FORM, created: NOW() - 86_400 }), payload: body }), 'invalid_client');
+    await expectError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/ocm/token',
+        headers: client.sign(TOKEN_URL, body, { contentType: FORM, created: NOW() - 86_400 }),
+        payload: body,
+      }),
+      'invalid_client',
+    );
   });
 
   test('invalid_client: client_id is not the signer', async () => {
     t = await app();
     const share = await sentShare(other);
     // signed by `client`, claiming to be `other` (to whom the share was made)
-    await expectError(await request({ grant_type: 'authorization_code', client_id: other.domain, code: share.sharedSecret }), 'invalid_client');
+    await expectError(
+      await request({ grant_type: 'authorization_code', client_id: other.domain, code: share.sharedSecret }),
+      'invalid_client',
+    );
   });
 
   test('invalid_client: a client_id that is not a trusted provider', async () => {
     t = await app();
     const share = await sentShare(client);
-    await expectError(await request({ grant_type: 'authorization_code', client_id: 'unknown.example.org', code: share.sharedSecret }), 'invalid_client');
+    await expectError(
+      await request({ grant_type: 'authorization_code', client_id: 'unknown.example.org', code: share.sharedSecret }),
+      'invalid_client',
+    );
   });
 
   test('invalid_grant: an unknown code', async () => {
@@ -295,7 +332,12 @@ test.describe('OAuth errors (400, TokenError body, nothing issued)', () => {
 
   test('a JSON body is 415 with the OCM error shape, as declared', async () => {
     t = await app();
-    const response = await t.app.inject({ method: 'POST', url: '/ocm/token', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ grant_type: 'authorization_code' }) });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/ocm/token',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ grant_type: 'authorization_code' }),
+    });
     expect(response.statusCode).toBe(415);
     expect(response.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -308,12 +350,20 @@ test.describe('switched off', () => {
     expect(discovery.capabilities).not.toContain('exchange-token');
     expect(discovery.capabilities).toContain('http-sig');
     expect(discovery.tokenEndPoint).toBeUndefined();
-    const response = await t.app.inject({ method: 'POST', url: '/ocm/token', headers: { 'content-type': FORM }, payload: 'grant_type=authorization_code' });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/ocm/token',
+      headers: { 'content-type': FORM },
+      payload: 'grant_type=authorization_code',
+    });
     expect(response.statusCode).toBe(404);
   });
 
   test('no signing: no http-sig, no jwksUri, no JWKS', async () => {
-    t = await app({ signatures: { sign: false } as ReferenceConfig['signatures'], tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'] });
+    t = await app({
+      signatures: { sign: false } as ReferenceConfig['signatures'],
+      tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'],
+    });
     const discovery = (await t.app.inject({ method: 'GET', url: '/.well-known/ocm' })).json();
     expect(discovery.capabilities).not.toContain('http-sig');
     expect(discovery.jwksUri).toBeUndefined();

@@ -13,8 +13,13 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 export class PrivateAddressError extends Error {
-  constructor(readonly host: string, readonly address: string) {
-    super(`${host} resolves to ${address}, an internal address; peers must be configured by IP or allowed with outbound.allowPrivateAddresses`);
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
+    super(
+      `${host} resolves to ${address}, an internal address; peers must be configured by IP or allowed with outbound.allowPrivateAddresses`,
+    );
     this.name = 'PrivateAddressError';
   }
 }
@@ -25,8 +30,15 @@ export function isInternalAddress(address: string): boolean {
   if (version === 4) {
     const [a, b] = address.split('.').map(Number) as [number, number];
     return (
-      a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 198 && (b === 18 || b === 19)) || a >= 224
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 198 && (b === 18 || b === 19)) ||
+      a >= 224
     );
   }
   if (version === 6) {

@@ -60,7 +60,14 @@ const providers = new TrustedProviders([providerEntry('peer', PEER), providerEnt
 
 function client(options: Partial<OcmClientOptions> = {}): OcmClient {
   // The peers msw plays have names that resolve nowhere; the address policy (outbound-safety.test.ts) is not under test here.
-  return new OcmClient({ providers, registry: getRegistry(), timeoutMs: 2_000, maxResponseBytes: 64 * 1024, allowPrivateAddresses: true, ...options });
+  return new OcmClient({
+    providers,
+    registry: getRegistry(),
+    timeoutMs: 2_000,
+    maxResponseBytes: 64 * 1024,
+    allowPrivateAddresses: true,
+    ...options,
+  });
 }
 
 function discoveryDoc(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -186,7 +193,10 @@ test.describe('discovery', () => {
 
   test('garbage JSON on both paths is bad-response', async () => {
     server.use(
-      http.get(`${PEER}/.well-known/ocm`, () => new HttpResponse('{"endPoint": "https://peer.exa', { headers: { 'content-type': 'application/json' } })),
+      http.get(
+        `${PEER}/.well-known/ocm`,
+        () => new HttpResponse('{"endPoint": "https://peer.exa', { headers: { 'content-type': 'application/json' } }),
+      ),
       http.get(`${PEER}/ocm-provider`, () => new HttpResponse('not json at all', { headers: { 'content-type': 'application/json' } })),
     );
     const error = await outboundFailure(() => client().discover('peer.example.org'));
@@ -197,8 +207,14 @@ test.describe('discovery', () => {
   test('a body larger than maxResponseBytes with Content-Length is too-large', async () => {
     const big = JSON.stringify(discoveryDoc({ padding: 'x'.repeat(4_096) }));
     server.use(
-      http.get(`${PEER}/.well-known/ocm`, () => new HttpResponse(big, { headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(big)) } })),
-      http.get(`${PEER}/ocm-provider`, () => new HttpResponse(big, { headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(big)) } })),
+      http.get(
+        `${PEER}/.well-known/ocm`,
+        () => new HttpResponse(big, { headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(big)) } }),
+      ),
+      http.get(
+        `${PEER}/ocm-provider`,
+        () => new HttpResponse(big, { headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(big)) } }),
+      ),
     );
     const error = await outboundFailure(() => client({ maxResponseBytes: 1_024 }).discover('peer.example.org'));
     expect(error.kind).toBe('too-large');
@@ -216,7 +232,8 @@ test.describe('discovery', () => {
         new ReadableStream<Uint8Array>({
           pull(controller) {
             chunksPulled++;
-            if (chunksPulled > 1_000) controller.close(); // bounded: 512 kB at most
+            if (chunksPulled > 1_000)
+              controller.close(); // bounded: 512 kB at most
             else controller.enqueue(chunk);
           },
         }),
@@ -262,7 +279,13 @@ test.describe('discovery', () => {
 });
 
 test.describe('postJson to /invite-accepted', () => {
-  const payload = { recipientProvider: 'receiver.example.net', token: 'tok-1', userID: 'marie', email: 'marie@example.net', name: 'Marie Curie' };
+  const payload = {
+    recipientProvider: 'receiver.example.net',
+    token: 'tok-1',
+    userID: 'marie',
+    email: 'marie@example.net',
+    name: 'Marie Curie',
+  };
   const peer = (): DiscoveredPeer => ({
     domain: 'peer.example.org',
     origin: new URL(PEER),
@@ -280,7 +303,11 @@ test.describe('postJson to /invite-accepted', () => {
       }),
     );
     const answer = await client().postJson(peer(), '/invite-accepted', 'acceptInvite', payload, { headers: { 'x-extra': 'yes' } });
-    expect(answer).toEqual({ status: 200, body: { userID: 'einstein', email: 'einstein@example.org', name: 'Albert Einstein' }, bodyValid: true });
+    expect(answer).toEqual({
+      status: 200,
+      body: { userID: 'einstein', email: 'einstein@example.org', name: 'Albert Einstein' },
+      bodyValid: true,
+    });
     expect(received).toEqual({ body: payload, contentType: 'application/json', extra: 'yes' });
     expect(seen).toEqual([`POST ${PEER}/ocm/invite-accepted`]);
   });
@@ -320,7 +347,10 @@ test.describe('postJson to /invite-accepted', () => {
 
   test('a redirect on POST is an error and not followed', async () => {
     server.use(
-      http.post(`${PEER}/ocm/invite-accepted`, () => new HttpResponse(null, { status: 307, headers: { location: `${OTHER}/ocm/invite-accepted` } })),
+      http.post(
+        `${PEER}/ocm/invite-accepted`,
+        () => new HttpResponse(null, { status: 307, headers: { location: `${OTHER}/ocm/invite-accepted` } }),
+      ),
       http.post(`${OTHER}/ocm/invite-accepted`, () => HttpResponse.json({ userID: 'x', email: 'x', name: 'x' })),
     );
     const error = await outboundFailure(() => client().postJson(peer(), '/invite-accepted', 'acceptInvite', payload));

@@ -129,10 +129,20 @@ export class OcmClient {
         const document = parseJson(text, url) as PeerDiscovery;
         const check = this.options.registry.validate('ocm', 'PeerDiscovery', document);
         if (!check.ok) {
-          throw new OutboundError('bad-response', `discovery at ${url} is not usable: ${check.issues.map((i) => `${i.name || 'body'} ${i.message}`).join(', ')}`, url);
+          throw new OutboundError(
+            'bad-response',
+            `discovery at ${url} is not usable: ${check.issues.map((i) => `${i.name || 'body'} ${i.message}`).join(', ')}`,
+            url,
+          );
         }
         if (document.enabled === false) throw new OutboundError('disabled', `OCM is disabled at ${url}`, url);
-        return { domain: normaliseDomain(domain), origin, discoveryUrl: url, document, endPoint: this.checkEndPoint(document.endPoint, origin, url) };
+        return {
+          domain: normaliseDomain(domain),
+          origin,
+          discoveryUrl: url,
+          document,
+          endPoint: this.checkEndPoint(document.endPoint, origin, url),
+        };
       } catch (error) {
         if (!(error instanceof OutboundError)) throw error;
         // A peer that is down, slow or redirecting is not retried on the legacy path.
@@ -147,10 +157,22 @@ export class OcmClient {
    * POSTs JSON to `<endPoint>/<path>` of a discovered peer and checks the
    * answer against the named operation of our `ocm` document.
    */
-  async postJson(peer: DiscoveredPeer, path: string, operationId: string, payload: unknown, options: PostOptions = {}): Promise<RemoteAnswer> {
+  async postJson(
+    peer: DiscoveredPeer,
+    path: string,
+    operationId: string,
+    payload: unknown,
+    options: PostOptions = {},
+  ): Promise<RemoteAnswer> {
     const url = joinUrl(peer.endPoint, path);
     const body = JSON.stringify(payload);
-    const headers = this.signedHeaders(peer, url, body, { 'content-type': 'application/json', accept: 'application/json', ...options.headers }, options.sign);
+    const headers = this.signedHeaders(
+      peer,
+      url,
+      body,
+      { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+      options.sign,
+    );
     const { status, text } = await this.request(url, { method: 'POST', headers, body });
     return this.judge(operationId, url, status, text, options.lenientSuccess === true);
   }
@@ -161,10 +183,22 @@ export class OcmClient {
    * against the named operation. Errors the operation declares (e.g. a 400
    * TokenError) come back as answers, not exceptions.
    */
-  async postForm(peer: DiscoveredPeer, url: string, operationId: string, fields: Record<string, string>, options: PostOptions = {}): Promise<RemoteAnswer> {
+  async postForm(
+    peer: DiscoveredPeer,
+    url: string,
+    operationId: string,
+    fields: Record<string, string>,
+    options: PostOptions = {},
+  ): Promise<RemoteAnswer> {
     const target = this.checkOnOrigin(url, peer, 'the form target');
     const body = new URLSearchParams(fields).toString();
-    const headers = this.signedHeaders(peer, target, body, { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...options.headers }, options.sign);
+    const headers = this.signedHeaders(
+      peer,
+      target,
+      body,
+      { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...options.headers },
+      options.sign,
+    );
     const { status, text } = await this.request(target, { method: 'POST', headers, body });
     return this.judge(operationId, target, status, text, options.lenientSuccess === true);
   }
@@ -180,7 +214,11 @@ export class OcmClient {
     const document = parseJson(text, target);
     const check = this.options.registry.validate('ocm', schemaName, document);
     if (!check.ok) {
-      throw new OutboundError('bad-response', `${target} is not a usable ${schemaName}: ${check.issues.map((i) => `${i.name || 'body'} ${i.message}`).join(', ')}`, target);
+      throw new OutboundError(
+        'bad-response',
+        `${target} is not a usable ${schemaName}: ${check.issues.map((i) => `${i.name || 'body'} ${i.message}`).join(', ')}`,
+        target,
+      );
     }
     return document;
   }
@@ -188,7 +226,10 @@ export class OcmClient {
   /** Whether requests to this peer are signed (when we have a key). */
   wantsSignature(peer: Pick<DiscoveredPeer, 'document'>): boolean {
     const { capabilities, criteria } = peer.document;
-    return (Array.isArray(capabilities) && capabilities.includes('http-sig')) || (Array.isArray(criteria) && criteria.includes('must-use-http-sig'));
+    return (
+      (Array.isArray(capabilities) && capabilities.includes('http-sig')) ||
+      (Array.isArray(criteria) && criteria.includes('must-use-http-sig'))
+    );
   }
 
   /** Whether this client can sign at all. */
@@ -196,13 +237,28 @@ export class OcmClient {
     return this.options.signingKey?.() !== undefined;
   }
 
-  private signedHeaders(peer: DiscoveredPeer, url: string, body: string, headers: Record<string, string>, sign: boolean | undefined): Record<string, string> {
+  private signedHeaders(
+    peer: DiscoveredPeer,
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+    sign: boolean | undefined,
+  ): Record<string, string> {
     const key = this.options.signingKey?.();
     if (!key || sign === false || (sign === undefined && !this.wantsSignature(peer))) return headers;
     if (faults.has('sig-outbound-unsigned')) return headers;
-    const signed = signRequest({ method: 'POST', url, headers, body }, key, faults.has('sig-outbound-stale-created') ? { created: Math.floor(Date.now() / 1000) - 3600 } : {});
+    const signed = signRequest(
+      { method: 'POST', url, headers, body },
+      key,
+      faults.has('sig-outbound-stale-created') ? { created: Math.floor(Date.now() / 1000) - 3600 } : {},
+    );
     // fetch derives Content-Length from the body; it is the same number that was signed.
-    return { ...headers, 'content-digest': signed['content-digest'], 'signature-input': signed['signature-input'], signature: signed.signature };
+    return {
+      ...headers,
+      'content-digest': signed['content-digest'],
+      'signature-input': signed['signature-input'],
+      signature: signed.signature,
+    };
   }
 
   /** An absolute http(s) URL on the peer's trusted origin (no credentials): no call leaves the trusted host. */
@@ -213,7 +269,12 @@ export class OcmClient {
     } catch {
       throw new OutboundError('bad-response', `${what} of ${peer.domain} is not an absolute URL`, url);
     }
-    if (parsed.protocol !== peer.origin.protocol || parsed.host.toLowerCase() !== peer.origin.host.toLowerCase() || parsed.username || parsed.password) {
+    if (
+      parsed.protocol !== peer.origin.protocol ||
+      parsed.host.toLowerCase() !== peer.origin.host.toLowerCase() ||
+      parsed.username ||
+      parsed.password
+    ) {
       throw new OutboundError('endpoint-elsewhere', `${what} of ${peer.domain} points to another origin (${parsed.origin})`, url);
     }
     return parsed.href;
@@ -224,7 +285,8 @@ export class OcmClient {
     const declared = operation.responses.get(String(status));
     const body = text.trim() === '' ? undefined : tryParseJson(text);
     const schemaKey = declared?.get('application/json');
-    const bodyValid = schemaKey === undefined ? declared !== undefined : body !== undefined && this.options.registry.validateKey(schemaKey, body).ok;
+    const bodyValid =
+      schemaKey === undefined ? declared !== undefined : body !== undefined && this.options.registry.validateKey(schemaKey, body).ok;
     if (status >= 200 && status < 300 && !bodyValid && !lenientSuccess) {
       throw new OutboundError('bad-response', `${url} answered ${status} with a body that does not match the OCM API`, url, status);
     }
@@ -232,7 +294,10 @@ export class OcmClient {
   }
 
   /** One bounded HTTP exchange: deadline, no redirects, capped body. */
-  private async request(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+  private async request(
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+  ): Promise<{ status: number; text: string }> {
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     const headers = { 'user-agent': this.options.userAgent ?? 'ocm-conformance-reference', ...init.headers };
     let response: Response;
@@ -249,12 +314,22 @@ export class OcmClient {
     }
     if (response.status >= 300 && response.status < 400) {
       void response.body?.cancel().catch(() => undefined); // not awaited: a cancel may never settle (e.g. a tee'd body) and is outside the deadline
-      throw new OutboundError('redirect', `${url} answered with a redirect (${response.status}); redirects are not followed`, url, response.status);
+      throw new OutboundError(
+        'redirect',
+        `${url} answered with a redirect (${response.status}); redirects are not followed`,
+        url,
+        response.status,
+      );
     }
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > this.options.maxResponseBytes) {
       void response.body?.cancel().catch(() => undefined); // not awaited: a cancel may never settle (e.g. a tee'd body) and is outside the deadline
-      throw new OutboundError('too-large', `${url} announced ${declared} bytes, more than the ${this.options.maxResponseBytes} accepted`, url, response.status);
+      throw new OutboundError(
+        'too-large',
+        `${url} announced ${declared} bytes, more than the ${this.options.maxResponseBytes} accepted`,
+        url,
+        response.status,
+      );
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -267,7 +342,12 @@ export class OcmClient {
           size += value.byteLength;
           if (size > this.options.maxResponseBytes) {
             void reader.cancel().catch(() => undefined);
-            throw new OutboundError('too-large', `${url} sent more than the ${this.options.maxResponseBytes} bytes accepted`, url, response.status);
+            throw new OutboundError(
+              'too-large',
+              `${url} sent more than the ${this.options.maxResponseBytes} bytes accepted`,
+              url,
+              response.status,
+            );
           }
           chunks.push(value);
         }
@@ -287,7 +367,11 @@ export class OcmClient {
       throw new OutboundError('bad-response', `discovery at ${discoveryUrl} has an endPoint that is not an absolute URL`, discoveryUrl);
     }
     if (url.host.toLowerCase() !== origin.host.toLowerCase() || url.protocol !== origin.protocol) {
-      throw new OutboundError('endpoint-elsewhere', `discovery at ${discoveryUrl} points its endPoint at another origin (${url.origin})`, discoveryUrl);
+      throw new OutboundError(
+        'endpoint-elsewhere',
+        `discovery at ${discoveryUrl} points its endPoint at another origin (${url.origin})`,
+        discoveryUrl,
+      );
     }
     return url;
   }
@@ -315,5 +399,9 @@ function tryParseJson(text: string): unknown {
 function fetchFailure(error: unknown, url: string, signal: AbortSignal): OutboundError {
   if (signal.aborted) return new OutboundError('timeout', `${url} did not answer in time`, url);
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return new OutboundError('unreachable', `${url} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`, url);
+  return new OutboundError(
+    'unreachable',
+    `${url} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+    url,
+  );
 }

@@ -17,7 +17,21 @@ import { call } from '../testing/client.ts';
 import { secretsEqual } from '../core/users.ts';
 
 test('internal addresses are recognised', () => {
-  for (const internal of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1']) {
+  for (const internal of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:10.0.0.1',
+  ]) {
     expect(isInternalAddress(internal), internal).toBe(true);
   }
   for (const external of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
@@ -25,7 +39,7 @@ test('internal addresses are recognised', () => {
   }
 });
 
-test('a host NAME resolving to an internal address is refused unless allowed; an IP literal is the operator\'s choice', async () => {
+test("a host NAME resolving to an internal address is refused unless allowed; an IP literal is the operator's choice", async () => {
   await expect(assertAllowedDestination('http://localhost:1/x', false)).rejects.toBeInstanceOf(PrivateAddressError);
   await expect(assertAllowedDestination('http://localhost:1/x', true)).resolves.toBeUndefined();
   await expect(assertAllowedDestination('http://127.0.0.2:1/x', false)).resolves.toBeUndefined();
@@ -48,7 +62,13 @@ test('the OCM client refuses a trusted peer whose name resolves to loopback, and
     expect(refused).toBeInstanceOf(OutboundError);
     expect((refused as OutboundError).kind).toBe('private-address');
     expect(hits, 'nothing was sent').toBe(0);
-    const allowed = new OcmClient({ providers, registry: getRegistry(), timeoutMs: 2000, maxResponseBytes: 65536, allowPrivateAddresses: true });
+    const allowed = new OcmClient({
+      providers,
+      registry: getRegistry(),
+      timeoutMs: 2000,
+      maxResponseBytes: 65536,
+      allowPrivateAddresses: true,
+    });
     expect((await allowed.discover(`localhost:${port}`)).endPoint.href).toBe(`http://localhost:${port}/ocm`);
   } finally {
     await peer.close();
@@ -60,7 +80,11 @@ test('token guessing: after 20 failed redemptions a provider gets 429 with Retry
   try {
     const token = (await t.core.invites.generate(t.core.users.get(EINSTEIN.id)!, {})).token;
     const attempt = (tok: string) =>
-      t.app.inject({ method: 'POST', url: '/ocm/invite-accepted', payload: { recipientProvider: PEER_DOMAIN, token: tok, userID: 'guesser', email: 'g@x.org', name: 'G' } });
+      t.app.inject({
+        method: 'POST',
+        url: '/ocm/invite-accepted',
+        payload: { recipientProvider: PEER_DOMAIN, token: tok, userID: 'guesser', email: 'g@x.org', name: 'G' },
+      });
     for (let i = 0; i < 20; i++) expect((await attempt(`guess-${i}`)).statusCode).toBe(400);
     const blocked = await attempt(token);
     expect(blocked.statusCode).toBe(429);
@@ -89,7 +113,10 @@ test('secrets and tokens never reach the logs, even at trace level', async () =>
   const pair = await startPair({ logger: pino({ level: 'trace' }, sink) });
   try {
     const invite = await call(`${pair.a.url}/sciencemesh/generate-invite`, { method: 'POST', user: EINSTEIN });
-    expect((await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { invite: invite.body.invite_string } })).status).toBe(200);
+    expect(
+      (await call(`${pair.b.url}/sciencemesh/accept-invite`, { method: 'POST', user: MARIE, json: { invite: invite.body.invite_string } }))
+        .status,
+    ).toBe(200);
     const shared = await call(`${pair.a.url}/ocs/v2.php/apps/files_sharing/api/v1/shares`, {
       method: 'POST',
       user: EINSTEIN,

@@ -99,12 +99,20 @@ test.describe('to a peer that advertises http-sig', () => {
     expect(JSON.parse(sharePost!.body.toString()).protocol.webdav.requirements).toBeUndefined();
 
     const id = created.json().ocs.data.id;
-    const update = await t.app.inject({ method: 'PUT', url: `${OCS}/shares/${id}`, headers: { authorization: basicAuth(EINSTEIN), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'permissions=3' });
+    const update = await t.app.inject({
+      method: 'PUT',
+      url: `${OCS}/shares/${id}`,
+      headers: { authorization: basicAuth(EINSTEIN), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'permissions=3',
+    });
     expect(update.statusCode, update.body).toBe(200);
     const removed = await t.app.inject({ method: 'DELETE', url: `${OCS}/shares/${id}`, headers: { authorization: basicAuth(EINSTEIN) } });
     expect(removed.statusCode).toBe(200);
     const notifications = peer.requestsTo('/ocm/notifications');
-    expect(notifications.map((n) => JSON.parse(n.body.toString()).notificationType)).toEqual(['RESHARE_CHANGE_PERMISSION', 'SHARE_UNSHARED']);
+    expect(notifications.map((n) => JSON.parse(n.body.toString()).notificationType)).toEqual([
+      'RESHARE_CHANGE_PERMISSION',
+      'SHARE_UNSHARED',
+    ]);
     for (const notification of notifications) await expectSigned(peer, notification);
   });
 
@@ -117,7 +125,13 @@ test.describe('to a peer that advertises http-sig', () => {
   });
 
   test('with signing switched off nothing is signed and http-sig is not advertised', async () => {
-    t = await buildTestApp({ signatures: { sign: false } as ReferenceConfig['signatures'], tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'] }, [peer.origin]);
+    t = await buildTestApp(
+      {
+        signatures: { sign: false } as ReferenceConfig['signatures'],
+        tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'],
+      },
+      [peer.origin],
+    );
     await befriend(peer);
     expectUnsigned(peer.requestsTo('/ocm/invite-accepted')[0]);
   });
@@ -157,7 +171,13 @@ test.describe('to a peer that demands must-use-http-sig', () => {
   });
 
   test('with signing off, a share is refused locally and never sent', async () => {
-    t = await buildTestApp({ signatures: { sign: false } as ReferenceConfig['signatures'], tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'] }, [strict.origin]);
+    t = await buildTestApp(
+      {
+        signatures: { sign: false } as ReferenceConfig['signatures'],
+        tokenExchange: { enabled: false } as ReferenceConfig['tokenExchange'],
+      },
+      [strict.origin],
+    );
     await befriend(strict);
     const before = strict.requestsTo('/ocm/shares').length;
     const response = await shareWith(strict);
@@ -171,7 +191,11 @@ test.describe('must-exchange-token as sender', () => {
   let demanding: SigningPeer;
   let relaxed: SigningPeer;
   test.beforeAll(async () => {
-    demanding = await SigningPeer.start({ host: '127.0.0.6', capabilities: ['http-sig', 'exchange-token', 'invites'], criteria: ['must-exchange-token'] });
+    demanding = await SigningPeer.start({
+      host: '127.0.0.6',
+      capabilities: ['http-sig', 'exchange-token', 'invites'],
+      criteria: ['must-exchange-token'],
+    });
     relaxed = await SigningPeer.start({ host: '127.0.0.7' });
   });
   test.afterAll(async () => {
@@ -187,14 +211,19 @@ test.describe('must-exchange-token as sender', () => {
     const stored = [...t.core.stores.sentShares.filter(() => true)][0]!;
     expect(stored.requirements).toEqual(['must-exchange-token']);
     // the raw secret no longer opens it
-    expect((await t.app.inject({ method: 'GET', url: `/dav/ocm/${stored.id}`, headers: { authorization: `Bearer ${stored.sharedSecret}` } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'GET', url: `/dav/ocm/${stored.id}`, headers: { authorization: `Bearer ${stored.sharedSecret}` } }))
+        .statusCode,
+    ).toBe(401);
   });
 
   test('alwaysRequireExchange puts it in every share', async () => {
     t = await buildTestApp({ tokenExchange: { alwaysRequireExchange: true } as ReferenceConfig['tokenExchange'] }, [relaxed.origin]);
     await befriend(relaxed);
     expect((await shareWith(relaxed)).statusCode).toBe(200);
-    expect(JSON.parse(relaxed.requestsTo('/ocm/shares').at(-1)!.body.toString()).protocol.webdav.requirements).toEqual(['must-exchange-token']);
+    expect(JSON.parse(relaxed.requestsTo('/ocm/shares').at(-1)!.body.toString()).protocol.webdav.requirements).toEqual([
+      'must-exchange-token',
+    ]);
   });
 
   test('without token exchange here, a receiver that demands it cannot be sent a share', async () => {
@@ -234,16 +263,32 @@ test.describe('token requests (receiving side of the code flow)', () => {
       sender: `alice@${from.domain}`,
       shareType: 'user',
       resourceType: 'file',
-      protocol: { name: 'multi', webdav: { uri: `${from.origin}/dav/ocm/x`, sharedSecret: 'the-shared-secret-00000000000000', permissions: ['read'], ...(requirements ? { requirements } : {}) } },
+      protocol: {
+        name: 'multi',
+        webdav: {
+          uri: `${from.origin}/dav/ocm/x`,
+          sharedSecret: 'the-shared-secret-00000000000000',
+          permissions: ['read'],
+          ...(requirements ? { requirements } : {}),
+        },
+      },
     });
-    const response = await t.app.inject({ method: 'POST', url: '/ocm/shares', headers: from.sign('http://127.0.0.2:8080/ocm/shares', body), payload: body });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/ocm/shares',
+      headers: from.sign('http://127.0.0.2:8080/ocm/shares', body),
+      payload: body,
+    });
     expect(response.statusCode, response.body).toBe(201);
     return t.core.stores.receivedShares.find((r) => r.senderDomain === from.domain)!;
   }
 
   test('a share that requires exchange: a signed form with client_id = our host and code = the secret; the token is cached', async () => {
     t = await buildTestApp({}, [sender.origin]);
-    sender.replies.set('/ocm/token', () => ({ status: 200, body: { access_token: 'issued-token-1', token_type: 'Bearer', expires_in: 300 } }));
+    sender.replies.set('/ocm/token', () => ({
+      status: 200,
+      body: { access_token: 'issued-token-1', token_type: 'Bearer', expires_in: 300 },
+    }));
     const share = await receivedFrom(sender, ['must-exchange-token']);
     expect(await t.core.tokenClient.exchangeForShare(share)).toBe('issued-token-1');
     const [tokenRequest] = sender.requestsTo('/ocm/token');
@@ -271,12 +316,18 @@ test.describe('token requests (receiving side of the code flow)', () => {
     const share = await receivedFrom(offering);
     expect(await t.core.tokenClient.exchangeForShare(share)).toBeUndefined();
     expect(offering.requestsTo('/ocm/token')).toHaveLength(1);
-    offering.replies.set('/ocm/token', () => ({ status: 200, body: { access_token: 'offered-token', token_type: 'Bearer', expires_in: 60 } }));
+    offering.replies.set('/ocm/token', () => ({
+      status: 200,
+      body: { access_token: 'offered-token', token_type: 'Bearer', expires_in: 60 },
+    }));
     expect(await t.core.tokenClient.exchangeForShare(share)).toBe('offered-token');
   });
 
   test('no exchange when neither required nor offered, or when offered but tryWhenOffered is off (the default)', async () => {
-    t = await buildTestApp({ tokenExchange: { tryWhenOffered: true } as ReferenceConfig['tokenExchange'] }, [silent.origin, offering.origin]);
+    t = await buildTestApp({ tokenExchange: { tryWhenOffered: true } as ReferenceConfig['tokenExchange'] }, [
+      silent.origin,
+      offering.origin,
+    ]);
     const fromSilent = await receivedFrom(silent);
     expect(await t.core.tokenClient.exchange(fromSilent)).toMatchObject({ kind: 'not-attempted' });
     expect(silent.requestsTo('/ocm/token')).toHaveLength(0);

@@ -62,10 +62,14 @@ export class TokenClient {
     const webdav = share.protocols.webdav;
     if (!webdav) return { kind: 'not-attempted', why: 'the share has no webdav access' };
     const required = webdav.requirements?.includes('must-exchange-token') === true && !faults.has('tok-receiver-skips-exchange');
-    if (!this.deps.enabled) return required ? this.fail(share, 'token exchange is switched off here') : { kind: 'not-attempted', why: 'token exchange is switched off' };
+    if (!this.deps.enabled)
+      return required
+        ? this.fail(share, 'token exchange is switched off here')
+        : { kind: 'not-attempted', why: 'token exchange is switched off' };
     const cached = this.cache.get(share.id);
     const now = this.deps.now?.() ?? Date.now();
-    if (cached && cached.expiresAtMs - EXPIRY_MARGIN_MS > now) return { kind: 'token', token: cached.token, expiresIn: Math.floor((cached.expiresAtMs - now) / 1000) };
+    if (cached && cached.expiresAtMs - EXPIRY_MARGIN_MS > now)
+      return { kind: 'token', token: cached.token, expiresIn: Math.floor((cached.expiresAtMs - now) / 1000) };
     this.cache.delete(share.id);
     if (!required && !this.deps.tryWhenOffered) return { kind: 'not-attempted', why: 'the share does not require token exchange' };
 
@@ -73,19 +77,37 @@ export class TokenClient {
     try {
       peer = await this.deps.client.discover(share.senderDomain);
     } catch (error) {
-      return required ? this.fail(share, `discovery failed: ${(error as Error).message}`) : { kind: 'not-attempted', why: 'the sender cannot be discovered' };
+      return required
+        ? this.fail(share, `discovery failed: ${(error as Error).message}`)
+        : { kind: 'not-attempted', why: 'the sender cannot be discovered' };
     }
     const endpoint = typeof peer.document.tokenEndPoint === 'string' ? peer.document.tokenEndPoint : undefined;
-    const offered = Array.isArray(peer.document.capabilities) && peer.document.capabilities.includes('exchange-token') && endpoint !== undefined;
-    if (!required && !(offered && this.deps.tryWhenOffered)) return { kind: 'not-attempted', why: 'the sender does not offer token exchange' };
+    const offered =
+      Array.isArray(peer.document.capabilities) && peer.document.capabilities.includes('exchange-token') && endpoint !== undefined;
+    if (!required && !(offered && this.deps.tryWhenOffered))
+      return { kind: 'not-attempted', why: 'the sender does not offer token exchange' };
     if (!endpoint) return this.fail(share, 'the share requires token exchange but the sender advertises no tokenEndPoint', required);
     if (!this.deps.client.canSign()) return this.fail(share, 'token requests must be signed and this server has no signing key', required);
 
     try {
-      const answer = await this.deps.client.postForm(peer, endpoint, 'exchangeToken', { grant_type: 'authorization_code', client_id: faults.has('tok-receiver-wrong-client-id') ? `https://${this.deps.domain}` : this.deps.domain, code: webdav.sharedSecret }, { sign: true });
+      const answer = await this.deps.client.postForm(
+        peer,
+        endpoint,
+        'exchangeToken',
+        {
+          grant_type: 'authorization_code',
+          client_id: faults.has('tok-receiver-wrong-client-id') ? `https://${this.deps.domain}` : this.deps.domain,
+          code: webdav.sharedSecret,
+        },
+        { sign: true },
+      );
       const body = answer.body as { access_token?: unknown; token_type?: unknown; expires_in?: unknown; error?: unknown } | undefined;
       if (answer.status !== 200 || typeof body?.access_token !== 'string' || body.access_token === '') {
-        return this.fail(share, `the token endpoint answered ${answer.status}${typeof body?.error === 'string' ? ` (${body.error})` : ''}`, required);
+        return this.fail(
+          share,
+          `the token endpoint answered ${answer.status}${typeof body?.error === 'string' ? ` (${body.error})` : ''}`,
+          required,
+        );
       }
       const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
       this.remember(share.id, body.access_token, now + expiresIn * 1000);
@@ -108,7 +130,11 @@ export class TokenClient {
   }
 
   private fail(share: ReceivedShareRecord, why: string, required = true): ExchangeOutcome {
-    this.deps.log?.(required ? 'token exchange failed; the share cannot be opened' : 'token exchange failed; falling back on the secret', { share: share.id, sender: share.senderDomain, why });
+    this.deps.log?.(required ? 'token exchange failed; the share cannot be opened' : 'token exchange failed; falling back on the secret', {
+      share: share.id,
+      sender: share.senderDomain,
+      why,
+    });
     return { kind: 'failed', why };
   }
 }

@@ -20,7 +20,10 @@ const SECRET = 'a-shared-secret-of-enough-length-0001';
 
 const providers = new TrustedProviders([providerEntry('sender', SENDER), providerEntry('other', OTHER)]);
 
-function share(overrides: Partial<ReceivedShareRecord> = {}, webdav: Partial<NonNullable<ReceivedShareRecord['protocols']['webdav']>> = {}): ReceivedShareRecord {
+function share(
+  overrides: Partial<ReceivedShareRecord> = {},
+  webdav: Partial<NonNullable<ReceivedShareRecord['protocols']['webdav']>> = {},
+): ReceivedShareRecord {
   return {
     id: 'r-1',
     providerId: 'p-1',
@@ -41,7 +44,9 @@ function share(overrides: Partial<ReceivedShareRecord> = {}, webdav: Partial<Non
 }
 
 /** A stub discovery: records the domains asked for and answers `document`. */
-function stubClient(resourceTypes: unknown[] | undefined = [{ name: 'file', protocols: { webdav: '/dav/ocm/' } }]): ShareAccessDeps['client'] & { asked: string[] } {
+function stubClient(
+  resourceTypes: unknown[] | undefined = [{ name: 'file', protocols: { webdav: '/dav/ocm/' } }],
+): ShareAccessDeps['client'] & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
@@ -94,7 +99,9 @@ test.describe('resolveShareAccess', () => {
     ['a non-http scheme', 'ftp://127.0.0.3:7001/x'],
   ] as const) {
     test(`an absolute uri with ${label} is refused`, async () => {
-      expect((await accessFailure(resolveShareAccess(share({}, { uri }), { client: stubClient(), providers }))).kind).toMatch(/bad-uri|uri-elsewhere/);
+      expect((await accessFailure(resolveShareAccess(share({}, { uri }), { client: stubClient(), providers }))).kind).toMatch(
+        /bad-uri|uri-elsewhere/,
+      );
     });
   }
 
@@ -117,8 +124,13 @@ test.describe('resolveShareAccess', () => {
   });
 
   test('without a webdav prefix in resourceTypes[0], the entry named like the resource type is used, then /dav/ocm', async () => {
-    const byName = stubClient([{ name: 'file', protocols: { webapp: '/apps' } }, { name: 'folder', protocols: { webdav: 'webdav-folders' } }]);
-    expect((await resolveShareAccess(share({}, { uri: '/tok-3' }), { client: byName, providers })).baseUrl).toBe(`${SENDER}/webdav-folders/tok-3`);
+    const byName = stubClient([
+      { name: 'file', protocols: { webapp: '/apps' } },
+      { name: 'folder', protocols: { webdav: 'webdav-folders' } },
+    ]);
+    expect((await resolveShareAccess(share({}, { uri: '/tok-3' }), { client: byName, providers })).baseUrl).toBe(
+      `${SENDER}/webdav-folders/tok-3`,
+    );
     const none = stubClient(undefined);
     expect((await resolveShareAccess(share({}, { uri: 'tok-3' }), { client: none, providers })).baseUrl).toBe(`${SENDER}/dav/ocm/tok-3`);
   });
@@ -272,7 +284,10 @@ test.describe('forwardDav', () => {
         const access = { baseUrl: `${origin}/dav/ocm/tok`, authorization: 'Bearer s' };
         await readBody((await forwardDav({ method: 'PROPFIND', relativePath: '', headers: {} }, access, { timeoutMs: 2_000 })).body, 100);
         await readBody((await forwardDav({ method: 'PROPFIND', relativePath: '/', headers: {} }, access, { timeoutMs: 2_000 })).body, 100);
-        await readBody((await forwardDav({ method: 'PROPFIND', relativePath: 'sub/', headers: {} }, access, { timeoutMs: 2_000 })).body, 100);
+        await readBody(
+          (await forwardDav({ method: 'PROPFIND', relativePath: 'sub/', headers: {} }, access, { timeoutMs: 2_000 })).body,
+          100,
+        );
         expect(seen.map((s) => s.url)).toEqual(['/dav/ocm/tok', '/dav/ocm/tok/', '/dav/ocm/tok/sub/']);
       },
     );
@@ -286,9 +301,13 @@ test.describe('forwardDav', () => {
       },
       async (origin, seen) => {
         const access = { baseUrl: `${origin}/dav`, authorization: 'Bearer s' };
-        const error = await outboundFailure(forwardDav({ method: 'GET', relativePath: 'moved', headers: {} }, access, { timeoutMs: 2_000 }));
+        const error = await outboundFailure(
+          forwardDav({ method: 'GET', relativePath: 'moved', headers: {} }, access, { timeoutMs: 2_000 }),
+        );
         expect(error.kind).toBe('redirect');
-        const notModified = await forwardDav({ method: 'GET', relativePath: 'same', headers: { 'if-none-match': '"e"' } }, access, { timeoutMs: 2_000 });
+        const notModified = await forwardDav({ method: 'GET', relativePath: 'same', headers: { 'if-none-match': '"e"' } }, access, {
+          timeoutMs: 2_000,
+        });
         expect(notModified.status).toBe(304);
         expect(seen.map((s) => s.url)).toEqual(['/dav/moved', '/dav/same']);
       },
@@ -316,7 +335,11 @@ test.describe('forwardDav', () => {
         res.write('12345'); // and nothing more
       },
       async (origin) => {
-        const answer = await forwardDav({ method: 'GET', relativePath: 'x', headers: {} }, { baseUrl: origin, authorization: 'Bearer s' }, { timeoutMs: 300 });
+        const answer = await forwardDav(
+          { method: 'GET', relativePath: 'x', headers: {} },
+          { baseUrl: origin, authorization: 'Bearer s' },
+          { timeoutMs: 300 },
+        );
         expect(answer.status).toBe(200);
         const error = await outboundFailure(readBody(answer.body, 100));
         expect(error.kind).toBe('timeout');
@@ -333,7 +356,11 @@ test.describe('forwardDav', () => {
       },
     );
     const error = await outboundFailure(
-      forwardDav({ method: 'GET', relativePath: 'x', headers: {} }, { baseUrl: closedOrigin, authorization: 'Bearer s' }, { timeoutMs: 2_000 }),
+      forwardDav(
+        { method: 'GET', relativePath: 'x', headers: {} },
+        { baseUrl: closedOrigin, authorization: 'Bearer s' },
+        { timeoutMs: 2_000 },
+      ),
     );
     expect(error.kind).toBe('unreachable');
   });
@@ -349,10 +376,17 @@ test.describe('forwardDav', () => {
       },
       async (origin) => {
         const access = { baseUrl: origin, authorization: 'Bearer s' };
-        expect((await outboundFailure(forwardDav({ method: 'GET', relativePath: 'declared', headers: {} }, access, { timeoutMs: 2_000, maxResponseBytes: 100 }))).kind).toBe(
-          'too-large',
-        );
-        const streamed = await forwardDav({ method: 'GET', relativePath: 'chunked', headers: {} }, access, { timeoutMs: 2_000, maxResponseBytes: 100 });
+        expect(
+          (
+            await outboundFailure(
+              forwardDav({ method: 'GET', relativePath: 'declared', headers: {} }, access, { timeoutMs: 2_000, maxResponseBytes: 100 }),
+            )
+          ).kind,
+        ).toBe('too-large');
+        const streamed = await forwardDav({ method: 'GET', relativePath: 'chunked', headers: {} }, access, {
+          timeoutMs: 2_000,
+          maxResponseBytes: 100,
+        });
         expect((await outboundFailure(readBody(streamed.body, 10_000))).kind).toBe('too-large');
       },
     );

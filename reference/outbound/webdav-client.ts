@@ -337,7 +337,12 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
   if (opts.maxResponseBytes !== undefined && Number.isFinite(declared) && declared > opts.maxResponseBytes) {
     stop();
     await response.body?.cancel().catch(() => undefined);
-    throw new OutboundError('too-large', `${url} announced ${declared} bytes, more than the ${opts.maxResponseBytes} accepted`, url, status);
+    throw new OutboundError(
+      'too-large',
+      `${url} announced ${declared} bytes, more than the ${opts.maxResponseBytes} accepted`,
+      url,
+      status,
+    );
   }
   if (!response.body) {
     stop();
@@ -394,5 +399,9 @@ function failure(error: unknown, url: string, timedOut: boolean): OutboundError 
   if (error instanceof OutboundError) return error;
   if (timedOut) return new OutboundError('timeout', `${url} made no progress in time`, url);
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return new OutboundError('unreachable', `${url} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`, url);
+  return new OutboundError(
+    'unreachable',
+    `${url} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+    url,
+  );
 }

@@ -54,7 +54,15 @@ test.describe('matching', () => {
     for (const domain of ['a.example.org', 'A.Example.Org', 'a.b.example.org', 'x-y.example.org']) {
       expect(trusted.isTrusted(domain), domain).toBe(true);
     }
-    for (const domain of ['example.org', '.example.org', 'badexample.org', 'example.org.evil.com', 'a.example.org.evil.com', 'a.example.org:443', 'example.net']) {
+    for (const domain of [
+      'example.org',
+      '.example.org',
+      'badexample.org',
+      'example.org.evil.com',
+      'a.example.org.evil.com',
+      'a.example.org:443',
+      'example.net',
+    ]) {
       expect(trusted.isTrusted(domain), domain).toBe(false);
     }
   });
@@ -69,7 +77,16 @@ test.describe('matching', () => {
   test('a trusted example.org does not trust look-alikes (reva matches by substring and regex)', () => {
     const trusted = new TrustedProviders([entry('example.org')]);
     expect(trusted.isTrusted('example.org')).toBe(true);
-    for (const domain of ['ample.org', 'evil-example.org', 'example.org.evil.com', 'www.example.org', 'exampleXorg', 'example.or', 'xexample.org', 'example.org:80']) {
+    for (const domain of [
+      'ample.org',
+      'evil-example.org',
+      'example.org.evil.com',
+      'www.example.org',
+      'exampleXorg',
+      'example.or',
+      'xexample.org',
+      'example.org:80',
+    ]) {
       expect(trusted.isTrusted(domain), domain).toBe(false);
     }
   });
@@ -85,7 +102,19 @@ test.describe('matching', () => {
 });
 
 test.describe('entries that are refused', () => {
-  const regexLooking = ['.*\\.example\\.org', '^example.org$', 'example\\.org', '(a|b).example.org', 'a*.example.org', '*example.org', 'example.*', 'foo.*.org', '[a-z]+.example.org', 'exa?mple.org', 'example.org$'];
+  const regexLooking = [
+    '.*\\.example\\.org',
+    '^example.org$',
+    'example\\.org',
+    '(a|b).example.org',
+    'a*.example.org',
+    '*example.org',
+    'example.*',
+    'foo.*.org',
+    '[a-z]+.example.org',
+    'exa?mple.org',
+    'example.org$',
+  ];
   for (const domain of regexLooking) {
     test(`regex-looking domain ${JSON.stringify(domain)}`, () => {
       const error = refusal(() => new TrustedProviders([entry('fine.example.org'), entry(domain)], 'list.json'));
@@ -94,7 +123,15 @@ test.describe('entries that are refused', () => {
     });
   }
 
-  for (const domain of ['https://example.org', 'http://127.0.0.2:8080', 'example.org/ocm', 'example.org/', 'user@example.org', 'exa mple.org', '//example.org']) {
+  for (const domain of [
+    'https://example.org',
+    'http://127.0.0.2:8080',
+    'example.org/ocm',
+    'example.org/',
+    'user@example.org',
+    'exa mple.org',
+    '//example.org',
+  ]) {
     test(`a scheme, path, user or space: ${JSON.stringify(domain)}`, () => {
       const error = refusal(() => new TrustedProviders([entry(domain)], 'list.json'));
       expect(error.message).toContain('list.json[0]');
@@ -103,7 +140,11 @@ test.describe('entries that are refused', () => {
   }
 
   test('an entry without an OCM service', () => {
-    const info: ProviderInfo = { name: 'webdav-only', domain: 'example.org', services: [{ endpoint: { type: { name: 'Webdav' }, path: 'https://example.org/dav' } }] };
+    const info: ProviderInfo = {
+      name: 'webdav-only',
+      domain: 'example.org',
+      services: [{ endpoint: { type: { name: 'Webdav' }, path: 'https://example.org/dav' } }],
+    };
     const error = refusal(() => new TrustedProviders([entry('ok.example.org'), entry('ok2.example.org'), info], 'list.json'));
     expect(error.message).toContain('list.json[2]');
     expect(error.message).toContain('OCM');
@@ -111,9 +152,13 @@ test.describe('entries that are refused', () => {
   });
 
   test('structurally broken entries', () => {
-    expect(refusal(() => new TrustedProviders([{ domain: 'example.org', services: [] } as unknown as ProviderInfo])).message).toContain('name');
+    expect(refusal(() => new TrustedProviders([{ domain: 'example.org', services: [] } as unknown as ProviderInfo])).message).toContain(
+      'name',
+    );
     expect(refusal(() => new TrustedProviders([{ name: 'x', services: [] } as unknown as ProviderInfo])).message).toContain('domain');
-    expect(refusal(() => new TrustedProviders([{ name: 'x', domain: 'example.org' } as unknown as ProviderInfo])).message).toContain('services');
+    expect(refusal(() => new TrustedProviders([{ name: 'x', domain: 'example.org' } as unknown as ProviderInfo])).message).toContain(
+      'services',
+    );
     expect(refusal(() => new TrustedProviders([null as unknown as ProviderInfo])).message).toContain('object');
     const noPath = { name: 'x', domain: 'example.org', services: [{ endpoint: { type: { name: 'OCM' } } }] } as unknown as ProviderInfo;
     expect(refusal(() => new TrustedProviders([noPath], 'list.json')).message).toContain('list.json[0].services[0]');
@@ -122,13 +167,19 @@ test.describe('entries that are refused', () => {
 
 test.describe('originFor', () => {
   test('an absolute service path gives its origin', () => {
-    const trusted = new TrustedProviders([providerEntry('a', 'http://127.0.0.2:8080'), entry('cloud.example.org', 'https://ocm.cloud.example.org:8443/apps/ocm/')]);
+    const trusted = new TrustedProviders([
+      providerEntry('a', 'http://127.0.0.2:8080'),
+      entry('cloud.example.org', 'https://ocm.cloud.example.org:8443/apps/ocm/'),
+    ]);
     expect(trusted.originFor('127.0.0.2:8080')?.toString()).toBe('http://127.0.0.2:8080/');
     expect(trusted.originFor('cloud.example.org')?.toString()).toBe('https://ocm.cloud.example.org:8443/');
   });
 
   test('a wildcard takes the scheme from the path and the concrete host asked for', () => {
-    const trusted = new TrustedProviders([entry('*.example.org', 'http://whatever.example.org:9999/ocm/'), entry('*.example.net:8443', '/ocm/')]);
+    const trusted = new TrustedProviders([
+      entry('*.example.org', 'http://whatever.example.org:9999/ocm/'),
+      entry('*.example.net:8443', '/ocm/'),
+    ]);
     expect(trusted.originFor('Node1.Example.org')?.toString()).toBe('http://node1.example.org/');
     expect(trusted.originFor('a.example.net:8443')?.toString()).toBe('https://a.example.net:8443/');
   });
@@ -156,7 +207,10 @@ test.describe('fromFile', () => {
 
   test('reads an ocmproviders.json', async () => {
     const file = join(dir, 'ocmproviders.json');
-    await writeFile(file, JSON.stringify([providerEntry('a', 'http://127.0.0.2:8080'), providerEntry('b', 'http://127.0.0.3:8080')], null, 2));
+    await writeFile(
+      file,
+      JSON.stringify([providerEntry('a', 'http://127.0.0.2:8080'), providerEntry('b', 'http://127.0.0.3:8080')], null, 2),
+    );
     const trusted = await TrustedProviders.fromFile(file);
     expect(trusted.list().map((p) => p.domain)).toEqual(['127.0.0.2:8080', '127.0.0.3:8080']);
     expect(trusted.isTrusted('127.0.0.3:8080')).toBe(true);

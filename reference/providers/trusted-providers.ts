@@ -154,7 +154,8 @@ function toEntry(info: ProviderInfo, where: string): Entry {
   }
   if (!ocmService(info)) throw new ProvidersFileError(where, 'no service with endpoint.type.name "OCM"');
   const domain = info.domain.trim().toLowerCase();
-  if (/[/\s@]|:\/\//.test(domain)) throw new ProvidersFileError(where, `domain "${info.domain}" must be host[:port], without scheme or path`);
+  if (/[/\s@]|:\/\//.test(domain))
+    throw new ProvidersFileError(where, `domain "${info.domain}" must be host[:port], without scheme or path`);
   const wildcard = domain.startsWith('*.');
   const rest = wildcard ? domain.slice(1) : domain;
   if (/[*^$()[\]{}|+?\\]/.test(rest.replace(/^\[[0-9a-f:.]+\]/, ''))) {

@@ -35,7 +35,13 @@ const JOSE: Record<JoseAlgorithm, AlgorithmInfo> = {
   RS256: { httpSig: 'rsa-v1_5-sha256', kty: 'RSA', keyType: 'rsa' },
 };
 
-const HTTPSIG_NAMES: readonly HttpSigAlgorithm[] = ['ed25519', 'ecdsa-p256-sha256', 'ecdsa-p384-sha384', 'rsa-pss-sha512', 'rsa-v1_5-sha256'];
+const HTTPSIG_NAMES: readonly HttpSigAlgorithm[] = [
+  'ed25519',
+  'ecdsa-p256-sha256',
+  'ecdsa-p384-sha384',
+  'rsa-pss-sha512',
+  'rsa-v1_5-sha256',
+];
 
 /** Fixed signature lengths (bytes) where the algorithm has one. */
 const SIGNATURE_LENGTH: Partial<Record<HttpSigAlgorithm, number>> = {
@@ -78,7 +84,11 @@ export function resolveJwkAlgorithm(jwk: Jwk, options: { requireAlg?: boolean } 
     else return { ok: false, reason: 'unacceptable-alg', detail: `JWK has no "alg" and none can be inferred from kty=${String(jwk.kty)}` };
   }
   if (!isJoseAlgorithm(alg)) {
-    return { ok: false, reason: 'unacceptable-alg', detail: `JWK alg ${JSON.stringify(alg)} is not an acceptable asymmetric signature algorithm` };
+    return {
+      ok: false,
+      reason: 'unacceptable-alg',
+      detail: `JWK alg ${JSON.stringify(alg)} is not an acceptable asymmetric signature algorithm`,
+    };
   }
   const info = JOSE[alg];
   if (jwk.kty !== info.kty || (info.crv !== undefined && jwk.crv !== info.crv)) {

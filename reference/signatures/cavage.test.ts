@@ -1,6 +1,13 @@
 import { test, expect } from '@playwright/test';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { cavageSigningString, hasCavageSignature, parseCavageSignature, signCavage, verifyCavageSignature, type CavageRequest } from './cavage.ts';
+import {
+  cavageSigningString,
+  hasCavageSignature,
+  parseCavageSignature,
+  signCavage,
+  verifyCavageSignature,
+  type CavageRequest,
+} from './cavage.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = publicKey.export({ type: 'spki', format: 'pem' }) as string;
@@ -31,7 +38,9 @@ test.describe('draft-cavage-12 (OCM 1.2)', () => {
       /^keyId="https:\/\/sender\.example\.org\/ocm#signature",algorithm="rsa-sha256",headers="\(request-target\) content-length date digest host",signature="[A-Za-z0-9+/=]+"$/,
     );
     expect(hasCavageSignature(request.headers)).toBe(true);
-    expect(cavageSigningString(request, ['(request-target)', 'host'])).toBe('(request-target): post /ocm/shares\nhost: receiver.example.org');
+    expect(cavageSigningString(request, ['(request-target)', 'host'])).toBe(
+      '(request-target): post /ocm/shares\nhost: receiver.example.org',
+    );
   });
 
   test('valid signature', async () => {
@@ -73,7 +82,9 @@ test.describe('draft-cavage-12 (OCM 1.2)', () => {
   });
 
   test('unknown keyId → unknown-key; no signature → unsigned', async () => {
-    expect(await verifyCavageSignature(signedRequest(), { now: NOW, lookupKey: async () => undefined })).toMatchObject({ reason: 'unknown-key' });
+    expect(await verifyCavageSignature(signedRequest(), { now: NOW, lookupKey: async () => undefined })).toMatchObject({
+      reason: 'unknown-key',
+    });
     expect(await verifyCavageSignature({ method: 'POST', url: URL_SHARES, headers: {}, body: BODY }, { now: NOW, lookupKey })).toEqual({
       status: 'unsigned',
       detail: 'no cavage Signature',

@@ -11,9 +11,27 @@
  * OCM 1.2 rules enforced: `headers` must list at least content-length, date,
  * digest and host; Digest is recomputed; Date must be within the TTL.
  */
-import { constants, createPrivateKey, createPublicKey, createSign, createVerify, sign as edSign, timingSafeEqual, verify as edVerify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  sign as edSign,
+  timingSafeEqual,
+  verify as edVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { bodyBytes, digestBytes, isDigestAlgorithm, type BodyInput } from './content-digest.ts';
-import { DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_SKEW_SECONDS, hostFromKeyId, normaliseHeaders, type HeaderMap, type InvalidReason, type VerifyResult } from './profile.ts';
+import {
+  DEFAULT_MAX_AGE_SECONDS,
+  DEFAULT_MAX_SKEW_SECONDS,
+  hostFromKeyId,
+  normaliseHeaders,
+  type HeaderMap,
+  type InvalidReason,
+  type VerifyResult,
+} from './profile.ts';
 
 export const CAVAGE_REQUIRED_HEADERS = ['content-length', 'date', 'digest', 'host'] as const;
 
@@ -79,7 +97,10 @@ export function parseCavageSignature(value: string): CavageSignatureParams | Fai
   }
   const headersParam = params.get('headers');
   // Draft-12 default when `headers` is absent is "(created)".
-  const headers = (headersParam ?? '(created)').toLowerCase().split(/[ \t]+/).filter(Boolean);
+  const headers = (headersParam ?? '(created)')
+    .toLowerCase()
+    .split(/[ \t]+/)
+    .filter(Boolean);
   const out: CavageSignatureParams = { keyId, headers, signature: Buffer.from(signature, 'base64') };
   const algorithm = params.get('algorithm');
   if (algorithm !== undefined) out.algorithm = algorithm;
@@ -103,7 +124,11 @@ function requestTarget(method: string, url: string): string {
 }
 
 /** The draft-cavage-12 §2.3 signing string. Throws if a listed header is absent. */
-export function cavageSigningString(request: Omit<CavageRequest, 'body'>, headerNames: readonly string[], params: { created?: number; expires?: number } = {}): string {
+export function cavageSigningString(
+  request: Omit<CavageRequest, 'body'>,
+  headerNames: readonly string[],
+  params: { created?: number; expires?: number } = {},
+): string {
   const headers = normaliseHeaders(request.headers);
   return headerNames
     .map((name) => {
@@ -148,19 +173,25 @@ function cavageVerify(algorithm: string, key: KeyObject, data: Buffer, signature
       case 'rsa-sha256':
       case 'rsa-sha512': {
         if (!isRsa) return { ok: false, reason: 'alg-mismatch', detail: `${algorithm} with a ${String(type)} key` };
-        const ok = createVerify(algorithm === 'rsa-sha256' ? 'sha256' : 'sha512').update(data).verify({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+        const ok = createVerify(algorithm === 'rsa-sha256' ? 'sha256' : 'sha512')
+          .update(data)
+          .verify({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
         return ok ? { ok: true } : { ok: false, reason: 'bad-signature', detail: `${algorithm} signature does not verify` };
       }
       case 'hs2019':
       case 'ed25519': {
         if (type === 'ed25519') {
-          return edVerify(null, data, key, signature) ? { ok: true } : { ok: false, reason: 'bad-signature', detail: 'ed25519 signature does not verify' };
+          return edVerify(null, data, key, signature)
+            ? { ok: true }
+            : { ok: false, reason: 'bad-signature', detail: 'ed25519 signature does not verify' };
         }
         if (algorithm === 'hs2019' && isRsa) {
           const ok = createVerify('sha512')
             .update(data)
             .verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature);
-          return ok ? { ok: true } : { ok: false, reason: 'bad-signature', detail: 'hs2019 (RSASSA-PSS SHA-512) signature does not verify' };
+          return ok
+            ? { ok: true }
+            : { ok: false, reason: 'bad-signature', detail: 'hs2019 (RSASSA-PSS SHA-512) signature does not verify' };
         }
         return { ok: false, reason: 'alg-mismatch', detail: `${algorithm} with a ${String(type)} key` };
       }
@@ -222,7 +253,11 @@ async function verifyCavage(request: CavageRequest, options: CavageVerifyOptions
   try {
     keyInput = await options.lookupKey(keyid);
   } catch (error) {
-    return invalid('key-lookup-failed', `key lookup for ${JSON.stringify(keyid)} failed: ${(error as Error)?.message ?? String(error)}`, keyid);
+    return invalid(
+      'key-lookup-failed',
+      `key lookup for ${JSON.stringify(keyid)} failed: ${(error as Error)?.message ?? String(error)}`,
+      keyid,
+    );
   }
   if (!keyInput) return invalid('unknown-key', `no key for keyId ${JSON.stringify(keyid)}`, keyid);
   let key: KeyObject;
@@ -277,7 +312,10 @@ export interface CavageSignOptions {
  * Signs like a 1.2-era peer: adds Date, Digest, Content-Length, Host and
  * Signature. For tests and peer impersonation only.
  */
-export function signCavage(request: Omit<CavageRequest, 'headers'> & { headers?: HeaderMap }, options: CavageSignOptions): Record<string, string> {
+export function signCavage(
+  request: Omit<CavageRequest, 'headers'> & { headers?: HeaderMap },
+  options: CavageSignOptions,
+): Record<string, string> {
   const body = bodyBytes(request.body);
   const url = new URL(request.url);
   const added: Record<string, string> = {
@@ -294,7 +332,9 @@ export function signCavage(request: Omit<CavageRequest, 'headers'> & { headers?:
   const signature =
     algorithm === 'ed25519'
       ? edSign(null, data, privateKey)
-      : createSign(algorithm === 'rsa-sha256' ? 'sha256' : 'sha512').update(data).sign({ key: privateKey, padding: constants.RSA_PKCS1_PADDING });
+      : createSign(algorithm === 'rsa-sha256' ? 'sha256' : 'sha512')
+          .update(data)
+          .sign({ key: privateKey, padding: constants.RSA_PKCS1_PADDING });
   added.signature = `keyId="${options.keyId}",algorithm="${algorithm}",headers="${names.join(' ')}",signature="${signature.toString('base64')}"`;
   return added;
 }

@@ -9,4 +9,12 @@ export * from './signature-base.ts';
 export * from './sign.ts';
 export * from './verify.ts';
 export * from './cavage.ts';
-export { StructuredFieldError, parseDictionary, parseItem, parseList, serializeDictionary, serializeItem, serializeInnerList } from './structured-fields.ts';
+export {
+  StructuredFieldError,
+  parseDictionary,
+  parseItem,
+  parseList,
+  serializeDictionary,
+  serializeItem,
+  serializeInnerList,
+} from './structured-fields.ts';

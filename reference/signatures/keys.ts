@@ -141,7 +141,13 @@ export function makeKid(kidPrefix: string, n: number): string {
 
 function checkKidPrefix(kidPrefix: string): void {
   // The kid travels as an RFC 8941 string (printable ASCII) in Signature-Input.
-  if (typeof kidPrefix !== 'string' || !/^[\x21-\x7e]+$/.test(kidPrefix) || kidPrefix.includes('#') || kidPrefix.includes('"') || kidPrefix.includes('\\')) {
+  if (
+    typeof kidPrefix !== 'string' ||
+    !/^[\x21-\x7e]+$/.test(kidPrefix) ||
+    kidPrefix.includes('#') ||
+    kidPrefix.includes('"') ||
+    kidPrefix.includes('\\')
+  ) {
     throw new TypeError(`kidPrefix must be a non-empty host[:port] without '#', quotes or spaces, got ${JSON.stringify(kidPrefix)}`);
   }
 }

@@ -38,7 +38,10 @@ test.describe('RFC 9421 B.2.6 (ed25519)', () => {
   });
 
   test('the test request body matches its Content-Digest', () => {
-    expect(verifyContentDigest(vector.request.headers['content-digest'], vector.request.body)).toEqual({ ok: true, algorithms: ['sha-512'] });
+    expect(verifyContentDigest(vector.request.headers['content-digest'], vector.request.body)).toEqual({
+      ok: true,
+      algorithms: ['sha-512'],
+    });
   });
 
   test('our signature base reproduces the documented base', () => {
@@ -76,7 +79,11 @@ test.describe('RFC 9421 B.2.6 (ed25519)', () => {
   test('http-message-signatures (independent implementation) accepts the same vector', async () => {
     const ok = await httpbis.verifyMessage(
       {
-        keyLookup: async () => ({ id: vector.key.keyid, algs: ['ed25519'], verify: createVerifier(createPublicKey(vector.key.publicKeyPem), 'ed25519') }),
+        keyLookup: async () => ({
+          id: vector.key.keyid,
+          algs: ['ed25519'],
+          verify: createVerifier(createPublicKey(vector.key.publicKeyPem), 'ed25519'),
+        }),
         notAfter: vector.created + 10,
       },
       request,

@@ -86,7 +86,11 @@ function urlOf(request: MessageRequest, component: string): URL {
   try {
     return typeof request.url === 'string' ? new URL(request.url) : request.url;
   } catch {
-    throw new SignatureBaseError('unavailable', component, `${component}: request URL ${JSON.stringify(String(request.url))} is not absolute`);
+    throw new SignatureBaseError(
+      'unavailable',
+      component,
+      `${component}: request URL ${JSON.stringify(String(request.url))} is not absolute`,
+    );
   }
 }
 
@@ -134,12 +138,12 @@ function derivedValue(request: MessageRequest, name: string, params: Parameters)
         throw new SignatureBaseError('invalid-component', name, '@query-param needs a string ";name" parameter');
       }
       const wanted = formDecode(nameParam.value);
-      const values = new URLSearchParams(urlOf(request, name).search)
-        .getAll(wanted)
-        .map(formEncode);
-      if (values.length === 0) throw new SignatureBaseError('unavailable', name, `@query-param: no query parameter ${JSON.stringify(wanted)}`);
+      const values = new URLSearchParams(urlOf(request, name).search).getAll(wanted).map(formEncode);
+      if (values.length === 0)
+        throw new SignatureBaseError('unavailable', name, `@query-param: no query parameter ${JSON.stringify(wanted)}`);
       // RFC 9421 §2.2.8: a parameter that occurs more than once cannot be covered.
-      if (values.length > 1) throw new SignatureBaseError('unavailable', name, `@query-param: query parameter ${JSON.stringify(wanted)} occurs more than once`);
+      if (values.length > 1)
+        throw new SignatureBaseError('unavailable', name, `@query-param: query parameter ${JSON.stringify(wanted)} occurs more than once`);
       return values[0]!;
     }
     default:
@@ -148,7 +152,8 @@ function derivedValue(request: MessageRequest, name: string, params: Parameters)
 }
 
 function fieldValue(headers: Map<string, string[]>, name: string, params: Parameters): string {
-  if (name !== name.toLowerCase()) throw new SignatureBaseError('invalid-component', name, `component name ${JSON.stringify(name)} must be lower case`);
+  if (name !== name.toLowerCase())
+    throw new SignatureBaseError('invalid-component', name, `component name ${JSON.stringify(name)} must be lower case`);
   for (const key of params.keys()) {
     if (key !== 'sf' && key !== 'key' && key !== 'bs') {
       throw new SignatureBaseError('unavailable', name, `"${name}": parameter ";${key}" is not supported on a request field`);
@@ -160,7 +165,8 @@ function fieldValue(headers: Map<string, string[]>, name: string, params: Parame
   const cleaned = lines.map((line) => line.replace(/\r?\n[ \t]+/g, ' ').trim());
   const hasBs = params.has('bs');
   const keyParam = params.get('key');
-  if (hasBs && (params.has('sf') || keyParam)) throw new SignatureBaseError('invalid-component', name, `"${name}": ;bs cannot be combined with ;sf or ;key`);
+  if (hasBs && (params.has('sf') || keyParam))
+    throw new SignatureBaseError('invalid-component', name, `"${name}": ;bs cannot be combined with ;sf or ;key`);
   if (hasBs) return cleaned.map((line) => `:${Buffer.from(line, 'latin1').toString('base64')}:`).join(', ');
   if (keyParam) {
     if (keyParam.type !== 'string') throw new SignatureBaseError('invalid-component', name, `"${name}": ;key must be a string`);
@@ -190,9 +196,11 @@ function fieldValue(headers: Map<string, string[]>, name: string, params: Parame
 
 /** The value of one covered component. Throws SignatureBaseError when the message cannot supply it. */
 export function componentValue(request: MessageRequest, id: Item, headers = normaliseHeaders(request.headers)): string {
-  if (id.value.type !== 'string') throw new SignatureBaseError('invalid-component', serializeItem(id), 'component identifiers must be strings');
+  if (id.value.type !== 'string')
+    throw new SignatureBaseError('invalid-component', serializeItem(id), 'component identifiers must be strings');
   const name = id.value.value;
-  if (name === '@signature-params') throw new SignatureBaseError('invalid-component', name, '"@signature-params" cannot be a covered component');
+  if (name === '@signature-params')
+    throw new SignatureBaseError('invalid-component', name, '"@signature-params" cannot be a covered component');
   if (name === '@status') throw new SignatureBaseError('unavailable', name, '"@status" does not exist on a request');
   if (name.startsWith('@')) {
     if (!DERIVED.has(name)) throw new SignatureBaseError('unavailable', name, `unsupported derived component ${name}`);

@@ -12,7 +12,9 @@ import {
 
 test.describe('RFC 8941 structured fields', () => {
   test('parses a Signature-Input dictionary with an inner list and parameters', () => {
-    const dict = parseDictionary('ocm=("@method" "@target-uri" "content-digest";sf "@query-param";name="a");created=1785060500;keyid="sender.example.org#key1";alg="ed25519";tag="ocm"');
+    const dict = parseDictionary(
+      'ocm=("@method" "@target-uri" "content-digest";sf "@query-param";name="a");created=1785060500;keyid="sender.example.org#key1";alg="ed25519";tag="ocm"',
+    );
     const member = dict.get('ocm') as InnerList;
     expect(member.kind).toBe('inner-list');
     expect(member.items.map((i) => i.value)).toEqual([

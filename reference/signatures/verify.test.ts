@@ -59,7 +59,12 @@ function craft(options: CraftOptions = {}): IncomingRequest {
       params: options.params ?? { created: NOW, keyid: key.kid, alg: 'ed25519', tag: 'ocm' },
     },
   );
-  return { method: 'POST', url: URL_SHARES, headers: { ...headers, ...appendSignature(headers, options.label ?? 'ocm', sig) }, body: Buffer.from(body) };
+  return {
+    method: 'POST',
+    url: URL_SHARES,
+    headers: { ...headers, ...appendSignature(headers, options.label ?? 'ocm', sig) },
+    body: Buffer.from(body),
+  };
 }
 
 test.describe('OCM profile: sign → verify', () => {
@@ -99,7 +104,10 @@ test.describe('OCM profile: sign → verify', () => {
   });
 
   test('multi-algorithm Content-Digest that matches verifies', async () => {
-    const headers = signRequest({ method: 'POST', url: URL_SHARES, body: BODY }, edKey, { created: NOW, digestAlgorithms: ['sha-256', 'sha-512'] });
+    const headers = signRequest({ method: 'POST', url: URL_SHARES, body: BODY }, edKey, {
+      created: NOW,
+      digestAlgorithms: ['sha-256', 'sha-512'],
+    });
     expect(await verify({ method: 'POST', url: URL_SHARES, headers, body: BODY })).toMatchObject({ status: 'valid' });
   });
 
@@ -156,7 +164,12 @@ test.describe('interop with http-message-signatures', () => {
     expect(ok).toBe(true);
   });
 
-  const cases: Array<{ name: string; alg: 'ed25519' | 'ecdsa-p256-sha256' | 'rsa-pss-sha512' | 'rsa-v1_5-sha256'; jose: string; make: () => KeyObject }> = [
+  const cases: Array<{
+    name: string;
+    alg: 'ed25519' | 'ecdsa-p256-sha256' | 'rsa-pss-sha512' | 'rsa-v1_5-sha256';
+    jose: string;
+    make: () => KeyObject;
+  }> = [
     { name: 'Ed25519', alg: 'ed25519', jose: 'Ed25519', make: () => generateKeyPairSync('ed25519').privateKey },
     { name: 'ES256', alg: 'ecdsa-p256-sha256', jose: 'ES256', make: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey },
     { name: 'PS512', alg: 'rsa-pss-sha512', jose: 'PS512', make: () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey },
@@ -181,8 +194,15 @@ test.describe('interop with http-message-signatures', () => {
         },
         { method: 'POST', url: URL_SHARES, headers },
       );
-      const jwk: Jwk = { ...(signingKeyFromPrivateKey(privateKey, kid, c.jose as 'ES256').publicKey.export({ format: 'jwk' }) as Jwk), kid, alg: c.jose };
-      const result = await verify({ method: 'POST', url: URL_SHARES, headers: signedMessage.headers, body: BODY }, { lookupKey: lookupFrom(jwk) });
+      const jwk: Jwk = {
+        ...(signingKeyFromPrivateKey(privateKey, kid, c.jose as 'ES256').publicKey.export({ format: 'jwk' }) as Jwk),
+        kid,
+        alg: c.jose,
+      };
+      const result = await verify(
+        { method: 'POST', url: URL_SHARES, headers: signedMessage.headers, body: BODY },
+        { lookupKey: lookupFrom(jwk) },
+      );
       expect(result).toMatchObject({ status: 'valid', keyid: kid, alg: c.alg, label: 'sig1' });
     });
   }
@@ -200,7 +220,11 @@ test.describe('OCM profile: rejections', () => {
   test('tampered Content-Digest (matching a tampered body) → bad-signature', async () => {
     const request = signed();
     const evil = BODY.replace('doc.txt', 'evil.txt');
-    const headers = { ...request.headers, 'content-digest': `sha-256=:${b64digest(evil)}:`, 'content-length': String(Buffer.byteLength(evil)) };
+    const headers = {
+      ...request.headers,
+      'content-digest': `sha-256=:${b64digest(evil)}:`,
+      'content-length': String(Buffer.byteLength(evil)),
+    };
     expect(await verify({ ...request, headers, body: Buffer.from(evil) })).toMatchObject({ status: 'invalid', reason: 'bad-signature' });
     // Content-Digest alone changed, body untouched: still the signature that fails.
     const onlyHeader = { ...request.headers, 'content-digest': `sha-256=:${b64digest('x')}:` };
@@ -247,22 +271,32 @@ test.describe('OCM profile: rejections', () => {
   });
 
   test('created one hour ahead → created-in-future', async () => {
-    expect(await verify(craft({ params: { created: NOW + 3600, keyid: edKey.kid, tag: 'ocm' } }))).toMatchObject({ reason: 'created-in-future' });
+    expect(await verify(craft({ params: { created: NOW + 3600, keyid: edKey.kid, tag: 'ocm' } }))).toMatchObject({
+      reason: 'created-in-future',
+    });
   });
 
   test('created one day old → created-too-old', async () => {
-    expect(await verify(craft({ params: { created: NOW - 86_400, keyid: edKey.kid, tag: 'ocm' } }))).toMatchObject({ reason: 'created-too-old' });
+    expect(await verify(craft({ params: { created: NOW - 86_400, keyid: edKey.kid, tag: 'ocm' } }))).toMatchObject({
+      reason: 'created-too-old',
+    });
   });
 
   test('expires in the past → expired', async () => {
-    expect(await verify(craft({ params: { created: NOW - 100, expires: NOW - 90, keyid: edKey.kid, tag: 'ocm' } }))).toMatchObject({ reason: 'expired' });
+    expect(await verify(craft({ params: { created: NOW - 100, expires: NOW - 90, keyid: edKey.kid, tag: 'ocm' } }))).toMatchObject({
+      reason: 'expired',
+    });
   });
 
   test('two tag="ocm" signatures → multiple-ocm-signatures', async () => {
     const first = signed();
     const second = createMessageSignature(
       { method: 'POST', url: URL_SHARES, headers: first.headers },
-      { key: otherEdKey, components: ['@method', '@target-uri', 'content-digest', 'content-length'], params: { created: NOW, keyid: otherEdKey.kid, tag: 'ocm' } },
+      {
+        key: otherEdKey,
+        components: ['@method', '@target-uri', 'content-digest', 'content-length'],
+        params: { created: NOW, keyid: otherEdKey.kid, tag: 'ocm' },
+      },
     );
     const headers = { ...first.headers, ...appendSignature(first.headers, 'second', second) };
     const result = await verify({ ...first, headers }, { lookupKey: lookupFrom(publicJwk(edKey), publicJwk(otherEdKey)) });
@@ -287,7 +321,9 @@ test.describe('OCM profile: rejections', () => {
       reason: 'alg-mismatch',
     });
     // The JOSE spelling is not an RFC 9421 algorithm name.
-    expect(await verify(craft({ params: { created: NOW, keyid: edKey.kid, alg: 'Ed25519', tag: 'ocm' } }))).toMatchObject({ reason: 'alg-mismatch' });
+    expect(await verify(craft({ params: { created: NOW, keyid: edKey.kid, alg: 'Ed25519', tag: 'ocm' } }))).toMatchObject({
+      reason: 'alg-mismatch',
+    });
   });
 
   test('JWK alg decides; unacceptable JWK algs are rejected', async () => {
@@ -306,7 +342,9 @@ test.describe('OCM profile: rejections', () => {
   });
 
   test('a JWK whose key type does not fit its alg → invalid-key', async () => {
-    expect(await verify(signed(), { lookupKey: async () => ({ ...publicJwk(edKey), alg: 'ES256' }) })).toMatchObject({ reason: 'invalid-key' });
+    expect(await verify(signed(), { lookupKey: async () => ({ ...publicJwk(edKey), alg: 'ES256' }) })).toMatchObject({
+      reason: 'invalid-key',
+    });
   });
 
   test('ES256 signature in DER form → bad-signature with a hint', async () => {
@@ -317,7 +355,11 @@ test.describe('OCM profile: rejections', () => {
     // Re-sign the same base in DER encoding, as a non-conforming signer would.
     const { base } = createMessageSignature(
       { method: 'POST', url: URL_SHARES, headers: request.headers },
-      { key, components: ['@method', '@target-uri', 'content-digest', 'content-length'], params: { created: NOW, keyid: key.kid, alg: 'ecdsa-p256-sha256', tag: 'ocm' } },
+      {
+        key,
+        components: ['@method', '@target-uri', 'content-digest', 'content-length'],
+        params: { created: NOW, keyid: key.kid, alg: 'ecdsa-p256-sha256', tag: 'ocm' },
+      },
     );
     const der = edSign('sha256', Buffer.from(base), privateKey);
     const headers = { ...request.headers, 'signature-input': input, signature: `ocm=:${der.toString('base64')}:` };
@@ -363,9 +405,18 @@ test.describe('OCM profile: rejections', () => {
       { 'signature-input': validInput, signature: 'ocm=:!!:' },
       { 'signature-input': 'ocm="@method";tag="ocm"', signature: 'ocm=:AAAA:' },
       { 'signature-input': `ocm=(@method);created=${NOW};keyid="k";tag="ocm"`, signature: 'ocm=:AAAA:' },
-      { 'signature-input': `ocm=("@method" "@method" "@target-uri" "content-digest" "content-length");created=${NOW};keyid="k";tag="ocm"`, signature: 'ocm=:AAAA:' },
-      { 'signature-input': `ocm=("@method" "@target-uri" "content-digest" "content-length");created="x";keyid="k";tag="ocm"`, signature: 'ocm=:AAAA:' },
-      { 'signature-input': `ocm=("@method" "@target-uri" "content-digest" "content-length");created=${NOW};keyid=k;tag="ocm"`, signature: 'ocm=:AAAA:' },
+      {
+        'signature-input': `ocm=("@method" "@method" "@target-uri" "content-digest" "content-length");created=${NOW};keyid="k";tag="ocm"`,
+        signature: 'ocm=:AAAA:',
+      },
+      {
+        'signature-input': `ocm=("@method" "@target-uri" "content-digest" "content-length");created="x";keyid="k";tag="ocm"`,
+        signature: 'ocm=:AAAA:',
+      },
+      {
+        'signature-input': `ocm=("@method" "@target-uri" "content-digest" "content-length");created=${NOW};keyid=k;tag="ocm"`,
+        signature: 'ocm=:AAAA:',
+      },
       { 'signature-input': 'x'.repeat(100_000), signature: 'ocm=:AAAA:' },
     ];
     for (const extra of garbage) {

@@ -124,7 +124,8 @@ export function parseSignatureByLabel(headers: HeaderMap, label: string): Parsed
     const inputs = parseDictionary(h.get('signature-input') ?? []);
     const signatures = parseDictionary(h.get('signature') ?? []);
     const input = inputs.get(label);
-    if (!input || input.kind !== 'inner-list') return { ok: false, reason: 'malformed', detail: `Signature-Input has no inner list "${label}"` };
+    if (!input || input.kind !== 'inner-list')
+      return { ok: false, reason: 'malformed', detail: `Signature-Input has no inner list "${label}"` };
     const bytes = signatureBytes(signatures, label);
     if (!Buffer.isBuffer(bytes)) return bytes;
     return { label, input, signature: bytes };
@@ -161,7 +162,10 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   const headers = normaliseHeaders(request.headers);
   const inputLines = headers.get('signature-input');
   if (!inputLines || inputLines.length === 0) {
-    return { status: 'unsigned', detail: headers.has('signature') ? 'Signature without Signature-Input (not RFC 9421; maybe draft-cavage)' : 'no Signature-Input' };
+    return {
+      status: 'unsigned',
+      detail: headers.has('signature') ? 'Signature without Signature-Input (not RFC 9421; maybe draft-cavage)' : 'no Signature-Input',
+    };
   }
 
   // 1. Find the tag="ocm" member.
@@ -235,7 +239,10 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   try {
     found = unwrapLookup(await options.lookupKey(keyid));
   } catch (error) {
-    return invalid('key-lookup-failed', `key lookup for ${JSON.stringify(keyid)} failed: ${(error as Error)?.message ?? String(error)}`, { label, keyid });
+    return invalid('key-lookup-failed', `key lookup for ${JSON.stringify(keyid)} failed: ${(error as Error)?.message ?? String(error)}`, {
+      label,
+      keyid,
+    });
   }
   if (!found) return invalid('unknown-key', `no key with kid ${JSON.stringify(keyid)}`, { label, keyid });
   const { jwk } = found;
@@ -247,8 +254,14 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   const algParam = input.params.get('alg');
   if (algParam !== undefined) {
     const claimed = algParam.type === 'string' ? algParam.value : serializeItem({ kind: 'item', value: algParam, params: new Map() });
-    if ((algParam.type !== 'string' || !isHttpSigAlgorithm(claimed) || claimed !== resolved.httpSig) && !faults.has('sig-alg-mismatch-ignored')) {
-      return invalid('alg-mismatch', `alg=${JSON.stringify(claimed)} does not denote the JWK's ${resolved.jose} (${resolved.httpSig})`, { label, keyid });
+    if (
+      (algParam.type !== 'string' || !isHttpSigAlgorithm(claimed) || claimed !== resolved.httpSig) &&
+      !faults.has('sig-alg-mismatch-ignored')
+    ) {
+      return invalid('alg-mismatch', `alg=${JSON.stringify(claimed)} does not denote the JWK's ${resolved.jose} (${resolved.httpSig})`, {
+        label,
+        keyid,
+      });
     }
   }
   let publicKey: KeyObject;
@@ -262,7 +275,12 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   if (!headers.has('content-digest')) return invalid('digest-missing', 'no Content-Digest field', { label, keyid });
 
   // 4. Signature.
-  const checked = verifySignatureWithKey({ method: request.method, url: request.url, headers: request.headers }, { label, input, signature }, publicKey, resolved.httpSig);
+  const checked = verifySignatureWithKey(
+    { method: request.method, url: request.url, headers: request.headers },
+    { label, input, signature },
+    publicKey,
+    resolved.httpSig,
+  );
   if (!checked.ok) return invalid(checked.reason, checked.detail, { label, keyid });
 
   // 5. Body integrity.
@@ -275,7 +293,10 @@ async function verifyOcm(request: IncomingRequest, options: VerifyOcmOptions): P
   }
   const lengthValue = (headers.get('content-length') ?? []).join(', ').trim();
   if (!/^\d+$/.test(lengthValue) || Number(lengthValue) !== body.length) {
-    return invalid('content-length-mismatch', `Content-Length ${JSON.stringify(lengthValue)} but the body has ${body.length} bytes`, { label, keyid });
+    return invalid('content-length-mismatch', `Content-Length ${JSON.stringify(lengthValue)} but the body has ${body.length} bytes`, {
+      label,
+      keyid,
+    });
   }
 
   const signerHost = found.host ?? hostFromKeyId(keyid);

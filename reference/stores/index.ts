@@ -34,9 +34,22 @@ export async function openStores(dataDir: string): Promise<Stores> {
     JsonCollection.open<InviteRecord>(dataDir, 'invites', { sharedStrings: ['userId'] }),
     JsonCollection.open<ContactRecord>(dataDir, 'contacts', { sharedStrings: ['localUserId', 'remoteDomain'] }),
     JsonCollection.open<ReceivedShareRecord>(dataDir, 'received-shares', {
-      sharedStrings: ['senderDomain', 'localUserId', 'shareWith', 'owner', 'sender', 'ownerDisplayName', 'senderDisplayName', 'shareType', 'resourceType', 'state'],
+      sharedStrings: [
+        'senderDomain',
+        'localUserId',
+        'shareWith',
+        'owner',
+        'sender',
+        'ownerDisplayName',
+        'senderDisplayName',
+        'shareType',
+        'resourceType',
+        'state',
+      ],
     }),
-    JsonCollection.open<SentShareRecord>(dataDir, 'sent-shares', { sharedStrings: ['ownerId', 'recipientUserId', 'recipientDomain', 'shareWith', 'recipientDisplayName', 'resourceType', 'state'] }),
+    JsonCollection.open<SentShareRecord>(dataDir, 'sent-shares', {
+      sharedStrings: ['ownerId', 'recipientUserId', 'recipientDomain', 'shareWith', 'recipientDisplayName', 'resourceType', 'state'],
+    }),
     JsonCollection.open<ShareRequestRecord>(dataDir, 'share-requests'),
   ]);
   const all = [invites, contacts, receivedShares, sentShares, shareRequests];

@@ -317,7 +317,10 @@ test('a snapshot is one record per line and still one JSON document', async () =
 });
 
 test('a one-line snapshot (the earlier layout) is still read', async () => {
-  await writeFile(snapshotOf(), `${JSON.stringify({ format: 'ocm-conformance/collection@1', seq: 2, records: { a: { n: 1 }, b: { n: 2 } } })}\n`);
+  await writeFile(
+    snapshotOf(),
+    `${JSON.stringify({ format: 'ocm-conformance/collection@1', seq: 2, records: { a: { n: 1 }, b: { n: 2 } } })}\n`,
+  );
   await writeFile(journalOf(), '{"seq":2,"op":"put","id":"a","value":{"n":9}}\n{"seq":3,"op":"put","id":"c","value":{"n":3}}\n');
   const c = await open();
   expect(contents(c)).toEqual({ a: { n: 1 }, b: { n: 2 }, c: { n: 3 } });
@@ -370,7 +373,11 @@ test('writes go on while a background snapshot is written, and all survive', asy
   const acknowledged: string[] = [];
   // 400 writes in bursts: several compactions start while writes keep coming.
   for (let burst = 0; burst < 40; burst++) {
-    await Promise.all(Array.from({ length: 10 }, (_, i) => c.put(`b${burst}-${i}`, { n: burst * 10 + i }).then(() => void acknowledged.push(`b${burst}-${i}`))));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        c.put(`b${burst}-${i}`, { n: burst * 10 + i }).then(() => void acknowledged.push(`b${burst}-${i}`)),
+      ),
+    );
   }
   await c.close();
   const again = await open();
@@ -402,7 +409,12 @@ test('an index follows puts, replacements and deletes', async () => {
   expect(byLabel.get('x')).toEqual([{ n: 1, label: 'x' }]);
   await c.put('b', { n: 2, label: 'x' });
   await c.put('c', { n: 3 });
-  expect(byLabel.get('x').map((i) => i.n).sort()).toEqual([1, 2]);
+  expect(
+    byLabel
+      .get('x')
+      .map((i) => i.n)
+      .sort(),
+  ).toEqual([1, 2]);
   await c.put('a', { n: 11, label: 'y' });
   expect(byLabel.get('x')).toEqual([{ n: 2, label: 'x' }]);
   expect(byLabel.get('y')).toEqual([{ n: 11, label: 'y' }]);

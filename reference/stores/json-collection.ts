@@ -45,7 +45,10 @@ const READ_CHUNK_BYTES = 1 << 20;
 const SHARED_STRINGS_LIMIT = 50_000;
 
 export class CorruptStoreError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
     super(`corrupt data file ${file}: ${detail}`);
     this.name = 'CorruptStoreError';
   }
@@ -157,8 +160,15 @@ export class JsonCollection<T> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const files = await readdir(dataDir);
     // Temp files of snapshots a crash interrupted: never renamed, never needed.
-    for (const file of files) if (file.startsWith(`${name}.json.`) && file.endsWith('.tmp')) await unlink(join(dataDir, file)).catch(() => undefined);
-    const collection = new JsonCollection<T>(name, dataDir, undefined as never, options.compactAfter ?? 20_000, options.sharedStrings ?? []);
+    for (const file of files)
+      if (file.startsWith(`${name}.json.`) && file.endsWith('.tmp')) await unlink(join(dataDir, file)).catch(() => undefined);
+    const collection = new JsonCollection<T>(
+      name,
+      dataDir,
+      undefined as never,
+      options.compactAfter ?? 20_000,
+      options.sharedStrings ?? [],
+    );
     const { snapshotFile, journalFile } = collection;
     const snapshotSeq = await readSnapshot<T>(snapshotFile, (id, value) => collection.load(id, value));
     collection.seq = snapshotSeq;
@@ -476,7 +486,13 @@ async function readSnapshot<T>(file: string, onRecord: (id: string, value: T) =>
     }
     if (lineNo === 1) {
       const header = tryParse(`${line}}}`) as { format?: unknown; seq?: unknown; records?: unknown } | undefined;
-      if (header && typeof header.records === 'object' && header.records !== null && Object.keys(header.records).length === 0 && line.endsWith('{')) {
+      if (
+        header &&
+        typeof header.records === 'object' &&
+        header.records !== null &&
+        Object.keys(header.records).length === 0 &&
+        line.endsWith('{')
+      ) {
         if (header.format !== FORMAT || typeof header.seq !== 'number') throw new CorruptStoreError(file, `not a ${FORMAT} snapshot`);
         seq = header.seq;
       } else {
@@ -555,7 +571,11 @@ async function syncDir(dir: string): Promise<void> {
  * readers see the old or the new file, never a mix: temp file, sync, rename,
  * directory sync.
  */
-export async function writeFileAtomic(file: string, content: string | Buffer | ((handle: FileHandle) => Promise<void>), mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  content: string | Buffer | ((handle: FileHandle) => Promise<void>),
+  mode = 0o600,
+): Promise<void> {
   const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   try {
     const handle = await open(temp, 'wx', mode);

@@ -39,7 +39,13 @@ export async function call(url: string, options: CallOptions = {}): Promise<Call
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.form).toString();
   }
-  const response = await fetch(url, { method: options.method ?? 'GET', headers, body: toBody(body), redirect: 'manual', signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(url, {
+    method: options.method ?? 'GET',
+    headers,
+    body: toBody(body),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(15_000),
+  });
   const bytes = Buffer.from(await response.arrayBuffer());
   const text = bytes.toString('utf8');
   let parsed: unknown;

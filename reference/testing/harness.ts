@@ -15,8 +15,18 @@ import { TrustedProviders } from '../providers/trusted-providers.ts';
 export const TRUSTED_PEER = 'http://127.0.0.3:9999';
 export const PEER_DOMAIN = '127.0.0.3:9999';
 
-export const EINSTEIN = { id: '4c510ada-c86b-4815-8820-42cdf82c3d51', username: 'einstein', password: 'relativity', displayName: 'Albert Einstein' };
-export const MARIE = { id: 'f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c', username: 'marie', password: 'radioactivity', displayName: 'Marie Curie' };
+export const EINSTEIN = {
+  id: '4c510ada-c86b-4815-8820-42cdf82c3d51',
+  username: 'einstein',
+  password: 'relativity',
+  displayName: 'Albert Einstein',
+};
+export const MARIE = {
+  id: 'f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c',
+  username: 'marie',
+  password: 'radioactivity',
+  displayName: 'Marie Curie',
+};
 
 export interface TestApp {
   app: FastifyInstance;

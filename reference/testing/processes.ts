@@ -17,7 +17,14 @@ export interface ServeProcess {
 
 export async function writeProvidersFile(dir: string, origins: string[]): Promise<string> {
   const file = join(dir, 'ocmproviders.json');
-  await writeFile(file, JSON.stringify(origins.map((origin, i) => providerEntry(`instance-${i}`, origin)), null, 2));
+  await writeFile(
+    file,
+    JSON.stringify(
+      origins.map((origin, i) => providerEntry(`instance-${i}`, origin)),
+      null,
+      2,
+    ),
+  );
   return file;
 }
 

@@ -61,7 +61,11 @@ export class ShareFlow<S extends Instance> {
     if ((contacts.body as Array<{ idp: string }>).some((c) => c.idp === invitee.domain)) return;
     const invite = await call(`${inviter.url}/sciencemesh/generate-invite`, { method: 'POST', user: inviterUser });
     expect(invite.status).toBe(200);
-    const accepted = await call(`${invitee.url}/sciencemesh/accept-invite`, { method: 'POST', user: inviteeUser, json: { invite: invite.body.invite_string } });
+    const accepted = await call(`${invitee.url}/sciencemesh/accept-invite`, {
+      method: 'POST',
+      user: inviteeUser,
+      json: { invite: invite.body.invite_string },
+    });
     expect(accepted.status, accepted.text).toBe(200);
   }
 
@@ -76,7 +80,9 @@ export class ShareFlow<S extends Instance> {
     expect(created.status, created.text).toBe(200);
     const shareId = created.body.ocs.data.id as string;
     const pending = await call(`${receiver.url}${OCS}/shares?shared_with_me=true&state=1`, { user: recipient });
-    const received = (pending.body.ocs.data as Array<{ id: string; remote_id: string; state: number }>).find((s) => s.remote_id === shareId);
+    const received = (pending.body.ocs.data as Array<{ id: string; remote_id: string; state: number }>).find(
+      (s) => s.remote_id === shareId,
+    );
     expect(received, 'the receiver lists the share as pending').toBeTruthy();
     expect(received!.state).toBe(1);
     const accepted = await call(`${receiver.url}${OCS}/shares/pending/${received!.id}`, { method: 'POST', user: recipient });
@@ -100,12 +106,20 @@ export class ShareFlow<S extends Instance> {
   async shareEditorFolder(): Promise<AcceptedShare> {
     const { sender, owner, receiver, recipient, direction } = this;
     const folder = await this.shareAndAccept('/project', 'editor');
-    const listing = await call(`${receiver.url}/dav/ocm-received/${folder.receivedId}`, { method: 'PROPFIND', user: recipient, headers: { depth: '1' } });
+    const listing = await call(`${receiver.url}/dav/ocm-received/${folder.receivedId}`, {
+      method: 'PROPFIND',
+      user: recipient,
+      headers: { depth: '1' },
+    });
     expect(listing.status).toBe(207);
     expect(listing.text).toContain(`/dav/ocm-received/${folder.receivedId}/notes.md`);
     const child = await call(`${receiver.url}/dav/ocm-received/${folder.receivedId}/notes.md`, { user: recipient });
     expect(child.text).toBe(await readFile(join(PROJECT_ROOT, 'fixtures/files/project/notes.md'), 'utf8'));
-    const written = await call(`${receiver.url}/dav/ocm-received/${folder.receivedId}/from-${direction}.txt`, { method: 'PUT', user: recipient, body: `written ${direction}` });
+    const written = await call(`${receiver.url}/dav/ocm-received/${folder.receivedId}/from-${direction}.txt`, {
+      method: 'PUT',
+      user: recipient,
+      body: `written ${direction}`,
+    });
     expect([201, 204]).toContain(written.status);
     const atOwner = await call(`${sender.url}/dav/files/${owner.username}/project/from-${direction}.txt`, { user: owner });
     expect(atOwner.text).toBe(`written ${direction}`);
@@ -114,14 +128,22 @@ export class ShareFlow<S extends Instance> {
 
   /** The sender lowers the share to read (permissions 1); the response, for callers that check more of it. */
   async lowerToRead(folder: AcceptedShare): Promise<CallResult> {
-    const lowered = await call(`${this.sender.url}${OCS}/shares/${folder.shareId}`, { method: 'PUT', user: this.owner, form: { permissions: '1' } });
+    const lowered = await call(`${this.sender.url}${OCS}/shares/${folder.shareId}`, {
+      method: 'PUT',
+      user: this.owner,
+      form: { permissions: '1' },
+    });
     expect(lowered.status).toBe(200);
     return lowered;
   }
 
   /** After lowering, the receiver's next write is refused. */
   async writeRefused(folder: AcceptedShare): Promise<void> {
-    const afterLower = await call(`${this.receiver.url}/dav/ocm-received/${folder.receivedId}/again.txt`, { method: 'PUT', user: this.recipient, body: 'no' });
+    const afterLower = await call(`${this.receiver.url}/dav/ocm-received/${folder.receivedId}/again.txt`, {
+      method: 'PUT',
+      user: this.recipient,
+      body: 'no',
+    });
     expect(afterLower.status).toBe(403);
   }
 

@@ -65,7 +65,11 @@ export class SigningPeer {
   ) {
     this.key = generateEd25519SigningKey(`${new URL(origin).host}#key-1`);
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.legacyKey = { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: `${origin}/ocm#signature` };
+    this.legacyKey = {
+      privateKey,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      keyId: `${origin}/ocm#signature`,
+    };
   }
 
   /** host[:port] of the peer. */
@@ -121,7 +125,14 @@ export class SigningPeer {
   /** Headers of a correctly signed POST of `body` to `url` (plus content-type). */
   sign(url: string, body: string, options: { key?: SigningKey; created?: number; contentType?: string } = {}): Record<string, string> {
     const contentType = options.contentType ?? 'application/json';
-    return { 'content-type': contentType, ...signRequest({ method: 'POST', url, body }, options.key ?? this.key, options.created !== undefined ? { created: options.created } : {}) };
+    return {
+      'content-type': contentType,
+      ...signRequest(
+        { method: 'POST', url, body },
+        options.key ?? this.key,
+        options.created !== undefined ? { created: options.created } : {},
+      ),
+    };
   }
 
   /**
@@ -131,7 +142,15 @@ export class SigningPeer {
   craft(
     url: string,
     body: string,
-    options: { components?: string[]; params?: SignatureParamValues; contentDigest?: string; label?: string; key?: SigningKey; headers?: HeaderMap; contentType?: string } = {},
+    options: {
+      components?: string[];
+      params?: SignatureParamValues;
+      contentDigest?: string;
+      label?: string;
+      key?: SigningKey;
+      headers?: HeaderMap;
+      contentType?: string;
+    } = {},
   ): Record<string, string> {
     const key = options.key ?? this.key;
     const headers: Record<string, string> = {
@@ -153,7 +172,10 @@ export class SigningPeer {
 
   /** Headers of a draft-cavage signature with the peer's legacy RSA key. */
   signLegacy(url: string, body: string): Record<string, string> {
-    return { 'content-type': 'application/json', ...signCavage({ method: 'POST', url, body }, { keyId: this.legacyKey.keyId, privateKey: this.legacyKey.privateKey }) };
+    return {
+      'content-type': 'application/json',
+      ...signCavage({ method: 'POST', url, body }, { keyId: this.legacyKey.keyId, privateKey: this.legacyKey.privateKey }),
+    };
   }
 
   /** The received requests to a path. */

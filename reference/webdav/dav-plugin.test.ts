@@ -11,7 +11,13 @@
  * `/dav/files/{user}/…` needs HTTP Basic alice:secret and only serves alice's space.
  */
 import { test as base, expect } from '@playwright/test';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type InjectOptions,
+  type LightMyRequestResponse,
+} from 'fastify';
 import { XMLParser } from 'fast-xml-parser';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -116,7 +122,12 @@ const test = base.extend<{ dav: DavFixture }>({
 // ---------------------------------------------------------------------------
 // Helpers
 
-const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, parseTagValue: false, isArray: (name) => ['response', 'propstat'].includes(name) });
+const xml = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: false,
+  parseTagValue: false,
+  isArray: (name) => ['response', 'propstat'].includes(name),
+});
 
 interface DavResponse {
   href: string;
@@ -143,8 +154,13 @@ function expectJsonError(res: { statusCode: number; headers: Record<string, unkn
 }
 
 /** A request over a real socket with the path sent byte for byte (inject would normalise `..`). */
-const rawRequest = (app: FastifyInstance, method: string, rawPath: string, headers: Record<string, string> = AUTH, body?: Buffer[]): Promise<RawResponse> =>
-  socketRequest(app, { host: '127.0.0.1', method, path: rawPath, headers, body });
+const rawRequest = (
+  app: FastifyInstance,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = AUTH,
+  body?: Buffer[],
+): Promise<RawResponse> => socketRequest(app, { host: '127.0.0.1', method, path: rawPath, headers, body });
 
 // ---------------------------------------------------------------------------
 
@@ -505,7 +521,10 @@ test.describe('MKCOL and DELETE', () => {
     expectJsonError(await dav.inject('MKCOL', '/dav/files/alice/hello.txt'), 405, 'ALREADY_EXISTS');
     expectJsonError(await dav.inject('MKCOL', '/dav/files/alice/'), 405, 'ALREADY_EXISTS');
     expectJsonError(await dav.inject('MKCOL', '/dav/files/alice/a/b'), 409, 'PARENT_MISSING');
-    expectJsonError(await dav.inject('MKCOL', '/dav/files/alice/body', { payload: '<x/>', headers: { 'content-type': 'application/xml' } }), 415);
+    expectJsonError(
+      await dav.inject('MKCOL', '/dav/files/alice/body', { payload: '<x/>', headers: { 'content-type': 'application/xml' } }),
+      415,
+    );
   });
 
   test('DELETE removes files and whole collections (204), missing is 404, the root is 403', async ({ dav }) => {
@@ -540,12 +559,16 @@ test.describe('MOVE', () => {
   });
 
   test('Overwrite: F refuses an existing destination (412), T replaces it (204)', async ({ dav }) => {
-    const f = await dav.inject('MOVE', '/dav/files/alice/hello.txt', { headers: { destination: '/dav/files/alice/blob.bin', overwrite: 'F' } });
+    const f = await dav.inject('MOVE', '/dav/files/alice/hello.txt', {
+      headers: { destination: '/dav/files/alice/blob.bin', overwrite: 'F' },
+    });
     expectJsonError(f, 412, 'DESTINATION_EXISTS');
     expect(await readFile(path.join(dav.alice, 'hello.txt'), 'utf8')).toBe(HELLO);
     expect(Buffer.compare(await readFile(path.join(dav.alice, 'blob.bin')), dav.blob)).toBe(0);
 
-    const t = await dav.inject('MOVE', '/dav/files/alice/hello.txt', { headers: { destination: '/dav/files/alice/blob.bin', overwrite: 'T' } });
+    const t = await dav.inject('MOVE', '/dav/files/alice/hello.txt', {
+      headers: { destination: '/dav/files/alice/blob.bin', overwrite: 'T' },
+    });
     expect(t.statusCode).toBe(204);
     expect(await readFile(path.join(dav.alice, 'blob.bin'), 'utf8')).toBe(HELLO);
 
@@ -578,8 +601,16 @@ test.describe('MOVE', () => {
       403,
       'DESTINATION_INSIDE_SOURCE',
     );
-    expectJsonError(await dav.inject('MOVE', '/dav/files/alice/', { headers: { destination: '/dav/files/alice/x' } }), 403, 'CANNOT_MOVE_ROOT');
-    expectJsonError(await dav.inject('MOVE', '/dav/files/alice/nope', { headers: { destination: '/dav/files/alice/x' } }), 404, 'NOT_FOUND');
+    expectJsonError(
+      await dav.inject('MOVE', '/dav/files/alice/', { headers: { destination: '/dav/files/alice/x' } }),
+      403,
+      'CANNOT_MOVE_ROOT',
+    );
+    expectJsonError(
+      await dav.inject('MOVE', '/dav/files/alice/nope', { headers: { destination: '/dav/files/alice/x' } }),
+      404,
+      'NOT_FOUND',
+    );
     expect(await readFile(path.join(dav.alice, 'hello.txt'), 'utf8')).toBe(HELLO);
     expect(await readdir(path.join(dav.tmp, 'outside'))).toEqual(['secret.txt']);
   });
@@ -589,14 +620,23 @@ test.describe('MOVE', () => {
     const dav = await createFixture(logger);
     try {
       for (const destination of ['http://elsewhere.example/dav/files/alice/x.txt', 'https://127.0.0.9/dav/files/alice/x.txt']) {
-        expectJsonError(await dav.inject('MOVE', '/dav/files/alice/hello.txt', { headers: { destination } }), 502, 'DESTINATION_OTHER_SERVER');
+        expectJsonError(
+          await dav.inject('MOVE', '/dav/files/alice/hello.txt', { headers: { destination } }),
+          502,
+          'DESTINATION_OTHER_SERVER',
+        );
       }
       expect(await readFile(path.join(dav.alice, 'hello.txt'), 'utf8')).toBe(HELLO);
       expect(lines.filter((line) => line.level >= 50)).toEqual([]);
       const warnings = lines.filter((line) => line.level === 40);
       expect(warnings).toHaveLength(2);
       for (const line of warnings) {
-        expect(line).toMatchObject({ msg: 'webdav: request failed', status: 502, code: 'DESTINATION_OTHER_SERVER', reason: 'The Destination is on another server' });
+        expect(line).toMatchObject({
+          msg: 'webdav: request failed',
+          status: 502,
+          code: 'DESTINATION_OTHER_SERVER',
+          reason: 'The Destination is on another server',
+        });
         expect(line.err).toBeUndefined();
       }
     } finally {
@@ -619,7 +659,12 @@ test.describe('read-only targets', () => {
       ['MOVE', '/dav/share/ro-folder/x.txt', { destination: '/dav/share/ro-folder/y.txt' }],
     ];
     for (const [method, url, headers] of refusals) {
-      const res = await dav.app.inject({ method: method as InjectOptions['method'], url, headers, payload: method === 'PUT' ? 'changed' : undefined });
+      const res = await dav.app.inject({
+        method: method as InjectOptions['method'],
+        url,
+        headers,
+        payload: method === 'PUT' ? 'changed' : undefined,
+      });
       expectJsonError(res, 403, 'READ_ONLY');
     }
     expect(await readdir(path.join(dav.tmp, 'shared', 'ro'))).toEqual(['x.txt']);

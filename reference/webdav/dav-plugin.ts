@@ -372,7 +372,11 @@ async function writeAtomically(target: string, source: AsyncIterable<Buffer> | u
   }
   // Make the rename itself durable; not every platform can fsync a directory.
   const dirHandle = await open(dir, 'r').catch(() => undefined);
-  if (dirHandle) await dirHandle.sync().catch(() => undefined).finally(() => dirHandle.close().catch(() => undefined));
+  if (dirHandle)
+    await dirHandle
+      .sync()
+      .catch(() => undefined)
+      .finally(() => dirHandle.close().catch(() => undefined));
 }
 
 async function handlePut(ctx: Ctx, maxUploadBytes: number): Promise<void> {
@@ -449,7 +453,12 @@ function destinationSegments(ctx: Ctx, prefixSegments: readonly string[]): strin
   const parsed = destinationPath(destination, ctx.request.host);
   if (!parsed.ok) {
     if (parsed.problem === 'other-server') throw new DavError('DESTINATION_OTHER_SERVER', 'The Destination is on another server');
-    throw new DavError('BAD_DESTINATION', parsed.problem === 'not-a-url' ? 'The Destination header is not a valid URL' : 'The Destination must be an absolute URL or an absolute path');
+    throw new DavError(
+      'BAD_DESTINATION',
+      parsed.problem === 'not-a-url'
+        ? 'The Destination header is not a valid URL'
+        : 'The Destination must be an absolute URL or an absolute path',
+    );
   }
   const rawPath = parsed.rawPath;
   const segments = segmentsAfterPrefix(rawPath, prefixSegments);
@@ -541,7 +550,12 @@ export const davPlugin: FastifyPluginAsync<DavPluginOptions> = async (app, opts)
 
   app.setNotFoundHandler((request, reply) => {
     if (!(DAV_METHODS as readonly string[]).includes(request.method)) {
-      sendError(reply, 405, { code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not supported here` }, { allow: allowFor('any', false) });
+      sendError(
+        reply,
+        405,
+        { code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not supported here` },
+        { allow: allowFor('any', false) },
+      );
     } else {
       sendError(reply, 404, { code: 'NOT_FOUND', message: 'No such resource' });
     }
@@ -572,7 +586,10 @@ export const davPlugin: FastifyPluginAsync<DavPluginOptions> = async (app, opts)
     const method = request.method as DavMethod;
 
     if (method === 'OPTIONS') {
-      return reply.code(200).headers({ dav: '1', allow: allowFor('any', false), 'content-length': '0' }).send();
+      return reply
+        .code(200)
+        .headers({ dav: '1', allow: allowFor('any', false), 'content-length': '0' })
+        .send();
     }
 
     const resolved = await opts.resolve(request, segments);

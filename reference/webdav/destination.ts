@@ -6,8 +6,7 @@
 
 export type DestinationPath =
   /** The raw path, taken before URL parsing could normalise `..` away. */
-  | { ok: true; rawPath: string }
-  | { ok: false; problem: 'not-a-url' | 'other-server' | 'not-absolute' };
+  { ok: true; rawPath: string } | { ok: false; problem: 'not-a-url' | 'other-server' | 'not-absolute' };
 
 /**
  * The path a Destination names on the server reached as `host`. A port left

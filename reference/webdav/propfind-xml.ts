@@ -24,10 +24,7 @@ export interface PropName {
   local: string;
 }
 
-export type PropfindRequest =
-  | { kind: 'allprop' }
-  | { kind: 'propname' }
-  | { kind: 'prop'; props: PropName[] };
+export type PropfindRequest = { kind: 'allprop' } | { kind: 'propname' } | { kind: 'prop'; props: PropName[] };
 
 /** An XMLBuilder node value: '' for an empty element, a string, or child elements keyed by `d:`-prefixed name. */
 export type PropValue = string | number | Record<string, unknown>;

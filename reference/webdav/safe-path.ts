@@ -25,16 +25,9 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from './dav-errors.ts';
 
-export type SafePathRefusal =
-  | 'INVALID_SEGMENT'
-  | 'ROOT_MISSING'
-  | 'BEYOND_FILE_ROOT'
-  | 'OUTSIDE_ROOT'
-  | 'UNRESOLVABLE_SYMLINK';
+export type SafePathRefusal = 'INVALID_SEGMENT' | 'ROOT_MISSING' | 'BEYOND_FILE_ROOT' | 'OUTSIDE_ROOT' | 'UNRESOLVABLE_SYMLINK';
 
-export type SafePathResult =
-  | { ok: true; absPath: string; rootIsFile: boolean }
-  | { ok: false; reason: SafePathRefusal };
+export type SafePathResult = { ok: true; absPath: string; rootIsFile: boolean } | { ok: false; reason: SafePathRefusal };
 
 /** True when `segment` can safely be used as one file name below a root. */
 export function isSafeSegment(segment: string): boolean {

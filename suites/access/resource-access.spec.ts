@@ -80,7 +80,14 @@ async function propfind(ocm: Transcript, url: string, authorization: string, dep
 }
 
 /** The target shares `path` with a fresh contact at `peer` and the share as it reached the peer. */
-async function targetShares(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, path: string, role: Role = 'viewer', peerUser?: PeerUser): Promise<TargetShare> {
+async function targetShares(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  path: string,
+  role: Role = 'viewer',
+  peerUser?: PeerUser,
+): Promise<TargetShare> {
   const recipient = peerUser ?? (await contact(ocm, target, peer));
   return shareFromTarget(target, peer, recipient, { path, role });
 }
@@ -94,39 +101,51 @@ check(['ACC-1'], 'PROPFIND on <webdav prefix>/<relative uri> with Bearer <shared
   preferRelative(peer);
   const share = await targetShares(ocm, target, peer, target.context.target.resources.file);
   const webdav = webdavOf(share);
-  if (isAbsoluteUri(String(webdav.uri))) notRun('the target sent an absolute webdav.uri although the peer asked for relative ones; ACC-1 is about relative uris');
-  if (isStrict(share)) notRun('the target made the share require token exchange although the peer did not ask; the bare secret is not meant to open it (TOK-7)');
+  if (isAbsoluteUri(String(webdav.uri)))
+    notRun('the target sent an absolute webdav.uri although the peer asked for relative ones; ACC-1 is about relative uris');
+  if (isStrict(share))
+    notRun(
+      'the target made the share require token exchange although the peer did not ask; the bare secret is not meant to open it (TOK-7)',
+    );
   const url = sharedResourceUrl(target, share.body, prefixEntry(target, 'ACC-1'));
   const answer = await propfind(ocm, url, bearerSecret(share));
   expect(answer.status, `PROPFIND ${url}`).toBe(207);
   expect(answer.text, 'a multistatus document').toMatch(/multistatus/i);
 });
 
-check(['ACC-2'], 'a child of a shared folder is reached by appending its relative path to the composed URI', async ({ target, peer, ocm }) => {
-  preferRelative(peer);
-  const { folder, folderChild } = target.context.target.resources;
-  const share = await targetShares(ocm, target, peer, folder);
-  const authorization = await credential(ocm, target, peer, share);
-  const root = sharedResourceUrl(target, share.body, prefixEntry(target, 'ACC-2'));
-  const childUrl = `${root}/${folderChild.split('/').map(encodeURIComponent).join('/')}`;
-  const listing = await propfind(ocm, childUrl, authorization);
-  expect(listing.status, `PROPFIND ${childUrl}`).toBe(207);
-  const lastSegment = encodeURIComponent(folderChild.split('/').filter(Boolean).pop()!);
-  expect(listing.text, 'the multistatus names the child').toContain(lastSegment);
-  const content = await ocm.request(childUrl, { headers: { authorization } });
-  expect(content.status, `GET ${childUrl}`).toBe(200);
-  expect(content.bytes.length, 'the child has content').toBeGreaterThan(0);
-});
+check(
+  ['ACC-2'],
+  'a child of a shared folder is reached by appending its relative path to the composed URI',
+  async ({ target, peer, ocm }) => {
+    preferRelative(peer);
+    const { folder, folderChild } = target.context.target.resources;
+    const share = await targetShares(ocm, target, peer, folder);
+    const authorization = await credential(ocm, target, peer, share);
+    const root = sharedResourceUrl(target, share.body, prefixEntry(target, 'ACC-2'));
+    const childUrl = `${root}/${folderChild.split('/').map(encodeURIComponent).join('/')}`;
+    const listing = await propfind(ocm, childUrl, authorization);
+    expect(listing.status, `PROPFIND ${childUrl}`).toBe(207);
+    const lastSegment = encodeURIComponent(folderChild.split('/').filter(Boolean).pop()!);
+    expect(listing.text, 'the multistatus names the child').toContain(lastSegment);
+    const content = await ocm.request(childUrl, { headers: { authorization } });
+    expect(content.status, `GET ${childUrl}`).toBe(200);
+    expect(content.bytes.length, 'the child has content').toBeGreaterThan(0);
+  },
+);
 
-check(['ACC-3'], 'legacy HTTP Basic with the secret as user name and an empty password opens the share at the webdav prefix', async ({ target, peer, ocm }) => {
-  const share = await targetShares(ocm, target, peer, target.context.target.resources.file);
-  if (isStrict(share)) notRun('the target made the share require token exchange; legacy secret access is not meant to open it');
-  const prefix = targetWebdavPrefix(target);
-  expect(prefix, 'the target discovery names a webdav prefix').toBeDefined();
-  const basic = `Basic ${Buffer.from(`${webdavOf(share).sharedSecret}:`).toString('base64')}`;
-  const answer = await propfind(ocm, prefix!, basic);
-  expect(answer.status, `PROPFIND ${prefix} with Basic <sharedSecret>:`).toBe(207);
-});
+check(
+  ['ACC-3'],
+  'legacy HTTP Basic with the secret as user name and an empty password opens the share at the webdav prefix',
+  async ({ target, peer, ocm }) => {
+    const share = await targetShares(ocm, target, peer, target.context.target.resources.file);
+    if (isStrict(share)) notRun('the target made the share require token exchange; legacy secret access is not meant to open it');
+    const prefix = targetWebdavPrefix(target);
+    expect(prefix, 'the target discovery names a webdav prefix').toBeDefined();
+    const basic = `Basic ${Buffer.from(`${webdavOf(share).sharedSecret}:`).toString('base64')}`;
+    const answer = await propfind(ocm, prefix!, basic);
+    expect(answer.status, `PROPFIND ${prefix} with Basic <sharedSecret>:`).toBe(207);
+  },
+);
 
 // ---------------------------------------------------------------- DAV
 
@@ -142,7 +161,10 @@ check(['DAV-1'], 'a read-only share refuses PUT, MKCOL, MOVE and DELETE and its 
   const childUrl = `${root}/${folderChild.split('/').map(encodeURIComponent).join('/')}`;
   const tag = randomUUID().slice(0, 8);
 
-  const before = { child: await ocm.request(childUrl, { headers: { authorization: folderAuth } }), file: await ocm.request(fileUrl, { headers: { authorization: fileAuth } }) };
+  const before = {
+    child: await ocm.request(childUrl, { headers: { authorization: folderAuth } }),
+    file: await ocm.request(fileUrl, { headers: { authorization: fileAuth } }),
+  };
   expect(before.child.status, `GET ${childUrl}`).toBe(200);
   expect(before.file.status, `GET ${fileUrl}`).toBe(200);
 
@@ -160,7 +182,10 @@ check(['DAV-1'], 'a read-only share refuses PUT, MKCOL, MOVE and DELETE and its 
     expect(REFUSED_WRITE, `${what}: ${method} ${url} answered ${answer.status}`).toContain(answer.status);
   }
 
-  const after = { child: await ocm.request(childUrl, { headers: { authorization: folderAuth } }), file: await ocm.request(fileUrl, { headers: { authorization: fileAuth } }) };
+  const after = {
+    child: await ocm.request(childUrl, { headers: { authorization: folderAuth } }),
+    file: await ocm.request(fileUrl, { headers: { authorization: fileAuth } }),
+  };
   expect(after.child.status).toBe(200);
   expect(after.child.bytes.equals(before.child.bytes), 'the child is unchanged').toBe(true);
   expect(after.file.status).toBe(200);
@@ -177,7 +202,9 @@ check(['DAV-2'], 'paths that climb out of a shared folder are refused and reveal
   const fileShare = await targetShares(ocm, target, peer, file, 'viewer', peerUser);
   const authorization = await credential(ocm, target, peer, folderShare);
   // What lies outside: the content of the shared file (a sibling of the folder in the reference's layout).
-  const outside = await ocm.request(sharedResourceUrl(target, fileShare.body), { headers: { authorization: await credential(ocm, target, peer, fileShare) } });
+  const outside = await ocm.request(sharedResourceUrl(target, fileShare.body), {
+    headers: { authorization: await credential(ocm, target, peer, fileShare) },
+  });
   expect(outside.status).toBe(200);
   const outsideText = outside.text.trim();
   const fileName = encodeURIComponent(file.split('/').filter(Boolean).pop()!);
@@ -197,8 +224,11 @@ check(['DAV-2'], 'paths that climb out of a shared folder are refused and reveal
   for (const path of probes) {
     for (const method of ['GET', 'PROPFIND']) {
       const answer = await rawPathRequest(ocm, root.origin, path, { method, headers: { authorization, depth: '1' } });
-      expect(answer.status >= 400 && answer.status < 500, `${method} ${path} answered ${answer.status}: a refusal (4xx) is expected`).toBe(true);
-      if (outsideText.length >= 8) expect(answer.text.includes(outsideText), `${method} ${path} revealed the content of ${file}`).toBe(false);
+      expect(answer.status >= 400 && answer.status < 500, `${method} ${path} answered ${answer.status}: a refusal (4xx) is expected`).toBe(
+        true,
+      );
+      if (outsideText.length >= 8)
+        expect(answer.text.includes(outsideText), `${method} ${path} revealed the content of ${file}`).toBe(false);
     }
   }
 });
@@ -218,7 +248,9 @@ check(['DAV-3'], 'a wrong or unknown share secret is answered 401 or 404, never 
   }
   for (const [url, authorization] of probes) {
     const answer = await propfind(ocm, url, authorization);
-    expect(REFUSED_SECRET, `PROPFIND ${url} with a wrong ${authorization.split(' ')[0]} secret answered ${answer.status}`).toContain(answer.status);
+    expect(REFUSED_SECRET, `PROPFIND ${url} with a wrong ${authorization.split(' ')[0]} secret answered ${answer.status}`).toContain(
+      answer.status,
+    );
   }
 });
 
@@ -250,7 +282,11 @@ check(['OCS-5'], 'after the owner removes the share, its secret no longer opens 
   const after = await propfind(ocm, url, authorization);
   expect(REFUSED_SECRET, `PROPFIND ${url} after the share was removed answered ${after.status}`).toContain(after.status);
   if (!isStrict(share)) {
-    const legacy = await propfind(ocm, targetWebdavPrefix(target)!, `Basic ${Buffer.from(`${webdavOf(share).sharedSecret}:`).toString('base64')}`);
+    const legacy = await propfind(
+      ocm,
+      targetWebdavPrefix(target)!,
+      `Basic ${Buffer.from(`${webdavOf(share).sharedSecret}:`).toString('base64')}`,
+    );
     expect(REFUSED_SECRET, `legacy Basic access after removal answered ${legacy.status}`).toContain(legacy.status);
   }
 });

@@ -32,27 +32,35 @@ function addressProblem(value: unknown): string | undefined {
   return problem ? `server part "${value.slice(at + 1)}": ${problem}` : undefined;
 }
 
-check(['ADR-2'], 'owner, sender and shareWith of a share the target sends are identifier@host[:port], without path or scheme', async ({ target, peer, ocm }) => {
-  needDriver(target, 'generateInvite', 'shareWith');
-  const user = peer.newUser('adr');
-  await becomeContact(ocm, target, peer, user);
-  const { body } = await shareFromTarget(target, peer, user, { path: target.context.target.resources.file });
-  const problems = (['owner', 'sender', 'shareWith'] as const)
-    .map((field) => [field, body[field], addressProblem(body[field])] as const)
-    .filter(([, , problem]) => problem !== undefined)
-    .map(([field, value, problem]) => `${field} ${JSON.stringify(value)}: ${problem}`);
-  expect(problems, problems.join('\n')).toEqual([]);
-  expect(body.shareWith, 'shareWith names the peer user at the peer').toBe(peer.address(user.id));
-});
+check(
+  ['ADR-2'],
+  'owner, sender and shareWith of a share the target sends are identifier@host[:port], without path or scheme',
+  async ({ target, peer, ocm }) => {
+    needDriver(target, 'generateInvite', 'shareWith');
+    const user = peer.newUser('adr');
+    await becomeContact(ocm, target, peer, user);
+    const { body } = await shareFromTarget(target, peer, user, { path: target.context.target.resources.file });
+    const problems = (['owner', 'sender', 'shareWith'] as const)
+      .map((field) => [field, body[field], addressProblem(body[field])] as const)
+      .filter(([, , problem]) => problem !== undefined)
+      .map(([field, value, problem]) => `${field} ${JSON.stringify(value)}: ${problem}`);
+    expect(problems, problems.join('\n')).toEqual([]);
+    expect(body.shareWith, 'shareWith names the peer user at the peer').toBe(peer.address(user.id));
+  },
+);
 
-check(['ADR-2'], 'recipientProvider of an invite acceptance the target sends is host[:port], without path or scheme', async ({ target, peer }) => {
-  needDriver(target, 'acceptInvite');
-  const invite = peer.createInvite(peer.newUser('adr-inviter'));
-  await target.driver.acceptInvite(target.user, { token: invite.token, providerDomain: peer.domain });
-  const sent = peer.received('/invite-accepted').find((r) => r.body?.token === invite.token);
-  expect(sent, `the target sent ${peer.domain} a POST /invite-accepted with the token`).toBeDefined();
-  const provider = sent!.body.recipientProvider;
-  expect(typeof provider, `recipientProvider is a string: ${JSON.stringify(provider)}`).toBe('string');
-  const problem = serverProblem(provider);
-  expect(problem, `recipientProvider ${JSON.stringify(provider)}: ${problem}`).toBeUndefined();
-});
+check(
+  ['ADR-2'],
+  'recipientProvider of an invite acceptance the target sends is host[:port], without path or scheme',
+  async ({ target, peer }) => {
+    needDriver(target, 'acceptInvite');
+    const invite = peer.createInvite(peer.newUser('adr-inviter'));
+    await target.driver.acceptInvite(target.user, { token: invite.token, providerDomain: peer.domain });
+    const sent = peer.received('/invite-accepted').find((r) => r.body?.token === invite.token);
+    expect(sent, `the target sent ${peer.domain} a POST /invite-accepted with the token`).toBeDefined();
+    const provider = sent!.body.recipientProvider;
+    expect(typeof provider, `recipientProvider is a string: ${JSON.stringify(provider)}`).toBe('string');
+    const problem = serverProblem(provider);
+    expect(problem, `recipientProvider ${JSON.stringify(provider)}: ${problem}`).toBeUndefined();
+  },
+);

@@ -56,14 +56,24 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
     ids: ['DISC-1'],
     title: 'GET /.well-known/ocm answers 200 with a JSON document',
     evaluate: ({ status, document }) =>
-      status !== undefined && status !== 200 ? `answered ${status}` : document === undefined || typeof document !== 'object' ? 'the body is not a JSON object' : undefined,
+      status !== undefined && status !== 200
+        ? `answered ${status}`
+        : document === undefined || typeof document !== 'object'
+          ? 'the body is not a JSON object'
+          : undefined,
   },
   {
     ids: ['DISC-2', 'DISC-3'],
     title: 'GET /ocm-provider answers 200 with the same document',
     needs: ['legacy'],
     evaluate: ({ legacy, document }) =>
-      !legacy ? 'the legacy path was not fetched' : legacy.status !== 200 ? `/ocm-provider answered ${legacy.status}` : JSON.stringify(legacy.document) !== JSON.stringify(document) ? '/ocm-provider serves a different document' : undefined,
+      !legacy
+        ? 'the legacy path was not fetched'
+        : legacy.status !== 200
+          ? `/ocm-provider answered ${legacy.status}`
+          : JSON.stringify(legacy.document) !== JSON.stringify(document)
+            ? '/ocm-provider serves a different document'
+            : undefined,
   },
   {
     ids: ['DISC-4'],
@@ -80,13 +90,20 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
   {
     ids: ['DISC-5'],
     title: 'discovery is served as application/json',
-    evaluate: ({ contentType }) => (contentType === undefined || /^application\/json\b/i.test(contentType) ? undefined : `content type is ${contentType || '(none)'}`),
+    evaluate: ({ contentType }) =>
+      contentType === undefined || /^application\/json\b/i.test(contentType) ? undefined : `content type is ${contentType || '(none)'}`,
   },
   {
     ids: ['DISC-6'],
     title: 'each resourceTypes item has name, shareTypes and protocols',
     evaluate: ({ document: d }) =>
-      d ? first(resourceTypes(d), (t) => (typeof t?.name !== 'string' || !Array.isArray(t.shareTypes) || typeof t.protocols !== 'object' || t.protocols === null ? `incomplete resource type ${JSON.stringify(t)}` : undefined)) : 'no document',
+      d
+        ? first(resourceTypes(d), (t) =>
+            typeof t?.name !== 'string' || !Array.isArray(t.shareTypes) || typeof t.protocols !== 'object' || t.protocols === null
+              ? `incomplete resource type ${JSON.stringify(t)}`
+              : undefined,
+          )
+        : 'no document',
   },
   {
     ids: ['DISC-7'],
@@ -104,7 +121,12 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
   {
     ids: ['DISC-9'],
     title: 'every shareTypes list contains "user"',
-    evaluate: ({ document: d }) => (d ? first(resourceTypes(d), (t) => (Array.isArray(t?.shareTypes) && t.shareTypes.includes('user') ? undefined : `${t?.name}: shareTypes lacks "user"`)) : 'no document'),
+    evaluate: ({ document: d }) =>
+      d
+        ? first(resourceTypes(d), (t) =>
+            Array.isArray(t?.shareTypes) && t.shareTypes.includes('user') ? undefined : `${t?.name}: shareTypes lacks "user"`,
+          )
+        : 'no document',
   },
   {
     ids: ['DISC-10'],
@@ -119,23 +141,38 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
     ids: ['DISC-11'],
     title: 'webdav-receive, when present, is {uri: absolute|relative}',
     evaluate: ({ document: d }) =>
-      d ? first(resourceTypes(d), (t) => {
-        const receive = t?.protocols?.['webdav-receive'];
-        return receive === undefined || ['absolute', 'relative'].includes(receive?.uri) ? undefined : `${t.name}: webdav-receive is ${JSON.stringify(receive)}`;
-      }) : 'no document',
+      d
+        ? first(resourceTypes(d), (t) => {
+            const receive = t?.protocols?.['webdav-receive'];
+            return receive === undefined || ['absolute', 'relative'].includes(receive?.uri)
+              ? undefined
+              : `${t.name}: webdav-receive is ${JSON.stringify(receive)}`;
+          })
+        : 'no document',
   },
   {
     ids: ['DISC-12'],
     title: 'webapp-receive, when present, has non-empty targets from blank and iframe; webapp is an object',
     evaluate: ({ document: d }) =>
-      d ? first(resourceTypes(d), (t) => {
-        const receive = t?.protocols?.['webapp-receive'];
-        if (receive !== undefined && !(Array.isArray(receive.targets) && receive.targets.length > 0 && receive.targets.every((x: unknown) => x === 'blank' || x === 'iframe'))) {
-          return `${t.name}: webapp-receive is ${JSON.stringify(receive)}`;
-        }
-        const webapp = t?.protocols?.webapp;
-        return webapp === undefined || (typeof webapp === 'object' && webapp !== null) ? undefined : `${t.name}: webapp is not an object`;
-      }) : 'no document',
+      d
+        ? first(resourceTypes(d), (t) => {
+            const receive = t?.protocols?.['webapp-receive'];
+            if (
+              receive !== undefined &&
+              !(
+                Array.isArray(receive.targets) &&
+                receive.targets.length > 0 &&
+                receive.targets.every((x: unknown) => x === 'blank' || x === 'iframe')
+              )
+            ) {
+              return `${t.name}: webapp-receive is ${JSON.stringify(receive)}`;
+            }
+            const webapp = t?.protocols?.webapp;
+            return webapp === undefined || (typeof webapp === 'object' && webapp !== null)
+              ? undefined
+              : `${t.name}: webapp is not an object`;
+          })
+        : 'no document',
   },
   {
     ids: ['DISC-13'],
@@ -144,7 +181,9 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
     evaluate: ({ document: d, jwks, profile }) => {
       if (profile === 'main' && typeof d?.jwksUri !== 'string') return 'jwksUri is missing';
       if (!jwks) return 'the key set was not fetched';
-      return jwks.status === 200 && Array.isArray(jwks.document?.keys) ? undefined : `the key set answered ${jwks.status} without a keys array`;
+      return jwks.status === 200 && Array.isArray(jwks.document?.keys)
+        ? undefined
+        : `the key set answered ${jwks.status} without a keys array`;
     },
   },
   {
@@ -165,7 +204,8 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
       if (!keys || keys.length === 0) return 'the key set has no keys';
       return first(keys, (key: any) => {
         if (typeof key?.kid !== 'string') return 'a key has no kid';
-        if (!ASYMMETRIC_JOSE.test(String(key.alg))) return `key ${key.kid}: alg ${JSON.stringify(key.alg)} is not an asymmetric JOSE algorithm`;
+        if (!ASYMMETRIC_JOSE.test(String(key.alg)))
+          return `key ${key.kid}: alg ${JSON.stringify(key.alg)} is not an asymmetric JOSE algorithm`;
         const outcome = getRegistry().validate('ocm', 'Jwk', key);
         return outcome.ok ? undefined : `key ${key.kid}: ${outcome.issues.map((i) => `${i.name} ${i.message}`).join(', ')}`;
       });
@@ -179,12 +219,16 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
   {
     ids: ['DISC-18'],
     title: 'the must-exchange-token criterion comes with the exchange-token capability',
-    evaluate: ({ document: d }) => (Array.isArray(d?.capabilities) && d!.capabilities.includes('exchange-token') ? undefined : 'exchange-token is not among the capabilities'),
+    evaluate: ({ document: d }) =>
+      Array.isArray(d?.capabilities) && d!.capabilities.includes('exchange-token')
+        ? undefined
+        : 'exchange-token is not among the capabilities',
   },
   {
     ids: ['DISC-19'],
     title: 'a server advertising invites names an inviteAcceptDialog',
-    evaluate: ({ document: d }) => (typeof d?.inviteAcceptDialog === 'string' && d.inviteAcceptDialog !== '' ? undefined : 'inviteAcceptDialog is missing'),
+    evaluate: ({ document: d }) =>
+      typeof d?.inviteAcceptDialog === 'string' && d.inviteAcceptDialog !== '' ? undefined : 'inviteAcceptDialog is missing',
   },
   {
     ids: ['DISC-20'],
@@ -210,17 +254,28 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
     ids: ['DISC-22'],
     title: 'protocols use the plain key for sending and a -receive twin for receiving',
     evaluate: ({ document: d }) =>
-      d ? first(resourceTypes(d), (t) => {
-        const keys = Object.keys(t?.protocols ?? {});
-        const bad = keys.find((k) => k.endsWith('-receive') && typeof t.protocols[k] !== 'object');
-        if (bad) return `${t.name}: ${bad} is not an object`;
-        return keys.includes('webdav') && !keys.includes('webdav-receive') ? `${t.name}: webdav is advertised without webdav-receive` : undefined;
-      }) : 'no document',
+      d
+        ? first(resourceTypes(d), (t) => {
+            const keys = Object.keys(t?.protocols ?? {});
+            const bad = keys.find((k) => k.endsWith('-receive') && typeof t.protocols[k] !== 'object');
+            if (bad) return `${t.name}: ${bad} is not an object`;
+            return keys.includes('webdav') && !keys.includes('webdav-receive')
+              ? `${t.name}: webdav is advertised without webdav-receive`
+              : undefined;
+          })
+        : 'no document',
   },
 ];
 
 /** Fetches what the rules need from a live server (bounded, no redirects). */
-export async function fetchDiscoveryInput(origin: string, options: { profile: string; allowHttp: boolean; fetcher?: (url: string) => Promise<{ status: number; contentType: string; text: string }> }): Promise<DiscoveryInput> {
+export async function fetchDiscoveryInput(
+  origin: string,
+  options: {
+    profile: string;
+    allowHttp: boolean;
+    fetcher?: (url: string) => Promise<{ status: number; contentType: string; text: string }>;
+  },
+): Promise<DiscoveryInput> {
   const get =
     options.fetcher ??
     (async (url: string) => {
@@ -236,7 +291,14 @@ export async function fetchDiscoveryInput(origin: string, options: { profile: st
   };
   const main = await get(`${origin}/.well-known/ocm`);
   const document = parse(main.text);
-  const input: DiscoveryInput = { document, status: main.status, contentType: main.contentType, host: new URL(origin).host, profile: options.profile, allowHttp: options.allowHttp };
+  const input: DiscoveryInput = {
+    document,
+    status: main.status,
+    contentType: main.contentType,
+    host: new URL(origin).host,
+    profile: options.profile,
+    allowHttp: options.allowHttp,
+  };
   const legacy = await get(`${origin}/ocm-provider`).catch(() => undefined);
   if (legacy) input.legacy = { status: legacy.status, document: parse(legacy.text) };
   const jwksUrl = typeof document?.jwksUri === 'string' ? document.jwksUri : `${origin}/.well-known/jwks.json`;

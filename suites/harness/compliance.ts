@@ -237,11 +237,15 @@ export function interopAnnotation(sender: string, receiver: string): { type: 'in
 export function expectedActual(message: string): { expected?: string; actual?: string } {
   const expected = /^\s*Expected(?: [a-z ]+)?:\s?(.*)$/m.exec(message)?.[1]?.trim();
   const actual = /^\s*Received(?: [a-z ]+)?:\s?(.*)$/m.exec(message)?.[1]?.trim();
-  if (expected !== undefined || actual !== undefined) return { ...(expected !== undefined ? { expected } : {}), ...(actual !== undefined ? { actual } : {}) };
+  if (expected !== undefined || actual !== undefined)
+    return { ...(expected !== undefined ? { expected } : {}), ...(actual !== undefined ? { actual } : {}) };
   // A diff: "- Expected  - n / + Received  + n" followed by -/+ lines.
   const header = /^- Expected.*\n\+ Received.*$/m.exec(message);
   if (!header) return {};
-  const body = message.slice(header.index + header[0].length).split('\n').filter((line) => !/^\s+at /.test(line));
+  const body = message
+    .slice(header.index + header[0].length)
+    .split('\n')
+    .filter((line) => !/^\s+at /.test(line));
   const minus = body.filter((l) => l.startsWith('-')).map((l) => l.slice(1));
   const plus = body.filter((l) => l.startsWith('+')).map((l) => l.slice(1));
   return { ...(minus.length ? { expected: minus.join('\n').trim() } : {}), ...(plus.length ? { actual: plus.join('\n').trim() } : {}) };
@@ -285,7 +289,12 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const source = annotations.find((a) => a.type === 'source')?.description;
         const interop = /^\s*(.+?)\s*->\s*(.+?)\s*$/.exec(annotations.find((a) => a.type === 'interop')?.description ?? '');
         const message = stripAnsi(result.errors?.[0]?.message ?? result.error?.message ?? '');
-        const id = spec.id ?? createHash('sha256').update(`${suiteFile ?? spec.file}\n${spec.title}`).digest('hex').slice(0, 20);
+        const id =
+          spec.id ??
+          createHash('sha256')
+            .update(`${suiteFile ?? spec.file}\n${spec.title}`)
+            .digest('hex')
+            .slice(0, 20);
         const attachment = result.attachments?.find((a) => a.name === 'transcript');
         const transcript = attachment ? readAttachment(attachment, root) : undefined;
         if (transcript !== undefined) transcripts[id] = transcript;
@@ -334,11 +343,14 @@ export function requirementOutcome(
     if (shard) return { outcome: 'not-run', reason: `no check of it ran in shard ${shard.current}/${shard.total}` };
     return {
       outcome: 'not-run',
-      reason: requirement.needsDriver ? 'no automated check ran (it needs a driver step this run did not do)' : 'no automated check exists yet',
+      reason: requirement.needsDriver
+        ? 'no automated check ran (it needs a driver step this run did not do)'
+        : 'no automated check exists yet',
     };
   }
   if (checks.some((c) => c.status === 'failed' || c.status === 'timed-out')) {
-    const failing = checks.find((c) => (c.status === 'failed' || c.status === 'timed-out') && c.error) ?? checks.find((c) => c.status !== 'passed');
+    const failing =
+      checks.find((c) => (c.status === 'failed' || c.status === 'timed-out') && c.error) ?? checks.find((c) => c.status !== 'passed');
     const reason = failing?.error?.split('\n')[0] ?? (failing?.status === 'timed-out' ? 'the check timed out' : 'a check failed');
     return { outcome: requirement.strength === 'must' && !requirement.informational ? 'failed' : 'warning', reason };
   }
@@ -429,7 +441,11 @@ export function finalizeResults(results: ComplianceResults): ComplianceResults {
 }
 
 export function buildComplianceResults(report: PlaywrightReport, options: BuildOptions): ComplianceResults {
-  const { byRequirement, transcripts } = collectChecks(report, { target: options.target.name, ...(options.interopWith ? { partner: options.interopWith.name } : {}) }, options.attachmentsRoot);
+  const { byRequirement, transcripts } = collectChecks(
+    report,
+    { target: options.target.name, ...(options.interopWith ? { partner: options.interopWith.name } : {}) },
+    options.attachmentsRoot,
+  );
   const requirements: RequirementResult[] = [];
   for (const base of options.catalogue.requirements) {
     const requirement = options.selected.get(base.id) ?? base;

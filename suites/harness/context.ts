@@ -7,7 +7,15 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCatalogue, resolveProfile, selectRequirements, PROJECT_ROOT, type Catalogue, type Profile, type Requirement } from './requirements.ts';
+import {
+  loadCatalogue,
+  resolveProfile,
+  selectRequirements,
+  PROJECT_ROOT,
+  type Catalogue,
+  type Profile,
+  type Requirement,
+} from './requirements.ts';
 import { loadTargetConfig, targetDomain, type TargetConfig } from './target.ts';
 
 export const TARGET_DISCOVERY_FILE = 'target-discovery.json';
@@ -38,13 +46,30 @@ export function suiteContext(): SuiteContext {
   if (!file) throw new Error('OCM_TARGET_CONFIG is not set: run the suites through `ocm-conformance run` or `npm test`');
   const target = loadTargetConfig(file);
   const discoveryFile = join(runDir(), TARGET_DISCOVERY_FILE);
-  const discovery = existsSync(discoveryFile) ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { document?: Record<string, any> }).document : undefined;
-  const resolved = resolveProfile(process.env.OCM_PROFILE ?? target.profile, typeof discovery?.apiVersion === 'string' ? discovery.apiVersion : undefined);
+  const discovery = existsSync(discoveryFile)
+    ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { document?: Record<string, any> }).document
+    : undefined;
+  const resolved = resolveProfile(
+    process.env.OCM_PROFILE ?? target.profile,
+    typeof discovery?.apiVersion === 'string' ? discovery.apiVersion : undefined,
+  );
   const catalogue = loadCatalogue();
   const selected = new Map(
-    selectRequirements(catalogue, { profile: resolved.profile, conflicts: target.conflicts as never, ...(resolved.release ? { release: resolved.release } : {}) }).map((r) => [r.id, r] as const),
+    selectRequirements(catalogue, {
+      profile: resolved.profile,
+      conflicts: target.conflicts as never,
+      ...(resolved.release ? { release: resolved.release } : {}),
+    }).map((r) => [r.id, r] as const),
   );
-  cached = { target, domain: targetDomain(target), profile: resolved.profile, profileWarning: resolved.warning, discovery, catalogue, selected };
+  cached = {
+    target,
+    domain: targetDomain(target),
+    profile: resolved.profile,
+    profileWarning: resolved.warning,
+    discovery,
+    catalogue,
+    selected,
+  };
   return cached;
 }
 
@@ -107,10 +132,12 @@ function staticReason(id: string): string | undefined {
   if (!requirement) {
     return context.catalogue.byId.has(id) ? `not part of profile ${context.profile}` : `unknown requirement ${id}`;
   }
-  if (requirement.capability && !advertises(requirement.capability)) return `the target does not advertise the ${requirement.capability} capability`;
+  if (requirement.capability && !advertises(requirement.capability))
+    return `the target does not advertise the ${requirement.capability} capability`;
   if (requirement.criterion) {
     const criteria = context.discovery?.criteria;
-    if (!Array.isArray(criteria) || !criteria.includes(requirement.criterion)) return `the target does not advertise the ${requirement.criterion} criterion`;
+    if (!Array.isArray(criteria) || !criteria.includes(requirement.criterion))
+      return `the target does not advertise the ${requirement.criterion} criterion`;
   }
   return undefined;
 }

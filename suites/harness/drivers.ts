@@ -14,14 +14,21 @@ import type { HttpTriggerAction, TargetConfig, TargetUser, DriverAction } from '
 import { DRIVER_ACTIONS } from './target.ts';
 
 export class DriverUnsupported extends Error {
-  constructor(readonly action: DriverAction, driverKind: string) {
+  constructor(
+    readonly action: DriverAction,
+    driverKind: string,
+  ) {
     super(`the ${driverKind} driver cannot ${action}`);
     this.name = 'DriverUnsupported';
   }
 }
 
 export class DriverStepFailed extends Error {
-  constructor(readonly action: DriverAction, readonly status: number, detail: string) {
+  constructor(
+    readonly action: DriverAction,
+    readonly status: number,
+    detail: string,
+  ) {
     super(`driver step ${action} failed with ${status}: ${detail}`);
     this.name = 'DriverStepFailed';
   }
@@ -88,7 +95,10 @@ export class OcsScienceMeshDriver implements Driver {
   private readonly ocs: string;
   private readonly mesh: string;
 
-  constructor(private readonly target: TargetConfig, private readonly receivedDav?: string) {
+  constructor(
+    private readonly target: TargetConfig,
+    private readonly receivedDav?: string,
+  ) {
     const settings = target.driver as { ocsBase?: string; sciencemeshBase?: string };
     this.ocs = `${target.baseUrl}${settings.ocsBase ?? '/ocs/v2.php/apps/files_sharing/api/v1'}`;
     this.mesh = `${target.baseUrl}${settings.sciencemeshBase ?? '/sciencemesh'}`;
@@ -102,7 +112,11 @@ export class OcsScienceMeshDriver implements Driver {
   private async ocsCall(action: DriverAction, user: TargetUser, method: string, path: string, form?: Record<string, string>): Promise<any> {
     const answer = await http(`${this.ocs}${path}${path.includes('?') ? '&' : '?'}format=json`, {
       method,
-      headers: { authorization: basic(user), 'ocs-apirequest': 'true', ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: {
+        authorization: basic(user),
+        'ocs-apirequest': 'true',
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
       ...(form ? { body: new URLSearchParams(form).toString() } : {}),
     });
     const meta = answer.json?.ocs?.meta;
@@ -114,8 +128,13 @@ export class OcsScienceMeshDriver implements Driver {
 
   async generateInvite(user: TargetUser, options: { expiresInSeconds?: number } = {}): Promise<{ token: string; expiration?: number }> {
     const body = options.expiresInSeconds ? { expiresIn: options.expiresInSeconds } : {};
-    const answer = await http(`${this.mesh}/generate-invite`, { method: 'POST', headers: { authorization: basic(user), 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (answer.status !== 200 && answer.status !== 201) throw new DriverStepFailed('generateInvite', answer.status, answer.text.slice(0, 200));
+    const answer = await http(`${this.mesh}/generate-invite`, {
+      method: 'POST',
+      headers: { authorization: basic(user), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (answer.status !== 200 && answer.status !== 201)
+      throw new DriverStepFailed('generateInvite', answer.status, answer.text.slice(0, 200));
     const expiration = Number(answer.json?.expiration);
     return { token: String(answer.json?.token), ...(Number.isFinite(expiration) ? { expiration } : {}) };
   }
@@ -131,8 +150,12 @@ export class OcsScienceMeshDriver implements Driver {
 
   async listContacts(user: TargetUser): Promise<RemoteUserRef[]> {
     const answer = await http(`${this.mesh}/find-accepted-users`, { method: 'GET', headers: { authorization: basic(user) } });
-    if (answer.status !== 200 || !Array.isArray(answer.json)) throw new DriverStepFailed('listContacts', answer.status, answer.text.slice(0, 200));
-    return (answer.json as Array<{ user_id: string; idp: string }>).map((c) => ({ userId: c.user_id, domain: c.idp.replace(/^https?:\/\//, '') }));
+    if (answer.status !== 200 || !Array.isArray(answer.json))
+      throw new DriverStepFailed('listContacts', answer.status, answer.text.slice(0, 200));
+    return (answer.json as Array<{ user_id: string; idp: string }>).map((c) => ({
+      userId: c.user_id,
+      domain: c.idp.replace(/^https?:\/\//, ''),
+    }));
   }
 
   async shareWith(user: TargetUser, share: { path: string; recipient: RemoteUserRef; role: 'viewer' | 'editor' }): Promise<{ id: string }> {
@@ -151,7 +174,12 @@ export class OcsScienceMeshDriver implements Driver {
     const data = await this.ocsCall('listReceived', user, 'GET', '/shares?shared_with_me=true&state=all');
     return (Array.isArray(data) ? data : [])
       .filter((s: any) => Number(s.share_type) === 6)
-      .map((s: any) => ({ id: String(s.id), name: String(s.name ?? s.file_target ?? ''), state: OCS_STATES[Number(s.state)] ?? 'pending', ...(s.remote_id ? { remoteId: String(s.remote_id) } : {}) }));
+      .map((s: any) => ({
+        id: String(s.id),
+        name: String(s.name ?? s.file_target ?? ''),
+        state: OCS_STATES[Number(s.state)] ?? 'pending',
+        ...(s.remote_id ? { remoteId: String(s.remote_id) } : {}),
+      }));
   }
 
   async acceptShare(user: TargetUser, id: string): Promise<void> {
@@ -163,7 +191,10 @@ export class OcsScienceMeshDriver implements Driver {
   }
 
   private receivedUrl(id: string, relativePath = ''): string {
-    const path = this.receivedDav!.replace('{id}', encodeURIComponent(id)).replace('{path}', relativePath.split('/').filter(Boolean).map(encodeURIComponent).join('/'));
+    const path = this.receivedDav!.replace('{id}', encodeURIComponent(id)).replace(
+      '{path}',
+      relativePath.split('/').filter(Boolean).map(encodeURIComponent).join('/'),
+    );
     return `${this.target.baseUrl}${path.replace(/\/+$/, '')}`;
   }
 
@@ -175,7 +206,11 @@ export class OcsScienceMeshDriver implements Driver {
 
   async writeReceived(user: TargetUser, id: string, relativePath: string, content: Buffer): Promise<{ status: number }> {
     if (!this.receivedDav) throw new DriverUnsupported('readReceived', this.kind);
-    const answer = await http(this.receivedUrl(id, relativePath), { method: 'PUT', headers: { authorization: basic(user), 'content-type': 'application/octet-stream' }, body: content });
+    const answer = await http(this.receivedUrl(id, relativePath), {
+      method: 'PUT',
+      headers: { authorization: basic(user), 'content-type': 'application/octet-stream' },
+      body: content,
+    });
     return { status: answer.status };
   }
 
@@ -190,7 +225,9 @@ export class OcsScienceMeshDriver implements Driver {
 
 /** Fills `{name}` placeholders (URL-encoded in URLs). */
 function fill(template: string, values: Record<string, string>, encode: boolean): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? (encode ? encodeURIComponent(values[name]!) : values[name]!) : whole));
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in values ? (encode ? encodeURIComponent(values[name]!) : values[name]!) : whole,
+  );
 }
 
 function fillJson(value: unknown, values: Record<string, string>): unknown {
@@ -220,7 +257,10 @@ export class HttpTriggerDriver implements Driver {
     const body = spec.json === undefined ? undefined : JSON.stringify(fillJson(spec.json, all));
     const answer = await http(fill(spec.url, all, true), {
       method: spec.method ?? (body ? 'POST' : 'GET'),
-      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...Object.fromEntries(Object.entries(spec.headers ?? {}).map(([k, v]) => [k, fill(v, all, false)])) },
+      headers: {
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...Object.fromEntries(Object.entries(spec.headers ?? {}).map(([k, v]) => [k, fill(v, all, false)])),
+      },
       ...(body ? { body } : {}),
     });
     if (answer.status < 200 || answer.status >= 300) throw new DriverStepFailed(action, answer.status, answer.text.slice(0, 200));
@@ -237,10 +277,17 @@ export class HttpTriggerDriver implements Driver {
   async listContacts(user: TargetUser) {
     const answer = await this.run('listContacts', user, {});
     const list = pick(answer.json, this.actions.listContacts?.result);
-    return Array.isArray(list) ? list.map((c: any) => ({ userId: String(c.user_id ?? c.userId), domain: String(c.idp ?? c.domain).replace(/^https?:\/\//, '') })) : [];
+    return Array.isArray(list)
+      ? list.map((c: any) => ({ userId: String(c.user_id ?? c.userId), domain: String(c.idp ?? c.domain).replace(/^https?:\/\//, '') }))
+      : [];
   }
   async shareWith(user: TargetUser, share: { path: string; recipient: RemoteUserRef; role: 'viewer' | 'editor' }) {
-    const answer = await this.run('shareWith', user, { path: share.path, recipientId: share.recipient.userId, recipientDomain: share.recipient.domain, role: share.role });
+    const answer = await this.run('shareWith', user, {
+      path: share.path,
+      recipientId: share.recipient.userId,
+      recipientDomain: share.recipient.domain,
+      role: share.role,
+    });
     return { id: String(pick(answer.json, this.actions.shareWith?.result ?? 'id')) };
   }
   async listReceived(user: TargetUser) {
@@ -276,7 +323,10 @@ export class HttpTriggerDriver implements Driver {
  */
 export class ManualDriver implements Driver {
   readonly kind = 'manual';
-  constructor(private readonly waitForPeer: (pathSuffix: string, timeoutMs: number) => Promise<unknown>, private readonly timeoutSeconds: number) {}
+  constructor(
+    private readonly waitForPeer: (pathSuffix: string, timeoutMs: number) => Promise<unknown>,
+    private readonly timeoutSeconds: number,
+  ) {}
 
   supports(action: DriverAction): boolean {
     return action === 'acceptInvite' || action === 'shareWith' || action === 'unshare';
@@ -291,7 +341,10 @@ export class ManualDriver implements Driver {
     await this.step(`as ${user.username}, accept the invite token ${invite.token} from ${invite.providerDomain}`, '/invite-accepted');
   }
   async shareWith(user: TargetUser, share: { path: string; recipient: RemoteUserRef; role: 'viewer' | 'editor' }) {
-    await this.step(`as ${user.username}, share ${share.path} (${share.role}) with ${share.recipient.userId}@${share.recipient.domain}`, '/shares');
+    await this.step(
+      `as ${user.username}, share ${share.path} (${share.role}) with ${share.recipient.userId}@${share.recipient.domain}`,
+      '/shares',
+    );
     return { id: 'manual' };
   }
   async unshare(user: TargetUser, _id: string) {
@@ -300,14 +353,30 @@ export class ManualDriver implements Driver {
   private unsupported(action: DriverAction): never {
     throw new DriverUnsupported(action, this.kind);
   }
-  async generateInvite(): Promise<{ token: string }> { return this.unsupported('generateInvite'); }
-  async listContacts(): Promise<RemoteUserRef[]> { return this.unsupported('listContacts'); }
-  async listReceived(): Promise<ReceivedShareView[]> { return this.unsupported('listReceived'); }
-  async acceptShare(): Promise<void> { return this.unsupported('acceptShare'); }
-  async declineShare(): Promise<void> { return this.unsupported('declineShare'); }
-  async readReceived(): Promise<{ status: number; bytes: Buffer }> { return this.unsupported('readReceived'); }
-  async writeReceived(): Promise<{ status: number }> { return this.unsupported('readReceived'); }
-  async updateShare(): Promise<void> { return this.unsupported('updateShare'); }
+  async generateInvite(): Promise<{ token: string }> {
+    return this.unsupported('generateInvite');
+  }
+  async listContacts(): Promise<RemoteUserRef[]> {
+    return this.unsupported('listContacts');
+  }
+  async listReceived(): Promise<ReceivedShareView[]> {
+    return this.unsupported('listReceived');
+  }
+  async acceptShare(): Promise<void> {
+    return this.unsupported('acceptShare');
+  }
+  async declineShare(): Promise<void> {
+    return this.unsupported('declineShare');
+  }
+  async readReceived(): Promise<{ status: number; bytes: Buffer }> {
+    return this.unsupported('readReceived');
+  }
+  async writeReceived(): Promise<{ status: number }> {
+    return this.unsupported('readReceived');
+  }
+  async updateShare(): Promise<void> {
+    return this.unsupported('updateShare');
+  }
 }
 
 export class NoDriver implements Driver {
@@ -318,17 +387,39 @@ export class NoDriver implements Driver {
   private unsupported(action: DriverAction): never {
     throw new DriverUnsupported(action, this.kind);
   }
-  async generateInvite(): Promise<{ token: string }> { return this.unsupported('generateInvite'); }
-  async acceptInvite(): Promise<void> { return this.unsupported('acceptInvite'); }
-  async listContacts(): Promise<RemoteUserRef[]> { return this.unsupported('listContacts'); }
-  async shareWith(): Promise<{ id: string }> { return this.unsupported('shareWith'); }
-  async listReceived(): Promise<ReceivedShareView[]> { return this.unsupported('listReceived'); }
-  async acceptShare(): Promise<void> { return this.unsupported('acceptShare'); }
-  async declineShare(): Promise<void> { return this.unsupported('declineShare'); }
-  async readReceived(): Promise<{ status: number; bytes: Buffer }> { return this.unsupported('readReceived'); }
-  async writeReceived(): Promise<{ status: number }> { return this.unsupported('readReceived'); }
-  async unshare(): Promise<void> { return this.unsupported('unshare'); }
-  async updateShare(): Promise<void> { return this.unsupported('updateShare'); }
+  async generateInvite(): Promise<{ token: string }> {
+    return this.unsupported('generateInvite');
+  }
+  async acceptInvite(): Promise<void> {
+    return this.unsupported('acceptInvite');
+  }
+  async listContacts(): Promise<RemoteUserRef[]> {
+    return this.unsupported('listContacts');
+  }
+  async shareWith(): Promise<{ id: string }> {
+    return this.unsupported('shareWith');
+  }
+  async listReceived(): Promise<ReceivedShareView[]> {
+    return this.unsupported('listReceived');
+  }
+  async acceptShare(): Promise<void> {
+    return this.unsupported('acceptShare');
+  }
+  async declineShare(): Promise<void> {
+    return this.unsupported('declineShare');
+  }
+  async readReceived(): Promise<{ status: number; bytes: Buffer }> {
+    return this.unsupported('readReceived');
+  }
+  async writeReceived(): Promise<{ status: number }> {
+    return this.unsupported('readReceived');
+  }
+  async unshare(): Promise<void> {
+    return this.unsupported('unshare');
+  }
+  async updateShare(): Promise<void> {
+    return this.unsupported('updateShare');
+  }
 }
 
 export function createDriver(target: TargetConfig, waitForPeer: (pathSuffix: string, timeoutMs: number) => Promise<unknown>): Driver {

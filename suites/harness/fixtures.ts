@@ -74,7 +74,8 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   target: async ({ peers }, use) => {
     const context = suiteContext();
     const users = 'users' in context.target.driver ? context.target.driver.users : [];
-    const endPoint = typeof context.discovery?.endPoint === 'string' ? context.discovery.endPoint.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
+    const endPoint =
+      typeof context.discovery?.endPoint === 'string' ? context.discovery.endPoint.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
     const driver = createDriver(context.target, async (suffix, timeoutMs) => peers[0].waitFor(suffix, 'POST', timeoutMs));
     await use({
       context,

@@ -80,13 +80,21 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
   ]);
   const logger = pino({ level: process.env.OCM_LOG_LEVEL ?? 'silent' });
   const start = (host: string, port: number, name: string, own: ConfigLayer = {}) =>
-    startInstance(buildConfig({ host, port, grpcPort: 0, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }, own), { logger, providers });
+    startInstance(buildConfig({ host, port, grpcPort: 0, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }, own), {
+      logger,
+      providers,
+    });
   const a = await start(hostA, portA, 'a', options.configureTarget);
   const b = await start(hostB, portB, 'b').catch(async (error) => {
     await a.close();
     throw error;
   });
-  const users = JSON.parse(await readFile(join(PROJECT_ROOT, 'fixtures/users.json'), 'utf8')) as Array<{ id: string; username: string; password: string; displayName: string }>;
+  const users = JSON.parse(await readFile(join(PROJECT_ROOT, 'fixtures/users.json'), 'utf8')) as Array<{
+    id: string;
+    username: string;
+    password: string;
+    displayName: string;
+  }>;
   const driverFor = () => ({
     kind: 'ocs+sciencemesh',
     users: users.map((u) => ({ username: u.username, password: u.password, id: u.id, displayName: u.displayName })),
@@ -101,7 +109,10 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
     allowHttp: true,
   });
-  const config = { ...target('reference A (embedded)', origins[0]!, a.grpcAddress), interopWith: target('reference B (embedded)', origins[1]!, b.grpcAddress) };
+  const config = {
+    ...target('reference A (embedded)', origins[0]!, a.grpcAddress),
+    interopWith: target('reference B (embedded)', origins[1]!, b.grpcAddress),
+  };
   const configFile = join(runDir, 'embedded-target.yaml');
   await writeFile(configFile, `# Written by the suites' global setup for the embedded reference pair.\n${toYaml(config)}`);
   return {
@@ -128,7 +139,13 @@ export async function recordTargetDiscovery(configFile: string, runDir: string):
     } catch {
       document = undefined;
     }
-    record = { url, fetchedAt: new Date().toISOString(), status: response.status, contentType: response.headers.get('content-type'), document };
+    record = {
+      url,
+      fetchedAt: new Date().toISOString(),
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      document,
+    };
   } catch (error) {
     record = { url, fetchedAt: new Date().toISOString(), error: (error as Error).message };
   }

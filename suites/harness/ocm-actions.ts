@@ -22,7 +22,14 @@ export interface PostOptions {
 }
 
 /** POSTs JSON to `<target endPoint><path>` as `peer`. */
-export async function peerPost(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, path: string, payload: unknown, options: PostOptions = {}): Promise<Answer> {
+export async function peerPost(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  path: string,
+  payload: unknown,
+  options: PostOptions = {},
+): Promise<Answer> {
   const url = `${target.endPoint}${path}`;
   const body = options.raw ?? JSON.stringify(payload);
   const sign = options.sign ?? advertises('http-sig');
@@ -37,8 +44,18 @@ export function targetAddress(target: TargetHandle, userId = target.user.id): st
 }
 
 /** A newest-draft Share Creation Notification from `peer` offering `share` to `shareWith`. */
-export function sharePayload(peer: PeerSimulator, share: PeerShare, shareWith: string, owner: PeerUser = peer.users[0]!, overrides: Record<string, unknown> = {}): Record<string, any> {
-  const webdav: Record<string, unknown> = { uri: `${peer.origin}/dav/ocm/${share.id}`, sharedSecret: share.secret, permissions: share.permissions };
+export function sharePayload(
+  peer: PeerSimulator,
+  share: PeerShare,
+  shareWith: string,
+  owner: PeerUser = peer.users[0]!,
+  overrides: Record<string, unknown> = {},
+): Record<string, any> {
+  const webdav: Record<string, unknown> = {
+    uri: `${peer.origin}/dav/ocm/${share.id}`,
+    sharedSecret: share.secret,
+    permissions: share.permissions,
+  };
   if (share.requirements) webdav.requirements = share.requirements;
   return {
     shareWith,
@@ -61,7 +78,13 @@ export function sharePayload(peer: PeerSimulator, share: PeerShare, shareWith: s
  * generates an invite (driver) and the peer redeems it at the target's
  * `/invite-accepted`. Returns false when the driver cannot generate invites.
  */
-export async function becomeContact(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, peerUser: PeerUser, targetUser = target.user): Promise<boolean> {
+export async function becomeContact(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  peerUser: PeerUser,
+  targetUser = target.user,
+): Promise<boolean> {
   if (!target.driver.supports('generateInvite')) return false;
   const { token } = await target.driver.generateInvite(targetUser);
   const answer = await peerPost(ocm, target, peer, '/invite-accepted', {
@@ -71,7 +94,8 @@ export async function becomeContact(ocm: Transcript, target: TargetHandle, peer:
     email: peerUser.email,
     name: peerUser.name,
   });
-  if (answer.status !== 200) throw new Error(`the target refused the peer's invite acceptance with ${answer.status}: ${answer.text.slice(0, 200)}`);
+  if (answer.status !== 200)
+    throw new Error(`the target refused the peer's invite acceptance with ${answer.status}: ${answer.text.slice(0, 200)}`);
   return true;
 }
 
@@ -116,8 +140,12 @@ export async function shareFromTarget(
     role: options.role ?? 'viewer',
   });
   const request = await eventually(async () => peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/shares')));
-  if (!request) throw new Error(`no POST /shares reached ${peer.name} within 5 s after the driver shared ${options.path} with ${peer.address(peerUser.id)}`);
-  if (!request.body || typeof request.body !== 'object') throw new Error(`the POST /shares that reached ${peer.name} has no JSON object body`);
+  if (!request)
+    throw new Error(
+      `no POST /shares reached ${peer.name} within 5 s after the driver shared ${options.path} with ${peer.address(peerUser.id)}`,
+    );
+  if (!request.body || typeof request.body !== 'object')
+    throw new Error(`the POST /shares that reached ${peer.name} has no JSON object body`);
   return { id, request, body: request.body as Record<string, any> };
 }
 
@@ -146,7 +174,11 @@ export function isAbsoluteUri(uri: string): boolean {
  * `protocol.webdav.uri` as is, a relative one below the target's WebDAV prefix
  * (see targetWebdavPrefix). Throws when the share or the discovery lacks what is needed.
  */
-export function sharedResourceUrl(target: TargetHandle, share: Record<string, any>, entry: 'first-entry' | 'matching-entry' = 'first-entry'): string {
+export function sharedResourceUrl(
+  target: TargetHandle,
+  share: Record<string, any>,
+  entry: 'first-entry' | 'matching-entry' = 'first-entry',
+): string {
   const uri = share?.protocol?.webdav?.uri;
   if (typeof uri !== 'string' || uri === '') throw new Error('the share has no protocol.webdav.uri');
   if (isAbsoluteUri(uri)) return uri.replace(/\/+$/, '');
@@ -165,11 +197,21 @@ export function tokenRequestFields(peer: PeerSimulator, code: string, extra: Rec
  * `application/x-www-form-urlencoded`, signed with the peer's key (RFC 9421,
  * over the exact body) unless `sign: false`.
  */
-export async function requestToken(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, fields: Record<string, string>, options: { sign?: boolean } = {}): Promise<Answer> {
+export async function requestToken(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  fields: Record<string, string>,
+  options: { sign?: boolean } = {},
+): Promise<Answer> {
   const url = target.discovery?.tokenEndPoint;
   if (typeof url !== 'string' || url === '') throw new Error('the target advertises no tokenEndPoint');
   const body = new URLSearchParams(fields).toString();
-  const headers: Record<string, string> = { ...(options.sign === false ? {} : peer.signatureHeaders(url, body)), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const headers: Record<string, string> = {
+    ...(options.sign === false ? {} : peer.signatureHeaders(url, body)),
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+  };
   return ocm.request(url, { method: 'POST', headers, body });
 }
 
@@ -192,23 +234,35 @@ export async function rawPathRequest(
   const started = Date.now();
   const exchange: Transcript['exchanges'][number] = {
     at: new Date(started).toISOString(),
-    request: { method, url: `${base.origin}${rawPath}`, headers: redactHeaders(headers), ...(options.body !== undefined ? { body: redactText(options.body) } : {}) },
+    request: {
+      method,
+      url: `${base.origin}${rawPath}`,
+      headers: redactHeaders(headers),
+      ...(options.body !== undefined ? { body: redactText(options.body) } : {}),
+    },
     durationMs: 0,
   };
   ocm.exchanges.push(exchange);
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   try {
-    const answer = await new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-      const req = send({ host: base.hostname, port: base.port || undefined, path: rawPath, method, headers, timeout: options.timeoutMs ?? 15_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 15_000} ms`)));
-      req.on('error', reject);
-      req.end(options.body);
-    });
+    const answer = await new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>(
+      (resolve, reject) => {
+        const req = send(
+          { host: base.hostname, port: base.port || undefined, path: rawPath, method, headers, timeout: options.timeoutMs ?? 15_000 },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 15_000} ms`)));
+        req.on('error', reject);
+        req.end(options.body);
+      },
+    );
     exchange.durationMs = Date.now() - started;
     exchange.response = { status: answer.status, headers: redactHeaders(answer.headers), body: redactText(answer.text.slice(0, 8000)) };
     return answer;
@@ -227,6 +281,9 @@ export function expectErrorBody(answer: Answer, label = 'the error answer'): voi
   if (issues === undefined) return;
   expect(Array.isArray(issues), `${label} (${answer.status}): validationErrors is an array`).toBe(true);
   for (const issue of issues) {
-    expect(typeof issue?.name === 'string' && typeof issue?.message === 'string', `${label} (${answer.status}): validationErrors item ${JSON.stringify(issue)} has string name and message`).toBe(true);
+    expect(
+      typeof issue?.name === 'string' && typeof issue?.message === 'string',
+      `${label} (${answer.status}): validationErrors item ${JSON.stringify(issue)} has string name and message`,
+    ).toBe(true);
   }
 }

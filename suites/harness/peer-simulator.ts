@@ -278,7 +278,8 @@ export class PeerSimulator {
     };
 
     const sendDiscovery = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) => {
-      if (this.behaviour.discoveryStatus !== 200) return reply.code(this.behaviour.discoveryStatus).send({ message: 'discovery disabled by the test' });
+      if (this.behaviour.discoveryStatus !== 200)
+        return reply.code(this.behaviour.discoveryStatus).send({ message: 'discovery disabled by the test' });
       return reply.type('application/json').send(this.discoveryDocument());
     };
     app.get('/.well-known/ocm', async (request, reply) => {
@@ -320,7 +321,8 @@ export class PeerSimulator {
     app.post('/ocm/token', async (request, reply) => {
       const entry = await record(request);
       const form = entry.body as Record<string, string> | undefined;
-      if (!form || form.grant_type === undefined || form.client_id === undefined || form.code === undefined) return reply.code(400).send({ error: 'invalid_request' });
+      if (!form || form.grant_type === undefined || form.client_id === undefined || form.code === undefined)
+        return reply.code(400).send({ error: 'invalid_request' });
       if (form.grant_type !== 'authorization_code') return reply.code(400).send({ error: 'unsupported_grant_type' });
       const share = [...this.shares.values()].find((s) => s.secret === form.code && !s.revoked);
       if (!share) return reply.code(400).send({ error: 'invalid_grant' });
@@ -348,7 +350,11 @@ export class PeerSimulator {
           consumed = share && segments[0] === share.id ? 1 : 0;
         }
         if (!share || share.revoked) return { ok: false, status: 401, code: 'UNAUTHORISED', message: 'no such share or wrong credentials' };
-        return { ok: true, target: { root: join(this.filesDir, ...share.path.split('/')), readOnly: !share.permissions.includes('write') }, consumed };
+        return {
+          ok: true,
+          target: { root: join(this.filesDir, ...share.path.split('/')), readOnly: !share.permissions.includes('write') },
+          consumed,
+        };
       },
     });
 
@@ -380,7 +386,9 @@ export class PeerSimulator {
     if (!this.targetOrigin) return [];
     if (this.targetJwks && Date.now() - this.targetJwks.at < 30_000) return this.targetJwks.keys;
     try {
-      const discovery = (await (await fetch(`${this.targetOrigin}/.well-known/ocm`, { signal: AbortSignal.timeout(5000) })).json()) as { jwksUri?: string };
+      const discovery = (await (await fetch(`${this.targetOrigin}/.well-known/ocm`, { signal: AbortSignal.timeout(5000) })).json()) as {
+        jwksUri?: string;
+      };
       const jwksUrl = discovery.jwksUri ?? `${this.targetOrigin}/.well-known/jwks.json`;
       const jwks = (await (await fetch(jwksUrl, { signal: AbortSignal.timeout(5000), redirect: 'manual' })).json()) as { keys?: Jwk[] };
       this.targetJwks = { at: Date.now(), keys: Array.isArray(jwks.keys) ? jwks.keys : [] };

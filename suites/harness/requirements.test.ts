@@ -24,9 +24,15 @@ const SPEC_IDS = [
   ...range('RQS', 3),
   ...range('TOK', 9),
   ...range('SIG', 19),
-  'ADR-1', 'ADR-2',
-  'ACC-1', 'ACC-2', 'ACC-3', 'ACC-4', 'ACC-5',
-  'ERR-1', 'ERR-2',
+  'ADR-1',
+  'ADR-2',
+  'ACC-1',
+  'ACC-2',
+  'ACC-3',
+  'ACC-4',
+  'ACC-5',
+  'ERR-1',
+  'ERR-2',
   'TLS-1',
 ];
 
@@ -75,8 +81,10 @@ test.describe('the catalogue', () => {
   test('product conventions are never above SHOULD, and carry the area and role of their surface', () => {
     for (const r of catalogue.requirements.filter((x) => x.source === 'convention')) expect(r.strength, r.id).not.toBe('must');
     for (const r of catalogue.requirements.filter((x) => /^(SM|OCS|DAV)-/.test(x.id))) expect(r.source, r.id).toBe('convention');
-    for (const r of catalogue.requirements.filter((x) => x.id.startsWith('SM-'))) expect([r.area, r.role], r.id).toEqual(['sciencemesh', 'local-api']);
-    for (const r of catalogue.requirements.filter((x) => x.id.startsWith('CS3-'))) expect([r.area, r.role], r.id).toEqual(['cs3-grpc', 'grpc']);
+    for (const r of catalogue.requirements.filter((x) => x.id.startsWith('SM-')))
+      expect([r.area, r.role], r.id).toEqual(['sciencemesh', 'local-api']);
+    for (const r of catalogue.requirements.filter((x) => x.id.startsWith('CS3-')))
+      expect([r.area, r.role], r.id).toEqual(['cs3-grpc', 'grpc']);
   });
 
   test('checks that need the target to act are marked needsDriver', () => {
@@ -84,12 +92,20 @@ test.describe('the catalogue', () => {
     // X+B and P+X rows of the spec list keep their primary method and still need a driver.
     expect(requirementById('SHR-1', catalogue)).toMatchObject({ method: 'black-box', needsDriver: true });
     expect(requirementById('SHR-23', catalogue)).toMatchObject({ method: 'passive', needsDriver: true });
-    expect(requirementById('INV-8', catalogue)).toMatchObject({ roles: ['invite-receiver', 'invite-sender'], methods: ['passive', 'black-box'] });
+    expect(requirementById('INV-8', catalogue)).toMatchObject({
+      roles: ['invite-receiver', 'invite-sender'],
+      methods: ['passive', 'black-box'],
+    });
     expect(requirementById('DISC-1', catalogue).needsDriver).toBe(false);
   });
 
   test('requirementById finds an entry and refuses an unknown ID', () => {
-    expect(requirementById('DISC-1')).toMatchObject({ id: 'DISC-1', area: 'discovery', role: 'discoverable-server', section: 'draft § Terms › OCM Address' });
+    expect(requirementById('DISC-1')).toMatchObject({
+      id: 'DISC-1',
+      area: 'discovery',
+      role: 'discoverable-server',
+      section: 'draft § Terms › OCM Address',
+    });
     expect(requirementById(catalogue, 'SM-14').summary).toMatch(/404/);
     expect(() => requirementById('DISC-99')).toThrow(/unknown requirement ID "DISC-99"/);
     expect(() => requirementById(catalogue, 'SM-99')).toThrow(/unknown requirement ID "SM-99"/);
@@ -97,7 +113,9 @@ test.describe('the catalogue', () => {
 
   test('a relative path is read from the project root, a missing file is one clear error', () => {
     expect(loadCatalogue('fixtures/requirements.yaml').requirements).toHaveLength(catalogue.requirements.length);
-    expect(() => loadCatalogue('fixtures/no-such-catalogue.yaml')).toThrow(/cannot read requirement catalogue .*no-such-catalogue\.yaml: ENOENT/);
+    expect(() => loadCatalogue('fixtures/no-such-catalogue.yaml')).toThrow(
+      /cannot read requirement catalogue .*no-such-catalogue\.yaml: ENOENT/,
+    );
   });
 });
 
@@ -182,7 +200,10 @@ test.describe('spec conflicts', () => {
   test('every option has two readings, a default among them, and effects for all its tagged requirements', () => {
     expect(conflictOptionProblems()).toEqual([]);
     for (const key of CONFLICT_KEYS) {
-      const tagged = catalogue.requirements.filter((r) => r.conflict === key).map((r) => r.id).sort();
+      const tagged = catalogue.requirements
+        .filter((r) => r.conflict === key)
+        .map((r) => r.id)
+        .sort();
       expect(tagged.length, key).toBeGreaterThan(0);
       for (const reading of Object.values(CONFLICT_OPTIONS[key].readings)) expect(Object.keys(reading.effects).sort(), key).toEqual(tagged);
     }
@@ -190,7 +211,12 @@ test.describe('spec conflicts', () => {
 
   test('defaults are applied and recorded when nothing is chosen', () => {
     const shr13 = find(select('main'), 'SHR-13');
-    expect(shr13?.reading).toMatchObject({ key: 'webdav-permissions-required', reading: 'text', isDefault: true, variant: 'uri-and-secret' });
+    expect(shr13?.reading).toMatchObject({
+      key: 'webdav-permissions-required',
+      reading: 'text',
+      isDefault: true,
+      variant: 'uri-and-secret',
+    });
     expect(find(select('1.4'), 'SIG-1')?.reading).toMatchObject({ reading: 'draft-07', variant: 'date-optional' });
   });
 
@@ -217,7 +243,9 @@ test.describe('spec conflicts', () => {
     expect(find(select('1.4', strict), 'SIG-6')?.reading?.variant).toBe('date-mandatory');
     expect(find(select('main', strict), 'SIG-1')?.reading).toBeUndefined();
     expect(find(select('1.4', { conflicts: { 'unsigned-requests': 'reject-all' } }), 'SIG-13')?.reading?.variant).toBe('every-verifier');
-    expect(find(select('1.1', { conflicts: { 'phantom-required-fields': 'literal' } }), 'SHR-4')?.reading?.variant).toBe('include-permission');
+    expect(find(select('1.1', { conflicts: { 'phantom-required-fields': 'literal' } }), 'SHR-4')?.reading?.variant).toBe(
+      'include-permission',
+    );
     expect(find(select('1.2', { conflicts: { 'phantom-required-fields': 'literal' } }), 'SHR-4')?.reading).toBeUndefined();
     expect(find(select('1.4', { conflicts: { 'federation-share-type': 'yaml' } }), 'SHR-6')?.reading).toBeUndefined();
     expect(find(select('main', { conflicts: { 'federation-share-type': 'yaml' } }), 'SHR-6')?.reading?.variant).toBe('federation-core');
@@ -225,12 +253,16 @@ test.describe('spec conflicts', () => {
 
   test('a reading introduced by a patch release is not applied before it', () => {
     expect(find(select('1.2', { release: '1.2.1' }), 'DISC-19')?.reading?.variant).toBe('path');
-    expect(find(select('1.2', { release: '1.2.1', conflicts: { 'invite-accept-dialog-form': 'uri' } }), 'DISC-19')?.reading?.variant).toBe('absolute-uri');
+    expect(find(select('1.2', { release: '1.2.1', conflicts: { 'invite-accept-dialog-form': 'uri' } }), 'DISC-19')?.reading?.variant).toBe(
+      'absolute-uri',
+    );
   });
 
   test('unknown conflict keys and readings are refused by name', () => {
     expect(() => select('main', { conflicts: { 'no-such-conflict': 'x' } as never })).toThrow(/unknown spec conflict "no-such-conflict"/);
-    expect(() => select('main', { conflicts: { 'webdav-permissions-required': 'both' } })).toThrow(/conflict "webdav-permissions-required" has no reading "both": choose text or yaml/);
+    expect(() => select('main', { conflicts: { 'webdav-permissions-required': 'both' } })).toThrow(
+      /conflict "webdav-permissions-required" has no reading "both": choose text or yaml/,
+    );
   });
 });
 
@@ -258,26 +290,66 @@ test.describe('invalid catalogues are rejected with the entry named', () => {
     ['an unknown key', { ...valid, id: 'DISC-2', colour: 'red' }, /inline: DISC-2: unknown key "colour"/],
     ['a bad level', { ...valid, id: 'DISC-3', level: 'MUSTN’T' }, /DISC-3: level "MUSTN’T" is not one of/],
     ['a lower-case level', { ...valid, id: 'DISC-4', level: 'must' }, /DISC-4: level "must" is not one of MUST, MUST NOT/],
-    ['a strength that does not fit the level', { ...valid, id: 'DISC-5', level: 'SHOULD' }, /DISC-5: strength must does not match level SHOULD/],
+    [
+      'a strength that does not fit the level',
+      { ...valid, id: 'DISC-5', level: 'SHOULD' },
+      /DISC-5: strength must does not match level SHOULD/,
+    ],
     ['a bad area', { ...valid, id: 'DISC-6', area: 'discovry' }, /DISC-6: area "discovry" is not one of/],
     ['an area that does not fit the prefix', { ...valid, id: 'DISC-7', area: 'shares' }, /DISC-7: area shares does not fit id prefix DISC/],
     ['a bad role', { ...valid, id: 'DISC-8', role: 'server' }, /DISC-8: role "server" is not one of/],
     ['a bad role inside a list', { ...valid, id: 'DISC-9', role: ['sending-server', 'client'] }, /DISC-9: role "client"/],
     ['a bad method', { ...valid, id: 'DISC-10', method: 'grey-box' }, /DISC-10: method "grey-box"/],
-    ['needs-driver without needsDriver', { ...valid, id: 'DISC-11', method: 'needs-driver' }, /DISC-11: method needs-driver requires needsDriver: true/],
-    ['an unquoted version', { ...valid, id: 'DISC-12', versions: { since: 1.1 } }, /DISC-12: versions.since 1.1 is a number: quote version keys/],
+    [
+      'needs-driver without needsDriver',
+      { ...valid, id: 'DISC-11', method: 'needs-driver' },
+      /DISC-11: method needs-driver requires needsDriver: true/,
+    ],
+    [
+      'an unquoted version',
+      { ...valid, id: 'DISC-12', versions: { since: 1.1 } },
+      /DISC-12: versions.since 1.1 is a number: quote version keys/,
+    ],
     ['an unknown version', { ...valid, id: 'DISC-13', versions: { since: '1.5' } }, /DISC-13: versions.since "1.5" is not one of/],
-    ['until before since', { ...valid, id: 'DISC-14', versions: { since: '1.4', until: '1.2' } }, /DISC-14: versions.until 1.2 is before since 1.4/],
-    ['a sinceRelease outside its profile', { ...valid, id: 'DISC-15', versions: { since: '1.2', sinceRelease: '1.3.1' } }, /DISC-15: versions.sinceRelease "1.3.1"/],
-    ['a level override outside the versions', { ...valid, id: 'DISC-16', levelByVersion: [{ since: '1.1', level: 'SHOULD' }] }, /DISC-16: levelByVersion\[0\] lies outside/],
+    [
+      'until before since',
+      { ...valid, id: 'DISC-14', versions: { since: '1.4', until: '1.2' } },
+      /DISC-14: versions.until 1.2 is before since 1.4/,
+    ],
+    [
+      'a sinceRelease outside its profile',
+      { ...valid, id: 'DISC-15', versions: { since: '1.2', sinceRelease: '1.3.1' } },
+      /DISC-15: versions.sinceRelease "1.3.1"/,
+    ],
+    [
+      'a level override outside the versions',
+      { ...valid, id: 'DISC-16', levelByVersion: [{ since: '1.1', level: 'SHOULD' }] },
+      /DISC-16: levelByVersion\[0\] lies outside/,
+    ],
     ['a section without a document', { ...valid, id: 'DISC-17', section: 'Discovery' }, /DISC-17: section "Discovery" is not/],
-    ['a section that does not fit the source', { ...valid, id: 'DISC-18', source: 'yaml' }, /DISC-18: section document draft does not fit source yaml/],
-    ['a MUST resting on convention', { ...valid, id: 'SM-1', area: 'sciencemesh', role: 'local-api', source: 'convention', section: 'sciencemesh § GET /x' }, /SM-1: level MUST needs a spec/],
+    [
+      'a section that does not fit the source',
+      { ...valid, id: 'DISC-18', source: 'yaml' },
+      /DISC-18: section document draft does not fit source yaml/,
+    ],
+    [
+      'a MUST resting on convention',
+      { ...valid, id: 'SM-1', area: 'sciencemesh', role: 'local-api', source: 'convention', section: 'sciencemesh § GET /x' },
+      /SM-1: level MUST needs a spec/,
+    ],
     ['an unknown conflict', { ...valid, id: 'DISC-19', conflict: 'tabs-vs-spaces' }, /DISC-19: conflict "tabs-vs-spaces" is not one of/],
-    ['a conflict whose readings do not name the entry', { ...valid, id: 'DISC-20', conflict: 'webdav-permissions-required' }, /DISC-20: conflict webdav-permissions-required reading "text" has no effect for DISC-20/],
+    [
+      'a conflict whose readings do not name the entry',
+      { ...valid, id: 'DISC-20', conflict: 'webdav-permissions-required' },
+      /DISC-20: conflict webdav-permissions-required reading "text" has no effect for DISC-20/,
+    ],
     ['an unknown capability', { ...valid, id: 'DISC-21', capability: 'teleport' }, /DISC-21: capability "teleport"/],
     ['a multi-line summary', { ...valid, id: 'DISC-22', summary: 'first line\nsecond line of it' }, /DISC-22: summary spans several lines/],
-    ['an overlong summary', { ...valid, id: 'SHR-1', area: 'shares', summary: 'x'.repeat(201) }, /SHR-1: summary has 201 characters \(at most 200\)/],
+    [
+      'an overlong summary',
+      { ...valid, id: 'SHR-1', area: 'shares', summary: 'x'.repeat(201) },
+      /SHR-1: summary has 201 characters \(at most 200\)/,
+    ],
     ['a bad id', { ...valid, id: 'DISC1' }, /DISC1: id "DISC1" is not PREFIX-<number>/],
     ['an unknown prefix', { ...valid, id: 'FOO-1' }, /FOO-1: id prefix FOO is not one of/],
   ];

@@ -183,7 +183,11 @@ export function conflictOptionProblems(): string[] {
     const names = Object.keys(option.readings);
     if (names.length !== 2) problems.push(`conflict ${key} has ${names.length} readings, expected 2`);
     if (!names.includes(option.default)) problems.push(`conflict ${key} default "${option.default}" is not one of its readings`);
-    const ids = names.map((n) => Object.keys(option.readings[n]?.effects ?? {}).sort().join(','));
+    const ids = names.map((n) =>
+      Object.keys(option.readings[n]?.effects ?? {})
+        .sort()
+        .join(','),
+    );
     if (new Set(ids).size > 1) problems.push(`conflict ${key}: its readings name different requirements`);
   }
   return problems;
@@ -343,7 +347,13 @@ export function selectRequirements(catalogue: Catalogue, options: SelectOptions)
         if (effect.applies === false) continue;
         level = effect.level ?? level;
         informational = effect.informational ?? informational;
-        reading = { key: req.conflict, reading: name, isDefault: name === option.default, variant: effect.variant, expects: effect.expects };
+        reading = {
+          key: req.conflict,
+          reading: name,
+          isDefault: name === option.default,
+          variant: effect.variant,
+          expects: effect.expects,
+        };
       }
     }
     selected.push({
@@ -447,7 +457,8 @@ function parseEntry(raw: unknown, problems: Problems): Requirement | undefined {
 
   const level = oneOf(LEVELS, raw.level, 'level', problems);
   const strength = oneOf(STRENGTHS, raw.strength, 'strength', problems);
-  if (level && strength && strength !== strengthOf(level)) problems.push(`strength ${strength} does not match level ${level} (expected ${strengthOf(level)})`);
+  if (level && strength && strength !== strengthOf(level))
+    problems.push(`strength ${strength} does not match level ${level} (expected ${strengthOf(level)})`);
 
   const versionsRange = rangeField(raw.versions, 'versions', VERSION_KEYS, problems);
   let versions: VersionRange | undefined = versionsRange;
@@ -492,7 +503,8 @@ function parseEntry(raw: unknown, problems: Problems): Requirement | undefined {
   }
 
   const area = oneOf(AREAS, raw.area, 'area', problems);
-  if (area && prefixArea && area !== prefixArea) problems.push(`area ${area} does not fit id prefix ${idMatch?.[1]} (expected ${prefixArea})`);
+  if (area && prefixArea && area !== prefixArea)
+    problems.push(`area ${area} does not fit id prefix ${idMatch?.[1]} (expected ${prefixArea})`);
   const roles = listOf(ROLES, raw.role, 'role', problems);
   const methods = listOf(METHODS, raw.method, 'method', problems);
 
@@ -599,7 +611,8 @@ export function parseCatalogue(text: string, options: ParseOptions = {}): Catalo
         for (const id of Object.keys(reading.effects)) {
           const req = byId.get(id);
           if (!req) messages.push(`conflict ${key} reading "${name}" names ${id}, which is not in the catalogue`);
-          else if (req.conflict !== key) messages.push(`${id}: conflict ${key} reading "${name}" names it, but the entry is not tagged conflict: ${key}`);
+          else if (req.conflict !== key)
+            messages.push(`${id}: conflict ${key} reading "${name}" names it, but the entry is not tagged conflict: ${key}`);
         }
       }
     }

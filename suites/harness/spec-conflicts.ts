@@ -98,7 +98,10 @@ export const CONFLICT_OPTIONS = {
         holds: 'USER_REMOVED is a known type (a contact was removed, along with its shares).',
         basis: 'spec.yaml notificationType list',
         effects: {
-          'NTF-3': { variant: 'user-removed-known', expects: 'USER_REMOVED is never the unknown-type probe; a target that does not handle it answers 501, not 400.' },
+          'NTF-3': {
+            variant: 'user-removed-known',
+            expects: 'USER_REMOVED is never the unknown-type probe; a target that does not handle it answers 501, not 400.',
+          },
         },
       },
       unregistered: {
@@ -127,7 +130,10 @@ export const CONFLICT_OPTIONS = {
         holds: 'federation belongs to the OCM-MLS companion draft and its registry entry.',
         basis: 'draft main, share types and IANA considerations',
         effects: {
-          'SHR-6': { variant: 'federation-extension', expects: 'A target without OCM-MLS may treat federation as unknown: 400 or 501 pass.' },
+          'SHR-6': {
+            variant: 'federation-extension',
+            expects: 'A target without OCM-MLS may treat federation as unknown: 400 or 501 pass.',
+          },
         },
       },
     },
@@ -193,7 +199,12 @@ export const CONFLICT_OPTIONS = {
         holds: 'webapp, webapp-receive and ssh-receive MUST be advertised when supported (webdav-receive SHOULD).',
         basis: 'spec.yaml, protocols descriptions',
         effects: {
-          'DISC-22': { variant: 'must-advertise', expects: 'A supported webapp or ssh role without its key fails.', level: 'MUST', informational: false },
+          'DISC-22': {
+            variant: 'must-advertise',
+            expects: 'A supported webapp or ssh role without its key fails.',
+            level: 'MUST',
+            informational: false,
+          },
         },
       },
     },

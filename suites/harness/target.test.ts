@@ -22,7 +22,13 @@ test('bad target configs are refused with one line naming the problem', () => {
     [{ baseUrl: 'http://x', peers: [['10.0.0.1:9400', '127.0.0.2:1']] }, /127\.0\.0\.0\/8/],
     [{ baseUrl: 'http://x', driver: { kind: 'selenium' } }, /driver.kind/],
     [{ baseUrl: 'http://x', driver: { kind: 'ocs+sciencemesh', users: [] } }, /driver.users/],
-    [{ baseUrl: 'http://x', driver: { kind: 'http-trigger', users: [{ username: 'a', password: 'b', id: 'c' }], actions: { fly: { url: 'http://x' } } } }, /not a driver action/],
+    [
+      {
+        baseUrl: 'http://x',
+        driver: { kind: 'http-trigger', users: [{ username: 'a', password: 'b', id: 'c' }], actions: { fly: { url: 'http://x' } } },
+      },
+      /not a driver action/,
+    ],
   ];
   for (const [value, message] of cases) {
     let error: unknown;

@@ -126,7 +126,19 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
   };
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail('the file must hold a mapping');
   const raw = value as Record<string, any>;
-  const known = ['name', 'baseUrl', 'profile', 'peers', 'driver', 'resources', 'exposes', 'interopWith', 'expectedFailures', 'allowHttp', 'conflicts'];
+  const known = [
+    'name',
+    'baseUrl',
+    'profile',
+    'peers',
+    'driver',
+    'resources',
+    'exposes',
+    'interopWith',
+    'expectedFailures',
+    'allowHttp',
+    'conflicts',
+  ];
   for (const key of Object.keys(raw)) if (!known.includes(key)) fail(`unknown key "${key}"`);
   if (typeof raw.baseUrl !== 'string') fail('baseUrl is required (the origin serving /.well-known/ocm)');
   let origin: URL;
@@ -136,27 +148,37 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
     return fail(`baseUrl ${JSON.stringify(raw.baseUrl)} is not an absolute URL`);
   }
   const peers = raw.peers ?? [['127.0.0.10:9400', '127.0.0.11:9400']];
-  if (!Array.isArray(peers) || peers.length === 0 || !peers.every((p: unknown) => Array.isArray(p) && p.length === 2 && p.every((a) => typeof a === 'string' && /^127\.\d+\.\d+\.\d+:\d+$/.test(a)))) {
+  if (
+    !Array.isArray(peers) ||
+    peers.length === 0 ||
+    !peers.every(
+      (p: unknown) => Array.isArray(p) && p.length === 2 && p.every((a) => typeof a === 'string' && /^127\.\d+\.\d+\.\d+:\d+$/.test(a)),
+    )
+  ) {
     fail('peers must be a list of [host:port, host:port] pairs on 127.0.0.0/8');
   }
   const driver = (raw.driver ?? { kind: 'none' }) as DriverSettings;
-  if (!['ocs+sciencemesh', 'http-trigger', 'manual', 'none'].includes(driver.kind)) fail(`driver.kind must be ocs+sciencemesh, http-trigger, manual or none`);
+  if (!['ocs+sciencemesh', 'http-trigger', 'manual', 'none'].includes(driver.kind))
+    fail(`driver.kind must be ocs+sciencemesh, http-trigger, manual or none`);
   if (driver.kind !== 'none') {
     const users = (driver as { users?: unknown }).users;
     if (!Array.isArray(users) || users.length === 0) fail('driver.users must list at least one local user {username, password, id}');
     for (const [i, u] of (users as TargetUser[]).entries()) {
-      if (typeof u?.username !== 'string' || typeof u.password !== 'string' || typeof u.id !== 'string') fail(`driver.users[${i}] needs username, password and id`);
+      if (typeof u?.username !== 'string' || typeof u.password !== 'string' || typeof u.id !== 'string')
+        fail(`driver.users[${i}] needs username, password and id`);
     }
   }
   if (driver.kind === 'http-trigger') {
     const actions = (driver as HttpTriggerDriverSettings).actions ?? {};
     for (const [name, action] of Object.entries(actions)) {
-      if (!(DRIVER_ACTIONS as readonly string[]).includes(name)) fail(`driver.actions.${name} is not a driver action (${DRIVER_ACTIONS.join(', ')})`);
+      if (!(DRIVER_ACTIONS as readonly string[]).includes(name))
+        fail(`driver.actions.${name} is not a driver action (${DRIVER_ACTIONS.join(', ')})`);
       if (typeof action?.url !== 'string') fail(`driver.actions.${name}.url is required`);
     }
   }
   const expectedFailures = raw.expectedFailures ?? [];
-  if (!Array.isArray(expectedFailures) || !expectedFailures.every((id: unknown) => typeof id === 'string')) fail('expectedFailures must be a list of requirement IDs');
+  if (!Array.isArray(expectedFailures) || !expectedFailures.every((id: unknown) => typeof id === 'string'))
+    fail('expectedFailures must be a list of requirement IDs');
   const config: TargetConfig = {
     name: typeof raw.name === 'string' ? raw.name : origin.host,
     baseUrl: origin.origin,

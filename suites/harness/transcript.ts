@@ -35,7 +35,8 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-const SECRET_KEYS = /("(?:sharedSecret|shared_secret|secret|access_token|refresh_token|token|password|client_secret|authorization|cookie)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+const SECRET_KEYS =
+  /("(?:sharedSecret|shared_secret|secret|access_token|refresh_token|token|password|client_secret|authorization|cookie)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 const SECRET_FORM = /\b(code|access_token|password|sharedSecret|token)=[^&\s"]*/g;
 const REDACTED = '[redacted]';
 
@@ -57,7 +58,9 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(', ') : value;
-    out[name] = /^(authorization|cookie|set-cookie|proxy-authorization)$/i.test(name) ? `${text.split(' ')[0]} ${REDACTED}` : redactText(text);
+    out[name] = /^(authorization|cookie|set-cookie|proxy-authorization)$/i.test(name)
+      ? `${text.split(' ')[0]} ${REDACTED}`
+      : redactText(text);
   }
   return out;
 }
@@ -79,16 +82,31 @@ export class Transcript {
     const started = Date.now();
     const exchange: Exchange = {
       at: new Date(started).toISOString(),
-      request: { method, url, headers: redactHeaders(headers), ...(body !== undefined ? { body: redactText(body.toString().slice(0, 8000)) } : {}) },
+      request: {
+        method,
+        url,
+        headers: redactHeaders(headers),
+        ...(body !== undefined ? { body: redactText(body.toString().slice(0, 8000)) } : {}),
+      },
       durationMs: 0,
     };
     this.exchanges.push(exchange);
     try {
-      const response = await fetch(url, { method, headers, body: toBody(body), redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
+      const response = await fetch(url, {
+        method,
+        headers,
+        body: toBody(body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+      });
       const bytes = Buffer.from(await response.arrayBuffer());
       const text = bytes.toString('utf8');
       exchange.durationMs = Date.now() - started;
-      exchange.response = { status: response.status, headers: redactHeaders(Object.fromEntries(response.headers.entries())), body: redactText(text.slice(0, 8000)) };
+      exchange.response = {
+        status: response.status,
+        headers: redactHeaders(Object.fromEntries(response.headers.entries())),
+        body: redactText(text.slice(0, 8000)),
+      };
       let json: unknown;
       try {
         json = text === '' ? undefined : JSON.parse(text);
@@ -98,7 +116,8 @@ export class Transcript {
       return { status: response.status, headers: response.headers, text, bytes, json };
     } catch (error) {
       exchange.durationMs = Date.now() - started;
-      exchange.error = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 15_000} ms` : String((error as Error).message);
+      exchange.error =
+        (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 15_000} ms` : String((error as Error).message);
       throw error;
     }
   }

@@ -105,12 +105,15 @@ function sharePair(direction: Direction, a: Side, b: Side): { sender: TargetUser
  * come first; target → partner takes the first such pair, partner → target the second.
  */
 function invitePair(direction: Direction, a: Side, b: Side): { inviter: TargetUser; accepter: TargetUser } | undefined {
-  const taken = new Set((['target->partner', 'partner->target'] as const).map((d) => {
-    const pair = sharePair(d, a, b);
-    return d === 'target->partner' ? `${pair.sender.id}|${pair.receiver.id}` : `${pair.receiver.id}|${pair.sender.id}`;
-  }));
+  const taken = new Set(
+    (['target->partner', 'partner->target'] as const).map((d) => {
+      const pair = sharePair(d, a, b);
+      return d === 'target->partner' ? `${pair.sender.id}|${pair.receiver.id}` : `${pair.receiver.id}|${pair.sender.id}`;
+    }),
+  );
   const free: Array<[TargetUser, TargetUser]> = [];
-  for (const ua of [...a.users].reverse()) for (const ub of [...b.users].reverse()) if (!taken.has(`${ua.id}|${ub.id}`)) free.push([ua, ub]);
+  for (const ua of [...a.users].reverse())
+    for (const ub of [...b.users].reverse()) if (!taken.has(`${ua.id}|${ub.id}`)) free.push([ua, ub]);
   const pair = free[direction === 'target->partner' ? 0 : 1];
   if (!pair) return undefined;
   return direction === 'target->partner' ? { inviter: pair[0], accepter: pair[1] } : { inviter: pair[1], accepter: pair[0] };
@@ -121,7 +124,8 @@ function arrow(direction: Direction): string {
 }
 
 function need(side: Side, ...actions: DriverAction[]): void {
-  for (const action of actions) if (!side.driver.supports(action)) notRun(`the ${side.label}'s ${side.driver.kind} driver cannot ${action}`);
+  for (const action of actions)
+    if (!side.driver.supports(action)) notRun(`the ${side.label}'s ${side.driver.kind} driver cannot ${action}`);
 }
 
 /** Defines one interop check in one direction; the body gets the sending and the receiving side. */
@@ -160,7 +164,8 @@ async function ensureContacts({ from, to, sender, receiver }: Flow): Promise<voi
     await to.driver.acceptInvite(receiver, { token, providerDomain: from.domain });
   } catch (error) {
     // An earlier run (or check) may have made them contacts already: the receiver then answers 409.
-    if (!(error instanceof DriverStepFailed) || !from.driver.supports('listContacts') || !(await isContact(from, sender, to, receiver))) throw error;
+    if (!(error instanceof DriverStepFailed) || !from.driver.supports('listContacts') || !(await isContact(from, sender, to, receiver)))
+      throw error;
   }
 }
 
@@ -185,11 +190,18 @@ async function shareAndFind(flow: Flow, path: string): Promise<{ id: string; vie
   const before = await receivedIds(to, receiver);
   const { id } = await from.driver.shareWith(sender, { path, recipient: { userId: receiver.id, domain: to.domain }, role: 'viewer' });
   const name = baseName(path);
-  const view = await eventually(async () => {
-    const fresh = (await to.driver.listReceived(receiver)).filter((s) => !before.has(s.id));
-    return fresh.find((s) => s.name === name) ?? (fresh.length === 1 ? fresh[0] : undefined);
-  }, 5000, 100);
-  expect(view, `${receiver.username} at the ${to.label} (${to.domain}) lists the ${name} that ${sender.username} at the ${from.label} shared`).toBeTruthy();
+  const view = await eventually(
+    async () => {
+      const fresh = (await to.driver.listReceived(receiver)).filter((s) => !before.has(s.id));
+      return fresh.find((s) => s.name === name) ?? (fresh.length === 1 ? fresh[0] : undefined);
+    },
+    5000,
+    100,
+  );
+  expect(
+    view,
+    `${receiver.username} at the ${to.label} (${to.domain}) lists the ${name} that ${sender.username} at the ${from.label} shared`,
+  ).toBeTruthy();
   return { id, view: view! };
 }
 
@@ -213,16 +225,24 @@ async function originalBytes(flow: Flow, path: string, defaultPath: string | und
     testInfo.annotations.push({ type: 'note', description: `${url} answered ${answer.status}; compared with the shipped fixture ${path}` });
     return readFileSync(shipped);
   }
-  return notRun(`the ${from.label} serves no owner WebDAV at ${url} (${answer.status}) and ${path} is not the shipped fixture: the original bytes are unknown`);
+  return notRun(
+    `the ${from.label} serves no owner WebDAV at ${url} (${answer.status}) and ${path} is not the shipped fixture: the original bytes are unknown`,
+  );
 }
 
 /** The receiver reads the accepted share through its own server: 200 and the sender's bytes. */
 async function expectSameBytes(flow: Flow, id: string, expected: Buffer, relativePath?: string): Promise<void> {
   const { to, receiver } = flow;
   const read = await to.driver.readReceived(receiver, id, relativePath);
-  expect(read.status, `${receiver.username} at the ${to.label} reads the received ${relativePath ? `folder's ${relativePath}` : 'share'}`).toBe(200);
+  expect(
+    read.status,
+    `${receiver.username} at the ${to.label} reads the received ${relativePath ? `folder's ${relativePath}` : 'share'}`,
+  ).toBe(200);
   expect(expected.length, 'the original is not empty').toBeGreaterThan(0);
-  expect(read.bytes.equals(expected), `the bytes read through the ${to.label} (${read.bytes.length}) are the sender's (${expected.length}), byte for byte`).toBe(true);
+  expect(
+    read.bytes.equals(expected),
+    `the bytes read through the ${to.label} (${read.bytes.length}) are the sender's (${expected.length}), byte for byte`,
+  ).toBe(true);
 }
 
 const OCS_STATES: Record<number, 'accepted' | 'pending' | 'declined'> = { 0: 'accepted', 1: 'pending', 2: 'declined' };
@@ -231,7 +251,9 @@ const OCS_STATES: Record<number, 'accepted' | 'pending' | 'declined'> = { 0: 'ac
 async function sentShareState(flow: Flow, id: string): Promise<'accepted' | 'pending' | 'declined' | undefined> {
   const { from, sender, ocm } = flow;
   const base = (from.config.driver as { ocsBase?: string }).ocsBase ?? '/ocs/v2.php/apps/files_sharing/api/v1';
-  const answer = await ocm.request(`${from.config.baseUrl}${base}/shares/${encodeURIComponent(id)}?format=json`, { headers: { authorization: basic(sender), 'ocs-apirequest': 'true' } });
+  const answer = await ocm.request(`${from.config.baseUrl}${base}/shares/${encodeURIComponent(id)}?format=json`, {
+    headers: { authorization: basic(sender), 'ocs-apirequest': 'true' },
+  });
   const data = answer.json?.ocs?.data;
   const share = Array.isArray(data) ? data[0] : data;
   const state = Number(share?.state);
@@ -245,90 +267,141 @@ for (const direction of ['target->partner', 'partner->target'] as const) {
 
   // Invite: target → partner judges the target as inviter (INV-4: its answer named its user, whom the partner now lists);
   // partner → target judges it as invite receiver (INV-1: it delivered the acceptance, so the partner lists its user).
-  interop([targetSends ? 'INV-4' : 'INV-1'], direction, 'a user invites, the other accepts, and each side lists the other as a contact', async (flow) => {
-    const { from, to } = flow;
-    need(from, 'generateInvite', 'listContacts');
-    need(to, 'acceptInvite', 'listContacts');
-    const a = from.label === 'target' ? from : to;
-    const b = from.label === 'target' ? to : from;
-    const pair = invitePair(direction, a, b);
-    if (!pair) notRun('the two configs name too few users for a pair that is not already used by the share checks');
-    const { inviter, accepter } = pair;
-    if ((await isContact(from, inviter, to, accepter)) || (await isContact(to, accepter, from, inviter))) {
-      notRun(`${inviter.username} at the ${from.label} and ${accepter.username} at the ${to.label} are contacts already (an earlier run against the same servers?)`);
-    }
-    const { token } = await from.driver.generateInvite(inviter);
-    expect(token, 'the invite token').toBeTruthy();
-    await to.driver.acceptInvite(accepter, { token, providerDomain: from.domain });
-    const acceptersView = await eventually(async () => ((await isContact(to, accepter, from, inviter)) ? true : undefined), 3000, 100);
-    expect(acceptersView, `${accepter.username} at the ${to.label} lists ${inviter.id}@${from.domain} (the user the inviter's answer named)`).toBe(true);
-    const invitersView = await eventually(async () => ((await isContact(from, inviter, to, accepter)) ? true : undefined), 3000, 100);
-    expect(invitersView, `${inviter.username} at the ${from.label} lists ${accepter.id}@${to.domain} (the acceptance reached it)`).toBe(true);
-  });
+  interop(
+    [targetSends ? 'INV-4' : 'INV-1'],
+    direction,
+    'a user invites, the other accepts, and each side lists the other as a contact',
+    async (flow) => {
+      const { from, to } = flow;
+      need(from, 'generateInvite', 'listContacts');
+      need(to, 'acceptInvite', 'listContacts');
+      const a = from.label === 'target' ? from : to;
+      const b = from.label === 'target' ? to : from;
+      const pair = invitePair(direction, a, b);
+      if (!pair) notRun('the two configs name too few users for a pair that is not already used by the share checks');
+      const { inviter, accepter } = pair;
+      if ((await isContact(from, inviter, to, accepter)) || (await isContact(to, accepter, from, inviter))) {
+        notRun(
+          `${inviter.username} at the ${from.label} and ${accepter.username} at the ${to.label} are contacts already (an earlier run against the same servers?)`,
+        );
+      }
+      const { token } = await from.driver.generateInvite(inviter);
+      expect(token, 'the invite token').toBeTruthy();
+      await to.driver.acceptInvite(accepter, { token, providerDomain: from.domain });
+      const acceptersView = await eventually(async () => ((await isContact(to, accepter, from, inviter)) ? true : undefined), 3000, 100);
+      expect(
+        acceptersView,
+        `${accepter.username} at the ${to.label} lists ${inviter.id}@${from.domain} (the user the inviter's answer named)`,
+      ).toBe(true);
+      const invitersView = await eventually(async () => ((await isContact(from, inviter, to, accepter)) ? true : undefined), 3000, 100);
+      expect(invitersView, `${inviter.username} at the ${from.label} lists ${accepter.id}@${to.domain} (the acceptance reached it)`).toBe(
+        true,
+      );
+    },
+  );
 
   // A file: listed pending, accepted, read with the sender's bytes.
   // target → partner: the target's share reached the partner with a uri and secret that serve the file (SHR-26; OCS-1 through OCS).
   // partner → target: the target took the share and lists it (SHR-1, OCS-6), accepts it (OCS-3) and serves its bytes (SHR-1).
-  interop(targetSends ? ['SHR-26', ...ocs('OCS-1')] : ['SHR-1', ...ocs('OCS-6', 'OCS-3')], direction, 'a shared file is listed pending, accepted and read with the sender bytes', async (flow) => {
-    const { from, to, receiver } = flow;
-    need(to, 'acceptShare', 'readReceived');
-    const path = from.config.resources.file;
-    const { view } = await shareAndFind(flow, path);
-    expect(view.state, `the new share as ${receiver.username} at the ${to.label} lists it`).toBe('pending');
-    await to.driver.acceptShare(receiver, view.id);
-    const accepted = await eventually(async () => (await to.driver.listReceived(receiver)).find((s) => s.id === view.id && s.state === 'accepted'), 3000, 100);
-    expect(accepted, `after accepting, ${receiver.username} at the ${to.label} lists the share as accepted`).toBeTruthy();
-    await expectSameBytes(flow, view.id, await originalBytes(flow, path, DEFAULT_RESOURCES.file));
-  });
+  interop(
+    targetSends ? ['SHR-26', ...ocs('OCS-1')] : ['SHR-1', ...ocs('OCS-6', 'OCS-3')],
+    direction,
+    'a shared file is listed pending, accepted and read with the sender bytes',
+    async (flow) => {
+      const { from, to, receiver } = flow;
+      need(to, 'acceptShare', 'readReceived');
+      const path = from.config.resources.file;
+      const { view } = await shareAndFind(flow, path);
+      expect(view.state, `the new share as ${receiver.username} at the ${to.label} lists it`).toBe('pending');
+      await to.driver.acceptShare(receiver, view.id);
+      const accepted = await eventually(
+        async () => (await to.driver.listReceived(receiver)).find((s) => s.id === view.id && s.state === 'accepted'),
+        3000,
+        100,
+      );
+      expect(accepted, `after accepting, ${receiver.username} at the ${to.label} lists the share as accepted`).toBeTruthy();
+      await expectSameBytes(flow, view.id, await originalBytes(flow, path, DEFAULT_RESOURCES.file));
+    },
+  );
 
   // A folder, read through one of its children.
   // target → partner: the child path below the folder share's uri reaches the child (ACC-2); partner → target: the target takes and serves it (SHR-1).
-  interop(targetSends ? ['ACC-2'] : ['SHR-1'], direction, 'a shared folder is accepted and a child is read with the sender bytes', async (flow) => {
-    const { from, to, receiver } = flow;
-    need(to, 'acceptShare', 'readReceived');
-    const { folder, folderChild } = from.config.resources;
-    const { view } = await shareAndFind(flow, folder);
-    await to.driver.acceptShare(receiver, view.id);
-    const defaultChild = folder === DEFAULT_RESOURCES.folder && folderChild === DEFAULT_RESOURCES.folderChild ? `${DEFAULT_RESOURCES.folder}/${DEFAULT_RESOURCES.folderChild}` : undefined;
-    const expected = await originalBytes(flow, `${folder.replace(/\/+$/, '')}/${folderChild}`, defaultChild);
-    await expectSameBytes(flow, view.id, expected, folderChild);
-  });
+  interop(
+    targetSends ? ['ACC-2'] : ['SHR-1'],
+    direction,
+    'a shared folder is accepted and a child is read with the sender bytes',
+    async (flow) => {
+      const { from, to, receiver } = flow;
+      need(to, 'acceptShare', 'readReceived');
+      const { folder, folderChild } = from.config.resources;
+      const { view } = await shareAndFind(flow, folder);
+      await to.driver.acceptShare(receiver, view.id);
+      const defaultChild =
+        folder === DEFAULT_RESOURCES.folder && folderChild === DEFAULT_RESOURCES.folderChild
+          ? `${DEFAULT_RESOURCES.folder}/${DEFAULT_RESOURCES.folderChild}`
+          : undefined;
+      const expected = await originalBytes(flow, `${folder.replace(/\/+$/, '')}/${folderChild}`, defaultChild);
+      await expectSameBytes(flow, view.id, expected, folderChild);
+    },
+  );
 
   // The receiver's answers reach the sender: the sender's share API shows one sent share accepted and another declined.
   // target → partner: the target took the partner's SHARE_ACCEPTED and SHARE_DECLINED (NTF-2); partner → target: the target sent them, naming the share (NTF-5).
-  interop([targetSends ? 'NTF-2' : 'NTF-5'], direction, 'accepting one share and declining another shows at the sender as accepted and declined', async (flow) => {
-    const { from, to, receiver } = flow;
-    need(to, 'acceptShare', 'declineShare');
-    if (from.config.driver.kind !== 'ocs+sciencemesh') notRun(`the ${from.label}'s ${from.config.driver.kind} driver cannot show the state of a share it sent`);
-    const first = await shareAndFind(flow, from.config.resources.file);
-    const second = await shareAndFind(flow, from.config.resources.folder);
-    const shown = await sentShareState(flow, first.id);
-    if (shown === undefined) notRun(`the ${from.label}'s OCS share API shows no state for a sent share`);
-    expect(shown, `the ${from.label} shows its new share as pending before any answer`).toBe('pending');
-    await to.driver.acceptShare(receiver, first.view.id);
-    await to.driver.declineShare(receiver, second.view.id);
-    const accepted = await eventually(async () => ((await sentShareState(flow, first.id)) === 'accepted' ? true : undefined), 5000, 100);
-    expect(accepted, `the ${from.label} shows the accepted share as accepted (state now ${await sentShareState(flow, first.id)})`).toBe(true);
-    const declined = await eventually(async () => ((await sentShareState(flow, second.id)) === 'declined' ? true : undefined), 5000, 100);
-    expect(declined, `the ${from.label} shows the declined share as declined (state now ${await sentShareState(flow, second.id)})`).toBe(true);
-  });
+  interop(
+    [targetSends ? 'NTF-2' : 'NTF-5'],
+    direction,
+    'accepting one share and declining another shows at the sender as accepted and declined',
+    async (flow) => {
+      const { from, to, receiver } = flow;
+      need(to, 'acceptShare', 'declineShare');
+      if (from.config.driver.kind !== 'ocs+sciencemesh')
+        notRun(`the ${from.label}'s ${from.config.driver.kind} driver cannot show the state of a share it sent`);
+      const first = await shareAndFind(flow, from.config.resources.file);
+      const second = await shareAndFind(flow, from.config.resources.folder);
+      const shown = await sentShareState(flow, first.id);
+      if (shown === undefined) notRun(`the ${from.label}'s OCS share API shows no state for a sent share`);
+      expect(shown, `the ${from.label} shows its new share as pending before any answer`).toBe('pending');
+      await to.driver.acceptShare(receiver, first.view.id);
+      await to.driver.declineShare(receiver, second.view.id);
+      const accepted = await eventually(async () => ((await sentShareState(flow, first.id)) === 'accepted' ? true : undefined), 5000, 100);
+      expect(accepted, `the ${from.label} shows the accepted share as accepted (state now ${await sentShareState(flow, first.id)})`).toBe(
+        true,
+      );
+      const declined = await eventually(async () => ((await sentShareState(flow, second.id)) === 'declined' ? true : undefined), 5000, 100);
+      expect(declined, `the ${from.label} shows the declined share as declined (state now ${await sentShareState(flow, second.id)})`).toBe(
+        true,
+      );
+    },
+  );
 
   // Unshare: the receiver stops listing it and reading fails.
   // target → partner: the target's removal reaches the partner and stops access (OCS-5); partner → target: the target's listing drops the share (OCS-6).
-  interop(targetSends ? ocs('OCS-5') : ocs('OCS-6'), direction, 'after the sender unshares, the receiver no longer lists the share and cannot read it', async (flow) => {
-    const { from, to, sender, receiver } = flow;
-    need(from, 'unshare');
-    need(to, 'acceptShare', 'readReceived');
-    const path = from.config.resources.binaryFile ?? from.config.resources.file;
-    const { id, view } = await shareAndFind(flow, path);
-    await to.driver.acceptShare(receiver, view.id);
-    const before = await to.driver.readReceived(receiver, view.id);
-    expect(before.status, `before the unshare, ${receiver.username} at the ${to.label} reads the share`).toBe(200);
-    await from.driver.unshare(sender, id);
-    const gone = await eventually(async () => ((await to.driver.listReceived(receiver)).some((s) => s.id === view.id) ? undefined : true), 5000, 100);
-    expect(gone, `${receiver.username} at the ${to.label} no longer lists the share ${sender.username} removed`).toBe(true);
-    const after = await to.driver.readReceived(receiver, view.id);
-    expect(after.status, `after the unshare, reading the share through the ${to.label} fails (got ${after.status}, ${after.bytes.length} bytes)`).not.toBe(200);
-    expect(after.status, "reading a removed share answers an error status").toBeGreaterThanOrEqual(400);
-  });
+  interop(
+    targetSends ? ocs('OCS-5') : ocs('OCS-6'),
+    direction,
+    'after the sender unshares, the receiver no longer lists the share and cannot read it',
+    async (flow) => {
+      const { from, to, sender, receiver } = flow;
+      need(from, 'unshare');
+      need(to, 'acceptShare', 'readReceived');
+      const path = from.config.resources.binaryFile ?? from.config.resources.file;
+      const { id, view } = await shareAndFind(flow, path);
+      await to.driver.acceptShare(receiver, view.id);
+      const before = await to.driver.readReceived(receiver, view.id);
+      expect(before.status, `before the unshare, ${receiver.username} at the ${to.label} reads the share`).toBe(200);
+      await from.driver.unshare(sender, id);
+      const gone = await eventually(
+        async () => ((await to.driver.listReceived(receiver)).some((s) => s.id === view.id) ? undefined : true),
+        5000,
+        100,
+      );
+      expect(gone, `${receiver.username} at the ${to.label} no longer lists the share ${sender.username} removed`).toBe(true);
+      const after = await to.driver.readReceived(receiver, view.id);
+      expect(
+        after.status,
+        `after the unshare, reading the share through the ${to.label} fails (got ${after.status}, ${after.bytes.length} bytes)`,
+      ).not.toBe(200);
+      expect(after.status, 'reading a removed share answers an error status').toBeGreaterThanOrEqual(400);
+    },
+  );
 }

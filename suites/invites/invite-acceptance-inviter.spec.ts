@@ -41,36 +41,50 @@ function expectErrorMessage(answer: Answer): void {
   expect(typeof answer.json.message, `the ${answer.status} answer has a string message: ${answer.text.slice(0, 300)}`).toBe('string');
 }
 
-async function accept(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, body: Record<string, unknown>, options: { sign?: boolean } = {}): Promise<Answer> {
+async function accept(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  body: Record<string, unknown>,
+  options: { sign?: boolean } = {},
+): Promise<Answer> {
   return peerPost(ocm, target, peer, '/invite-accepted', body, options);
 }
 
 // ---------------------------------------------------------------- INV-3
 
-check(['INV-3'], 'an acceptance missing any one of recipientProvider, token, userID, email, name is answered 400', async ({ target, peer, ocm }) => {
-  // A valid, unredeemed token: the missing field is the only fault of each request.
-  const token = await targetInvite(target);
-  const user = peer.newUser('inv3');
-  for (const field of FIELDS) {
-    const body: Record<string, unknown> = acceptance(peer, token, user);
-    delete body[field];
-    const answer = await accept(ocm, target, peer, body);
-    expect(answer.status, `without ${field}: ${show(answer)}`).toBe(400);
-  }
-});
+check(
+  ['INV-3'],
+  'an acceptance missing any one of recipientProvider, token, userID, email, name is answered 400',
+  async ({ target, peer, ocm }) => {
+    // A valid, unredeemed token: the missing field is the only fault of each request.
+    const token = await targetInvite(target);
+    const user = peer.newUser('inv3');
+    for (const field of FIELDS) {
+      const body: Record<string, unknown> = acceptance(peer, token, user);
+      delete body[field];
+      const answer = await accept(ocm, target, peer, body);
+      expect(answer.status, `without ${field}: ${show(answer)}`).toBe(400);
+    }
+  },
+);
 
 // ---------------------------------------------------------------- INV-4
 
-check(['INV-4'], 'a valid token is answered 200 with JSON userID, email and name describing the inviting user', async ({ target, peer, ocm }) => {
-  const token = await targetInvite(target);
-  const answer = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv4')));
-  expect(answer.status, show(answer)).toBe(200);
-  expect(answer.json, `the 200 body is a JSON object: ${answer.text.slice(0, 300)}`).toEqual(expect.any(Object));
-  expect(registry.validate('ocm', 'AcceptedInviteResponse', answer.json), 'userID, email and name are strings').toEqual({ ok: true });
-  // userID is how other servers know the inviter: the identifier the target config names for this user.
-  expect(answer.json.userID, 'userID is the inviting user (target.user.id)').toBe(target.user.id);
-  if (target.user.displayName) expect(answer.json.name, 'name is the inviting user').toBe(target.user.displayName);
-});
+check(
+  ['INV-4'],
+  'a valid token is answered 200 with JSON userID, email and name describing the inviting user',
+  async ({ target, peer, ocm }) => {
+    const token = await targetInvite(target);
+    const answer = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv4')));
+    expect(answer.status, show(answer)).toBe(200);
+    expect(answer.json, `the 200 body is a JSON object: ${answer.text.slice(0, 300)}`).toEqual(expect.any(Object));
+    expect(registry.validate('ocm', 'AcceptedInviteResponse', answer.json), 'userID, email and name are strings').toEqual({ ok: true });
+    // userID is how other servers know the inviter: the identifier the target config names for this user.
+    expect(answer.json.userID, 'userID is the inviting user (target.user.id)').toBe(target.user.id);
+    if (target.user.displayName) expect(answer.json.name, 'name is the inviting user').toBe(target.user.displayName);
+  },
+);
 
 // ---------------------------------------------------------------- INV-5
 
@@ -90,7 +104,8 @@ check(['INV-5'], 'an expired token is answered 400', async ({ target, peer, ocm 
   needDriver(target, 'generateInvite');
   // Ask for a one-second token; a target that ignores the wish cannot be probed this way.
   const { token, expiration } = await target.driver.generateInvite(target.user, { expiresInSeconds: 1 });
-  if (expiration === undefined || expiration > Date.now() / 1000 + 5) notRun('the target does not issue short-lived invite tokens on request, so no token can be aged');
+  if (expiration === undefined || expiration > Date.now() / 1000 + 5)
+    notRun('the target does not issue short-lived invite tokens on request, so no token can be aged');
   await new Promise((r) => setTimeout(r, Math.max(0, expiration * 1000 - Date.now()) + 1100));
   const user = peer.newUser('late');
   const answer = await accept(ocm, target, peer, acceptance(peer, token, user));
@@ -109,13 +124,17 @@ check(['INV-6'], 'a token already accepted is answered 409 when presented again'
   expect(second.status, `the second acceptance of the same token: ${show(second)}`).toBe(409);
 });
 
-check(['INV-6'], 'a token accepted from one server is answered 409 when a second server presents it', async ({ target, peer, peer2, ocm }) => {
-  const token = await targetInvite(target);
-  const first = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6p1')));
-  expect(first.status, `acceptance from ${peer.domain}: ${show(first)}`).toBe(200);
-  const second = await accept(ocm, target, peer2, acceptance(peer2, token, peer2.newUser('inv6p2')));
-  expect(second.status, `acceptance of the same token from ${peer2.domain}: ${show(second)}`).toBe(409);
-});
+check(
+  ['INV-6'],
+  'a token accepted from one server is answered 409 when a second server presents it',
+  async ({ target, peer, peer2, ocm }) => {
+    const token = await targetInvite(target);
+    const first = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6p1')));
+    expect(first.status, `acceptance from ${peer.domain}: ${show(first)}`).toBe(200);
+    const second = await accept(ocm, target, peer2, acceptance(peer2, token, peer2.newUser('inv6p2')));
+    expect(second.status, `acceptance of the same token from ${peer2.domain}: ${show(second)}`).toBe(409);
+  },
+);
 
 // ---------------------------------------------------------------- INV-7
 
@@ -143,46 +162,73 @@ check(['INV-6'], 'a token accepted from one server is answered 409 when a second
  * The token is valid, so trust is the only reason to refuse; afterwards the
  * trusted peer can still redeem it (the refusal had no effect).
  */
-check(['INV-7'], 'an acceptance from a server the target does not trust is answered 403 and leaves the token usable', async ({ target, peer, ocm }) => {
-  const token = await targetInvite(target);
-  const untrusted = { recipientProvider: 'untrusted.invalid', token, userID: 'mallory', email: 'mallory@untrusted.invalid', name: 'Mallory' };
-  const answer = await accept(ocm, target, peer, untrusted, { sign: false });
-  const criteria: unknown[] = Array.isArray(target.discovery?.criteria) ? target.discovery.criteria : [];
-  if (criteria.includes('must-use-http-sig')) {
-    expect([401, 403], `unsigned acceptance in the name of untrusted.invalid (target demands must-use-http-sig): ${show(answer)}`).toContain(answer.status);
-  } else {
-    expect(answer.status, `acceptance in the name of untrusted.invalid: ${show(answer)}${answer.status === 200 ? ' — the target accepted an invite for a server outside any trust policy' : ''}`).toBe(403);
-  }
-  expectErrorMessage(answer);
-  const trusted = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv7')));
-  expect(trusted.status, `the same token from the trusted peer afterwards: ${show(trusted)}`).toBe(200);
-});
+check(
+  ['INV-7'],
+  'an acceptance from a server the target does not trust is answered 403 and leaves the token usable',
+  async ({ target, peer, ocm }) => {
+    const token = await targetInvite(target);
+    const untrusted = {
+      recipientProvider: 'untrusted.invalid',
+      token,
+      userID: 'mallory',
+      email: 'mallory@untrusted.invalid',
+      name: 'Mallory',
+    };
+    const answer = await accept(ocm, target, peer, untrusted, { sign: false });
+    const criteria: unknown[] = Array.isArray(target.discovery?.criteria) ? target.discovery.criteria : [];
+    if (criteria.includes('must-use-http-sig')) {
+      expect(
+        [401, 403],
+        `unsigned acceptance in the name of untrusted.invalid (target demands must-use-http-sig): ${show(answer)}`,
+      ).toContain(answer.status);
+    } else {
+      expect(
+        answer.status,
+        `acceptance in the name of untrusted.invalid: ${show(answer)}${answer.status === 200 ? ' — the target accepted an invite for a server outside any trust policy' : ''}`,
+      ).toBe(403);
+    }
+    expectErrorMessage(answer);
+    const trusted = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv7')));
+    expect(trusted.status, `the same token from the trusted peer afterwards: ${show(trusted)}`).toBe(200);
+  },
+);
 
 // ---------------------------------------------------------------- INV-8
 
-check(['INV-8'], 'the inviter verifies signed acceptances: a valid signature is taken, a body altered after signing is refused; must-use-http-sig refuses unsigned ones', async ({ target, peer, ocm }, testInfo) => {
-  const url = `${target.endPoint}/invite-accepted`;
-  const token = await targetInvite(target);
-  // Two users of equal field lengths: the altered body keeps the signed Content-Length.
-  const signedFor = peer.newUser('inv8');
-  const swapped = peer.newUser('inv8');
-  const signedBody = JSON.stringify(acceptance(peer, token, signedFor));
-  const alteredBody = JSON.stringify(acceptance(peer, token, swapped));
-  expect(Buffer.byteLength(alteredBody)).toBe(Buffer.byteLength(signedBody));
-  const altered = await ocm.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...peer.signatureHeaders(url, signedBody) }, body: alteredBody });
-  expect(altered.status, `a body altered after signing must fail verification: ${show(altered)}`).toBeGreaterThanOrEqual(400);
-  expect(altered.status, show(altered)).toBeLessThan(500);
+check(
+  ['INV-8'],
+  'the inviter verifies signed acceptances: a valid signature is taken, a body altered after signing is refused; must-use-http-sig refuses unsigned ones',
+  async ({ target, peer, ocm }, testInfo) => {
+    const url = `${target.endPoint}/invite-accepted`;
+    const token = await targetInvite(target);
+    // Two users of equal field lengths: the altered body keeps the signed Content-Length.
+    const signedFor = peer.newUser('inv8');
+    const swapped = peer.newUser('inv8');
+    const signedBody = JSON.stringify(acceptance(peer, token, signedFor));
+    const alteredBody = JSON.stringify(acceptance(peer, token, swapped));
+    expect(Buffer.byteLength(alteredBody)).toBe(Buffer.byteLength(signedBody));
+    const altered = await ocm.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...peer.signatureHeaders(url, signedBody) },
+      body: alteredBody,
+    });
+    expect(altered.status, `a body altered after signing must fail verification: ${show(altered)}`).toBeGreaterThanOrEqual(400);
+    expect(altered.status, show(altered)).toBeLessThan(500);
 
-  const signed = await accept(ocm, target, peer, acceptance(peer, token, signedFor), { sign: true });
-  expect(signed.status, `a correctly signed acceptance: ${show(signed)}`).toBe(200);
+    const signed = await accept(ocm, target, peer, acceptance(peer, token, signedFor), { sign: true });
+    expect(signed.status, `a correctly signed acceptance: ${show(signed)}`).toBe(200);
 
-  const criteria: unknown[] = Array.isArray(target.discovery?.criteria) ? target.discovery.criteria : [];
-  if (!criteria.includes('must-use-http-sig')) {
-    testInfo.annotations.push({ type: 'note', description: 'INV-8: the target does not advertise must-use-http-sig; the unsigned-refusal clause does not apply' });
-    return;
-  }
-  const second = await targetInvite(target);
-  const unsigned = await accept(ocm, target, peer, acceptance(peer, second, peer.newUser('inv8u')), { sign: false });
-  expect(unsigned.status, `an unsigned acceptance to a must-use-http-sig target: ${show(unsigned)}`).toBeGreaterThanOrEqual(400);
-  expect(unsigned.status, show(unsigned)).toBeLessThan(500);
-});
+    const criteria: unknown[] = Array.isArray(target.discovery?.criteria) ? target.discovery.criteria : [];
+    if (!criteria.includes('must-use-http-sig')) {
+      testInfo.annotations.push({
+        type: 'note',
+        description: 'INV-8: the target does not advertise must-use-http-sig; the unsigned-refusal clause does not apply',
+      });
+      return;
+    }
+    const second = await targetInvite(target);
+    const unsigned = await accept(ocm, target, peer, acceptance(peer, second, peer.newUser('inv8u')), { sign: false });
+    expect(unsigned.status, `an unsigned acceptance to a must-use-http-sig target: ${show(unsigned)}`).toBeGreaterThanOrEqual(400);
+    expect(unsigned.status, show(unsigned)).toBeLessThan(500);
+  },
+);

@@ -33,8 +33,13 @@ async function targetAcceptsInvite(target: TargetHandle, peer: PeerSimulator, us
   const from = peer.requests.length;
   await target.driver.acceptInvite(target.user, { token: invite.token, providerDomain: peer.domain });
   const requests = peer.requests.slice(from);
-  const post = requests.find((r) => r.method === 'POST' && r.path.endsWith('/invite-accepted')) ?? (await peer.waitFor('/invite-accepted', 'POST', 5000));
-  if (!post) throw new Error(`the driver accepted the invite but no POST …/invite-accepted reached ${peer.name}; it received: ${requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'nothing'}`);
+  const post =
+    requests.find((r) => r.method === 'POST' && r.path.endsWith('/invite-accepted')) ??
+    (await peer.waitFor('/invite-accepted', 'POST', 5000));
+  if (!post)
+    throw new Error(
+      `the driver accepted the invite but no POST …/invite-accepted reached ${peer.name}; it received: ${requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'nothing'}`,
+    );
   return { invite, requests: peer.requests.slice(from), post };
 }
 
@@ -53,18 +58,22 @@ check(['INV-1'], 'the acceptance is POSTed to <inviter endPoint>/invite-accepted
   expect(post.body, `the body parses as a JSON object: ${post.rawBody.toString('utf8').slice(0, 300)}`).toEqual(expect.any(Object));
 });
 
-check(['INV-2'], 'the acceptance body has recipientProvider (host[:port], no scheme), token, userID, email and name as strings', async ({ target, peer }) => {
-  const { post, invite } = await targetAcceptsInvite(target, peer, peer.newUser('inv2'));
-  const body = post.body as Record<string, unknown>;
-  expect(registry.validate('ocm', 'AcceptedInvite', body), JSON.stringify(body)).toEqual({ ok: true });
-  expect(Object.keys(body), 'userID is spelt with a capital ID').toContain('userID');
-  const provider = String(body.recipientProvider);
-  expect(provider, 'recipientProvider carries no scheme').not.toMatch(/^[a-z][a-z0-9+.-]*:/i);
-  expect(isFqdnWithPort(provider), `recipientProvider ${provider} is host[:port]`).toBe(true);
-  expect(provider.toLowerCase(), "recipientProvider is the target's own server").toBe(target.domain.toLowerCase());
-  expect(body.token, 'token is the invite token').toBe(invite.token);
-  expect(body.userID, 'userID is the accepting user (target.user.id)').toBe(target.user.id);
-});
+check(
+  ['INV-2'],
+  'the acceptance body has recipientProvider (host[:port], no scheme), token, userID, email and name as strings',
+  async ({ target, peer }) => {
+    const { post, invite } = await targetAcceptsInvite(target, peer, peer.newUser('inv2'));
+    const body = post.body as Record<string, unknown>;
+    expect(registry.validate('ocm', 'AcceptedInvite', body), JSON.stringify(body)).toEqual({ ok: true });
+    expect(Object.keys(body), 'userID is spelt with a capital ID').toContain('userID');
+    const provider = String(body.recipientProvider);
+    expect(provider, 'recipientProvider carries no scheme').not.toMatch(/^[a-z][a-z0-9+.-]*:/i);
+    expect(isFqdnWithPort(provider), `recipientProvider ${provider} is host[:port]`).toBe(true);
+    expect(provider.toLowerCase(), "recipientProvider is the target's own server").toBe(target.domain.toLowerCase());
+    expect(body.token, 'token is the invite token').toBe(invite.token);
+    expect(body.userID, 'userID is the accepting user (target.user.id)').toBe(target.user.id);
+  },
+);
 
 check(['INV-11'], 'the target runs discovery on the inviter before posting the acceptance', async ({ target, peer }) => {
   const { requests, post } = await targetAcceptsInvite(target, peer, peer.newUser('inv11'));
@@ -72,7 +81,10 @@ check(['INV-11'], 'the target runs discovery on the inviter before posting the a
   const paths = ['1.2', '1.3'].includes(target.context.profile) ? ['/.well-known/ocm', '/ocm-provider'] : ['/.well-known/ocm'];
   const before = requests.slice(0, requests.indexOf(post));
   const discovery = before.find((r) => r.method === 'GET' && paths.includes(r.path));
-  expect(discovery, `a GET ${paths.join(' or ')} before the POST; the peer saw: ${requests.map((r) => `${r.method} ${r.path}`).join(', ')}`).toBeTruthy();
+  expect(
+    discovery,
+    `a GET ${paths.join(' or ')} before the POST; the peer saw: ${requests.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+  ).toBeTruthy();
 });
 
 // ---------------------------------------------------------------- INV-8
@@ -120,21 +132,29 @@ function inviteWithAt(peer: PeerSimulator, user: PeerUser): PeerInvite {
 }
 
 for (const padded of [false, true]) {
-  check(['INV-9'], `the target takes ${padded ? 'a padded' : 'an unpadded'} invite string base64url(token@fqdn) whose token contains @`, async ({ target, peer, ocm }) => {
-    if (!target.context.target.exposes.sciencemesh) notRun('invite strings are accepted through the sciencemesh API, which this target does not expose');
-    if (!target.user.username) notRun('the target config names no local user');
-    const user = peer.newUser('inv9');
-    const invite = inviteWithAt(peer, user);
-    const unpadded = Buffer.from(`${invite.token}@${peer.domain}`, 'utf8').toString('base64url');
-    const inviteString = padded ? unpadded.padEnd(Math.ceil(unpadded.length / 4) * 4, '=') : unpadded;
-    expect(inviteString.endsWith('='), 'the string carries padding exactly when asked').toBe(padded);
-    const from = peer.requests.length;
-    const answer = await acceptInviteString(ocm, target, inviteString);
-    const post = peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/invite-accepted'));
-    expect(post, `the target contacted ${peer.domain} (split at the last @); answer ${answer.status} ${answer.text.slice(0, 300)}`).toBeTruthy();
-    expect(post!.body?.token, 'the whole token, @ included, was sent').toBe(invite.token);
-    expect(answer.status, answer.text.slice(0, 300)).toBe(200);
-  });
+  check(
+    ['INV-9'],
+    `the target takes ${padded ? 'a padded' : 'an unpadded'} invite string base64url(token@fqdn) whose token contains @`,
+    async ({ target, peer, ocm }) => {
+      if (!target.context.target.exposes.sciencemesh)
+        notRun('invite strings are accepted through the sciencemesh API, which this target does not expose');
+      if (!target.user.username) notRun('the target config names no local user');
+      const user = peer.newUser('inv9');
+      const invite = inviteWithAt(peer, user);
+      const unpadded = Buffer.from(`${invite.token}@${peer.domain}`, 'utf8').toString('base64url');
+      const inviteString = padded ? unpadded.padEnd(Math.ceil(unpadded.length / 4) * 4, '=') : unpadded;
+      expect(inviteString.endsWith('='), 'the string carries padding exactly when asked').toBe(padded);
+      const from = peer.requests.length;
+      const answer = await acceptInviteString(ocm, target, inviteString);
+      const post = peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/invite-accepted'));
+      expect(
+        post,
+        `the target contacted ${peer.domain} (split at the last @); answer ${answer.status} ${answer.text.slice(0, 300)}`,
+      ).toBeTruthy();
+      expect(post!.body?.token, 'the whole token, @ included, was sent').toBe(invite.token);
+      expect(answer.status, answer.text.slice(0, 300)).toBe(200);
+    },
+  );
 }
 
 // ------------------------------------------------------- contact stored (SM-11)

@@ -6,7 +6,18 @@
 import { test, expect } from '@playwright/test';
 import { FAULTS } from '../../reference/faults.ts';
 import { PROJECT_ROOT } from '../harness/requirements.ts';
-import { checksOfReport, faultTable, grepFor, judgeDetection, readSpecSources, specFilesFor, summarise, variantOf, variantsFor, type FaultOutcome } from './plan.ts';
+import {
+  checksOfReport,
+  faultTable,
+  grepFor,
+  judgeDetection,
+  readSpecSources,
+  specFilesFor,
+  summarise,
+  variantOf,
+  variantsFor,
+  type FaultOutcome,
+} from './plan.ts';
 
 test('each distinct fault setup gets one baseline configuration, the default first', () => {
   const variants = variantsFor(FAULTS);
@@ -28,7 +39,10 @@ test('the grep pattern selects whole requirement IDs only', () => {
 test('a fault is detected only by a declared ID that failed and passed on its baseline', () => {
   expect(judgeDetection(['SHR-1'], ['SHR-1', 'SHR-2'], [])).toEqual({ detected: true, detectedBy: ['SHR-1'] });
   expect(judgeDetection(['SHR-1'], ['SHR-2'], []), 'another ID failing does not count').toEqual({ detected: false, detectedBy: [] });
-  expect(judgeDetection(['SHR-1', 'DISC-5'], ['DISC-5'], ['DISC-5']), 'an ID that fails unfaulted proves nothing').toEqual({ detected: false, detectedBy: [] });
+  expect(judgeDetection(['SHR-1', 'DISC-5'], ['DISC-5'], ['DISC-5']), 'an ID that fails unfaulted proves nothing').toEqual({
+    detected: false,
+    detectedBy: [],
+  });
 });
 
 test('checks are read from the Playwright JSON report: failed IDs and counts', () => {
@@ -45,7 +59,10 @@ test('checks are read from the Playwright JSON report: failed IDs and counts', (
       },
     ],
   };
-  expect(checksOfReport(report as never)).toEqual({ failed: ['DISC-4', 'ERR-1', 'SHR-7'], checks: { run: 3, passed: 1, failed: 2, notRun: 1 } });
+  expect(checksOfReport(report as never)).toEqual({
+    failed: ['DISC-4', 'ERR-1', 'SHR-7'],
+    checks: { run: 3, passed: 1, failed: 2, notRun: 1 },
+  });
 });
 
 test('every fault selects at least one spec file that names one of its IDs', async () => {
@@ -53,7 +70,15 @@ test('every fault selects at least one spec file that names one of its IDs', asy
   expect(specFilesFor(['DISC-4'], sources), 'checks defined as data in a sibling module').toEqual(['suites/discovery/discovery.spec.ts']);
   const orphans = FAULTS.filter((f) => specFilesFor(f.requirements, sources).length === 0).map((f) => f.name);
   expect(orphans, 'faults whose requirement IDs no suite checks').toEqual([]);
-  expect(specFilesFor(['SHR-1'], new Map([['a.spec.ts', "check(['SHR-1'], …)"], ['b.spec.ts', "check(['SHR-10'], …)"]]))).toEqual(['a.spec.ts']);
+  expect(
+    specFilesFor(
+      ['SHR-1'],
+      new Map([
+        ['a.spec.ts', "check(['SHR-1'], …)"],
+        ['b.spec.ts', "check(['SHR-10'], …)"],
+      ]),
+    ),
+  ).toEqual(['a.spec.ts']);
 });
 
 test('the summary passes only with every baseline clean and every fault detected; the table has one row per fault', () => {
@@ -72,7 +97,10 @@ test('the summary passes only with every baseline clean and every fault detected
   expect(summarise(clean, [fault('a', 'detected')]).pass).toBe(true);
   expect(summarise(clean, [fault('a', 'detected'), fault('b', 'undetected')])).toMatchObject({ pass: false, detected: 1, undetected: 1 });
   expect(summarise(clean, [fault('a', 'timed-out')])).toMatchObject({ pass: false, timedOut: 1 });
-  expect(summarise([{ ...clean[0]!, pass: false, mustFailures: ['SHR-1'] }], [fault('a', 'detected')]).pass, 'a false alarm fails the run').toBe(false);
+  expect(
+    summarise([{ ...clean[0]!, pass: false, mustFailures: ['SHR-1'] }], [fault('a', 'detected')]).pass,
+    'a false alarm fails the run',
+  ).toBe(false);
   const table = faultTable([fault('shares-answer-200', 'detected'), fault('b', 'undetected')]).split('\n');
   expect(table[0]).toMatch(/^fault\s+expected\s+detected by\s+time$/);
   expect(table[2]).toMatch(/^shares-answer-200\s+SHR-1\s+SHR-1\s+1\.2 s$/);

@@ -82,7 +82,13 @@ export interface ReportChecks {
 }
 
 interface ReportSuite {
-  specs?: Array<{ tests: Array<{ projectName?: string; annotations?: Array<{ type: string; description?: string }>; results: Array<{ status?: string; annotations?: Array<{ type: string; description?: string }> }> }> }>;
+  specs?: Array<{
+    tests: Array<{
+      projectName?: string;
+      annotations?: Array<{ type: string; description?: string }>;
+      results: Array<{ status?: string; annotations?: Array<{ type: string; description?: string }> }>;
+    }>;
+  }>;
   suites?: ReportSuite[];
 }
 
@@ -148,7 +154,11 @@ export interface FaultOutcome {
  * Whether a fault's run detected it: one of the declared IDs failed, and did
  * not already fail on the unfaulted baseline of the same configuration.
  */
-export function judgeDetection(expected: readonly string[], failed: readonly string[], baselineFailed: readonly string[]): { detected: boolean; detectedBy: string[] } {
+export function judgeDetection(
+  expected: readonly string[],
+  failed: readonly string[],
+  baselineFailed: readonly string[],
+): { detected: boolean; detectedBy: string[] } {
   const detectedBy = expected.filter((id) => failed.includes(id) && !baselineFailed.includes(id));
   return { detected: detectedBy.length > 0, detectedBy };
 }
@@ -181,7 +191,13 @@ export interface MutationReport {
 
 export function summarise(baseline: readonly BaselineOutcome[], faults: readonly FaultOutcome[]): MutationReport['summary'] {
   const count = (status: FaultStatus) => faults.filter((f) => f.status === status).length;
-  const summary = { faults: faults.length, detected: count('detected'), undetected: count('undetected'), crashed: count('crashed'), timedOut: count('timed-out') };
+  const summary = {
+    faults: faults.length,
+    detected: count('detected'),
+    undetected: count('undetected'),
+    crashed: count('crashed'),
+    timedOut: count('timed-out'),
+  };
   return { ...summary, pass: baseline.every((b) => b.pass) && summary.detected === summary.faults };
 }
 
@@ -194,7 +210,11 @@ export function faultTable(faults: readonly FaultOutcome[]): string {
   const rows = faults.map((f) => [
     f.name,
     f.expected.join(' '),
-    f.status === 'detected' ? f.detectedBy.join(' ') : f.status === 'undetected' ? `UNDETECTED${f.failed.length ? ` (failed: ${f.failed.join(' ')})` : ''}` : f.status.toUpperCase(),
+    f.status === 'detected'
+      ? f.detectedBy.join(' ')
+      : f.status === 'undetected'
+        ? `UNDETECTED${f.failed.length ? ` (failed: ${f.failed.join(' ')})` : ''}`
+        : f.status.toUpperCase(),
     `${(f.durationMs / 1000).toFixed(1)} s`,
   ]);
   const header = ['fault', 'expected', 'detected by', 'time'];

@@ -76,7 +76,8 @@ const PLAYWRIGHT_CLI = join(createRequire(import.meta.url).resolve('@playwright/
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) === 0) throw new Error(`--${name} must be a positive whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) === 0)
+    throw new Error(`--${name} must be a positive whole number, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -94,7 +95,10 @@ function parseOptions(argv: string[]): Options {
     },
     strict: true,
   });
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((name) => !findFault(name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown fault ${unknown.join(', ')} (see reference/faults.ts)`);
   return {
@@ -159,14 +163,29 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   try {
     embedded = await startEmbeddedTargets(join(reportDir, 'targets'), { subnet: `127.77.${slot}`, configureTarget: layer });
   } catch (error) {
-    return { error: `the embedded pair did not start: ${(error as Error).message}`, timedOut: false, durationMs: Date.now() - started, reportDir };
+    return {
+      error: `the embedded pair did not start: ${(error as Error).message}`,
+      timedOut: false,
+      durationMs: Date.now() - started,
+      reportDir,
+    };
   }
   const env = { ...process.env };
   for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
   const args = options.files
     ? [PLAYWRIGHT_CLI, 'test', '--project=conformance', ...options.files]
-    : [CLI, 'run', '--target-config', embedded.configFile, '--report-dir', reportDir, '--timeout', String(Math.ceil(options.timeoutMs / 1000))];
-  if (options.files) Object.assign(env, { OCM_TARGET_CONFIG: embedded.configFile, OCM_RUN_DIR: join(reportDir, 'run'), OCM_REPORT_DIR: reportDir });
+    : [
+        CLI,
+        'run',
+        '--target-config',
+        embedded.configFile,
+        '--report-dir',
+        reportDir,
+        '--timeout',
+        String(Math.ceil(options.timeoutMs / 1000)),
+      ];
+  if (options.files)
+    Object.assign(env, { OCM_TARGET_CONFIG: embedded.configFile, OCM_RUN_DIR: join(reportDir, 'run'), OCM_REPORT_DIR: reportDir });
   if (options.grep) args.push('--grep', options.grep);
   if (options.workers) args.push('--workers', String(options.workers));
   if (options.files && options.maxFailures) args.push('--max-failures', String(options.maxFailures));
@@ -210,11 +229,10 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   const report = json as PlaywrightReport & { errors?: Array<{ message?: string }> };
   // A suite file that does not load, or a global setup that fails, is a crash, not a detection (stopping at --max-failures is neither).
   const errors = (report.errors ?? []).filter((e) => !/stopped early after \d+ maximum allowed failures/.test(e.message ?? ''));
-  if (errors.length) return { error: `the suites did not load: ${errors[0]?.message?.split('\n')[0] ?? 'unknown error'}`, timedOut, durationMs, reportDir };
+  if (errors.length)
+    return { error: `the suites did not load: ${errors[0]?.message?.split('\n')[0] ?? 'unknown error'}`, timedOut, durationMs, reportDir };
   return { checks: checksOfReport(report), timedOut, durationMs, reportDir };
 }
-
-
 
 function checkCounts(results: ComplianceResults | undefined): FaultOutcome['checks'] {
   if (!results) return undefined;
@@ -273,7 +291,9 @@ async function main(): Promise<number> {
   const sources = await readSpecSources(PROJECT_ROOT);
   await rm(RUNS_DIR, { recursive: true, force: true });
   await mkdir(RUNS_DIR, { recursive: true });
-  console.log(`mutation run: ${selected.length} faults, ${variants.length} baseline configuration(s), ${options.jobs} at a time, ${cpus().length} CPUs`);
+  console.log(
+    `mutation run: ${selected.length} faults, ${variants.length} baseline configuration(s), ${options.jobs} at a time, ${cpus().length} CPUs`,
+  );
 
   // 1. No false alarms: the unfaulted reference, once per configuration. The default one gets every
   // suite; another configuration (or a subset, --only) the checks its faults select.
@@ -284,7 +304,11 @@ async function main(): Promise<number> {
       timeoutMs: options.timeoutSeconds * (full ? 4 : 1) * 1000,
       ...(full ? {} : { grep: grepFor(ids), workers: options.workers }),
     });
-    const verdict = run.results ? (run.results.verdict.pass ? 'no MUST requirement failed' : `MUST requirements failed: ${run.results.verdict.mustFailures.join(', ')}`) : `CRASHED: ${run.error}`;
+    const verdict = run.results
+      ? run.results.verdict.pass
+        ? 'no MUST requirement failed'
+        : `MUST requirements failed: ${run.results.verdict.mustFailures.join(', ')}`
+      : `CRASHED: ${run.error}`;
     console.log(`baseline (${variant.key}${full ? ', every suite' : ''}): ${verdict} (${(run.durationMs / 1000).toFixed(1)} s)`);
     return { variant, run };
   });
@@ -301,12 +325,17 @@ async function main(): Promise<number> {
       files: files.length > 0 ? files : ['suites'],
     });
     done++;
-    const what = run.checks ? `failed ${run.checks.failed.join(', ') || 'nothing'}` : `${run.timedOut ? 'TIMED OUT' : 'CRASHED'}: ${run.error}`;
+    const what = run.checks
+      ? `failed ${run.checks.failed.join(', ') || 'nothing'}`
+      : `${run.timedOut ? 'TIMED OUT' : 'CRASHED'}: ${run.error}`;
     console.log(`[${done}/${selected.length}] ${fault.name}: ${what} (${(run.durationMs / 1000).toFixed(1)} s)`);
     return { fault, run };
   });
 
-  const runs = await pool<{ variant: Variant; run: SuiteRun } | { fault: Fault; run: SuiteRun }>(options.jobs, [...baselineTasks, ...faultTasks]);
+  const runs = await pool<{ variant: Variant; run: SuiteRun } | { fault: Fault; run: SuiteRun }>(options.jobs, [
+    ...baselineTasks,
+    ...faultTasks,
+  ]);
   const baselineRuns = runs.slice(0, baselineTasks.length) as Array<{ variant: Variant; run: SuiteRun }>;
   const faultRuns = runs.slice(baselineTasks.length) as Array<{ fault: Fault; run: SuiteRun }>;
 
@@ -376,7 +405,9 @@ async function main(): Promise<number> {
 
   console.log(`\n${faultTable(faults)}\n`);
   for (const b of baseline) {
-    console.log(`baseline ${b.variant}: ${b.pass ? 'no MUST requirement failed' : b.error ? `crashed: ${b.error}` : `MUST requirements failed: ${b.mustFailures.join(', ')}`} (${(b.durationMs / 1000).toFixed(1)} s)`);
+    console.log(
+      `baseline ${b.variant}: ${b.pass ? 'no MUST requirement failed' : b.error ? `crashed: ${b.error}` : `MUST requirements failed: ${b.mustFailures.join(', ')}`} (${(b.durationMs / 1000).toFixed(1)} s)`,
+    );
   }
   const problems = [
     ...(summary.undetected ? [`${summary.undetected} undetected`] : []),

@@ -59,7 +59,9 @@ async function shareFromTarget(fixtures: Fixtures): Promise<SentShare> {
     recipient: { userId: peerUser.id, domain: peer.domain },
     role: 'viewer',
   });
-  const body = await eventually(async () => peer.receivedShares.find((s) => typeof s?.shareWith === 'string' && s.shareWith.startsWith(`${peerUser.id}@`)));
+  const body = await eventually(async () =>
+    peer.receivedShares.find((s) => typeof s?.shareWith === 'string' && s.shareWith.startsWith(`${peerUser.id}@`)),
+  );
   expect(body, `the target sent the share to ${peer.address(peerUser.id)}`).toBeTruthy();
   const secret = body!.protocol?.webdav?.sharedSecret ?? body!.protocol?.options?.sharedSecret;
   return {
@@ -86,7 +88,11 @@ function acceptance(share: SentShare, type: 'SHARE_ACCEPTED' | 'SHARE_DECLINED')
 async function someProviderId(fixtures: Fixtures): Promise<{ providerId: string; resourceType: string; sharedSecret?: string }> {
   if (!fixtures.target.driver.supports('shareWith')) return { providerId: randomUUID(), resourceType: 'file' };
   const share = await shareFromTarget(fixtures);
-  return { providerId: share.providerId, resourceType: share.resourceType, ...(share.sharedSecret ? { sharedSecret: share.sharedSecret } : {}) };
+  return {
+    providerId: share.providerId,
+    resourceType: share.resourceType,
+    ...(share.sharedSecret ? { sharedSecret: share.sharedSecret } : {}),
+  };
 }
 
 async function notify({ target, peer, ocm }: Fixtures, payload: unknown, options: { sign?: boolean; raw?: string } = {}): Promise<Answer> {
@@ -96,10 +102,17 @@ async function notify({ target, peer, ocm }: Fixtures, payload: unknown, options
 // ---------------------------------------------------------------- NTF-1
 
 const NOTIFICATION_REQUIRED =
-  readingVariant('NTF-1') === 'type-provider-id-and-resource-type' ? ['notificationType', 'providerId', 'resourceType'] : ['notificationType', 'providerId'];
+  readingVariant('NTF-1') === 'type-provider-id-and-resource-type'
+    ? ['notificationType', 'providerId', 'resourceType']
+    : ['notificationType', 'providerId'];
 for (const field of NOTIFICATION_REQUIRED) {
   check(['NTF-1'], `a notification without ${field} gets 400 with a message`, async (fixtures) => {
-    const payload: Record<string, unknown> = { notificationType: 'SHARE_ACCEPTED', resourceType: 'file', providerId: randomUUID(), notification: {} };
+    const payload: Record<string, unknown> = {
+      notificationType: 'SHARE_ACCEPTED',
+      resourceType: 'file',
+      providerId: randomUUID(),
+      notification: {},
+    };
     delete payload[field];
     const answer = await notify(fixtures, payload);
     expect(answer.status, answer.text.slice(0, 300)).toBe(400);
@@ -121,14 +134,24 @@ for (const type of ['SHARE_ACCEPTED', 'SHARE_DECLINED'] as const) {
 
 check(['NTF-3'], 'an unknown notificationType is refused with 400 or 501', async (fixtures) => {
   const { providerId, resourceType, sharedSecret } = await someProviderId(fixtures);
-  const answer = await notify(fixtures, { notificationType: UNKNOWN_TYPE, resourceType, providerId, notification: sharedSecret ? { sharedSecret } : {} });
+  const answer = await notify(fixtures, {
+    notificationType: UNKNOWN_TYPE,
+    resourceType,
+    providerId,
+    notification: sharedSecret ? { sharedSecret } : {},
+  });
   expect([400, 501], `notificationType ${UNKNOWN_TYPE}: ${answer.status} ${answer.text.slice(0, 300)}`).toContain(answer.status);
   expectErrorBody(answer);
 });
 
 check(['NTF-4'], 'a notification about an unsupported resourceType is answered 501', async (fixtures) => {
   const { providerId, sharedSecret } = await someProviderId(fixtures);
-  const answer = await notify(fixtures, { notificationType: 'SHARE_ACCEPTED', resourceType: UNSUPPORTED_RESOURCE_TYPE, providerId, notification: sharedSecret ? { sharedSecret } : {} });
+  const answer = await notify(fixtures, {
+    notificationType: 'SHARE_ACCEPTED',
+    resourceType: UNSUPPORTED_RESOURCE_TYPE,
+    providerId,
+    notification: sharedSecret ? { sharedSecret } : {},
+  });
   expect(answer.status, answer.text.slice(0, 300)).toBe(501);
   expectErrorBody(answer);
 });
@@ -138,7 +161,10 @@ check(['NTF-4'], 'a notification about an unsupported resourceType is answered 5
 check(['NTF-6'], 'an unsigned notification is declined, the same one signed is taken', async (fixtures) => {
   const share = await shareFromTarget(fixtures);
   const unsigned = await notify(fixtures, acceptance(share, 'SHARE_ACCEPTED'), { sign: false });
-  expect(unsigned.status, `an unsigned SHARE_ACCEPTED from a peer advertising http-sig: ${unsigned.text.slice(0, 300)}`).toBeGreaterThanOrEqual(400);
+  expect(
+    unsigned.status,
+    `an unsigned SHARE_ACCEPTED from a peer advertising http-sig: ${unsigned.text.slice(0, 300)}`,
+  ).toBeGreaterThanOrEqual(400);
   // The refusal was about the missing signature: signed, the same notification is accepted.
   const signed = await notify(fixtures, acceptance(share, 'SHARE_ACCEPTED'), { sign: true });
   expect(signed.status, `the same notification, signed: ${signed.text.slice(0, 300)}`).toBe(201);
@@ -152,7 +178,10 @@ check(['NTF-7'], 'SHARE_UNSHARED sent by the target after an unshare is signed',
   expect(peer.discovery.capabilities, 'the peer advertises http-sig').toContain('http-sig');
   const share = await shareFromTarget(fixtures);
   await target.driver.unshare(target.user, share.id);
-  const request = await eventually(async () => peer.received('/notifications').find((r) => r.body?.notificationType === 'SHARE_UNSHARED'), 5000);
+  const request = await eventually(
+    async () => peer.received('/notifications').find((r) => r.body?.notificationType === 'SHARE_UNSHARED'),
+    5000,
+  );
   expect(request, 'the target tells the peer with SHARE_UNSHARED').toBeTruthy();
   expect(request!.body?.providerId, 'providerId of the share').toBe(share.providerId);
   const verdict = request!.signature;
@@ -164,7 +193,8 @@ check(['NTF-7'], 'SHARE_UNSHARED sent by the target after an unshare is signed',
 check(['NTF-8'], 'a share received without the share permission is not offered to its recipient for resharing', async (fixtures) => {
   const { target, peer, ocm } = fixtures;
   const settings = target.context.target.driver;
-  if (settings.kind !== 'ocs+sciencemesh' || !target.context.target.exposes.ocs) notRun('the target exposes no OCS share list showing the permissions of received shares');
+  if (settings.kind !== 'ocs+sciencemesh' || !target.context.target.exposes.ocs)
+    notRun('the target exposes no OCS share list showing the permissions of received shares');
   const sender = peer.newUser('sharer');
   if (criteria.includes('must-invite')) await contact(fixtures, sender);
   const share = peer.createShare('/welcome.txt', { permissions: ['read'] });
@@ -173,7 +203,9 @@ check(['NTF-8'], 'a share received without the share permission is not offered t
   expect(created.status, `the target takes the read-only share: ${created.text.slice(0, 300)}`).toBe(201);
   const ocsBase = settings.ocsBase ?? '/ocs/v2.php/apps/files_sharing/api/v1';
   const authorization = `Basic ${Buffer.from(`${target.user.username}:${target.user.password}`).toString('base64')}`;
-  const listed = await ocm.request(`${target.origin}${ocsBase}/shares?shared_with_me=true&state=all&format=json`, { headers: { authorization, 'ocs-apirequest': 'true' } });
+  const listed = await ocm.request(`${target.origin}${ocsBase}/shares?shared_with_me=true&state=all&format=json`, {
+    headers: { authorization, 'ocs-apirequest': 'true' },
+  });
   expect(listed.status, listed.text.slice(0, 300)).toBe(200);
   const data: any[] = Array.isArray(listed.json?.ocs?.data) ? listed.json.ocs.data : [];
   const entry = data.find((s) => String(s?.remote_id) === share.id || s?.name === name);
@@ -191,7 +223,10 @@ check(['ERR-1'], 'every error answer of POST /notifications is JSON with a strin
     ['missing notificationType', { payload: { resourceType: 'file', providerId: randomUUID() } }],
     ['missing providerId', { payload: { notificationType: 'SHARE_ACCEPTED', resourceType: 'file' } }],
     ['unknown notificationType', { payload: { notificationType: UNKNOWN_TYPE, resourceType: 'file', providerId: randomUUID() } }],
-    ['unsupported resourceType', { payload: { notificationType: 'SHARE_ACCEPTED', resourceType: UNSUPPORTED_RESOURCE_TYPE, providerId: randomUUID() } }],
+    [
+      'unsupported resourceType',
+      { payload: { notificationType: 'SHARE_ACCEPTED', resourceType: UNSUPPORTED_RESOURCE_TYPE, providerId: randomUUID() } },
+    ],
     ['body that is not JSON', { raw: '{"notificationType": ' }],
   ];
   for (const [label, { payload, raw }] of cases) {

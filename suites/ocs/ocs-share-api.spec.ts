@@ -46,10 +46,21 @@ function needOcs(target: TargetHandle): void {
   if (!target.user.username) notRun('the target config names no local user');
 }
 
-async function ocs(ocm: Transcript, target: TargetHandle, version: Version, method: string, path: string, options: { form?: Record<string, string>; user?: TargetUser } = {}): Promise<Answer> {
+async function ocs(
+  ocm: Transcript,
+  target: TargetHandle,
+  version: Version,
+  method: string,
+  path: string,
+  options: { form?: Record<string, string>; user?: TargetUser } = {},
+): Promise<Answer> {
   const user = options.user ?? target.user;
   const url = `${bases(target)[version]}${path}${path.includes('?') ? '&' : '?'}format=json`;
-  const headers = { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`, 'ocs-apirequest': 'true', accept: 'application/json' };
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`,
+    'ocs-apirequest': 'true',
+    accept: 'application/json',
+  };
   return ocm.request(url, { method, headers, ...(options.form ? { form: options.form } : {}) });
 }
 
@@ -62,7 +73,12 @@ function metaOf(answer: Answer): Any | undefined {
 }
 
 /** A success envelope of `version`: v2 HTTP 200 and statuscode 200, v1 HTTP 200 and statuscode 100; valid against `schema`. */
-function expectOk(answer: Answer, version: Version, schema: 'OcsShareResponse' | 'OcsShareListResponse' | 'OcsEmptyResponse', what: string): void {
+function expectOk(
+  answer: Answer,
+  version: Version,
+  schema: 'OcsShareResponse' | 'OcsShareListResponse' | 'OcsEmptyResponse',
+  what: string,
+): void {
   expect(answer.status, `${what}: HTTP status: ${show(answer)}`).toBe(200);
   const meta = metaOf(answer);
   expect(meta?.status, `${what}: meta.status: ${show(answer)}`).toBe('ok');
@@ -84,7 +100,8 @@ function expectFailure(answer: Answer, version: Version, codes: (code: number) =
   const code = Number(meta?.statuscode);
   expect(codes(code), `${what}: meta.statuscode ${meta?.statuscode} is ${describe}: ${show(answer)}`).toBe(true);
   if (version === 1) expect(answer.status, `${what}: OCS v1 answers a failure with HTTP 200: ${show(answer)}`).toBe(200);
-  else expect(codes(answer.status), `${what}: OCS v2 answers with the HTTP status of the failure (${describe}): ${show(answer)}`).toBe(true);
+  else
+    expect(codes(answer.status), `${what}: OCS v2 answers with the HTTP status of the failure (${describe}): ${show(answer)}`).toBe(true);
 }
 
 // ---------------------------------------------------------------- steps
@@ -110,13 +127,20 @@ function createForm(peer: PeerSimulator, user: PeerUser, path: string): Record<s
 function secretsOf(request: RecordedRequest | undefined): string[] {
   const protocol = (request?.body as Any | undefined)?.protocol;
   if (!protocol || typeof protocol !== 'object') return [];
-  const found = Object.values(protocol).flatMap((p: any) => [p?.sharedSecret].filter((s): s is string => typeof s === 'string' && s !== ''));
+  const found = Object.values(protocol).flatMap((p: any) =>
+    [p?.sharedSecret].filter((s): s is string => typeof s === 'string' && s !== ''),
+  );
   for (const secret of found) registerSecret(secret);
   return found;
 }
 
 /** The peer's `owner` sends the target's user a share under a unique name; the answer must be 201. */
-async function peerSendsShare(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, owner: PeerUser): Promise<{ share: PeerShare; name: string }> {
+async function peerSendsShare(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  owner: PeerUser,
+): Promise<{ share: PeerShare; name: string }> {
   const share = peer.createShare('/welcome.txt');
   const name = `ocs-${randomBytes(4).toString('hex')}.txt`;
   const answer = await peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), owner, { name }));
@@ -132,11 +156,18 @@ async function receivedList(ocm: Transcript, target: TargetHandle, version: Vers
 }
 
 function findReceived(shares: Any[], share: PeerShare, name: string): Any | undefined {
-  return shares.find((s) => String(s.remote_id ?? '') === share.id) ?? shares.find((s) => s.name === name || String(s.file_target ?? s.path ?? '').endsWith(`/${name}`));
+  return (
+    shares.find((s) => String(s.remote_id ?? '') === share.id) ??
+    shares.find((s) => s.name === name || String(s.file_target ?? s.path ?? '').endsWith(`/${name}`))
+  );
 }
 
 /** A pending share the peer sent to the target's user, as OCS lists it. */
-async function pendingShare(ocm: Transcript, target: TargetHandle, peer: PeerSimulator): Promise<{ id: string; share: PeerShare; name: string }> {
+async function pendingShare(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+): Promise<{ id: string; share: PeerShare; name: string }> {
   const owner = target.driver.supports('generateInvite') ? await contact(ocm, target, peer, 'sender') : peer.newUser('sender');
   const { share, name } = await peerSendsShare(ocm, target, peer, owner);
   const listed = findReceived((await receivedList(ocm, target)).shares, share, name);
@@ -147,51 +178,72 @@ async function pendingShare(ocm: Transcript, target: TargetHandle, peer: PeerSim
 
 // ---------------------------------------------------------------- OCS-1
 
-check(['OCS-1'], 'a shareType=6 create answers the OCS share envelope (v2: 200/200, v1: 200/100) and the peer receives POST /shares', async ({ target, peer, ocm }) => {
-  needOcs(target);
-  const user = await contact(ocm, target, peer);
-  const { file, folder } = target.context.target.resources;
-  for (const [version, path] of [[2, file], [1, folder]] as Array<[Version, string]>) {
-    const from = peer.requests.length;
-    const answer = await ocs(ocm, target, version, 'POST', '/shares', { form: createForm(peer, user, path) });
-    expectOk(answer, version, 'OcsShareResponse', `OCS v${version} POST /shares of ${path}`);
-    const data = answer.json.ocs.data;
-    expect(Number(data.share_type), 'share_type 6').toBe(6);
-    const delivered = await deliveredShare(peer, from);
-    expect(delivered, `a POST /shares reached ${peer.domain} for the v${version} share of ${path}`).toBeDefined();
-    expect(delivered!.body?.shareWith, 'the share names the recipient').toBe(peer.address(user.id));
-    // The OCM secret is for the two servers only: no OCS answer carries it.
-    const secrets = secretsOf(delivered);
-    expect(secrets.length, 'the delivered share carries a sharedSecret').toBeGreaterThan(0);
-    const shown = await ocs(ocm, target, version, 'GET', `/shares/${encodeURIComponent(String(data.id))}`);
-    expectOk(shown, version, 'OcsShareListResponse', `OCS v${version} GET /shares/${data.id}`);
-    const listed = await ocs(ocm, target, version, 'GET', '/shares');
-    expectOk(listed, version, 'OcsShareListResponse', `OCS v${version} GET /shares`);
-    expect((listed.json.ocs.data as Any[]).some((s) => String(s.id) === String(data.id)), 'the new share is listed').toBe(true);
-    for (const [what, text] of [['the create answer', answer.text], ['GET /shares/{id}', shown.text], ['GET /shares', listed.text]] as const) {
-      for (const secret of secrets) expect(text.includes(secret), `${what} reveals the OCM shared secret`).toBe(false);
+check(
+  ['OCS-1'],
+  'a shareType=6 create answers the OCS share envelope (v2: 200/200, v1: 200/100) and the peer receives POST /shares',
+  async ({ target, peer, ocm }) => {
+    needOcs(target);
+    const user = await contact(ocm, target, peer);
+    const { file, folder } = target.context.target.resources;
+    for (const [version, path] of [
+      [2, file],
+      [1, folder],
+    ] as Array<[Version, string]>) {
+      const from = peer.requests.length;
+      const answer = await ocs(ocm, target, version, 'POST', '/shares', { form: createForm(peer, user, path) });
+      expectOk(answer, version, 'OcsShareResponse', `OCS v${version} POST /shares of ${path}`);
+      const data = answer.json.ocs.data;
+      expect(Number(data.share_type), 'share_type 6').toBe(6);
+      const delivered = await deliveredShare(peer, from);
+      expect(delivered, `a POST /shares reached ${peer.domain} for the v${version} share of ${path}`).toBeDefined();
+      expect(delivered!.body?.shareWith, 'the share names the recipient').toBe(peer.address(user.id));
+      // The OCM secret is for the two servers only: no OCS answer carries it.
+      const secrets = secretsOf(delivered);
+      expect(secrets.length, 'the delivered share carries a sharedSecret').toBeGreaterThan(0);
+      const shown = await ocs(ocm, target, version, 'GET', `/shares/${encodeURIComponent(String(data.id))}`);
+      expectOk(shown, version, 'OcsShareListResponse', `OCS v${version} GET /shares/${data.id}`);
+      const listed = await ocs(ocm, target, version, 'GET', '/shares');
+      expectOk(listed, version, 'OcsShareListResponse', `OCS v${version} GET /shares`);
+      expect(
+        (listed.json.ocs.data as Any[]).some((s) => String(s.id) === String(data.id)),
+        'the new share is listed',
+      ).toBe(true);
+      for (const [what, text] of [
+        ['the create answer', answer.text],
+        ['GET /shares/{id}', shown.text],
+        ['GET /shares', listed.text],
+      ] as const) {
+        for (const secret of secrets) expect(text.includes(secret), `${what} reveals the OCM shared secret`).toBe(false);
+      }
     }
-  }
-});
+  },
+);
 
 // ---------------------------------------------------------------- OCS-2
 
-check(['OCS-2'], 'a shareType=6 create without shareWith or shareWithProvider gets a 400-class OCS failure and sends nothing', async ({ target, peer, ocm }) => {
-  needOcs(target);
-  const user = await contact(ocm, target, peer);
-  const full = createForm(peer, user, target.context.target.resources.file);
-  const from = peer.requests.length;
-  for (const missing of ['shareWith', 'shareWithProvider']) {
-    const form = Object.fromEntries(Object.entries(full).filter(([k]) => k !== missing));
-    for (const version of [2, 1] as Version[]) {
-      const answer = await ocs(ocm, target, version, 'POST', '/shares', { form });
-      expectFailure(answer, version, (c) => c >= 400 && c < 500, 'a 400-class status', `OCS v${version} POST /shares without ${missing}`);
-      const body = registry.validate('ocs', 'OcsErrorResponse', answer.json);
-      expect(body.ok ? [] : body.issues, `OCS v${version} without ${missing}: a valid failure envelope`).toEqual([]);
+check(
+  ['OCS-2'],
+  'a shareType=6 create without shareWith or shareWithProvider gets a 400-class OCS failure and sends nothing',
+  async ({ target, peer, ocm }) => {
+    needOcs(target);
+    const user = await contact(ocm, target, peer);
+    const full = createForm(peer, user, target.context.target.resources.file);
+    const from = peer.requests.length;
+    for (const missing of ['shareWith', 'shareWithProvider']) {
+      const form = Object.fromEntries(Object.entries(full).filter(([k]) => k !== missing));
+      for (const version of [2, 1] as Version[]) {
+        const answer = await ocs(ocm, target, version, 'POST', '/shares', { form });
+        expectFailure(answer, version, (c) => c >= 400 && c < 500, 'a 400-class status', `OCS v${version} POST /shares without ${missing}`);
+        const body = registry.validate('ocs', 'OcsErrorResponse', answer.json);
+        expect(body.ok ? [] : body.issues, `OCS v${version} without ${missing}: a valid failure envelope`).toEqual([]);
+      }
     }
-  }
-  expect(peer.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/shares')).length, 'no share reached the peer').toBe(0);
-});
+    expect(
+      peer.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/shares')).length,
+      'no share reached the peer',
+    ).toBe(0);
+  },
+);
 
 // ---------------------------------------------------------------- OCS-3, OCS-4
 
@@ -241,47 +293,72 @@ check(['OCS-5'], 'DELETE /shares/{id} of an outgoing share removes it and sends 
   expectFailure(gone, 2, (c) => NOT_FOUND_CODES.includes(c), 'not found', `GET /shares/${id} after the removal`);
   const listed = await ocs(ocm, target, 2, 'GET', '/shares');
   expectOk(listed, 2, 'OcsShareListResponse', 'GET /shares');
-  expect((listed.json.ocs.data as Any[]).some((s) => String(s.id) === id), 'the removed share is no longer listed').toBe(false);
-  const notification = await eventually(async () => peer.requests.slice(afterCreate).find((r) => r.method === 'POST' && r.path.endsWith('/notifications') && r.body?.providerId === providerId));
+  expect(
+    (listed.json.ocs.data as Any[]).some((s) => String(s.id) === id),
+    'the removed share is no longer listed',
+  ).toBe(false);
+  const notification = await eventually(async () =>
+    peer.requests
+      .slice(afterCreate)
+      .find((r) => r.method === 'POST' && r.path.endsWith('/notifications') && r.body?.providerId === providerId),
+  );
   expect(notification, `a POST /notifications about providerId ${providerId} reached ${peer.domain} within 5 s`).toBeDefined();
   expect(notification!.body.notificationType).toBe('SHARE_UNSHARED');
 });
 
 // ---------------------------------------------------------------- OCS-6
 
-check(['OCS-6'], 'shared_with_me=true&state=all lists received OCM shares with share_type 6 and their state, without their secret', async ({ target, peer, ocm }) => {
-  needOcs(target);
-  const pending = await pendingShare(ocm, target, peer);
-  const declined = await pendingShare(ocm, target, peer);
-  const decline = await ocs(ocm, target, 2, 'DELETE', `/shares/pending/${encodeURIComponent(declined.id)}`);
-  expect(metaOf(decline)?.status, `setup: declining ${declined.id}: ${show(decline)}`).toBe('ok');
-  for (const version of [2, 1] as Version[]) {
-    const { answer, shares } = await receivedList(ocm, target, version);
-    const a = findReceived(shares, pending.share, pending.name);
-    const b = findReceived(shares, declined.share, declined.name);
-    expect(a, `v${version}: the pending share is listed`).toBeDefined();
-    expect(b, `v${version}: the declined share is listed`).toBeDefined();
-    expect([Number(a!.share_type), Number(b!.share_type)], `v${version}: both are federated shares (share_type 6)`).toEqual([6, 6]);
-    expect([Number(a!.state), Number(b!.state)], `v${version}: their states are pending (1) and declined (2)`).toEqual([STATE.pending, STATE.declined]);
-    for (const secret of [pending.share.secret, declined.share.secret]) expect(answer.text.includes(secret), `v${version}: the listing reveals a share's secret`).toBe(false);
-  }
-});
+check(
+  ['OCS-6'],
+  'shared_with_me=true&state=all lists received OCM shares with share_type 6 and their state, without their secret',
+  async ({ target, peer, ocm }) => {
+    needOcs(target);
+    const pending = await pendingShare(ocm, target, peer);
+    const declined = await pendingShare(ocm, target, peer);
+    const decline = await ocs(ocm, target, 2, 'DELETE', `/shares/pending/${encodeURIComponent(declined.id)}`);
+    expect(metaOf(decline)?.status, `setup: declining ${declined.id}: ${show(decline)}`).toBe('ok');
+    for (const version of [2, 1] as Version[]) {
+      const { answer, shares } = await receivedList(ocm, target, version);
+      const a = findReceived(shares, pending.share, pending.name);
+      const b = findReceived(shares, declined.share, declined.name);
+      expect(a, `v${version}: the pending share is listed`).toBeDefined();
+      expect(b, `v${version}: the declined share is listed`).toBeDefined();
+      expect([Number(a!.share_type), Number(b!.share_type)], `v${version}: both are federated shares (share_type 6)`).toEqual([6, 6]);
+      expect([Number(a!.state), Number(b!.state)], `v${version}: their states are pending (1) and declined (2)`).toEqual([
+        STATE.pending,
+        STATE.declined,
+      ]);
+      for (const secret of [pending.share.secret, declined.share.secret])
+        expect(answer.text.includes(secret), `v${version}: the listing reveals a share's secret`).toBe(false);
+    }
+  },
+);
 
 // ---------------------------------------------------------------- OCS-7
 
-check(['OCS-7'], 'accepting, declining or deleting an unknown share id gives the OCS not-found status (v2: HTTP 404)', async ({ target, ocm }) => {
-  needOcs(target);
-  const calls: Array<[string, string]> = [
-    ['POST', '/shares/pending/'],
-    ['DELETE', '/shares/pending/'],
-    ['DELETE', '/shares/'],
-  ];
-  for (const [method, prefix] of calls) {
-    for (const version of [2, 1] as Version[]) {
-      const id = randomUUID();
-      const answer = await ocs(ocm, target, version, method, `${prefix}${id}`);
-      expectFailure(answer, version, (c) => NOT_FOUND_CODES.includes(c), "the not-found status (404, or reva's 998)", `OCS v${version} ${method} ${prefix}<unknown id>`);
-      if (version === 2) expect(answer.status, `OCS v2 ${method} ${prefix}<unknown id>: HTTP 404: ${show(answer)}`).toBe(404);
+check(
+  ['OCS-7'],
+  'accepting, declining or deleting an unknown share id gives the OCS not-found status (v2: HTTP 404)',
+  async ({ target, ocm }) => {
+    needOcs(target);
+    const calls: Array<[string, string]> = [
+      ['POST', '/shares/pending/'],
+      ['DELETE', '/shares/pending/'],
+      ['DELETE', '/shares/'],
+    ];
+    for (const [method, prefix] of calls) {
+      for (const version of [2, 1] as Version[]) {
+        const id = randomUUID();
+        const answer = await ocs(ocm, target, version, method, `${prefix}${id}`);
+        expectFailure(
+          answer,
+          version,
+          (c) => NOT_FOUND_CODES.includes(c),
+          "the not-found status (404, or reva's 998)",
+          `OCS v${version} ${method} ${prefix}<unknown id>`,
+        );
+        if (version === 2) expect(answer.status, `OCS v2 ${method} ${prefix}<unknown id>: HTTP 404: ${show(answer)}`).toBe(404);
+      }
     }
-  }
-});
+  },
+);

@@ -19,20 +19,29 @@ check(['RQS-1'], 'a request-share missing owner, shareWith or share is answered 
   }
 });
 
-check(['RQS-2'], 'a request for an existing resource by a contact is received (201); an unknown resource is 404', async ({ target, peer, ocm }) => {
-  needDriver(target, 'generateInvite');
-  const user = peer.newUser('asker');
-  await becomeContact(ocm, target, peer, user);
-  const ask = (share: string) => peerPost(ocm, target, peer, '/request-share', { owner: targetAddress(target), shareWith: peer.address(user.id), share });
-  const known = await ask(target.context.target.resources.file);
-  expect(known.status, known.text.slice(0, 200)).toBe(201);
-  const unknown = await ask('/no/such/resource-for-the-conformance-suite');
-  expect(unknown.status, unknown.text.slice(0, 200)).toBe(404);
-});
+check(
+  ['RQS-2'],
+  'a request for an existing resource by a contact is received (201); an unknown resource is 404',
+  async ({ target, peer, ocm }) => {
+    needDriver(target, 'generateInvite');
+    const user = peer.newUser('asker');
+    await becomeContact(ocm, target, peer, user);
+    const ask = (share: string) =>
+      peerPost(ocm, target, peer, '/request-share', { owner: targetAddress(target), shareWith: peer.address(user.id), share });
+    const known = await ask(target.context.target.resources.file);
+    expect(known.status, known.text.slice(0, 200)).toBe(201);
+    const unknown = await ask('/no/such/resource-for-the-conformance-suite');
+    expect(unknown.status, unknown.text.slice(0, 200)).toBe(404);
+  },
+);
 
 check(['RQS-2'], 'a requester who is no contact of the owner gets 404, like an unknown resource', async ({ target, peer, ocm }) => {
   const stranger = peer.newUser('stranger');
-  const answer = await peerPost(ocm, target, peer, '/request-share', { owner: targetAddress(target), shareWith: peer.address(stranger.id), share: target.context.target.resources.file });
+  const answer = await peerPost(ocm, target, peer, '/request-share', {
+    owner: targetAddress(target),
+    shareWith: peer.address(stranger.id),
+    share: target.context.target.resources.file,
+  });
   expect(answer.status, answer.text.slice(0, 200)).toBe(404);
 });
 

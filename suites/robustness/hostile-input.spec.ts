@@ -37,7 +37,14 @@ const MEGABYTE = 1024 * 1024;
 const DEPTH = 20_000;
 /** NUL, right-to-left override, zero-width joiner, BOM, a lone surrogate, a combining mark, an astral emoji. */
 const ODD_UNICODE = '\u0000\u202e\u200d\ufeff\ud800e\u0301\u{1f4a9}';
-const RFC6749_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'];
+const RFC6749_ERRORS = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+];
 
 // ---------------------------------------------------------------- transport helpers
 
@@ -46,13 +53,20 @@ async function inTime<T>(what: string, request: Promise<T>): Promise<T> {
   try {
     return await request;
   } catch (error) {
-    if ((error as Error).name === 'TimeoutError') throw new Error(`${what}: no answer within ${DEADLINE_MS} ms — the target hangs on this input`);
+    if ((error as Error).name === 'TimeoutError')
+      throw new Error(`${what}: no answer within ${DEADLINE_MS} ms — the target hangs on this input`);
     throw error;
   }
 }
 
 /** POSTs `body` as is to `url`, signed as `peer` when the target advertises http-sig. */
-async function post(ocm: Transcript, peer: PeerSimulator, url: string, body: string | Buffer, contentType: string | undefined): Promise<Answer> {
+async function post(
+  ocm: Transcript,
+  peer: PeerSimulator,
+  url: string,
+  body: string | Buffer,
+  contentType: string | undefined,
+): Promise<Answer> {
   const headers: Record<string, string> = { accept: 'application/json', ...(contentType ? { 'content-type': contentType } : {}) };
   if (advertises('http-sig')) Object.assign(headers, signRequest({ method: 'POST', url, headers, body: Buffer.from(body) }, peer.key));
   try {
@@ -61,7 +75,10 @@ async function post(ocm: Transcript, peer: PeerSimulator, url: string, body: str
     // A server may refuse an oversized body before reading it all and close while fetch still sends: read its answer on a raw socket.
     if (Buffer.byteLength(body) < 100_000 || String((error as Error).message).includes('within')) throw error;
     const target = { origin: new URL(url).origin } as TargetHandle;
-    const lines = Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-length').map(([name, value]) => `${name}: ${value}`).join('\r\n');
+    const lines = Object.entries(headers)
+      .filter(([name]) => name.toLowerCase() !== 'content-length')
+      .map(([name, value]) => `${name}: ${value}`)
+      .join('\r\n');
     const head = `POST ${new URL(url).pathname} HTTP/1.1\r\nHost: ${new URL(url).host}\r\n${lines}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
     const raw = await rawExchange(ocm, target, head, Buffer.from(body));
     if (raw.outcome !== 'answered' || raw.status === undefined) throw error;
@@ -128,7 +145,13 @@ function parseRaw(data: Buffer): { status: number; headers: Record<string, strin
  * answer. `halfClose` ends our side after sending (no more bytes will come).
  * Recorded in the transcript.
  */
-async function rawExchange(ocm: Transcript, target: TargetHandle, head: string, body: Buffer, options: { halfClose?: boolean } = {}): Promise<RawAnswer> {
+async function rawExchange(
+  ocm: Transcript,
+  target: TargetHandle,
+  head: string,
+  body: Buffer,
+  options: { halfClose?: boolean } = {},
+): Promise<RawAnswer> {
   const origin = new URL(target.origin);
   const port = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
   const [requestLine, ...headerLines] = head.split('\r\n').filter(Boolean);
@@ -138,7 +161,11 @@ async function rawExchange(ocm: Transcript, target: TargetHandle, head: string, 
     request: {
       method: requestLine!.split(' ')[0]!,
       url: `${origin.origin}${requestLine!.split(' ')[1]}`,
-      headers: redactHeaders(Object.fromEntries(headerLines.map((l, i) => [`${String(i).padStart(2, '0')} ${l.slice(0, l.indexOf(':'))}`, l.slice(l.indexOf(':') + 1).trim()]))),
+      headers: redactHeaders(
+        Object.fromEntries(
+          headerLines.map((l, i) => [`${String(i).padStart(2, '0')} ${l.slice(0, l.indexOf(':'))}`, l.slice(l.indexOf(':') + 1).trim()]),
+        ),
+      ),
       ...(body.length ? { body: redactText(body.toString('utf8').slice(0, 8000)) } : {}),
     },
     durationMs: 0,
@@ -160,12 +187,17 @@ async function rawExchange(ocm: Transcript, target: TargetHandle, head: string, 
     };
     const fromData = (ended: boolean) => {
       const parsed = parseRaw(Buffer.concat(received));
-      if (parsed && (parsed.complete || ended)) finish({ outcome: 'answered', status: parsed.status, headers: parsed.headers, body: parsed.body.toString('utf8') });
+      if (parsed && (parsed.complete || ended))
+        finish({ outcome: 'answered', status: parsed.status, headers: parsed.headers, body: parsed.body.toString('utf8') });
       else if (ended) finish({ outcome: 'closed', headers: {}, body: Buffer.concat(received).toString('utf8') });
     };
     const timer = setTimeout(() => {
       const parsed = parseRaw(Buffer.concat(received));
-      finish(parsed ? { outcome: 'answered', status: parsed.status, headers: parsed.headers, body: parsed.body.toString('utf8') } : { outcome: 'timeout', headers: {}, body: '' });
+      finish(
+        parsed
+          ? { outcome: 'answered', status: parsed.status, headers: parsed.headers, body: parsed.body.toString('utf8') }
+          : { outcome: 'timeout', headers: {}, body: '' },
+      );
     }, DEADLINE_MS);
     socket.on('data', (chunk: Buffer) => {
       received.push(chunk);
@@ -181,7 +213,8 @@ async function rawExchange(ocm: Transcript, target: TargetHandle, head: string, 
     });
   });
   exchange.durationMs = Date.now() - started;
-  if (answer.outcome === 'answered') exchange.response = { status: answer.status!, headers: redactHeaders(answer.headers), body: redactText(answer.body.slice(0, 8000)) };
+  if (answer.outcome === 'answered')
+    exchange.response = { status: answer.status!, headers: redactHeaders(answer.headers), body: redactText(answer.body.slice(0, 8000)) };
   else exchange.error = answer.outcome === 'timeout' ? `no answer within ${DEADLINE_MS} ms` : 'the connection closed without an answer';
   return answer;
 }
@@ -205,7 +238,10 @@ function expectRefused(what: string, status: number | undefined, body: string, a
 
 /** The target still serves its discovery document. */
 async function expectHealthy(ocm: Transcript, target: TargetHandle, after: string): Promise<void> {
-  const answer = await inTime(`GET /.well-known/ocm after ${after}`, ocm.request(`${target.origin}/.well-known/ocm`, { timeoutMs: DEADLINE_MS }));
+  const answer = await inTime(
+    `GET /.well-known/ocm after ${after}`,
+    ocm.request(`${target.origin}/.well-known/ocm`, { timeoutMs: DEADLINE_MS }),
+  );
   expect(answer.status, `GET /.well-known/ocm after ${after}: ${show(answer.status, answer.text)}`).toBe(200);
   expect(answer.json?.endPoint, 'the discovery document is intact').toEqual(expect.any(String));
 }
@@ -268,7 +304,13 @@ const JSON_ENDPOINTS: JsonEndpoint[] = [
     path: '/invite-accepted',
     payload: (_target, peer) => {
       const user = peer.newUser('hostile');
-      return { recipientProvider: peer.domain, token: randomBytes(18).toString('base64url'), userID: user.id, email: user.email, name: user.name };
+      return {
+        recipientProvider: peer.domain,
+        token: randomBytes(18).toString('base64url'),
+        userID: user.id,
+        email: user.email,
+        name: user.name,
+      };
     },
     // No such token: refused with 400 (INV-5).
     field: 'token',
@@ -279,23 +321,33 @@ const JSON_ENDPOINTS: JsonEndpoint[] = [
 
 /** A value for `field` that is refusable and carries `oddity`. */
 function oddValue(endpoint: JsonEndpoint, target: TargetHandle, oddity: string): string {
-  return endpoint.field === 'shareWith' ? `nobody-${randomBytes(4).toString('hex')}${oddity}@${target.domain}` : `${randomBytes(4).toString('hex')}${oddity}`;
+  return endpoint.field === 'shareWith'
+    ? `nobody-${randomBytes(4).toString('hex')}${oddity}@${target.domain}`
+    : `${randomBytes(4).toString('hex')}${oddity}`;
 }
 
 interface HttpCase {
   title: string;
   /** The bodies to send (several when the case has variants) and their content type. */
-  build(endpoint: JsonEndpoint, target: TargetHandle, peer: PeerSimulator): Array<{ variant: string; body: string | Buffer; contentType: string | undefined }>;
+  build(
+    endpoint: JsonEndpoint,
+    target: TargetHandle,
+    peer: PeerSimulator,
+  ): Array<{ variant: string; body: string | Buffer; contentType: string | undefined }>;
 }
 
 const JSON_CASES: HttpCase[] = [
   {
     title: 'malformed JSON',
-    build: (e, t, p) => [{ variant: 'a truncated object', body: JSON.stringify(e.payload(t, p)).slice(0, 40), contentType: 'application/json' }],
+    build: (e, t, p) => [
+      { variant: 'a truncated object', body: JSON.stringify(e.payload(t, p)).slice(0, 40), contentType: 'application/json' },
+    ],
   },
   {
     title: 'a body of the wrong content type (XML)',
-    build: () => [{ variant: 'application/xml', body: '<?xml version="1.0"?><share><shareWith>x</shareWith></share>', contentType: 'application/xml' }],
+    build: () => [
+      { variant: 'application/xml', body: '<?xml version="1.0"?><share><shareWith>x</shareWith></share>', contentType: 'application/xml' },
+    ],
   },
   {
     title: 'every field of the wrong JSON type',
@@ -307,26 +359,55 @@ const JSON_CASES: HttpCase[] = [
   },
   {
     title: 'a 1 MB string',
-    build: (e, t, p) => [{ variant: '1 MB', body: JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, 'x'.repeat(MEGABYTE)) }), contentType: 'application/json' }],
+    build: (e, t, p) => [
+      {
+        variant: '1 MB',
+        body: JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, 'x'.repeat(MEGABYTE)) }),
+        contentType: 'application/json',
+      },
+    ],
   },
   {
     title: `nesting ${DEPTH} levels deep`,
     build: (e, t, p) => {
       const json = JSON.stringify({ ...e.payload(t, p), [e.field]: '__DEEP__' });
       return [
-        { variant: 'arrays', body: json.replace('"__DEEP__"', `${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}`), contentType: 'application/json' },
-        { variant: 'objects', body: json.replace('"__DEEP__"', `${'{"a":'.repeat(DEPTH)}1${'}'.repeat(DEPTH)}`), contentType: 'application/json' },
+        {
+          variant: 'arrays',
+          body: json.replace('"__DEEP__"', `${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}`),
+          contentType: 'application/json',
+        },
+        {
+          variant: 'objects',
+          body: json.replace('"__DEEP__"', `${'{"a":'.repeat(DEPTH)}1${'}'.repeat(DEPTH)}`),
+          contentType: 'application/json',
+        },
       ];
     },
   },
   {
     title: 'odd Unicode (NUL, bidi override, zero-width, BOM, lone surrogate)',
     build: (e, t, p) => [
-      { variant: 'literal', body: JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, ODD_UNICODE) }), contentType: 'application/json' },
+      {
+        variant: 'literal',
+        body: JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, ODD_UNICODE) }),
+        contentType: 'application/json',
+      },
       // Escaped the way a hostile client writes them, lone surrogate included.
-      { variant: 'escaped', body: JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, '@@ODD@@') }).replace('@@ODD@@', '\\u0000\\u202e\\u200d\\ufeff\\udc00\\ud800'), contentType: 'application/json' },
+      {
+        variant: 'escaped',
+        body: JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, '@@ODD@@') }).replace(
+          '@@ODD@@',
+          '\\u0000\\u202e\\u200d\\ufeff\\udc00\\ud800',
+        ),
+        contentType: 'application/json',
+      },
       // The BOM before the JSON text itself.
-      { variant: 'leading BOM', body: `\ufeff${JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, 'bom') })}`, contentType: 'application/json' },
+      {
+        variant: 'leading BOM',
+        body: `\ufeff${JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, 'bom') })}`,
+        contentType: 'application/json',
+      },
     ],
   },
   {
@@ -335,7 +416,13 @@ const JSON_CASES: HttpCase[] = [
       const [before, after] = JSON.stringify({ ...e.payload(t, p), [e.field]: oddValue(e, t, '@@BYTES@@') }).split('@@BYTES@@');
       // A lone continuation byte, a truncated sequence, an overlong slash, bytes never valid in UTF-8.
       const bytes = Buffer.from([0x80, 0xc3, 0x28, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xfe, 0xff]);
-      return [{ variant: 'bytes', body: Buffer.concat([Buffer.from(before!), bytes, Buffer.from(after!)]), contentType: 'application/json; charset=utf-8' }];
+      return [
+        {
+          variant: 'bytes',
+          body: Buffer.concat([Buffer.from(before!), bytes, Buffer.from(after!)]),
+          contentType: 'application/json; charset=utf-8',
+        },
+      ];
     },
   },
   {
@@ -350,7 +437,11 @@ const JSON_CASES: HttpCase[] = [
     title: 'prototype-pollution keys instead of the fields',
     build: (e, t, p) => [
       { variant: '__proto__', body: `{"__proto__":${JSON.stringify(e.payload(t, p))}}`, contentType: 'application/json' },
-      { variant: 'constructor.prototype', body: `{"constructor":{"prototype":${JSON.stringify(e.payload(t, p))}}}`, contentType: 'application/json' },
+      {
+        variant: 'constructor.prototype',
+        body: `{"constructor":{"prototype":${JSON.stringify(e.payload(t, p))}}}`,
+        contentType: 'application/json',
+      },
     ],
   },
 ];
@@ -369,7 +460,10 @@ const xml = Buffer.from('<?xml version="1.0"?><share/>');
 const RAW_CASES: RawCase[] = [
   {
     title: 'duplicated, conflicting Content-Type header lines',
-    build: () => ({ lines: ['Content-Type: application/json', 'Content-Type: application/xml', `Content-Length: ${xml.length}`], body: xml }),
+    build: () => ({
+      lines: ['Content-Type: application/json', 'Content-Type: application/xml', `Content-Length: ${xml.length}`],
+      body: xml,
+    }),
   },
   {
     title: 'duplicated, conflicting Content-Length header lines',
@@ -398,62 +492,75 @@ const RAW_CASES: RawCase[] = [
 
 for (const endpoint of JSON_ENDPOINTS) {
   for (const hostile of JSON_CASES) {
-    check([endpoint.id], `POST ${endpoint.path} with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`, async ({ target, peer, ocm }) => {
-      const url = `${target.endPoint}${endpoint.path}`;
-      for (const { variant, body, contentType } of hostile.build(endpoint, target, peer)) {
-        const what = `POST ${endpoint.path} with ${hostile.title} [${variant}]`;
-        const answer = await post(ocm, peer, url, body, contentType);
-        expectRefused(what, answer.status, answer.text, endpoint.also);
-        await expectHealthy(ocm, target, what);
-      }
-    });
+    check(
+      [endpoint.id],
+      `POST ${endpoint.path} with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`,
+      async ({ target, peer, ocm }) => {
+        const url = `${target.endPoint}${endpoint.path}`;
+        for (const { variant, body, contentType } of hostile.build(endpoint, target, peer)) {
+          const what = `POST ${endpoint.path} with ${hostile.title} [${variant}]`;
+          const answer = await post(ocm, peer, url, body, contentType);
+          expectRefused(what, answer.status, answer.text, endpoint.also);
+          await expectHealthy(ocm, target, what);
+        }
+      },
+    );
   }
 
   for (const hostile of RAW_CASES) {
-    check([endpoint.id], `POST ${endpoint.path} with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`, async ({ target, peer, ocm }) => {
-      const url = `${target.endPoint}${endpoint.path}`;
-      const { lines, body } = hostile.build(endpoint, target, peer);
-      const what = `POST ${endpoint.path} with ${hostile.title}`;
-      const answer = await rawExchange(ocm, target, requestHead(url, lines), body, { halfClose: hostile.halfClose ?? false });
-      if (answer.outcome === 'timeout') throw new Error(`${what}: no answer and no close within ${DEADLINE_MS} ms — the target hangs on this input`);
-      if (answer.outcome === 'closed') {
-        expect(hostile.mayClose, `${what}: the connection closed without an answer`).toBe(true);
-      } else {
-        expectRefused(what, answer.status, answer.body, endpoint.also);
-      }
-      await expectHealthy(ocm, target, what);
-    });
+    check(
+      [endpoint.id],
+      `POST ${endpoint.path} with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`,
+      async ({ target, peer, ocm }) => {
+        const url = `${target.endPoint}${endpoint.path}`;
+        const { lines, body } = hostile.build(endpoint, target, peer);
+        const what = `POST ${endpoint.path} with ${hostile.title}`;
+        const answer = await rawExchange(ocm, target, requestHead(url, lines), body, { halfClose: hostile.halfClose ?? false });
+        if (answer.outcome === 'timeout')
+          throw new Error(`${what}: no answer and no close within ${DEADLINE_MS} ms — the target hangs on this input`);
+        if (answer.outcome === 'closed') {
+          expect(hostile.mayClose, `${what}: the connection closed without an answer`).toBe(true);
+        } else {
+          expectRefused(what, answer.status, answer.body, endpoint.also);
+        }
+        await expectHealthy(ocm, target, what);
+      },
+    );
   }
 
-  check(endpoint.bodyIds, `POST ${endpoint.path}: every refusal of hostile input is a JSON error with a string message`, async ({ target, peer, ocm }) => {
-    const url = `${target.endPoint}${endpoint.path}`;
-    for (const hostile of JSON_CASES) {
-      for (const { variant, body, contentType } of hostile.build(endpoint, target, peer)) {
-        const what = `POST ${endpoint.path} with ${hostile.title} [${variant}]`;
-        let answer: Answer;
-        try {
-          answer = await post(ocm, peer, url, body, contentType);
-        } catch (error) {
-          // A server may refuse an oversized body before reading it all and close the connection
-          // while fetch is still sending: read its answer on a raw socket instead.
-          if (Buffer.byteLength(body) < 100_000) throw error;
-          const head = `POST ${new URL(url).pathname} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: ${contentType ?? 'application/octet-stream'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-          const raw = await rawExchange(ocm, target, head, Buffer.from(body));
-          expect(raw.outcome, `${what}: the server answered before closing`).toBe('answered');
-          let json: unknown;
+  check(
+    endpoint.bodyIds,
+    `POST ${endpoint.path}: every refusal of hostile input is a JSON error with a string message`,
+    async ({ target, peer, ocm }) => {
+      const url = `${target.endPoint}${endpoint.path}`;
+      for (const hostile of JSON_CASES) {
+        for (const { variant, body, contentType } of hostile.build(endpoint, target, peer)) {
+          const what = `POST ${endpoint.path} with ${hostile.title} [${variant}]`;
+          let answer: Answer;
           try {
-            json = JSON.parse(raw.body);
-          } catch {
-            json = undefined;
+            answer = await post(ocm, peer, url, body, contentType);
+          } catch (error) {
+            // A server may refuse an oversized body before reading it all and close the connection
+            // while fetch is still sending: read its answer on a raw socket instead.
+            if (Buffer.byteLength(body) < 100_000) throw error;
+            const head = `POST ${new URL(url).pathname} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: ${contentType ?? 'application/octet-stream'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+            const raw = await rawExchange(ocm, target, head, Buffer.from(body));
+            expect(raw.outcome, `${what}: the server answered before closing`).toBe('answered');
+            let json: unknown;
+            try {
+              json = JSON.parse(raw.body);
+            } catch {
+              json = undefined;
+            }
+            if ((raw.status ?? 0) >= 400) expectOcmErrorBody(what, raw.status!, raw.body, json);
+            continue;
           }
-          if ((raw.status ?? 0) >= 400) expectOcmErrorBody(what, raw.status!, raw.body, json);
-          continue;
+          if (answer.status < 400) continue;
+          expectOcmErrorBody(what, answer.status, answer.text, answer.json);
         }
-        if (answer.status < 400) continue;
-        expectOcmErrorBody(what, answer.status, answer.text, answer.json);
       }
-    }
-  });
+    },
+  );
 }
 
 // ---------------------------------------------------------------- the token endpoint
@@ -470,7 +577,10 @@ function tokenForm(peer: PeerSimulator, code: string): string {
   return `grant_type=authorization_code&client_id=${encodeURIComponent(peer.domain)}&code=${code}`;
 }
 
-const TOKEN_CASES: Array<{ title: string; build(peer: PeerSimulator): Array<{ variant: string; body: string | Buffer; contentType: string | undefined }> }> = [
+const TOKEN_CASES: Array<{
+  title: string;
+  build(peer: PeerSimulator): Array<{ variant: string; body: string | Buffer; contentType: string | undefined }>;
+}> = [
   {
     title: 'malformed form encoding',
     build: (peer) => [
@@ -480,13 +590,27 @@ const TOKEN_CASES: Array<{ title: string; build(peer: PeerSimulator): Array<{ va
   },
   {
     title: 'a JSON body instead of a form',
-    build: (peer) => [{ variant: 'JSON', body: JSON.stringify({ grant_type: 'authorization_code', client_id: peer.domain, code: randomBytes(16).toString('hex') }), contentType: 'application/json' }],
+    build: (peer) => [
+      {
+        variant: 'JSON',
+        body: JSON.stringify({ grant_type: 'authorization_code', client_id: peer.domain, code: randomBytes(16).toString('hex') }),
+        contentType: 'application/json',
+      },
+    ],
   },
   {
     title: 'duplicated parameters',
     build: (peer) => [
-      { variant: 'grant_type twice', body: `grant_type=authorization_code&grant_type=client_credentials&client_id=${peer.domain}&code=${randomBytes(16).toString('hex')}`, contentType: FORM },
-      { variant: 'code twice', body: `${tokenForm(peer, randomBytes(16).toString('hex'))}&code=${randomBytes(16).toString('hex')}`, contentType: FORM },
+      {
+        variant: 'grant_type twice',
+        body: `grant_type=authorization_code&grant_type=client_credentials&client_id=${peer.domain}&code=${randomBytes(16).toString('hex')}`,
+        contentType: FORM,
+      },
+      {
+        variant: 'code twice',
+        body: `${tokenForm(peer, randomBytes(16).toString('hex'))}&code=${randomBytes(16).toString('hex')}`,
+        contentType: FORM,
+      },
     ],
   },
   {
@@ -495,16 +619,32 @@ const TOKEN_CASES: Array<{ title: string; build(peer: PeerSimulator): Array<{ va
   },
   {
     title: `bracket nesting ${DEPTH / 10} levels deep in a parameter name`,
-    build: (peer) => [{ variant: 'code[a][a]…', body: `grant_type=authorization_code&client_id=${peer.domain}&code${'[a]'.repeat(DEPTH / 10)}=1`, contentType: FORM }],
+    build: (peer) => [
+      {
+        variant: 'code[a][a]…',
+        body: `grant_type=authorization_code&client_id=${peer.domain}&code${'[a]'.repeat(DEPTH / 10)}=1`,
+        contentType: FORM,
+      },
+    ],
   },
   {
     title: 'odd Unicode in the code',
-    build: (peer) => [{ variant: 'percent-encoded', body: tokenForm(peer, encodeURIComponent(`${randomBytes(4).toString('hex')}${ODD_UNICODE.replace('\ud800', '')}`)), contentType: FORM }],
+    build: (peer) => [
+      {
+        variant: 'percent-encoded',
+        body: tokenForm(peer, encodeURIComponent(`${randomBytes(4).toString('hex')}${ODD_UNICODE.replace('\ud800', '')}`)),
+        contentType: FORM,
+      },
+    ],
   },
   {
     title: 'invalid UTF-8 bytes in the code',
     build: (peer) => [
-      { variant: 'raw bytes', body: Buffer.concat([Buffer.from(tokenForm(peer, 'ab')), Buffer.from([0x80, 0xc3, 0x28, 0xfe, 0xff])]), contentType: FORM },
+      {
+        variant: 'raw bytes',
+        body: Buffer.concat([Buffer.from(tokenForm(peer, 'ab')), Buffer.from([0x80, 0xc3, 0x28, 0xfe, 0xff])]),
+        contentType: FORM,
+      },
       { variant: 'percent-encoded bytes', body: tokenForm(peer, 'ab%80%C3%28%C0%AF%FE%FF'), contentType: FORM },
     ],
   },
@@ -515,52 +655,74 @@ const TOKEN_CASES: Array<{ title: string; build(peer: PeerSimulator): Array<{ va
 ];
 
 for (const hostile of TOKEN_CASES) {
-  check(['TOK-3'], `POST tokenEndPoint with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`, async ({ target, peer, ocm }) => {
-    const url = tokenEndPoint(target);
-    for (const { variant, body, contentType } of hostile.build(peer)) {
-      const what = `POST tokenEndPoint with ${hostile.title} [${variant}]`;
-      const answer = await post(ocm, peer, url, body, contentType);
-      expectRefused(what, answer.status, answer.text);
-      await expectHealthy(ocm, target, what);
-    }
-  });
+  check(
+    ['TOK-3'],
+    `POST tokenEndPoint with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`,
+    async ({ target, peer, ocm }) => {
+      const url = tokenEndPoint(target);
+      for (const { variant, body, contentType } of hostile.build(peer)) {
+        const what = `POST tokenEndPoint with ${hostile.title} [${variant}]`;
+        const answer = await post(ocm, peer, url, body, contentType);
+        expectRefused(what, answer.status, answer.text);
+        await expectHealthy(ocm, target, what);
+      }
+    },
+  );
 }
 
 for (const hostile of RAW_CASES.filter((c) => !c.title.includes('Content-Type'))) {
-  check(['TOK-3'], `POST tokenEndPoint with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`, async ({ target, peer, ocm }) => {
-    const url = tokenEndPoint(target);
-    const form = Buffer.from(tokenForm(peer, randomBytes(16).toString('hex')));
-    const declared = hostile.title.includes('conflicting')
-      ? [`Content-Length: ${form.length}`, `Content-Length: ${form.length - 10}`]
-      : hostile.halfClose
-        ? [`Content-Length: ${form.length + 100}`]
-        : [`Content-Length: ${Math.floor(form.length / 2)}`];
-    const what = `POST tokenEndPoint with ${hostile.title}`;
-    const answer = await rawExchange(ocm, target, requestHead(url, [`Content-Type: ${FORM}`, ...declared]), form, { halfClose: hostile.halfClose ?? false });
-    if (answer.outcome === 'timeout') throw new Error(`${what}: no answer and no close within ${DEADLINE_MS} ms — the target hangs on this input`);
-    if (answer.outcome === 'closed') expect(hostile.mayClose, `${what}: the connection closed without an answer`).toBe(true);
-    else expectRefused(what, answer.status, answer.body);
-    await expectHealthy(ocm, target, what);
-  });
+  check(
+    ['TOK-3'],
+    `POST tokenEndPoint with ${hostile.title} is refused with a 4xx within ${DEADLINE_MS / 1000} s and the target stays up`,
+    async ({ target, peer, ocm }) => {
+      const url = tokenEndPoint(target);
+      const form = Buffer.from(tokenForm(peer, randomBytes(16).toString('hex')));
+      const declared = hostile.title.includes('conflicting')
+        ? [`Content-Length: ${form.length}`, `Content-Length: ${form.length - 10}`]
+        : hostile.halfClose
+          ? [`Content-Length: ${form.length + 100}`]
+          : [`Content-Length: ${Math.floor(form.length / 2)}`];
+      const what = `POST tokenEndPoint with ${hostile.title}`;
+      const answer = await rawExchange(ocm, target, requestHead(url, [`Content-Type: ${FORM}`, ...declared]), form, {
+        halfClose: hostile.halfClose ?? false,
+      });
+      if (answer.outcome === 'timeout')
+        throw new Error(`${what}: no answer and no close within ${DEADLINE_MS} ms — the target hangs on this input`);
+      if (answer.outcome === 'closed') expect(hostile.mayClose, `${what}: the connection closed without an answer`).toBe(true);
+      else expectRefused(what, answer.status, answer.body);
+      await expectHealthy(ocm, target, what);
+    },
+  );
 }
 
-check(['TOK-3'], 'POST tokenEndPoint: hostile input refused with 400 carries an RFC 6749 error code; other refusals are JSON', async ({ target, peer, ocm }) => {
-  const url = tokenEndPoint(target);
-  for (const hostile of TOKEN_CASES) {
-    for (const { variant, body, contentType } of hostile.build(peer)) {
-      const what = `POST tokenEndPoint with ${hostile.title} [${variant}]`;
-      const answer = await post(ocm, peer, url, body, contentType);
-      if (answer.status < 400) continue;
-      expect(answer.json, `${what} (${answer.status}): the body is a JSON object: ${answer.text.slice(0, 300)}`).toEqual(expect.any(Object));
-      if (answer.status === 400) {
-        expect(RFC6749_ERRORS, `${what}: the 400 body names an RFC 6749 error: ${answer.text.slice(0, 300)}`).toContain(answer.json.error);
-      } else {
-        // 413 or 415 are HTTP-level refusals before any OAuth processing: a JSON error of either shape.
-        expect(typeof (answer.json.error ?? answer.json.message), `${what} (${answer.status}): an error or message: ${answer.text.slice(0, 300)}`).toBe('string');
+check(
+  ['TOK-3'],
+  'POST tokenEndPoint: hostile input refused with 400 carries an RFC 6749 error code; other refusals are JSON',
+  async ({ target, peer, ocm }) => {
+    const url = tokenEndPoint(target);
+    for (const hostile of TOKEN_CASES) {
+      for (const { variant, body, contentType } of hostile.build(peer)) {
+        const what = `POST tokenEndPoint with ${hostile.title} [${variant}]`;
+        const answer = await post(ocm, peer, url, body, contentType);
+        if (answer.status < 400) continue;
+        expect(answer.json, `${what} (${answer.status}): the body is a JSON object: ${answer.text.slice(0, 300)}`).toEqual(
+          expect.any(Object),
+        );
+        if (answer.status === 400) {
+          expect(RFC6749_ERRORS, `${what}: the 400 body names an RFC 6749 error: ${answer.text.slice(0, 300)}`).toContain(
+            answer.json.error,
+          );
+        } else {
+          // 413 or 415 are HTTP-level refusals before any OAuth processing: a JSON error of either shape.
+          expect(
+            typeof (answer.json.error ?? answer.json.message),
+            `${what} (${answer.status}): an error or message: ${answer.text.slice(0, 300)}`,
+          ).toBe('string');
+        }
       }
     }
-  }
-});
+  },
+);
 
 // ---------------------------------------------------------------- discovery with odd headers
 
@@ -576,30 +738,53 @@ function expectDiscovery(what: string, status: number | undefined, body: string)
   expect(typeof json.endPoint, `${what}: endPoint`).toBe('string');
 }
 
-check(['DISC-1'], 'GET /.well-known/ocm with a browser Accept, an unknown Accept-Encoding and an odd User-Agent still answers 200 JSON', async ({ target, ocm }) => {
-  const variants: Array<[string, Record<string, string>]> = [
-    ['a browser Accept header', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }],
-    ['an unknown Accept-Encoding', { 'accept-encoding': 'x-conformance-bogus' }],
-    ['a 4000-character User-Agent with markup, quotes and a tab', { 'user-agent': `ocm-conformance ${'A'.repeat(4000)} <script>alert(1)</script> "'\\\t%00%0d%0a` }],
-    ['junk Forwarded headers', { forwarded: 'for="_gazonk";proto=gopher;by=unknown', 'x-forwarded-proto': 'gopher', 'x-forwarded-port': 'not-a-port' }],
-  ];
-  for (const [what, headers] of variants) {
-    const answer = await inTime(`GET /.well-known/ocm with ${what}`, ocm.request(`${target.origin}/.well-known/ocm`, { headers, timeoutMs: DEADLINE_MS }));
-    expectDiscovery(`GET /.well-known/ocm with ${what}`, answer.status, answer.text);
-  }
-});
+check(
+  ['DISC-1'],
+  'GET /.well-known/ocm with a browser Accept, an unknown Accept-Encoding and an odd User-Agent still answers 200 JSON',
+  async ({ target, ocm }) => {
+    const variants: Array<[string, Record<string, string>]> = [
+      ['a browser Accept header', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }],
+      ['an unknown Accept-Encoding', { 'accept-encoding': 'x-conformance-bogus' }],
+      [
+        'a 4000-character User-Agent with markup, quotes and a tab',
+        { 'user-agent': `ocm-conformance ${'A'.repeat(4000)} <script>alert(1)</script> "'\\\t%00%0d%0a` },
+      ],
+      [
+        'junk Forwarded headers',
+        { forwarded: 'for="_gazonk";proto=gopher;by=unknown', 'x-forwarded-proto': 'gopher', 'x-forwarded-port': 'not-a-port' },
+      ],
+    ];
+    for (const [what, headers] of variants) {
+      const answer = await inTime(
+        `GET /.well-known/ocm with ${what}`,
+        ocm.request(`${target.origin}/.well-known/ocm`, { headers, timeoutMs: DEADLINE_MS }),
+      );
+      expectDiscovery(`GET /.well-known/ocm with ${what}`, answer.status, answer.text);
+    }
+  },
+);
 
-check(['DISC-1'], 'GET /.well-known/ocm with duplicated header lines and non-ASCII header bytes still answers 200 JSON', async ({ target, ocm }) => {
-  const host = new URL(target.origin).host;
-  const variants: Array<[string, string[]]> = [
-    ['duplicated Accept and X-Forwarded-For lines', ['Accept: application/json', 'Accept: text/plain', 'X-Forwarded-For: 192.0.2.1', 'X-Forwarded-For: 198.51.100.7']],
-    // obs-text (bytes 0x80-0xff) is allowed in field values by RFC 9110 §5.5.
-    ['Latin-1 bytes in a header value', ['Accept: application/json', 'User-Agent: ocm-conformance caf\u00e9 \u00ff\u00fe']],
-  ];
-  for (const [what, lines] of variants) {
-    const head = [`GET /.well-known/ocm HTTP/1.1`, `Host: ${host}`, ...lines, 'Connection: close', '', ''].join('\r\n');
-    const answer = await rawExchange(ocm, target, head, Buffer.alloc(0));
-    if (answer.outcome !== 'answered') throw new Error(`GET /.well-known/ocm with ${what}: ${answer.outcome === 'timeout' ? `no answer within ${DEADLINE_MS} ms` : 'the connection closed without an answer'}`);
-    expectDiscovery(`GET /.well-known/ocm with ${what}`, answer.status, answer.body);
-  }
-});
+check(
+  ['DISC-1'],
+  'GET /.well-known/ocm with duplicated header lines and non-ASCII header bytes still answers 200 JSON',
+  async ({ target, ocm }) => {
+    const host = new URL(target.origin).host;
+    const variants: Array<[string, string[]]> = [
+      [
+        'duplicated Accept and X-Forwarded-For lines',
+        ['Accept: application/json', 'Accept: text/plain', 'X-Forwarded-For: 192.0.2.1', 'X-Forwarded-For: 198.51.100.7'],
+      ],
+      // obs-text (bytes 0x80-0xff) is allowed in field values by RFC 9110 §5.5.
+      ['Latin-1 bytes in a header value', ['Accept: application/json', 'User-Agent: ocm-conformance caf\u00e9 \u00ff\u00fe']],
+    ];
+    for (const [what, lines] of variants) {
+      const head = [`GET /.well-known/ocm HTTP/1.1`, `Host: ${host}`, ...lines, 'Connection: close', '', ''].join('\r\n');
+      const answer = await rawExchange(ocm, target, head, Buffer.alloc(0));
+      if (answer.outcome !== 'answered')
+        throw new Error(
+          `GET /.well-known/ocm with ${what}: ${answer.outcome === 'timeout' ? `no answer within ${DEADLINE_MS} ms` : 'the connection closed without an answer'}`,
+        );
+      expectDiscovery(`GET /.well-known/ocm with ${what}`, answer.status, answer.body);
+    }
+  },
+);

@@ -26,7 +26,9 @@ const context = suiteContext();
 /** The variant of the spec-conflict reading in force for a requirement (see spec-conflicts.ts). */
 const readingVariant = (id: string): string | undefined => (context.selected.get(id) as SelectedRequirement | undefined)?.reading?.variant;
 const criteria: string[] = Array.isArray(context.discovery?.criteria) ? context.discovery.criteria : [];
-const resourceTypes: Array<{ name?: string; shareTypes?: unknown; protocols?: Record<string, unknown> }> = Array.isArray(context.discovery?.resourceTypes)
+const resourceTypes: Array<{ name?: string; shareTypes?: unknown; protocols?: Record<string, unknown> }> = Array.isArray(
+  context.discovery?.resourceTypes,
+)
   ? context.discovery.resourceTypes
   : [];
 /** Names no OCM server supports: unknown requirement and resource type values. */
@@ -54,7 +56,11 @@ interface Offer {
 }
 
 /** A valid newest-draft share of `path` from a fresh peer user to the target user, built but not sent. */
-async function prepareOffer(fixtures: Fixtures, path = '/welcome.txt', options: { requirements?: string[]; permissions?: string[] } = {}): Promise<Offer> {
+async function prepareOffer(
+  fixtures: Fixtures,
+  path = '/welcome.txt',
+  options: { requirements?: string[]; permissions?: string[] } = {},
+): Promise<Offer> {
   const user = await freshSender(fixtures);
   const share = fixtures.peer.createShare(path, options);
   const payload = sharePayload(fixtures.peer, share, targetAddress(fixtures.target), user);
@@ -67,7 +73,10 @@ async function postShare({ target, peer, ocm }: Fixtures, payload: unknown, opti
 
 /** The share is refused: an error status, never 2xx. */
 function expectRefused(answer: Answer, what: string): void {
-  expect(answer.status, `${what} must be refused; the target answered ${answer.status} ${answer.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+  expect(
+    answer.status,
+    `${what} must be refused; the target answered ${answer.status} ${answer.text.slice(0, 200)}`,
+  ).toBeGreaterThanOrEqual(400);
 }
 
 /** A webapp protocol object satisfying every 1.4 rule, for `share`. */
@@ -83,7 +92,11 @@ function webappFor(peer: PeerSimulator, share: PeerShare): Record<string, unknow
 
 /** Finds the share `providerId` named `name` among the target user's received shares. */
 async function findReceived(target: Fixtures['target'], providerId: string, name: string): Promise<ReceivedShareView | undefined> {
-  return eventually(async () => (await target.driver.listReceived(target.user)).find((s) => s.remoteId === providerId || s.name === name), 3000, 100);
+  return eventually(
+    async () => (await target.driver.listReceived(target.user)).find((s) => s.remoteId === providerId || s.name === name),
+    3000,
+    100,
+  );
 }
 
 /** A share of `path` the peer sends the target user, under a unique name, and how the driver lists it. */
@@ -95,7 +108,10 @@ async function receiveShare(fixtures: Fixtures, path: string): Promise<Offer & {
   const answer = await postShare(fixtures, offer.payload);
   expect(answer.status, `the target takes the share: ${answer.text.slice(0, 200)}`).toBe(201);
   const view = await findReceived(fixtures.target, offer.share.id, name);
-  expect(view, `the share ${name} (providerId ${offer.share.id}) shows up among ${fixtures.target.user.username}'s received shares`).toBeTruthy();
+  expect(
+    view,
+    `the share ${name} (providerId ${offer.share.id}) shows up among ${fixtures.target.user.username}'s received shares`,
+  ).toBeTruthy();
   return { ...offer, name, view: view! };
 }
 
@@ -147,7 +163,9 @@ check(['SHR-1'], 'an accepted share is read over WebDAV with a Bearer credential
   await target.driver.acceptShare(target.user, view.id);
   const read = await target.driver.readReceived(target.user, view.id);
   expect(read.status, 'the target user reads the received file').toBe(200);
-  expect(read.bytes.equals(fixtureBytes('/sample.bin')), `the bytes read (${read.bytes.length}) are the peer's file, byte for byte`).toBe(true);
+  expect(read.bytes.equals(fixtureBytes('/sample.bin')), `the bytes read (${read.bytes.length}) are the peer's file, byte for byte`).toBe(
+    true,
+  );
   const davRequests = peer.requests.filter((r) => r.path === `/dav/ocm/${share.id}` || r.path.startsWith(`/dav/ocm/${share.id}/`));
   expect(davRequests.length, "the target fetched the file from the peer's webdav.uri").toBeGreaterThan(0);
   // The Bearer is the sharedSecret, or an access token the peer's token endpoint issued for this share (code flow).
@@ -155,34 +173,50 @@ check(['SHR-1'], 'an accepted share is read over WebDAV with a Bearer credential
     const authorization = String(request.headers.authorization ?? '');
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
     expect(bearer, `${request.method} ${request.path} carries Authorization: Bearer (got "${authorization.split(' ')[0]}")`).toBeTruthy();
-    expect(bearer === share.secret || share.tokens.includes(bearer!), `${request.method} ${request.path}: the Bearer is the share's secret or a token issued for it`).toBe(true);
+    expect(
+      bearer === share.secret || share.tokens.includes(bearer!),
+      `${request.method} ${request.path}: the Bearer is the share's secret or a token issued for it`,
+    ).toBe(true);
   }
 });
 
-check(['NTF-5'], 'accepting a received share sends SHARE_ACCEPTED with the providerId (and resourceType) of the share', async (fixtures) => {
-  const { target, peer } = fixtures;
-  needDriver(target, 'listReceived', 'acceptShare');
-  const { view, share } = await receiveShare(fixtures, '/welcome.txt');
-  await target.driver.acceptShare(target.user, view.id);
-  await expectAcceptanceNotification(peer, share, 'SHARE_ACCEPTED');
-});
+check(
+  ['NTF-5'],
+  'accepting a received share sends SHARE_ACCEPTED with the providerId (and resourceType) of the share',
+  async (fixtures) => {
+    const { target, peer } = fixtures;
+    needDriver(target, 'listReceived', 'acceptShare');
+    const { view, share } = await receiveShare(fixtures, '/welcome.txt');
+    await target.driver.acceptShare(target.user, view.id);
+    await expectAcceptanceNotification(peer, share, 'SHARE_ACCEPTED');
+  },
+);
 
-check(['NTF-5'], 'declining a received share sends SHARE_DECLINED with the providerId (and resourceType) of the share', async (fixtures) => {
-  const { target, peer } = fixtures;
-  needDriver(target, 'listReceived', 'declineShare');
-  const { view, share } = await receiveShare(fixtures, '/welcome.txt');
-  await target.driver.declineShare(target.user, view.id);
-  await expectAcceptanceNotification(peer, share, 'SHARE_DECLINED');
-});
+check(
+  ['NTF-5'],
+  'declining a received share sends SHARE_DECLINED with the providerId (and resourceType) of the share',
+  async (fixtures) => {
+    const { target, peer } = fixtures;
+    needDriver(target, 'listReceived', 'declineShare');
+    const { view, share } = await receiveShare(fixtures, '/welcome.txt');
+    await target.driver.declineShare(target.user, view.id);
+    await expectAcceptanceNotification(peer, share, 'SHARE_DECLINED');
+  },
+);
 
-async function expectAcceptanceNotification(peer: PeerSimulator, share: PeerShare, type: 'SHARE_ACCEPTED' | 'SHARE_DECLINED'): Promise<void> {
+async function expectAcceptanceNotification(
+  peer: PeerSimulator,
+  share: PeerShare,
+  type: 'SHARE_ACCEPTED' | 'SHARE_DECLINED',
+): Promise<void> {
   const request = await peer.waitFor('/notifications');
   expect(request, `the target POSTs a notification to the peer's /notifications after the user's answer`).toBeTruthy();
   const body = request!.body;
   expect(body?.notificationType, 'notificationType').toBe(type);
   expect(body?.providerId, 'providerId copied from the share').toBe(share.id);
   const resourceTypeRequired = readingVariant('NTF-5') === 'resource-type-always';
-  if (resourceTypeRequired || body?.resourceType !== undefined) expect(body?.resourceType, 'resourceType copied from the share').toBe(share.resourceType);
+  if (resourceTypeRequired || body?.resourceType !== undefined)
+    expect(body?.resourceType, 'resourceType copied from the share').toBe(share.resourceType);
 }
 
 // ------------------------------------------------------- required fields
@@ -207,7 +241,12 @@ check(['SHR-5'], 'a share for a user the target does not know gets 400', async (
   expect(answer.status, answer.text.slice(0, 300)).toBe(400);
   expectErrorBody(answer);
   const names = Array.isArray(answer.json?.validationErrors) ? answer.json.validationErrors.map((v: { name?: unknown }) => v?.name) : [];
-  testInfo.annotations.push({ type: 'observation', description: names.includes('shareWith') ? 'validationErrors names shareWith' : 'validationErrors does not name shareWith (recommended, not required)' });
+  testInfo.annotations.push({
+    type: 'observation',
+    description: names.includes('shareWith')
+      ? 'validationErrors names shareWith'
+      : 'validationErrors does not name shareWith (recommended, not required)',
+  });
 });
 
 // -------------------------------------------------- unsupported types (501)
@@ -259,7 +298,8 @@ check(['SHR-10'], 'with the must-exchange-token criterion, a share without must-
 
 const WEBAPP_DEFECTS: Array<[string, (webapp: Record<string, any>, webdav: Record<string, any>) => void]> = [
   ...['uri', 'sharedSecret', 'targets', 'permissions', 'requirements'].map(
-    (field) => [`without ${field}`, (webapp: Record<string, any>) => void delete webapp[field]] as [string, (webapp: Record<string, any>) => void],
+    (field) =>
+      [`without ${field}`, (webapp: Record<string, any>) => void delete webapp[field]] as [string, (webapp: Record<string, any>) => void],
   ),
   ['with empty targets', (webapp) => void (webapp.targets = [])],
   ['with empty permissions', (webapp) => void (webapp.permissions = [])],
@@ -295,7 +335,8 @@ check(['SHR-12'], 'a multi share whose webdav and webapp requirements differ is 
 
 // ------------------------------------------------------------ webdav (1.4)
 
-const WEBDAV_REQUIRED = readingVariant('SHR-13') === 'uri-secret-and-permissions' ? ['uri', 'sharedSecret', 'permissions'] : ['uri', 'sharedSecret'];
+const WEBDAV_REQUIRED =
+  readingVariant('SHR-13') === 'uri-secret-and-permissions' ? ['uri', 'sharedSecret', 'permissions'] : ['uri', 'sharedSecret'];
 for (const field of WEBDAV_REQUIRED) {
   check(['SHR-13'], `a multi share whose webdav lacks ${field} is refused`, async (fixtures) => {
     const { payload } = await prepareOffer(fixtures);
@@ -306,25 +347,44 @@ for (const field of WEBDAV_REQUIRED) {
 
 // ------------------------------------------------------------------- ssh
 
-check(['SHR-14'], 'a share offering ssh gets recipientPublicKeys in its 201 answer', async (fixtures) => {
-  const { peer } = fixtures;
-  const { payload, share, user } = await prepareOffer(fixtures);
-  payload.protocol.ssh = { accessTypes: ['remote'], uri: `${user.id}@${peer.host}:22/${share.id}` };
-  const answer = await postShare(fixtures, payload);
-  expect(answer.status, answer.text.slice(0, 300)).toBe(201);
-  const keys = answer.json?.recipientPublicKeys;
-  expect(Array.isArray(keys) && keys.length > 0, `recipientPublicKeys: ${JSON.stringify(keys)}`).toBe(true);
-  for (const key of keys) expect(typeof key).toBe('string');
-}, { unless: () => (resourceTypes.some((t) => t.protocols && 'ssh-receive' in t.protocols) ? undefined : 'the target does not advertise ssh-receive: it takes no ssh shares') });
+check(
+  ['SHR-14'],
+  'a share offering ssh gets recipientPublicKeys in its 201 answer',
+  async (fixtures) => {
+    const { peer } = fixtures;
+    const { payload, share, user } = await prepareOffer(fixtures);
+    payload.protocol.ssh = { accessTypes: ['remote'], uri: `${user.id}@${peer.host}:22/${share.id}` };
+    const answer = await postShare(fixtures, payload);
+    expect(answer.status, answer.text.slice(0, 300)).toBe(201);
+    const keys = answer.json?.recipientPublicKeys;
+    expect(Array.isArray(keys) && keys.length > 0, `recipientPublicKeys: ${JSON.stringify(keys)}`).toBe(true);
+    for (const key of keys) expect(typeof key).toBe('string');
+  },
+  {
+    unless: () =>
+      resourceTypes.some((t) => t.protocols && 'ssh-receive' in t.protocols)
+        ? undefined
+        : 'the target does not advertise ssh-receive: it takes no ssh shares',
+  },
+);
 
 // ------------------------------------------------------ protocol encodings
 
 check(['SHR-15'], 'the protocol encodings accepted match the protocol-object claim', async (fixtures, testInfo) => {
   const { peer } = fixtures;
   const encodings: Record<string, (share: PeerShare) => Record<string, unknown>> = {
-    'legacy name+options': (share) => ({ name: 'webdav', options: { sharedSecret: share.secret, permissions: '{http://open-cloud-mesh.org/ns}share-permissions' } }),
-    'name webdav + webdav object': (share) => ({ name: 'webdav', webdav: { uri: `${peer.origin}/dav/ocm/${share.id}`, sharedSecret: share.secret, permissions: share.permissions } }),
-    multi: (share) => ({ name: 'multi', webdav: { uri: `${peer.origin}/dav/ocm/${share.id}`, sharedSecret: share.secret, permissions: share.permissions } }),
+    'legacy name+options': (share) => ({
+      name: 'webdav',
+      options: { sharedSecret: share.secret, permissions: '{http://open-cloud-mesh.org/ns}share-permissions' },
+    }),
+    'name webdav + webdav object': (share) => ({
+      name: 'webdav',
+      webdav: { uri: `${peer.origin}/dav/ocm/${share.id}`, sharedSecret: share.secret, permissions: share.permissions },
+    }),
+    multi: (share) => ({
+      name: 'multi',
+      webdav: { uri: `${peer.origin}/dav/ocm/${share.id}`, sharedSecret: share.secret, permissions: share.permissions },
+    }),
   };
   const status: Record<string, number> = {};
   for (const [encoding, protocol] of Object.entries(encodings)) {
@@ -355,7 +415,10 @@ check(['ADR-1'], 'shareWith a@b@host is split at the last @: no share for user a
   expect(answer.status, `no local user is called ${target.user.id}@${peer.domain}: ${answer.text.slice(0, 300)}`).toBe(400);
   if (target.driver.supports('listReceived')) {
     const received = await target.driver.listReceived(target.user);
-    expect(received.find((s) => s.remoteId === share.id), `${target.user.username} must not have received the share`).toBeUndefined();
+    expect(
+      received.find((s) => s.remoteId === share.id),
+      `${target.user.username} must not have received the share`,
+    ).toBeUndefined();
   }
 });
 

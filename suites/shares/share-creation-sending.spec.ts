@@ -76,7 +76,12 @@ function targetCanExchange(): boolean {
 }
 
 /** Shares `path` (the plain file by default) with a fresh contact and returns what reached the peer. */
-async function shareWithContact(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, path = target.context.target.resources.file): Promise<TargetShare> {
+async function shareWithContact(
+  ocm: Transcript,
+  target: TargetHandle,
+  peer: PeerSimulator,
+  path = target.context.target.resources.file,
+): Promise<TargetShare> {
   const peerUser = await contact(ocm, target, peer);
   return shareFromTarget(target, peer, peerUser, { path });
 }
@@ -97,25 +102,40 @@ check(['SHR-16'], 'the target fetches the peer discovery before it posts the sha
 
 // ---------------------------------------------------------------- the payload
 
-check(['SHR-24'], 'the share is a complete NewShare whose shareWith, owner and sender are OCM Addresses; the sender host serves discovery', async ({ target, peer, ocm }) => {
-  const peerUser = await contact(ocm, target, peer);
-  const { body } = await shareFromTarget(target, peer, peerUser, { path: target.context.target.resources.file });
+check(
+  ['SHR-24'],
+  'the share is a complete NewShare whose shareWith, owner and sender are OCM Addresses; the sender host serves discovery',
+  async ({ target, peer, ocm }) => {
+    const peerUser = await contact(ocm, target, peer);
+    const { body } = await shareFromTarget(target, peer, peerUser, { path: target.context.target.resources.file });
 
-  const outcome = registry.validate('ocm', 'NewShare', body);
-  // webdav.permissions is required only under the yaml reading of webdav-permissions-required (SHR-26 judges it).
-  const issues = outcome.ok ? [] : outcome.issues.filter((i) => !(i.name === 'protocol.webdav.permissions' && i.message === 'REQUIRED' && readingOf(target, 'SHR-26') !== 'uri-secret-and-permissions'));
-  expect(issues, 'problems against our strict NewShare schema').toEqual([]);
+    const outcome = registry.validate('ocm', 'NewShare', body);
+    // webdav.permissions is required only under the yaml reading of webdav-permissions-required (SHR-26 judges it).
+    const issues = outcome.ok
+      ? []
+      : outcome.issues.filter(
+          (i) =>
+            !(
+              i.name === 'protocol.webdav.permissions' &&
+              i.message === 'REQUIRED' &&
+              readingOf(target, 'SHR-26') !== 'uri-secret-and-permissions'
+            ),
+        );
+    expect(issues, 'problems against our strict NewShare schema').toEqual([]);
 
-  expect(body.shareWith, 'shareWith names the recipient the driver was given').toBe(peer.address(peerUser.id));
-  for (const field of ['shareWith', 'owner', 'sender'] as const) {
-    expect(parseAddress(body[field]), `${field} ${JSON.stringify(body[field])} is identifier@host[:port]`).toBeDefined();
-  }
-  const sender = parseAddress(body.sender)!;
-  const scheme = new URL(target.origin).protocol;
-  const discovery = await ocm.request(`${scheme}//${sender.host}/.well-known/ocm`);
-  expect(discovery.status, `GET ${scheme}//${sender.host}/.well-known/ocm`).toBe(200);
-  expect(discovery.json, 'the sender host answers with a discovery document').toEqual(expect.objectContaining({ endPoint: expect.any(String) }));
-});
+    expect(body.shareWith, 'shareWith names the recipient the driver was given').toBe(peer.address(peerUser.id));
+    for (const field of ['shareWith', 'owner', 'sender'] as const) {
+      expect(parseAddress(body[field]), `${field} ${JSON.stringify(body[field])} is identifier@host[:port]`).toBeDefined();
+    }
+    const sender = parseAddress(body.sender)!;
+    const scheme = new URL(target.origin).protocol;
+    const discovery = await ocm.request(`${scheme}//${sender.host}/.well-known/ocm`);
+    expect(discovery.status, `GET ${scheme}//${sender.host}/.well-known/ocm`).toBe(200);
+    expect(discovery.json, 'the sender host answers with a discovery document').toEqual(
+      expect.objectContaining({ endPoint: expect.any(String) }),
+    );
+  },
+);
 
 check(['SHR-22'], 'the sharedSecret appears in no URI of the share', async ({ target, peer, ocm }) => {
   // The peer asks for absolute uris (its default), where a secret would most likely be embedded.
@@ -136,55 +156,68 @@ check(['SHR-22'], 'the sharedSecret appears in no URI of the share', async ({ ta
   }
 });
 
-check(['SHR-26'], 'protocol.webdav has uri and sharedSecret, and a relative uri is served under the discovery webdav prefix', async ({ target, peer, ocm }) => {
-  // A receiver asking for relative uris gets the key form where the sender supports it.
-  for (const type of peer.discovery.resourceTypes) type.protocols['webdav-receive'] = { uri: 'relative' };
-  const { body } = await shareWithContact(ocm, target, peer);
-  const webdav = body.protocol?.webdav;
-  expect(webdav, 'protocol.webdav').toEqual(expect.any(Object));
-  expect(typeof webdav.uri === 'string' && webdav.uri !== '', 'webdav.uri is a non-empty string').toBe(true);
-  expect(typeof webdav.sharedSecret === 'string' && webdav.sharedSecret !== '', 'webdav.sharedSecret is a non-empty string').toBe(true);
-  if (readingOf(target, 'SHR-26') === 'uri-secret-and-permissions') expect(Array.isArray(webdav.permissions), 'webdav.permissions (yaml reading)').toBe(true);
-  if (isAbsoluteUri(webdav.uri)) {
-    expect(() => new URL(webdav.uri), 'an absolute uri is a URL with a host').not.toThrow();
-    return;
-  }
-  const strict = Array.isArray(webdav.requirements) && webdav.requirements.includes('must-exchange-token');
-  if (strict) notRun('the target made the share require token exchange although the peer did not ask; the bare secret cannot probe the uri (TOK-7 covers tokens)');
-  const url = sharedResourceUrl(target, body);
-  const answer = await ocm.request(url, { method: 'PROPFIND', headers: { authorization: `Bearer ${webdav.sharedSecret}`, depth: '0' } });
-  expect(answer.status, `PROPFIND ${url} with the share's secret`).toBe(207);
-});
+check(
+  ['SHR-26'],
+  'protocol.webdav has uri and sharedSecret, and a relative uri is served under the discovery webdav prefix',
+  async ({ target, peer, ocm }) => {
+    // A receiver asking for relative uris gets the key form where the sender supports it.
+    for (const type of peer.discovery.resourceTypes) type.protocols['webdav-receive'] = { uri: 'relative' };
+    const { body } = await shareWithContact(ocm, target, peer);
+    const webdav = body.protocol?.webdav;
+    expect(webdav, 'protocol.webdav').toEqual(expect.any(Object));
+    expect(typeof webdav.uri === 'string' && webdav.uri !== '', 'webdav.uri is a non-empty string').toBe(true);
+    expect(typeof webdav.sharedSecret === 'string' && webdav.sharedSecret !== '', 'webdav.sharedSecret is a non-empty string').toBe(true);
+    if (readingOf(target, 'SHR-26') === 'uri-secret-and-permissions')
+      expect(Array.isArray(webdav.permissions), 'webdav.permissions (yaml reading)').toBe(true);
+    if (isAbsoluteUri(webdav.uri)) {
+      expect(() => new URL(webdav.uri), 'an absolute uri is a URL with a host').not.toThrow();
+      return;
+    }
+    const strict = Array.isArray(webdav.requirements) && webdav.requirements.includes('must-exchange-token');
+    if (strict)
+      notRun(
+        'the target made the share require token exchange although the peer did not ask; the bare secret cannot probe the uri (TOK-7 covers tokens)',
+      );
+    const url = sharedResourceUrl(target, body);
+    const answer = await ocm.request(url, { method: 'PROPFIND', headers: { authorization: `Bearer ${webdav.sharedSecret}`, depth: '0' } });
+    expect(answer.status, `PROPFIND ${url} with the share's secret`).toBe(207);
+  },
+);
 
 check(['SHR-25'], 'a folder is shared with resourceType "folder"', async ({ target, peer, ocm }) => {
   const { body } = await shareWithContact(ocm, target, peer, target.context.target.resources.folder);
   expect(body.resourceType).toBe('folder');
 });
 
-check(['SHR-23'], 'two shares of one resource, to the same and to different recipients, carry different providerIds', async ({ target, peer, peer2, ocm }, testInfo) => {
-  const resource = target.context.target.resources.file;
-  const first = await contact(ocm, target, peer);
-  const second = await contact(ocm, target, peer);
-  const elsewhere = await contact(ocm, target, peer2);
-  const providerIds: string[] = [];
-  providerIds.push((await shareFromTarget(target, peer, first, { path: resource })).body.providerId);
-  try {
+check(
+  ['SHR-23'],
+  'two shares of one resource, to the same and to different recipients, carry different providerIds',
+  async ({ target, peer, peer2, ocm }, testInfo) => {
+    const resource = target.context.target.resources.file;
+    const first = await contact(ocm, target, peer);
+    const second = await contact(ocm, target, peer);
+    const elsewhere = await contact(ocm, target, peer2);
+    const providerIds: string[] = [];
     providerIds.push((await shareFromTarget(target, peer, first, { path: resource })).body.providerId);
-  } catch (error) {
-    // A target may refuse to share one resource twice with one person; then only different recipients are compared.
-    if (!(error instanceof DriverStepFailed)) throw error;
-    testInfo.annotations.push({ type: 'note', description: `the target refused a second share to the same recipient: ${error.message}` });
-  }
-  providerIds.push((await shareFromTarget(target, peer, second, { path: resource })).body.providerId);
-  providerIds.push((await shareFromTarget(target, peer2, elsewhere, { path: resource })).body.providerId);
-  for (const id of providerIds) expect(typeof id === 'string' && id !== '', `providerId ${JSON.stringify(id)}`).toBe(true);
-  expect(new Set(providerIds).size, `providerIds ${JSON.stringify(providerIds)}`).toBe(providerIds.length);
-});
+    try {
+      providerIds.push((await shareFromTarget(target, peer, first, { path: resource })).body.providerId);
+    } catch (error) {
+      // A target may refuse to share one resource twice with one person; then only different recipients are compared.
+      if (!(error instanceof DriverStepFailed)) throw error;
+      testInfo.annotations.push({ type: 'note', description: `the target refused a second share to the same recipient: ${error.message}` });
+    }
+    providerIds.push((await shareFromTarget(target, peer, second, { path: resource })).body.providerId);
+    providerIds.push((await shareFromTarget(target, peer2, elsewhere, { path: resource })).body.providerId);
+    for (const id of providerIds) expect(typeof id === 'string' && id !== '', `providerId ${JSON.stringify(id)}`).toBe(true);
+    expect(new Set(providerIds).size, `providerIds ${JSON.stringify(providerIds)}`).toBe(providerIds.length);
+  },
+);
 
 // ---------------------------------------------------------------- the receiver's terms
 
 check(['SHR-17'], 'when the peer demands must-exchange-token, every offered protocol lists it', async ({ target, peer, ocm }) => {
-  if (typeof target.discovery?.tokenEndPoint !== 'string') notRun('the target advertises exchange-token without a tokenEndPoint (DISC-17), so SHR-18 applies instead');
+  if (typeof target.discovery?.tokenEndPoint !== 'string')
+    notRun('the target advertises exchange-token without a tokenEndPoint (DISC-17), so SHR-18 applies instead');
   peer.discovery.criteria = ['must-exchange-token'];
   const { body } = await shareWithContact(ocm, target, peer);
   const protocols = offeredProtocols(body);
@@ -196,21 +229,32 @@ check(['SHR-17'], 'when the peer demands must-exchange-token, every offered prot
 
 // SHR-18 is about a sender WITHOUT token exchange; with exchange-token and a tokenEndPoint the same situation is SHR-17's.
 if (!targetCanExchange()) {
-  check(['SHR-18'], 'when the peer demands must-exchange-token and the target cannot exchange tokens, no share is sent', async ({ target, peer, ocm }, testInfo) => {
-    const peerUser = await contact(ocm, target, peer);
-    peer.discovery.criteria = ['must-exchange-token'];
-    const from = peer.requests.length;
-    try {
-      await target.driver.shareWith(target.user, { path: target.context.target.resources.file, recipient: { userId: peerUser.id, domain: peer.domain }, role: 'viewer' });
-    } catch (error) {
-      if (!(error instanceof DriverStepFailed)) throw error;
-      testInfo.annotations.push({ type: 'note', description: `the target refused to share: ${error.message}` });
-    }
-    // Give an asynchronous sender time to (wrongly) post.
-    await new Promise((r) => setTimeout(r, 1000));
-    const posts = peer.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/shares'));
-    expect(posts.map((p) => p.body), 'POST /shares that reached the peer').toEqual([]);
-  });
+  check(
+    ['SHR-18'],
+    'when the peer demands must-exchange-token and the target cannot exchange tokens, no share is sent',
+    async ({ target, peer, ocm }, testInfo) => {
+      const peerUser = await contact(ocm, target, peer);
+      peer.discovery.criteria = ['must-exchange-token'];
+      const from = peer.requests.length;
+      try {
+        await target.driver.shareWith(target.user, {
+          path: target.context.target.resources.file,
+          recipient: { userId: peerUser.id, domain: peer.domain },
+          role: 'viewer',
+        });
+      } catch (error) {
+        if (!(error instanceof DriverStepFailed)) throw error;
+        testInfo.annotations.push({ type: 'note', description: `the target refused to share: ${error.message}` });
+      }
+      // Give an asynchronous sender time to (wrongly) post.
+      await new Promise((r) => setTimeout(r, 1000));
+      const posts = peer.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/shares'));
+      expect(
+        posts.map((p) => p.body),
+        'POST /shares that reached the peer',
+      ).toEqual([]);
+    },
+  );
 }
 
 check(['SHR-19'], 'a folder is not sent as a folder to a peer that advertises only file', async ({ target, peer, ocm }, testInfo) => {
@@ -218,7 +262,11 @@ check(['SHR-19'], 'a folder is not sent as a folder to a peer that advertises on
   peer.discovery.resourceTypes = peer.discovery.resourceTypes.filter((t) => t.name === 'file');
   const from = peer.requests.length;
   try {
-    await target.driver.shareWith(target.user, { path: target.context.target.resources.folder, recipient: { userId: peerUser.id, domain: peer.domain }, role: 'viewer' });
+    await target.driver.shareWith(target.user, {
+      path: target.context.target.resources.folder,
+      recipient: { userId: peerUser.id, domain: peer.domain },
+      role: 'viewer',
+    });
   } catch (error) {
     if (!(error instanceof DriverStepFailed)) throw error;
     testInfo.annotations.push({ type: 'note', description: `the target refused to share: ${error.message}` });
@@ -226,7 +274,10 @@ check(['SHR-19'], 'a folder is not sent as a folder to a peer that advertises on
   await new Promise((r) => setTimeout(r, 500));
   const posts = peer.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/shares'));
   const unadvertised = posts.filter((p) => p.body?.resourceType !== 'file' || p.body?.shareType !== 'user');
-  expect(unadvertised.map((p) => ({ resourceType: p.body?.resourceType, shareType: p.body?.shareType })), 'shares of a type the peer does not advertise').toEqual([]);
+  expect(
+    unadvertised.map((p) => ({ resourceType: p.body?.resourceType, shareType: p.body?.shareType })),
+    'shares of a type the peer does not advertise',
+  ).toEqual([]);
 });
 
 // ---------------------------------------------------------------- webapp
@@ -239,24 +290,54 @@ async function webappShare(ocm: Transcript, target: TargetHandle, peer: PeerSimu
   return body;
 }
 
-check(['SHR-20'], 'webapp.targets names only targets the peer advertised in webapp-receive', async ({ target, peer, ocm }) => {
-  const body = await webappShare(ocm, target, peer, ['iframe']);
-  const targets = body.protocol.webapp.targets;
-  expect(Array.isArray(targets), 'webapp.targets is a list').toBe(true);
-  for (const t of targets) expect(['iframe'], 'a webapp target the peer advertised').toContain(t);
-}, { unless: ({ discovery }) => ((discovery?.resourceTypes ?? []) as Array<{ protocols?: Record<string, unknown> }>).some((t) => t.protocols && 'webapp' in t.protocols) ? undefined : 'the target does not advertise webapp (it sends no webapp shares)' });
+check(
+  ['SHR-20'],
+  'webapp.targets names only targets the peer advertised in webapp-receive',
+  async ({ target, peer, ocm }) => {
+    const body = await webappShare(ocm, target, peer, ['iframe']);
+    const targets = body.protocol.webapp.targets;
+    expect(Array.isArray(targets), 'webapp.targets is a list').toBe(true);
+    for (const t of targets) expect(['iframe'], 'a webapp target the peer advertised').toContain(t);
+  },
+  {
+    unless: ({ discovery }) =>
+      ((discovery?.resourceTypes ?? []) as Array<{ protocols?: Record<string, unknown> }>).some(
+        (t) => t.protocols && 'webapp' in t.protocols,
+      )
+        ? undefined
+        : 'the target does not advertise webapp (it sends no webapp shares)',
+  },
+);
 
-check(['SHR-21'], 'a target that offers protocol.webapp advertises exchange-token and a tokenEndPoint', async ({ target, peer, ocm }) => {
-  await webappShare(ocm, target, peer, ['blank', 'iframe']);
-  const discovery = await ocm.request(`${target.origin}/.well-known/ocm`);
-  expect(discovery.json?.capabilities ?? [], 'capabilities').toContain('exchange-token');
-  expect(typeof discovery.json?.tokenEndPoint, 'tokenEndPoint').toBe('string');
-}, { unless: ({ discovery }) => ((discovery?.resourceTypes ?? []) as Array<{ protocols?: Record<string, unknown> }>).some((t) => t.protocols && 'webapp' in t.protocols) ? undefined : 'the target does not advertise webapp (it sends no webapp shares)' });
+check(
+  ['SHR-21'],
+  'a target that offers protocol.webapp advertises exchange-token and a tokenEndPoint',
+  async ({ target, peer, ocm }) => {
+    await webappShare(ocm, target, peer, ['blank', 'iframe']);
+    const discovery = await ocm.request(`${target.origin}/.well-known/ocm`);
+    expect(discovery.json?.capabilities ?? [], 'capabilities').toContain('exchange-token');
+    expect(typeof discovery.json?.tokenEndPoint, 'tokenEndPoint').toBe('string');
+  },
+  {
+    unless: ({ discovery }) =>
+      ((discovery?.resourceTypes ?? []) as Array<{ protocols?: Record<string, unknown> }>).some(
+        (t) => t.protocols && 'webapp' in t.protocols,
+      )
+        ? undefined
+        : 'the target does not advertise webapp (it sends no webapp shares)',
+  },
+);
 
 // ---------------------------------------------------------------- signatures
 
-check(['SHR-27'], 'the POST /shares to a peer advertising http-sig carries a valid signature by the target', async ({ target, peer, ocm }) => {
-  expect(peer.discovery.capabilities).toContain('http-sig');
-  const { request } = await shareWithContact(ocm, target, peer);
-  expect(request.signature, 'verdict of verifying the POST /shares against the target JWKS').toEqual(expect.objectContaining({ status: 'valid' }));
-});
+check(
+  ['SHR-27'],
+  'the POST /shares to a peer advertising http-sig carries a valid signature by the target',
+  async ({ target, peer, ocm }) => {
+    expect(peer.discovery.capabilities).toContain('http-sig');
+    const { request } = await shareWithContact(ocm, target, peer);
+    expect(request.signature, 'verdict of verifying the POST /shares against the target JWKS').toEqual(
+      expect.objectContaining({ status: 'valid' }),
+    );
+  },
+);

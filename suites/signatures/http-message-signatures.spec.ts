@@ -136,14 +136,19 @@ function memberCount(field: string, label: string): number {
 /** The OCM signatures of a request under the reading in force: tag="ocm" (main, draft-06) or label ocm (1.4.0). */
 function ocmSignatures(request: RecordedRequest): { found: FoundSignature[]; problem?: string } {
   const all = signaturesOf(request);
-  const found = all.found.filter((s) => (BY_LABEL ? s.label === 'ocm' : s.params.get('tag')?.type === 'string' && s.params.get('tag')?.value === 'ocm'));
+  const found = all.found.filter((s) =>
+    BY_LABEL ? s.label === 'ocm' : s.params.get('tag')?.type === 'string' && s.params.get('tag')?.value === 'ocm',
+  );
   return { found, ...(all.problem ? { problem: all.problem } : {}) };
 }
 
 /** The request's one OCM signature, failing the check when there is none. */
 function theOcmSignature(sent: Sent): FoundSignature {
   const { found, problem } = ocmSignatures(sent.request);
-  expect(found.length, `${named(sent)} carries an OCM signature (${BY_LABEL ? 'label ocm' : 'tag="ocm"'})${problem ? `: ${problem}` : ''}`).toBeGreaterThan(0);
+  expect(
+    found.length,
+    `${named(sent)} carries an OCM signature (${BY_LABEL ? 'label ocm' : 'tag="ocm"'})${problem ? `: ${problem}` : ''}`,
+  ).toBeGreaterThan(0);
   return found[0]!;
 }
 
@@ -170,19 +175,38 @@ async function produce(testInfo: import('@playwright/test').TestInfo, kind: stri
 class NotProduced extends Error {}
 
 /** Waits for the first POST on `pathSuffix` (matching `match`) recorded by `peer` after index `from`. */
-async function arrival(peer: PeerSimulator, from: number, pathSuffix: string, what: string, match: (r: RecordedRequest) => boolean = () => true): Promise<RecordedRequest> {
-  const found = await eventually(async () => peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith(pathSuffix) && match(r)));
+async function arrival(
+  peer: PeerSimulator,
+  from: number,
+  pathSuffix: string,
+  what: string,
+  match: (r: RecordedRequest) => boolean = () => true,
+): Promise<RecordedRequest> {
+  const found = await eventually(async () =>
+    peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith(pathSuffix) && match(r)),
+  );
   if (!found) throw new NotProduced(`no ${what} reached ${peer.name} within 5 s`);
   return found;
 }
 
 /** A share the peer offers the target user; answers the target's view of it once listed. */
-async function offerToTarget({ target, peer, ocm }: Fixtures, sender: PeerUser, options: { requirements?: string[] } = {}): Promise<{ share: PeerShare; view: ReceivedShareView }> {
+async function offerToTarget(
+  { target, peer, ocm }: Fixtures,
+  sender: PeerUser,
+  options: { requirements?: string[] } = {},
+): Promise<{ share: PeerShare; view: ReceivedShareView }> {
   const share = peer.createShare('/welcome.txt', options.requirements ? { requirements: options.requirements } : {});
   const name = `sig-${randomUUID().slice(0, 8)}.txt`;
-  const answer = await peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), sender, { name }), { sign: true });
-  if (answer.status !== 201) throw new NotProduced(`the target did not take the peer's share (${answer.status}): ${answer.text.slice(0, 200)}`);
-  const view = await eventually(async () => (await target.driver.listReceived(target.user)).find((s) => s.remoteId === share.id || s.name === name), 3000, 100);
+  const answer = await peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), sender, { name }), {
+    sign: true,
+  });
+  if (answer.status !== 201)
+    throw new NotProduced(`the target did not take the peer's share (${answer.status}): ${answer.text.slice(0, 200)}`);
+  const view = await eventually(
+    async () => (await target.driver.listReceived(target.user)).find((s) => s.remoteId === share.id || s.name === name),
+    3000,
+    100,
+  );
   if (!view) throw new NotProduced(`the share ${name} did not show up among ${target.user.username}'s received shares`);
   return { share, view };
 }
@@ -209,7 +233,11 @@ async function targetTraffic(fixtures: Fixtures, testInfo: import('@playwright/t
 
   // The target's user shares with the peer's user (mandatory), then unshares: POST /shares, POST /notifications.
   const mark = peer.requests.length;
-  const { id } = await target.driver.shareWith(target.user, { path: target.context.target.resources.file, recipient: { userId: peerUser.id, domain: peer.domain }, role: 'viewer' });
+  const { id } = await target.driver.shareWith(target.user, {
+    path: target.context.target.resources.file,
+    recipient: { userId: peerUser.id, domain: peer.domain },
+    role: 'viewer',
+  });
   const share = await eventually(async () => peer.requests.slice(mark).find((r) => r.method === 'POST' && r.path.endsWith('/shares')));
   expect(share, `a POST /shares reached ${peer.name} after the driver shared ${target.context.target.resources.file}`).toBeTruthy();
   await produce(testInfo, 'SHARE_UNSHARED notification', async () => {
@@ -269,37 +297,64 @@ async function targetJwks({ target, ocm }: Fixtures): Promise<Jwk[]> {
   return keys as Jwk[];
 }
 
-check(['SIG-1'], `every request the target sends the peer covers ${REQUIRED_COMPONENTS.map(titled).join(', ')}`, async (fixtures, testInfo) => {
-  for (const sent of await targetTraffic(fixtures, testInfo)) {
-    const signature = theOcmSignature(sent);
-    expect(signature.components, `components covered by the OCM signature of ${named(sent)}`).toEqual(expect.arrayContaining(REQUIRED_COMPONENTS));
-    if (DATE_REQUIRED) expect(headerText(sent.request, 'date'), `${named(sent)} covers date, so it carries a Date field`).toBeTruthy();
-  }
-});
+check(
+  ['SIG-1'],
+  `every request the target sends the peer covers ${REQUIRED_COMPONENTS.map(titled).join(', ')}`,
+  async (fixtures, testInfo) => {
+    for (const sent of await targetTraffic(fixtures, testInfo)) {
+      const signature = theOcmSignature(sent);
+      expect(signature.components, `components covered by the OCM signature of ${named(sent)}`).toEqual(
+        expect.arrayContaining(REQUIRED_COMPONENTS),
+      );
+      if (DATE_REQUIRED) expect(headerText(sent.request, 'date'), `${named(sent)} covers date, so it carries a Date field`).toBeTruthy();
+    }
+  },
+);
 
-check(['SIG-2'], KEYID_REQUIRED ? 'every signature has an integer created and a keyid that is a kid of the target JWK Set' : 'every signature has an integer created', async (fixtures, testInfo) => {
-  const traffic = await targetTraffic(fixtures, testInfo);
-  const kids = KEYID_REQUIRED ? (await targetJwks(fixtures)).map((k) => k.kid) : [];
-  for (const sent of traffic) {
-    const signature = theOcmSignature(sent);
-    const created = param(signature, 'created');
-    expect(created?.type, `created of ${named(sent)}: ${JSON.stringify(created?.value)}`).toBe('integer');
-    if (!KEYID_REQUIRED) continue;
-    const keyid = param(signature, 'keyid');
-    expect(keyid?.type, `keyid of ${named(sent)}: ${JSON.stringify(keyid?.value)}`).toBe('string');
-    expect(kids, `keyid ${JSON.stringify(keyid?.value)} of ${named(sent)} among the kids of the target's JWK Set`).toContain(keyid!.value);
-  }
-});
+check(
+  ['SIG-2'],
+  KEYID_REQUIRED
+    ? 'every signature has an integer created and a keyid that is a kid of the target JWK Set'
+    : 'every signature has an integer created',
+  async (fixtures, testInfo) => {
+    const traffic = await targetTraffic(fixtures, testInfo);
+    const kids = KEYID_REQUIRED ? (await targetJwks(fixtures)).map((k) => k.kid) : [];
+    for (const sent of traffic) {
+      const signature = theOcmSignature(sent);
+      const created = param(signature, 'created');
+      expect(created?.type, `created of ${named(sent)}: ${JSON.stringify(created?.value)}`).toBe('integer');
+      if (!KEYID_REQUIRED) continue;
+      const keyid = param(signature, 'keyid');
+      expect(keyid?.type, `keyid of ${named(sent)}: ${JSON.stringify(keyid?.value)}`).toBe('string');
+      expect(kids, `keyid ${JSON.stringify(keyid?.value)} of ${named(sent)} among the kids of the target's JWK Set`).toContain(
+        keyid!.value,
+      );
+    }
+  },
+);
 
-check(['SIG-3'], BY_LABEL ? 'every request carries exactly one signature labelled ocm' : 'every request carries exactly one signature with tag="ocm", with its value', async (fixtures, testInfo) => {
-  for (const sent of await targetTraffic(fixtures, testInfo)) {
-    const { found, problem } = ocmSignatures(sent.request);
-    expect(found.map((s) => s.label), `OCM signatures of ${named(sent)}${problem ? ` (${problem})` : ''}`).toHaveLength(1);
-    // A dictionary keeps the last of two equal labels, so two `ocm` members (e.g. on two field lines) are counted in the text.
-    if (BY_LABEL) expect(memberCount(headerText(sent.request, 'signature-input') ?? '', 'ocm'), `Signature-Input members labelled ocm in ${named(sent)}`).toBe(1);
-    expect(found[0]!.hasValue, `the Signature field of ${named(sent)} has a byte-sequence member "${found[0]!.label}"`).toBe(true);
-  }
-});
+check(
+  ['SIG-3'],
+  BY_LABEL
+    ? 'every request carries exactly one signature labelled ocm'
+    : 'every request carries exactly one signature with tag="ocm", with its value',
+  async (fixtures, testInfo) => {
+    for (const sent of await targetTraffic(fixtures, testInfo)) {
+      const { found, problem } = ocmSignatures(sent.request);
+      expect(
+        found.map((s) => s.label),
+        `OCM signatures of ${named(sent)}${problem ? ` (${problem})` : ''}`,
+      ).toHaveLength(1);
+      // A dictionary keeps the last of two equal labels, so two `ocm` members (e.g. on two field lines) are counted in the text.
+      if (BY_LABEL)
+        expect(
+          memberCount(headerText(sent.request, 'signature-input') ?? '', 'ocm'),
+          `Signature-Input members labelled ocm in ${named(sent)}`,
+        ).toBe(1);
+      expect(found[0]!.hasValue, `the Signature field of ${named(sent)} has a byte-sequence member "${found[0]!.label}"`).toBe(true);
+    }
+  },
+);
 
 check(['SIG-4'], 'every Content-Digest uses registered algorithms and its sha-256 matches the body', async (fixtures, testInfo) => {
   for (const sent of await targetTraffic(fixtures, testInfo)) {
@@ -315,7 +370,9 @@ check(['SIG-4'], 'every Content-Digest uses registered algorithms and its sha-25
     expect([...members.keys()], `Content-Digest of ${named(sent)} has sha-256`).toContain('sha-256');
     for (const [alg, value] of members) {
       const expected = digestBytes(sent.request.rawBody, alg as 'sha-256' | 'sha-512');
-      expect(value.equals(expected), `Content-Digest ${alg} of ${named(sent)} matches its ${sent.request.rawBody.length}-byte body`).toBe(true);
+      expect(value.equals(expected), `Content-Digest ${alg} of ${named(sent)} matches its ${sent.request.rawBody.length}-byte body`).toBe(
+        true,
+      );
     }
   }
 });
@@ -326,7 +383,10 @@ check(['SIG-5'], 'the target signs with an asymmetric algorithm and publishes no
   // Keys and Algorithms: every published JWK names an asymmetric alg; HS* and none are forbidden.
   for (const key of jwks) {
     expect(['OKP', 'EC', 'RSA'], `kty of JWK ${JSON.stringify(key.kid)} in the target's JWK Set`).toContain(key.kty);
-    expect(/^(HS\d+|none)$/i.test(String(key.alg ?? '')), `alg ${JSON.stringify(key.alg)} of JWK ${JSON.stringify(key.kid)} is symmetric or none`).toBe(false);
+    expect(
+      /^(HS\d+|none)$/i.test(String(key.alg ?? '')),
+      `alg ${JSON.stringify(key.alg)} of JWK ${JSON.stringify(key.kid)} is symmetric or none`,
+    ).toBe(false);
   }
   for (const sent of traffic) {
     const signature = theOcmSignature(sent);
@@ -335,13 +395,19 @@ check(['SIG-5'], 'the target signs with an asymmetric algorithm and publishes no
   }
 });
 
-check(['SIG-16'], 'every request the target sends a peer advertising http-sig carries an OCM signature that verifies with the target JWK Set', async (fixtures, testInfo) => {
-  const traffic = await targetTraffic(fixtures, testInfo);
-  expect(traffic.length, 'the target sent the peer at least one request').toBeGreaterThan(0);
-  for (const sent of traffic) {
-    expect(sent.request.signature, `verdict of verifying ${named(sent)} with the target's JWK Set`).toEqual(expect.objectContaining({ status: 'valid' }));
-  }
-});
+check(
+  ['SIG-16'],
+  'every request the target sends a peer advertising http-sig carries an OCM signature that verifies with the target JWK Set',
+  async (fixtures, testInfo) => {
+    const traffic = await targetTraffic(fixtures, testInfo);
+    expect(traffic.length, 'the target sent the peer at least one request').toBeGreaterThan(0);
+    for (const sent of traffic) {
+      expect(sent.request.signature, `verdict of verifying ${named(sent)} with the target's JWK Set`).toEqual(
+        expect.objectContaining({ status: 'valid' }),
+      );
+    }
+  },
+);
 
 // ========================================================= verifier role
 
@@ -395,10 +461,7 @@ function craftHeaders(peer: PeerSimulator, url: string, body: string, craft: Cra
     'content-length': String(Buffer.byteLength(body)),
   };
   const params = { created: Math.floor(Date.now() / 1000), keyid: peer.key.kid, alg: 'ed25519', tag: 'ocm', ...craft.params };
-  const signature = createMessageSignature(
-    { method: 'POST', url, headers },
-    { key: craft.key ?? peer.key, components, params },
-  );
+  const signature = createMessageSignature({ method: 'POST', url, headers }, { key: craft.key ?? peer.key, components, params });
   return { ...headers, ...appendSignature(headers, craft.label ?? 'ocm', signature) };
 }
 
@@ -406,7 +469,13 @@ function craftHeaders(peer: PeerSimulator, url: string, body: string, craft: Cra
 function goodHeaders(peer: PeerSimulator, url: string, body: string): Record<string, string> {
   if (!DATE_REQUIRED) return { 'content-type': 'application/json', ...peer.signatureHeaders(url, body) };
   const date = new Date().toUTCString();
-  return { 'content-type': 'application/json', date, ...signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json', date }, body }, peer.key, { extraComponents: ['date'] }) };
+  return {
+    'content-type': 'application/json',
+    date,
+    ...signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json', date }, body }, peer.key, {
+      extraComponents: ['date'],
+    }),
+  };
 }
 
 function sharesUrl(fixtures: Fixtures): string {
@@ -434,10 +503,16 @@ async function listedShare({ target }: Fixtures, offer: Offer): Promise<Received
 /** Nothing was stored: the target user does not list the share (when the driver can list). */
 async function expectNotStored(fixtures: Fixtures, offer: Offer, testInfo: import('@playwright/test').TestInfo): Promise<void> {
   if (!fixtures.target.driver.supports('listReceived')) {
-    testInfo.annotations.push({ type: 'note', description: 'the driver cannot list received shares: that nothing was stored is not verified' });
+    testInfo.annotations.push({
+      type: 'note',
+      description: 'the driver cannot list received shares: that nothing was stored is not verified',
+    });
     return;
   }
-  expect(await listedShare(fixtures, offer), `the refused share ${offer.payload.name} (providerId ${offer.share.id}) must not be among ${fixtures.target.user.username}'s received shares`).toBeUndefined();
+  expect(
+    await listedShare(fixtures, offer),
+    `the refused share ${offer.payload.name} (providerId ${offer.share.id}) must not be among ${fixtures.target.user.username}'s received shares`,
+  ).toBeUndefined();
 }
 
 /** Headers of a correct signature of `body` to `url`: the RFC 9421 OCM profile unless a check says otherwise (cavage). */
@@ -447,7 +522,10 @@ type Signer = (url: string, body: string) => Record<string, string>;
 async function expectControlTaken(fixtures: Fixtures, offer: Offer, signer?: Signer): Promise<void> {
   const url = sharesUrl(fixtures);
   const answer = await post(fixtures, url, signer ? signer(url, offer.body) : goodHeaders(fixtures.peer, url, offer.body), offer.body);
-  expect(answer.status, `the same share, correctly signed, must be taken (else the refusal proves nothing about the signature): ${show(answer)}`).toBe(201);
+  expect(
+    answer.status,
+    `the same share, correctly signed, must be taken (else the refusal proves nothing about the signature): ${show(answer)}`,
+  ).toBe(201);
   if (!fixtures.target.driver.supports('listReceived')) return;
   const listed = await eventually(() => listedShare(fixtures, offer), 3000, 100);
   expect(listed, `the correctly signed share ${offer.payload.name} is listed for ${fixtures.target.user.username}`).toBeTruthy();
@@ -480,7 +558,9 @@ async function refusedShare(
 
 for (const component of REQUIRED_COMPONENTS) {
   check(['SIG-6'], `a signature that does not cover ${titled(component)} is refused and stores nothing`, async (fixtures, testInfo) => {
-    await refusedShare(fixtures, testInfo, `a signature without "${component}"`, { components: REQUIRED_COMPONENTS.filter((c) => c !== component) });
+    await refusedShare(fixtures, testInfo, `a signature without "${component}"`, {
+      components: REQUIRED_COMPONENTS.filter((c) => c !== component),
+    });
   });
 }
 
@@ -511,7 +591,12 @@ check(['SIG-7'], 'an invite acceptance signed one day ago is refused and leaves 
   const user = peer.newUser('sig7');
   const body = JSON.stringify({ recipientProvider: peer.domain, token, userID: user.id, email: user.email, name: user.name });
   const url = `${target.endPoint}/invite-accepted`;
-  const stale = await post(fixtures, url, craftHeaders(peer, url, body, { params: { created: Math.floor(Date.now() / 1000) - 86_400 } }), body);
+  const stale = await post(
+    fixtures,
+    url,
+    craftHeaders(peer, url, body, { params: { created: Math.floor(Date.now() / 1000) - 86_400 } }),
+    body,
+  );
   testInfo.annotations.push({ type: 'observation', description: `stale acceptance: ${stale.status}` });
   expectRefused(stale, 'an invite acceptance signed a day ago');
   const fresh = await post(fixtures, url, goodHeaders(peer, url, body), body);
@@ -520,36 +605,59 @@ check(['SIG-7'], 'an invite acceptance signed one day ago is refused and leaves 
 
 // ---------------------------------------------------------------- SIG-8
 
-check(['SIG-8'], BY_LABEL ? 'two signatures labelled ocm (two field lines) are refused and store nothing' : 'two valid signatures with tag="ocm" are refused and store nothing', async (fixtures, testInfo) => {
-  const { peer } = fixtures;
-  if (!BY_LABEL) {
-    await refusedShare(fixtures, testInfo, 'two tag="ocm" signatures', (offer, url) => {
-      const headers = craftHeaders(peer, url, offer.body);
-      // A second, equally valid OCM signature under another label.
-      const second = createMessageSignature({ method: 'POST', url, headers }, { key: peer.key, components: REQUIRED_COMPONENTS, params: { created: Math.floor(Date.now() / 1000), keyid: peer.key.kid, alg: 'ed25519', tag: 'ocm' } });
-      return { headers: { ...headers, ...appendSignature(headers, 'ocm2', second) } };
+check(
+  ['SIG-8'],
+  BY_LABEL
+    ? 'two signatures labelled ocm (two field lines) are refused and store nothing'
+    : 'two valid signatures with tag="ocm" are refused and store nothing',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    if (!BY_LABEL) {
+      await refusedShare(fixtures, testInfo, 'two tag="ocm" signatures', (offer, url) => {
+        const headers = craftHeaders(peer, url, offer.body);
+        // A second, equally valid OCM signature under another label.
+        const second = createMessageSignature(
+          { method: 'POST', url, headers },
+          {
+            key: peer.key,
+            components: REQUIRED_COMPONENTS,
+            params: { created: Math.floor(Date.now() / 1000), keyid: peer.key.kid, alg: 'ed25519', tag: 'ocm' },
+          },
+        );
+        return { headers: { ...headers, ...appendSignature(headers, 'ocm2', second) } };
+      });
+      return;
+    }
+    // 1.4.0: signatures are told apart by label; two `ocm` members can only travel as two field lines.
+    const offer = await prepareOffer(fixtures);
+    const url = sharesUrl(fixtures);
+    const first = craftHeaders(peer, url, offer.body);
+    const second = craftHeaders(peer, url, offer.body, { params: { created: Math.floor(Date.now() / 1000) - 1 } });
+    const headers = {
+      ...first,
+      'signature-input': [first['signature-input'], second['signature-input']],
+      signature: [first.signature, second.signature],
+    };
+    const where = new URL(url);
+    // node:http sends an array value as one field line per element.
+    const answer = await rawPathRequest(fixtures.ocm, where.origin, `${where.pathname}${where.search}`, {
+      method: 'POST',
+      headers: headers as unknown as Record<string, string>,
+      body: offer.body,
     });
-    return;
-  }
-  // 1.4.0: signatures are told apart by label; two `ocm` members can only travel as two field lines.
-  const offer = await prepareOffer(fixtures);
-  const url = sharesUrl(fixtures);
-  const first = craftHeaders(peer, url, offer.body);
-  const second = craftHeaders(peer, url, offer.body, { params: { created: Math.floor(Date.now() / 1000) - 1 } });
-  const headers = { ...first, 'signature-input': [first['signature-input'], second['signature-input']], signature: [first.signature, second.signature] };
-  const where = new URL(url);
-  // node:http sends an array value as one field line per element.
-  const answer = await rawPathRequest(fixtures.ocm, where.origin, `${where.pathname}${where.search}`, { method: 'POST', headers: headers as unknown as Record<string, string>, body: offer.body });
-  const asAnswer = { status: answer.status, text: answer.text } as Answer;
-  expectRefused(asAnswer, 'two signatures labelled ocm');
-  await expectNotStored(fixtures, offer, testInfo);
-  await expectControlTaken(fixtures, offer);
-});
+    const asAnswer = { status: answer.status, text: answer.text } as Answer;
+    expectRefused(asAnswer, 'two signatures labelled ocm');
+    await expectNotStored(fixtures, offer, testInfo);
+    await expectControlTaken(fixtures, offer);
+  },
+);
 
 // ---------------------------------------------------------------- SIG-9, SIG-10
 
 check(['SIG-9'], 'a signature whose keyid is no kid of the peer JWK Set is refused and stores nothing', async (fixtures, testInfo) => {
-  await refusedShare(fixtures, testInfo, 'keyid unknown to the peer JWK Set', { params: { keyid: `${fixtures.peer.domain}#key-unknown-${randomUUID().slice(0, 8)}` } });
+  await refusedShare(fixtures, testInfo, 'keyid unknown to the peer JWK Set', {
+    params: { keyid: `${fixtures.peer.domain}#key-unknown-${randomUUID().slice(0, 8)}` },
+  });
 });
 
 check(['SIG-10'], 'a signature whose alg parameter contradicts the JWK alg is refused and stores nothing', async (fixtures, testInfo) => {
@@ -559,13 +667,17 @@ check(['SIG-10'], 'a signature whose alg parameter contradicts the JWK alg is re
 
 // ---------------------------------------------------------------- SIG-11, SIG-12
 
-check(['SIG-11'], 'a Content-Digest with a matching sha-256 and a wrong sha-512 is refused and stores nothing', async (fixtures, testInfo) => {
-  await refusedShare(fixtures, testInfo, 'Content-Digest sha-256 right, sha-512 wrong', (offer, url) => {
-    const good = computeContentDigest(offer.body, ['sha-256']);
-    const wrong = computeContentDigest(`${offer.body} `, ['sha-512']);
-    return { headers: craftHeaders(fixtures.peer, url, offer.body, { contentDigest: `${good}, ${wrong}` }) };
-  });
-});
+check(
+  ['SIG-11'],
+  'a Content-Digest with a matching sha-256 and a wrong sha-512 is refused and stores nothing',
+  async (fixtures, testInfo) => {
+    await refusedShare(fixtures, testInfo, 'Content-Digest sha-256 right, sha-512 wrong', (offer, url) => {
+      const good = computeContentDigest(offer.body, ['sha-256']);
+      const wrong = computeContentDigest(`${offer.body} `, ['sha-512']);
+      return { headers: craftHeaders(fixtures.peer, url, offer.body, { contentDigest: `${good}, ${wrong}` }) };
+    });
+  },
+);
 
 check(['SIG-12'], 'a share whose body was changed after signing is refused and stores nothing', async (fixtures, testInfo) => {
   await refusedShare(fixtures, testInfo, 'body changed after signing', (offer, url) => {
@@ -605,7 +717,11 @@ async function shareToPeer(fixtures: Fixtures): Promise<Record<string, any>> {
   const user = peer.newUser('sig13');
   await becomeContact(ocm, target, peer, user);
   const from = peer.requests.length;
-  await target.driver.shareWith(target.user, { path: target.context.target.resources.file, recipient: { userId: user.id, domain: peer.domain }, role: 'viewer' });
+  await target.driver.shareWith(target.user, {
+    path: target.context.target.resources.file,
+    recipient: { userId: user.id, domain: peer.domain },
+    role: 'viewer',
+  });
   const request = await eventually(async () => peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/shares')));
   expect(request?.body, `the target sent the share to ${peer.address(user.id)}`).toEqual(expect.any(Object));
   return request!.body as Record<string, any>;
@@ -614,7 +730,12 @@ async function shareToPeer(fixtures: Fixtures): Promise<Record<string, any>> {
 check(['SIG-13'], 'an unsigned notification is refused; the same one signed is taken', async (fixtures, testInfo) => {
   const share = await shareToPeer(fixtures);
   const secret = share.protocol?.webdav?.sharedSecret;
-  const notification = { notificationType: 'SHARE_ACCEPTED', resourceType: share.resourceType, providerId: share.providerId, notification: typeof secret === 'string' ? { sharedSecret: secret } : {} };
+  const notification = {
+    notificationType: 'SHARE_ACCEPTED',
+    resourceType: share.resourceType,
+    providerId: share.providerId,
+    notification: typeof secret === 'string' ? { sharedSecret: secret } : {},
+  };
   const unsigned = await peerPost(fixtures.ocm, fixtures.target, fixtures.peer, '/notifications', notification, { sign: false });
   testInfo.annotations.push({ type: 'observation', description: `unsigned notification: ${unsigned.status}` });
   expectRefused(unsigned, 'an unsigned SHARE_ACCEPTED');
@@ -623,11 +744,14 @@ check(['SIG-13'], 'an unsigned notification is refused; the same one signed is t
 });
 
 check(['SIG-13'], 'an unsigned token request is refused; the same one signed gets a token', async (fixtures, testInfo) => {
-  if (!advertises('exchange-token') || typeof fixtures.target.discovery?.tokenEndPoint !== 'string') notRun('the target has no token endpoint (exchange-token and tokenEndPoint)');
+  if (!advertises('exchange-token') || typeof fixtures.target.discovery?.tokenEndPoint !== 'string')
+    notRun('the target has no token endpoint (exchange-token and tokenEndPoint)');
   const share = await shareToPeer(fixtures);
   const code = share.protocol?.webdav?.sharedSecret;
   expect(typeof code, 'the share carries a sharedSecret to exchange').toBe('string');
-  const unsigned = await requestToken(fixtures.ocm, fixtures.target, fixtures.peer, tokenRequestFields(fixtures.peer, code), { sign: false });
+  const unsigned = await requestToken(fixtures.ocm, fixtures.target, fixtures.peer, tokenRequestFields(fixtures.peer, code), {
+    sign: false,
+  });
   testInfo.annotations.push({ type: 'observation', description: `unsigned token request: ${unsigned.status}` });
   expectRefused(unsigned, 'an unsigned token request');
   const signed = await requestToken(fixtures.ocm, fixtures.target, fixtures.peer, tokenRequestFields(fixtures.peer, code));
@@ -672,71 +796,109 @@ async function untilUnsigned(fixtures: Fixtures, taken: boolean): Promise<boolea
   });
 }
 
-check(['SIG-14'], 'from a peer that does not advertise http-sig, an unsigned share is taken but a broken signature is refused', async (fixtures, testInfo) => {
-  const { peer } = fixtures;
-  if (criteria.includes('must-use-http-sig')) notRun('the target demands must-use-http-sig: it takes no unsigned request, so "would take it unsigned" cannot be arranged');
-  const advertised = [...peer.discovery.capabilities];
-  peer.discovery.capabilities = advertised.filter((c) => c !== 'http-sig');
-  try {
-    const premise = await untilUnsigned(fixtures, true);
-    if (!premise) {
-      notRun(`the target refused unsigned shares from ${peer.domain} even after the peer stopped advertising http-sig (it may cache the peer's discovery): no request it would take unsigned`);
+check(
+  ['SIG-14'],
+  'from a peer that does not advertise http-sig, an unsigned share is taken but a broken signature is refused',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    if (criteria.includes('must-use-http-sig'))
+      notRun('the target demands must-use-http-sig: it takes no unsigned request, so "would take it unsigned" cannot be arranged');
+    const advertised = [...peer.discovery.capabilities];
+    peer.discovery.capabilities = advertised.filter((c) => c !== 'http-sig');
+    try {
+      const premise = await untilUnsigned(fixtures, true);
+      if (!premise) {
+        notRun(
+          `the target refused unsigned shares from ${peer.domain} even after the peer stopped advertising http-sig (it may cache the peer's discovery): no request it would take unsigned`,
+        );
+      }
+      await refusedShare(fixtures, testInfo, 'a broken signature from a peer whose unsigned shares are taken', (offer, url) => ({
+        headers: brokenHeaders(peer, url, offer.body),
+      }));
+    } finally {
+      // Later checks rely on the target seeing the peer as a signer again.
+      peer.discovery.capabilities = advertised;
+      const restored = await untilUnsigned(fixtures, false);
+      if (!restored)
+        testInfo.annotations.push({
+          type: 'note',
+          description: `the target still takes unsigned shares from ${peer.domain} after the peer advertises http-sig again`,
+        });
     }
-    await refusedShare(fixtures, testInfo, 'a broken signature from a peer whose unsigned shares are taken', (offer, url) => ({ headers: brokenHeaders(peer, url, offer.body) }));
-  } finally {
-    // Later checks rely on the target seeing the peer as a signer again.
-    peer.discovery.capabilities = advertised;
-    const restored = await untilUnsigned(fixtures, false);
-    if (!restored) testInfo.annotations.push({ type: 'note', description: `the target still takes unsigned shares from ${peer.domain} after the peer advertises http-sig again` });
-  }
-});
+  },
+);
 
 // ---------------------------------------------------------------- SIG-15
 
-check(['SIG-15'], 'a bogus extra signature without the OCM marker beside a valid OCM one is ignored: the share is taken', async (fixtures) => {
-  const { peer } = fixtures;
-  const offer = await prepareOffer(fixtures);
-  const url = sharesUrl(fixtures);
-  const headers = goodHeaders(peer, url, offer.body);
-  // What a proxy might add: another label, no tag, a signature value that verifies with nothing.
-  const proxy = createMessageSignature({ method: 'POST', url, headers }, { key: generateEd25519SigningKey('proxy'), components: ['@method', '@target-uri'], params: { created: Math.floor(Date.now() / 1000), keyid: 'proxy.invalid#1' } });
-  const both = appendSignature(headers, 'proxy', { input: proxy.input, signature: Buffer.alloc(64, 1) });
-  const answer = await post(fixtures, url, { ...headers, ...both }, offer.body);
-  expect(answer.status, `the share with a valid OCM signature and a garbage proxy signature: ${show(answer)}`).toBe(201);
-  if (fixtures.target.driver.supports('listReceived')) {
-    expect(await eventually(() => listedShare(fixtures, offer), 3000, 100), `the share ${offer.payload.name} is listed`).toBeTruthy();
-  }
-});
+check(
+  ['SIG-15'],
+  'a bogus extra signature without the OCM marker beside a valid OCM one is ignored: the share is taken',
+  async (fixtures) => {
+    const { peer } = fixtures;
+    const offer = await prepareOffer(fixtures);
+    const url = sharesUrl(fixtures);
+    const headers = goodHeaders(peer, url, offer.body);
+    // What a proxy might add: another label, no tag, a signature value that verifies with nothing.
+    const proxy = createMessageSignature(
+      { method: 'POST', url, headers },
+      {
+        key: generateEd25519SigningKey('proxy'),
+        components: ['@method', '@target-uri'],
+        params: { created: Math.floor(Date.now() / 1000), keyid: 'proxy.invalid#1' },
+      },
+    );
+    const both = appendSignature(headers, 'proxy', { input: proxy.input, signature: Buffer.alloc(64, 1) });
+    const answer = await post(fixtures, url, { ...headers, ...both }, offer.body);
+    expect(answer.status, `the share with a valid OCM signature and a garbage proxy signature: ${show(answer)}`).toBe(201);
+    if (fixtures.target.driver.supports('listReceived')) {
+      expect(await eventually(() => listedShare(fixtures, offer), 3000, 100), `the share ${offer.payload.name} is listed`).toBeTruthy();
+    }
+  },
+);
 
 // ---------------------------------------------------------------- SIG-17
 
 for (const field of ['sender', 'owner'] as const) {
-  check(['SIG-17'], `a correctly signed share whose ${field} is at another host than the signer is refused and stores nothing`, async ({ target, peer, peer2, ocm }, testInfo) => {
-    const fixtures = { target, peer, ocm };
-    // peer2: a server the target trusts, with keys of its own, that did not sign.
-    const other = peer2.address(peer2.users[0]!.id);
-    await refusedShare(fixtures, testInfo, `${field} ${other}, signed by ${peer.domain}`, (offer, url) => {
-      const lying = JSON.stringify({ ...offer.payload, [field]: other });
-      return { headers: craftHeaders(peer, url, lying), body: lying };
-    });
-  });
+  check(
+    ['SIG-17'],
+    `a correctly signed share whose ${field} is at another host than the signer is refused and stores nothing`,
+    async ({ target, peer, peer2, ocm }, testInfo) => {
+      const fixtures = { target, peer, ocm };
+      // peer2: a server the target trusts, with keys of its own, that did not sign.
+      const other = peer2.address(peer2.users[0]!.id);
+      await refusedShare(fixtures, testInfo, `${field} ${other}, signed by ${peer.domain}`, (offer, url) => {
+        const lying = JSON.stringify({ ...offer.payload, [field]: other });
+        return { headers: craftHeaders(peer, url, lying), body: lying };
+      });
+    },
+  );
 }
 
 // ---------------------------------------------------------------- SIG-18
 
-check(['SIG-18'], 'a share signed under the sender key id with a key the sender does not publish is discarded', async (fixtures, testInfo) => {
-  if (context.profile === '1.2') {
-    // 1.2: the sender's key is the draft-cavage publicKey of its discovery.
-    const keyId = publishLegacyKey(fixtures.peer);
-    await cavagePremise(fixtures, keyId);
-    const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    await refusedShare(fixtures, testInfo, 'cavage-signed with a key the sender does not publish', (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { privateKey: rogue }) }), (url, body) => cavageHeaders(url, body, keyId));
-    return;
-  }
-  // The sender's published kid, another key: the JWK Set at the sender host does not hold it.
-  const rogue = generateEd25519SigningKey(fixtures.peer.key.kid);
-  await refusedShare(fixtures, testInfo, 'signed with a key the sender does not publish', { key: rogue });
-});
+check(
+  ['SIG-18'],
+  'a share signed under the sender key id with a key the sender does not publish is discarded',
+  async (fixtures, testInfo) => {
+    if (context.profile === '1.2') {
+      // 1.2: the sender's key is the draft-cavage publicKey of its discovery.
+      const keyId = publishLegacyKey(fixtures.peer);
+      await cavagePremise(fixtures, keyId);
+      const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      await refusedShare(
+        fixtures,
+        testInfo,
+        'cavage-signed with a key the sender does not publish',
+        (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { privateKey: rogue }) }),
+        (url, body) => cavageHeaders(url, body, keyId),
+      );
+      return;
+    }
+    // The sender's published kid, another key: the JWK Set at the sender host does not hold it.
+    const rogue = generateEd25519SigningKey(fixtures.peer.key.kid);
+    await refusedShare(fixtures, testInfo, 'signed with a key the sender does not publish', { key: rogue });
+  },
+);
 
 // ---------------------------------------------------------------- SIG-19 (1.2, draft-cavage)
 
@@ -759,7 +921,10 @@ function legacyKey(): ReturnType<typeof generateKeyPairSync> {
 /** Publishes the peer's cavage key in its discovery, as a 1.2 server does. */
 function publishLegacyKey(peer: PeerSimulator): string {
   const keyId = `${peer.endPoint}#signature`;
-  peer.discovery.extra = { ...peer.discovery.extra, publicKey: { keyId, publicKeyPem: legacyKey().publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
+  peer.discovery.extra = {
+    ...peer.discovery.extra,
+    publicKey: { keyId, publicKeyPem: legacyKey().publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+  };
   return keyId;
 }
 
@@ -767,7 +932,12 @@ function publishLegacyKey(peer: PeerSimulator): string {
  * Headers of a 1.2-era (draft-cavage-12, rsa-sha256) signature by the peer's
  * RSA key over `names`; `digest` replaces the body's Digest, `date` the Date.
  */
-function cavageHeaders(url: string, body: string, keyId: string, options: { names?: string[]; date?: Date; digest?: string; privateKey?: KeyObject } = {}): Record<string, string> {
+function cavageHeaders(
+  url: string,
+  body: string,
+  keyId: string,
+  options: { names?: string[]; date?: Date; digest?: string; privateKey?: KeyObject } = {},
+): Record<string, string> {
   const names = options.names ?? CAVAGE_HEADERS;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -776,7 +946,10 @@ function cavageHeaders(url: string, body: string, keyId: string, options: { name
     'content-length': String(Buffer.byteLength(body)),
   };
   const base = cavageSigningString({ method: 'POST', url, headers: { ...headers, host: new URL(url).host } }, names);
-  const signature = createSign('sha256').update(base).sign(options.privateKey ?? legacyKey().privateKey).toString('base64');
+  const signature = createSign('sha256')
+    .update(base)
+    .sign(options.privateKey ?? legacyKey().privateKey)
+    .toString('base64');
   // fetch sends Host itself, with the value the signature covers.
   return { ...headers, signature: `keyId="${keyId}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"` };
 }
@@ -790,27 +963,65 @@ async function cavagePremise(fixtures: Fixtures, keyId: string): Promise<void> {
     status = (await post(fixtures, url, cavageHeaders(url, offer.body, keyId), offer.body)).status;
     return status === 201;
   });
-  if (!taken) notRun(`the target did not take a correctly cavage-signed share (last answer ${status}) from a peer publishing its publicKey: refusals cannot be judged`);
+  if (!taken)
+    notRun(
+      `the target did not take a correctly cavage-signed share (last answer ${status}) from a peer publishing its publicKey: refusals cannot be judged`,
+    );
 }
 
 for (const missing of ['content-length', 'date', 'digest', 'host']) {
-  check(['SIG-19'], `a cavage signature whose headers leave out ${missing} is refused and stores nothing`, async (fixtures, testInfo) => {
-    const keyId = publishLegacyKey(fixtures.peer);
-    await cavagePremise(fixtures, keyId);
-    await refusedShare(fixtures, testInfo, `cavage headers without ${missing}`, (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { names: CAVAGE_HEADERS.filter((h) => h !== missing) }) }), (url, body) => cavageHeaders(url, body, keyId));
-  }, { unless: cavageGate });
+  check(
+    ['SIG-19'],
+    `a cavage signature whose headers leave out ${missing} is refused and stores nothing`,
+    async (fixtures, testInfo) => {
+      const keyId = publishLegacyKey(fixtures.peer);
+      await cavagePremise(fixtures, keyId);
+      await refusedShare(
+        fixtures,
+        testInfo,
+        `cavage headers without ${missing}`,
+        (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { names: CAVAGE_HEADERS.filter((h) => h !== missing) }) }),
+        (url, body) => cavageHeaders(url, body, keyId),
+      );
+    },
+    { unless: cavageGate },
+  );
 }
 
-check(['SIG-19'], 'a cavage signature over a Digest that does not match the body is refused and stores nothing', async (fixtures, testInfo) => {
-  const keyId = publishLegacyKey(fixtures.peer);
-  await cavagePremise(fixtures, keyId);
-  await refusedShare(fixtures, testInfo, 'cavage Digest of another body', (offer, url) => ({
-    headers: cavageHeaders(url, offer.body, keyId, { digest: `SHA-256=${digestBytes(`${offer.body} `, 'sha-256').toString('base64')}` }),
-  }), (url, body) => cavageHeaders(url, body, keyId));
-}, { unless: cavageGate });
+check(
+  ['SIG-19'],
+  'a cavage signature over a Digest that does not match the body is refused and stores nothing',
+  async (fixtures, testInfo) => {
+    const keyId = publishLegacyKey(fixtures.peer);
+    await cavagePremise(fixtures, keyId);
+    await refusedShare(
+      fixtures,
+      testInfo,
+      'cavage Digest of another body',
+      (offer, url) => ({
+        headers: cavageHeaders(url, offer.body, keyId, {
+          digest: `SHA-256=${digestBytes(`${offer.body} `, 'sha-256').toString('base64')}`,
+        }),
+      }),
+      (url, body) => cavageHeaders(url, body, keyId),
+    );
+  },
+  { unless: cavageGate },
+);
 
-check(['SIG-19'], 'a cavage signature with a Date one day old is refused and stores nothing', async (fixtures, testInfo) => {
-  const keyId = publishLegacyKey(fixtures.peer);
-  await cavagePremise(fixtures, keyId);
-  await refusedShare(fixtures, testInfo, 'cavage Date a day old', (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { date: new Date(Date.now() - 86_400_000) }) }), (url, body) => cavageHeaders(url, body, keyId));
-}, { unless: cavageGate });
+check(
+  ['SIG-19'],
+  'a cavage signature with a Date one day old is refused and stores nothing',
+  async (fixtures, testInfo) => {
+    const keyId = publishLegacyKey(fixtures.peer);
+    await cavagePremise(fixtures, keyId);
+    await refusedShare(
+      fixtures,
+      testInfo,
+      'cavage Date a day old',
+      (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { date: new Date(Date.now() - 86_400_000) }) }),
+      (url, body) => cavageHeaders(url, body, keyId),
+    );
+  },
+  { unless: cavageGate },
+);

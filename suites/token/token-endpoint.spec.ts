@@ -86,24 +86,35 @@ check(['TOK-6'], 'the tokenEndPoint is an https URL (http only in test setups)',
   expect(allowed).toContain(new URL(url).protocol);
 });
 
-check(['TOK-1'], 'a signed form-encoded request with grant_type, client_id and the share secret as code is accepted', async ({ target, peer, ocm }) => {
-  const share = await sharedByTarget(ocm, target, peer);
-  const answer = await requestToken(ocm, target, peer, tokenRequestFields(peer, secretOf(share)));
-  expect(answer.status, `answer: ${answer.text.slice(0, 300)}`).toBe(200);
-});
+check(
+  ['TOK-1'],
+  'a signed form-encoded request with grant_type, client_id and the share secret as code is accepted',
+  async ({ target, peer, ocm }) => {
+    const share = await sharedByTarget(ocm, target, peer);
+    const answer = await requestToken(ocm, target, peer, tokenRequestFields(peer, secretOf(share)));
+    expect(answer.status, `answer: ${answer.text.slice(0, 300)}`).toBe(200);
+  },
+);
 
-check(['TOK-2'], 'the answer is JSON with access_token, token_type Bearer, an integer expires_in and no refresh_token', async ({ target, peer, ocm }) => {
-  const share = await sharedByTarget(ocm, target, peer);
-  const answer = await requestToken(ocm, target, peer, tokenRequestFields(peer, secretOf(share)));
-  expect(answer.status, `answer: ${answer.text.slice(0, 300)}`).toBe(200);
-  expect(answer.headers.get('content-type') ?? '', 'content-type').toMatch(/^application\/json\b/i);
-  const body = answer.json;
-  expect(registry.validate('ocm', 'TokenResponse', body), 'the body against our TokenResponse schema').toEqual({ ok: true });
-  expect(typeof body.access_token === 'string' && body.access_token !== '', 'access_token is a non-empty string').toBe(true);
-  expect(body.token_type).toBe('Bearer');
-  expect(Number.isInteger(body.expires_in) && body.expires_in > 0, `expires_in ${JSON.stringify(body.expires_in)} is a positive integer`).toBe(true);
-  expect(body, 'no refresh_token').not.toHaveProperty('refresh_token');
-});
+check(
+  ['TOK-2'],
+  'the answer is JSON with access_token, token_type Bearer, an integer expires_in and no refresh_token',
+  async ({ target, peer, ocm }) => {
+    const share = await sharedByTarget(ocm, target, peer);
+    const answer = await requestToken(ocm, target, peer, tokenRequestFields(peer, secretOf(share)));
+    expect(answer.status, `answer: ${answer.text.slice(0, 300)}`).toBe(200);
+    expect(answer.headers.get('content-type') ?? '', 'content-type').toMatch(/^application\/json\b/i);
+    const body = answer.json;
+    expect(registry.validate('ocm', 'TokenResponse', body), 'the body against our TokenResponse schema').toEqual({ ok: true });
+    expect(typeof body.access_token === 'string' && body.access_token !== '', 'access_token is a non-empty string').toBe(true);
+    expect(body.token_type).toBe('Bearer');
+    expect(
+      Number.isInteger(body.expires_in) && body.expires_in > 0,
+      `expires_in ${JSON.stringify(body.expires_in)} is a positive integer`,
+    ).toBe(true);
+    expect(body, 'no refresh_token').not.toHaveProperty('refresh_token');
+  },
+);
 
 check(['TOK-3'], 'a wrong grant_type is answered 400 {error: unsupported_grant_type}', async ({ target, peer, ocm }) => {
   const share = await sharedByTarget(ocm, target, peer);
@@ -156,25 +167,32 @@ check(['TOK-7'], 'the issued token opens the shared resource as a Bearer credent
   expect(dav.status, `PROPFIND ${url} with the token`).toBe(207);
 });
 
-check(['TOK-7'], 'a share made for a peer demanding must-exchange-token refuses the bare secret and opens with a token', async ({ target, peer, ocm }) => {
-  const peerUser = await contact(ocm, target, peer);
-  peer.discovery.criteria = ['must-exchange-token'];
-  const share = await shareFromTarget(target, peer, peerUser, { path: target.context.target.resources.file });
-  if (!isStrict(share)) notRun('the target did not put must-exchange-token in the share although the peer demands it (SHR-17); there is no strict share to probe');
-  const url = sharedResourceUrl(target, share.body);
-  const secret = secretOf(share);
-  const bare = await propfind(ocm, url, `Bearer ${secret}`);
-  expect([401, 403, 404], `PROPFIND ${url} with Bearer <sharedSecret> answered ${bare.status}`).toContain(bare.status);
-  const prefix = targetWebdavPrefix(target);
-  if (prefix) {
-    const basic = await propfind(ocm, prefix, `Basic ${Buffer.from(`${secret}:`).toString('base64')}`);
-    expect([401, 403, 404], `legacy Basic <sharedSecret>: at ${prefix} answered ${basic.status}`).toContain(basic.status);
-  }
-  const token = await requestToken(ocm, target, peer, tokenRequestFields(peer, secret));
-  expect(token.status, `token answer: ${token.text.slice(0, 300)}`).toBe(200);
-  const dav = await propfind(ocm, url, `Bearer ${token.json.access_token}`);
-  expect(dav.status, `PROPFIND ${url} with the token`).toBe(207);
-});
+check(
+  ['TOK-7'],
+  'a share made for a peer demanding must-exchange-token refuses the bare secret and opens with a token',
+  async ({ target, peer, ocm }) => {
+    const peerUser = await contact(ocm, target, peer);
+    peer.discovery.criteria = ['must-exchange-token'];
+    const share = await shareFromTarget(target, peer, peerUser, { path: target.context.target.resources.file });
+    if (!isStrict(share))
+      notRun(
+        'the target did not put must-exchange-token in the share although the peer demands it (SHR-17); there is no strict share to probe',
+      );
+    const url = sharedResourceUrl(target, share.body);
+    const secret = secretOf(share);
+    const bare = await propfind(ocm, url, `Bearer ${secret}`);
+    expect([401, 403, 404], `PROPFIND ${url} with Bearer <sharedSecret> answered ${bare.status}`).toContain(bare.status);
+    const prefix = targetWebdavPrefix(target);
+    if (prefix) {
+      const basic = await propfind(ocm, prefix, `Basic ${Buffer.from(`${secret}:`).toString('base64')}`);
+      expect([401, 403, 404], `legacy Basic <sharedSecret>: at ${prefix} answered ${basic.status}`).toContain(basic.status);
+    }
+    const token = await requestToken(ocm, target, peer, tokenRequestFields(peer, secret));
+    expect(token.status, `token answer: ${token.text.slice(0, 300)}`).toBe(200);
+    const dav = await propfind(ocm, url, `Bearer ${token.json.access_token}`);
+    expect(dav.status, `PROPFIND ${url} with the token`).toBe(207);
+  },
+);
 
 // ---------------------------------------------------------------- the target as receiver
 
@@ -203,9 +221,12 @@ async function offerAndRead(ocm: Transcript, target: TargetHandle, peer: PeerSim
   // By the sender's providerId when the driver shows it, else the newest pending share of that name.
   const received = await eventually(async () => {
     const list = await target.driver.listReceived(target.user);
-    return list.find((s) => s.remoteId === share.id) ?? list.filter((s) => s.remoteId === undefined && s.name === name && s.state === 'pending').at(-1);
+    return (
+      list.find((s) => s.remoteId === share.id) ??
+      list.filter((s) => s.remoteId === undefined && s.name === name && s.state === 'pending').at(-1)
+    );
   });
-  expect(received, 'the share shows up among the target user\'s received shares').toBeDefined();
+  expect(received, "the share shows up among the target user's received shares").toBeDefined();
   if (received!.state !== 'accepted') await target.driver.acceptShare(target.user, received!.id);
   const read = await target.driver.readReceived(target.user, received!.id);
   return { share, read, seen: peer.requests.slice(from) };
@@ -219,44 +240,69 @@ function davRequests(seen: RecordedRequest[]): RecordedRequest[] {
   return seen.filter((r) => r.path.startsWith('/dav/'));
 }
 
-check(['TOK-8'], 'reading a must-exchange-token share, the target sends a signed token request with client_id = its own host', async ({ target, peer, ocm }) => {
-  const share = peer.createShare(`/${PEER_FILE}`, { requirements: ['must-exchange-token'] });
-  const { seen } = await offerAndRead(ocm, target, peer, share);
-  const requests = tokenRequests(seen);
-  expect(requests.length, 'token requests that reached the peer').toBeGreaterThan(0);
-  for (const request of requests) {
-    expect(String(request.headers['content-type'] ?? ''), 'content-type').toMatch(/^application\/x-www-form-urlencoded\b/i);
-    expect(request.body, 'the form').toEqual(expect.objectContaining({ grant_type: 'authorization_code', client_id: target.domain, code: share.secret }));
-    expect(request.signature, 'verdict of verifying the token request against the target JWKS').toEqual(expect.objectContaining({ status: 'valid' }));
-  }
-});
+check(
+  ['TOK-8'],
+  'reading a must-exchange-token share, the target sends a signed token request with client_id = its own host',
+  async ({ target, peer, ocm }) => {
+    const share = peer.createShare(`/${PEER_FILE}`, { requirements: ['must-exchange-token'] });
+    const { seen } = await offerAndRead(ocm, target, peer, share);
+    const requests = tokenRequests(seen);
+    expect(requests.length, 'token requests that reached the peer').toBeGreaterThan(0);
+    for (const request of requests) {
+      expect(String(request.headers['content-type'] ?? ''), 'content-type').toMatch(/^application\/x-www-form-urlencoded\b/i);
+      expect(request.body, 'the form').toEqual(
+        expect.objectContaining({ grant_type: 'authorization_code', client_id: target.domain, code: share.secret }),
+      );
+      expect(request.signature, 'verdict of verifying the token request against the target JWKS').toEqual(
+        expect.objectContaining({ status: 'valid' }),
+      );
+    }
+  },
+);
 
-check(['TOK-9'], 'for a must-exchange-token share the target exchanges first and then reads with the token only', async ({ target, peer, ocm }) => {
-  const share = peer.createShare(`/${PEER_FILE}`, { requirements: ['must-exchange-token'] });
-  const { read, seen } = await offerAndRead(ocm, target, peer, share);
-  expect(read.status, 'the driver read the share').toBe(200);
-  expect(read.bytes.equals(PEER_FILE_BYTES), 'the content is the shared file').toBe(true);
-  const tokens = tokenRequests(seen);
-  const dav = davRequests(seen);
-  expect(tokens.length, 'a token request before access').toBeGreaterThan(0);
-  expect(dav.length, 'WebDAV requests to the peer').toBeGreaterThan(0);
-  expect(seen.indexOf(tokens[0]!), 'the first token request came before the first WebDAV request').toBeLessThan(seen.indexOf(dav[0]!));
-  for (const request of dav) {
-    const authorization = String(request.headers.authorization ?? '');
-    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-    expect(bearer !== undefined && share.tokens.includes(bearer), `${request.method} ${request.path} carries an issued token (not the secret)`).toBe(true);
-  }
-});
+check(
+  ['TOK-9'],
+  'for a must-exchange-token share the target exchanges first and then reads with the token only',
+  async ({ target, peer, ocm }) => {
+    const share = peer.createShare(`/${PEER_FILE}`, { requirements: ['must-exchange-token'] });
+    const { read, seen } = await offerAndRead(ocm, target, peer, share);
+    expect(read.status, 'the driver read the share').toBe(200);
+    expect(read.bytes.equals(PEER_FILE_BYTES), 'the content is the shared file').toBe(true);
+    const tokens = tokenRequests(seen);
+    const dav = davRequests(seen);
+    expect(tokens.length, 'a token request before access').toBeGreaterThan(0);
+    expect(dav.length, 'WebDAV requests to the peer').toBeGreaterThan(0);
+    expect(seen.indexOf(tokens[0]!), 'the first token request came before the first WebDAV request').toBeLessThan(seen.indexOf(dav[0]!));
+    for (const request of dav) {
+      const authorization = String(request.headers.authorization ?? '');
+      const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+      expect(
+        bearer !== undefined && share.tokens.includes(bearer),
+        `${request.method} ${request.path} carries an issued token (not the secret)`,
+      ).toBe(true);
+    }
+  },
+);
 
-check(['TOK-9'], 'when the exchange fails for a share without must-exchange-token, the target falls back on the secret', async ({ target, peer, ocm }, testInfo) => {
-  // The peer offers exchange-token but its token endpoint does not work.
-  peer.discovery.extra = { tokenEndPoint: `${peer.endPoint}/token-out-of-order` };
-  const share = peer.createShare(`/${PEER_FILE}`);
-  const { read, seen } = await offerAndRead(ocm, target, peer, share);
-  const attempts = seen.filter((r) => r.path.endsWith('/token-out-of-order'));
-  testInfo.annotations.push({ type: 'note', description: attempts.length > 0 ? `the target tried the exchange ${attempts.length} time(s)` : 'the target did not try the exchange (it MAY skip it)' });
-  expect(read.status, 'the driver read the share with the secret').toBe(200);
-  expect(read.bytes.equals(PEER_FILE_BYTES), 'the content is the shared file').toBe(true);
-  const dav = davRequests(seen);
-  expect(dav.length, 'WebDAV requests to the peer').toBeGreaterThan(0);
-});
+check(
+  ['TOK-9'],
+  'when the exchange fails for a share without must-exchange-token, the target falls back on the secret',
+  async ({ target, peer, ocm }, testInfo) => {
+    // The peer offers exchange-token but its token endpoint does not work.
+    peer.discovery.extra = { tokenEndPoint: `${peer.endPoint}/token-out-of-order` };
+    const share = peer.createShare(`/${PEER_FILE}`);
+    const { read, seen } = await offerAndRead(ocm, target, peer, share);
+    const attempts = seen.filter((r) => r.path.endsWith('/token-out-of-order'));
+    testInfo.annotations.push({
+      type: 'note',
+      description:
+        attempts.length > 0
+          ? `the target tried the exchange ${attempts.length} time(s)`
+          : 'the target did not try the exchange (it MAY skip it)',
+    });
+    expect(read.status, 'the driver read the share with the secret').toBe(200);
+    expect(read.bytes.equals(PEER_FILE_BYTES), 'the content is the shared file').toBe(true);
+    const dav = davRequests(seen);
+    expect(dav.length, 'WebDAV requests to the peer').toBeGreaterThan(0);
+  },
+);

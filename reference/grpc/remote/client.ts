@@ -65,7 +65,10 @@ export class BackendClient {
     if (options.user) metadata.set(AUTHORIZATION_METADATA, basicCredentials(options.user));
     let response: Res & { status?: Cs3Status | null };
     try {
-      response = await callUnary<Res & { status?: Cs3Status | null }>(this.clients[service], rpc, request, { deadlineMs: this.options.deadlineMs, metadata });
+      response = await callUnary<Res & { status?: Cs3Status | null }>(this.clients[service], rpc, request, {
+        deadlineMs: this.options.deadlineMs,
+        metadata,
+      });
     } catch (error) {
       throw ocmErrorFromTransport(error, this.options.address);
     }

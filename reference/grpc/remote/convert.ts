@@ -80,9 +80,12 @@ export function sentShareFromMessage(share: Msg, recipientDisplayName?: string):
   const grantee = msg(msg(share.grantee)?.user_id);
   const recipientUserId = str(grantee?.opaque_id);
   const recipientDomain = str(grantee?.idp);
-  const webdav = (Array.isArray(share.access_methods) ? share.access_methods : []).map((m: unknown) => msg(msg(m)?.webdav_options)).find((w: Msg | undefined) => w !== undefined);
+  const webdav = (Array.isArray(share.access_methods) ? share.access_methods : [])
+    .map((m: unknown) => msg(msg(m)?.webdav_options))
+    .find((w: Msg | undefined) => w !== undefined);
   const permissionsMsg = msg(webdav?.permissions);
-  const resourceType = opaqueText(share.opaque, 'resourceType') === 'folder' || permissionsMsg?.create_container === true ? 'folder' : 'file';
+  const resourceType =
+    opaqueText(share.opaque, 'resourceType') === 'folder' || permissionsMsg?.create_container === true ? 'folder' : 'file';
   const state = opaqueText(share.opaque, 'state') as ShareState | undefined;
   const requirements = stringList(opaqueJson(share.opaque, 'requirements'));
   const displayName = recipientDisplayName || opaqueText(share.opaque, 'recipientDisplayName');
@@ -110,10 +113,16 @@ export function sentShareFromMessage(share: Msg, recipientDisplayName?: string):
 }
 
 /** CreateOCMShareRequest for an OCS share of `path` in the owner's home. */
-export function createShareRequest(ownerId: string, input: { path: string; shareWith: string; shareWithProvider: string; permissions: string[]; expiration?: number }): Msg {
+export function createShareRequest(
+  ownerId: string,
+  input: { path: string; shareWith: string; shareWithProvider: string; permissions: string[]; expiration?: number },
+): Msg {
   return {
     resource_id: { storage_id: HOME_STORAGE_ID, space_id: ownerId, opaque_id: input.path },
-    grantee: { type: 'GRANTEE_TYPE_USER', user_id: { idp: input.shareWithProvider, opaque_id: input.shareWith, type: 'USER_TYPE_FEDERATED' } },
+    grantee: {
+      type: 'GRANTEE_TYPE_USER',
+      user_id: { idp: input.shareWithProvider, opaque_id: input.shareWith, type: 'USER_TYPE_FEDERATED' },
+    },
     recipient_mesh_provider: { domain: input.shareWithProvider },
     // `read`/`write`/`share` ride on initiate_file_download/_upload and add_grant, whatever the resource type.
     access_methods: [{ webdav_options: { permissions: resourcePermissions(input.permissions, 'file') } }],
@@ -184,7 +193,9 @@ const RESOURCE_TYPES: Record<string, string> = { file: 'RESOURCE_TYPE_FILE', fol
 function userIdOf(ocmAddress: string): Msg {
   const parsed = parseOcmAddress(ocmAddress);
   // An address that does not parse goes as it is: the back answers INVALID_ARGUMENT (no idp), as the HTTP path answers 400.
-  return parsed ? { idp: parsed.domain, opaque_id: parsed.identifier, type: 'USER_TYPE_FEDERATED' } : { idp: '', opaque_id: ocmAddress, type: 'USER_TYPE_FEDERATED' };
+  return parsed
+    ? { idp: parsed.domain, opaque_id: parsed.identifier, type: 'USER_TYPE_FEDERATED' }
+    : { idp: '', opaque_id: ocmAddress, type: 'USER_TYPE_FEDERATED' };
 }
 
 /**
@@ -211,7 +222,9 @@ export function createCoreShareRequest(share: IncomingShare): Msg {
   }
   const recipient = parseOcmAddress(share.shareWith);
   const resourceType = RESOURCE_TYPES[share.resourceType];
-  const entries: Record<string, { decoder: 'plain' | 'json'; value: string }> = { 'ocm-protocol': { decoder: 'json', value: JSON.stringify(share.protocol) } };
+  const entries: Record<string, { decoder: 'plain' | 'json'; value: string }> = {
+    'ocm-protocol': { decoder: 'json', value: JSON.stringify(share.protocol) },
+  };
   // Resource types CS3 has no name for go as opaque text (as reva's ocmd sends them); the back decides.
   if (!resourceType) entries.resourceType = { decoder: 'plain', value: share.resourceType };
   if (share.ownerDisplayName) entries.ownerDisplayName = { decoder: 'plain', value: share.ownerDisplayName };
@@ -223,7 +236,9 @@ export function createCoreShareRequest(share: IncomingShare): Msg {
     resource_id: share.providerId,
     owner: userIdOf(share.owner),
     sender: userIdOf(share.sender),
-    share_with: recipient ? { idp: recipient.domain, opaque_id: recipient.identifier, type: 'USER_TYPE_PRIMARY' } : { idp: '', opaque_id: share.shareWith, type: 'USER_TYPE_PRIMARY' },
+    share_with: recipient
+      ? { idp: recipient.domain, opaque_id: recipient.identifier, type: 'USER_TYPE_PRIMARY' }
+      : { idp: '', opaque_id: share.shareWith, type: 'USER_TYPE_PRIMARY' },
     resource_type: resourceType ?? 'RESOURCE_TYPE_INVALID',
     share_type: SHARE_TYPES[share.shareType] ?? 'SHARE_TYPE_INVALID',
     ...(share.expiration !== undefined ? { expiration: timestamp(share.expiration) } : {}),
@@ -254,7 +269,8 @@ function endpointFromMessage(value: unknown): ProviderService['endpoint'] {
 
 /** A `cs3.ocm.provider.v1beta1.ProviderInfo` as an entry of the trust list (ocmproviders.json shape). */
 export function providerFromMessage(info: Msg): ProviderInfo {
-  const optional = (key: 'full_name' | 'description' | 'organization' | 'homepage' | 'email') => (str(info[key]) !== '' ? { [key]: str(info[key]) } : {});
+  const optional = (key: 'full_name' | 'description' | 'organization' | 'homepage' | 'email') =>
+    str(info[key]) !== '' ? { [key]: str(info[key]) } : {};
   const properties = stringMap(info.properties);
   return {
     name: str(info.name),

@@ -46,7 +46,14 @@ import { sciencemeshPlugin } from '../../http/sciencemesh.ts';
 import { OcmClient } from '../../outbound/ocm-client.ts';
 import { BackendClient, type Cs3Service } from './client.ts';
 import { relay, type RelayOptions } from './relay.ts';
-import { liveProviderList, RemoteInviteService, RemoteProviders, RemoteReceivedShareService, RemoteSentShareService, RemoteShareAccess } from './services.ts';
+import {
+  liveProviderList,
+  RemoteInviteService,
+  RemoteProviders,
+  RemoteReceivedShareService,
+  RemoteSentShareService,
+  RemoteShareAccess,
+} from './services.ts';
 
 export interface FrontOptions {
   logger?: pino.Logger;
@@ -83,7 +90,10 @@ const WRITE_METHODS = ['PUT', 'MKCOL', 'DELETE', 'MOVE'];
 async function backDiscovery(config: ReferenceConfig, origin: string): Promise<DiscoveryDocument> {
   let document: DiscoveryDocument;
   try {
-    const response = await fetch(new URL('/.well-known/ocm', origin), { signal: AbortSignal.timeout(config.outbound.timeoutMs), redirect: 'manual' });
+    const response = await fetch(new URL('/.well-known/ocm', origin), {
+      signal: AbortSignal.timeout(config.outbound.timeoutMs),
+      redirect: 'manual',
+    });
     if (response.status !== 200) throw new Error(`it answered ${response.status}`);
     document = (await response.json()) as DiscoveryDocument;
   } catch (error) {
@@ -91,7 +101,9 @@ async function backDiscovery(config: ReferenceConfig, origin: string): Promise<D
   }
   const wanted = `${config.publicUrl}${OCM_PREFIX}`;
   if (document?.endPoint !== wanted) {
-    throw new Error(`the back at ${origin} advertises endPoint ${JSON.stringify(document?.endPoint)}, not ${wanted}: start it with --public-url ${config.publicUrl} (the front's public URL)`);
+    throw new Error(
+      `the back at ${origin} advertises endPoint ${JSON.stringify(document?.endPoint)}, not ${wanted}: start it with --public-url ${config.publicUrl} (the front's public URL)`,
+    );
   }
   return document;
 }
@@ -116,7 +128,11 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
   const domain = providerDomain(config);
   const { timeoutMs } = config.outbound;
   // A CS3 call may wait on the back's own calls to a peer (discovery, then a POST).
-  const backend = new BackendClient({ address: config.backend.grpc, deadlineMs: 3 * timeoutMs + 5_000, ...(options.observer ? { observer: options.observer } : {}) });
+  const backend = new BackendClient({
+    address: config.backend.grpc,
+    deadlineMs: 3 * timeoutMs + 5_000,
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
   const providers = new RemoteProviders(backend);
   let discovery: DiscoveryDocument;
   try {
@@ -128,14 +144,21 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
     backend.close();
     throw error;
   }
-  providers.startRefreshing(60, (error) => logger.warn({ err: error }, 'front: the trust list could not be refreshed; keeping the last one'));
+  providers.startRefreshing(60, (error) =>
+    logger.warn({ err: error }, 'front: the trust list could not be refreshed; keeping the last one'),
+  );
 
   const registry = getRegistry();
   // Verification only: the front never signs (the back holds the keys), so its OCM client has no key.
   const client = new OcmClient({ providers, registry, ...config.outbound, userAgent: `ocm-conformance-reference front (${domain})` });
   const peerKeys = new PeerKeyCache({ client, ttlSeconds: config.signatures.keyCacheSeconds, maxEntries: config.signatures.keyCacheSize });
   // The criteria are the back's (it advertises and enforces them); the signature settings the front's.
-  const inboundAuth = new InboundAuthenticator({ settings: config.signatures, criteria: Array.isArray(discovery.criteria) ? discovery.criteria : [], providers, keys: peerKeys });
+  const inboundAuth = new InboundAuthenticator({
+    settings: config.signatures,
+    criteria: Array.isArray(discovery.criteria) ? discovery.criteria : [],
+    providers,
+    keys: peerKeys,
+  });
   const invites = new RemoteInviteService(backend, domain);
   const sentShares = new RemoteSentShareService(backend);
   const receivedShares = new RemoteReceivedShareService(backend, users);
@@ -166,7 +189,10 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
       { prefix: OCM_PREFIX },
     );
     await api.register(sciencemeshPlugin, { prefix: '/sciencemesh', users, invites, providers: liveProviderList(providers) });
-    for (const [version, prefix] of [[1, OCS_V1_BASE], [2, OCS_V2_BASE]] as const) {
+    for (const [version, prefix] of [
+      [1, OCS_V1_BASE],
+      [2, OCS_V2_BASE],
+    ] as const) {
       await api.register(ocsPlugin, { prefix, version, users, sentShares, receivedShares });
     }
   });
@@ -187,14 +213,16 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
       scope.route({ method: RELAYED_METHODS, url: `${url}/*`, handler });
     };
 
-    for (const path of ['/.well-known/ocm', '/ocm-provider', '/.well-known/jwks.json']) scope.route({ method: ['GET', 'HEAD'], url: path, handler: pass });
+    for (const path of ['/.well-known/ocm', '/ocm-provider', '/.well-known/jwks.json'])
+      scope.route({ method: ['GET', 'HEAD'], url: path, handler: pass });
     // Every OCM route without an rpc (POST /shares and /invite-accepted are more specific and answered above).
     scope.route({ method: RELAYED_METHODS, url: `${OCM_PREFIX}/*`, handler: pass });
     for (const prefix of ['/dav/files', '/remote.php/dav/files']) everything(prefix, pass);
 
     // OCM share access: Authenticate decides on a Bearer secret (or exchanged token) for a share id; the back serves the bytes.
     const advertised = discovery.resourceTypes?.[0]?.protocols?.webdav;
-    const webdavPath = typeof advertised === 'string' && advertised.startsWith('/') ? advertised.replace(/\/+$/, '') : config.webdavPath.replace(/\/+$/, '');
+    const webdavPath =
+      typeof advertised === 'string' && advertised.startsWith('/') ? advertised.replace(/\/+$/, '') : config.webdavPath.replace(/\/+$/, '');
     for (const prefix of [...new Set([webdavPath, '/dav/ocm', '/remote.php/dav/ocm'])]) {
       everything(prefix, async (request, reply) => {
         const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -204,7 +232,10 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
           const access = await shareAccess.authenticate(shareId, bearer);
           if (!access.ok) {
             if (access.status === 401) reply.header('www-authenticate', 'Bearer realm="ocm-share"');
-            return reply.code(access.status).type('application/json').send(JSON.stringify({ code: access.code, message: access.message }));
+            return reply
+              .code(access.status)
+              .type('application/json')
+              .send(JSON.stringify({ code: access.code, message: access.message }));
           }
         }
         return relay(request, reply, relayOptions);
@@ -221,7 +252,10 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
       const share = await receivedShares.getFor(user, shareId);
       if (!share || (share.expiration !== undefined && share.expiration < nowSeconds())) throw new OcmError('SHARE_NOT_FOUND');
       if (share.state !== 'accepted') {
-        return reply.code(403).type('application/json').send(JSON.stringify({ code: 'SHARE_NOT_ACCEPTED', message: `The share is ${share.state}; accept it before accessing it` }));
+        return reply
+          .code(403)
+          .type('application/json')
+          .send(JSON.stringify({ code: 'SHARE_NOT_ACCEPTED', message: `The share is ${share.state}; accept it before accessing it` }));
       }
       if (WRITE_METHODS.includes(request.method) && !(share.protocols.webdav?.permissions.includes('write') ?? false)) {
         throw new OcmError('METHOD_NOT_ALLOWED', { status: 403, message: 'This received share is read-only' });

@@ -21,7 +21,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OcmError } from '../../errors.ts';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never relayed. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 export interface RelayOptions {
   /** Origin of the back's HTTP listener. */
@@ -71,14 +81,22 @@ export async function relay(request: FastifyRequest, reply: FastifyReply, option
   const answer = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const upstream = transport.request(target, { method: request.method, headers: endToEnd(raw.headers) });
     upstream.setTimeout(options.timeoutMs, () =>
-      upstream.destroy(new OcmError('INTERNAL', { message: 'The HTTP backend of this server did not answer in time', cause: new Error(`HTTP backend ${options.origin} timed out`) })),
+      upstream.destroy(
+        new OcmError('INTERNAL', {
+          message: 'The HTTP backend of this server did not answer in time',
+          cause: new Error(`HTTP backend ${options.origin} timed out`),
+        }),
+      ),
     );
     upstream.once('response', resolve);
     upstream.once('error', (error) =>
       reject(
         error instanceof OcmError
           ? error
-          : new OcmError('INTERNAL', { message: 'This server cannot reach its HTTP backend', cause: new Error(`HTTP backend ${options.origin}: ${error.message}`, { cause: error }) }),
+          : new OcmError('INTERNAL', {
+              message: 'This server cannot reach its HTTP backend',
+              cause: new Error(`HTTP backend ${options.origin}: ${error.message}`, { cause: error }),
+            }),
       ),
     );
     if (hasBody(raw.headers)) {

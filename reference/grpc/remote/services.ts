@@ -45,10 +45,15 @@ export class RemoteInviteService implements InvitePort {
   ) {}
 
   async generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord> {
-    const response = await this.backend.call('inviteApi', 'GenerateInviteToken', {
-      description: options.description ?? '',
-      ...(options.recipient !== undefined ? { opaque: opaque({ recipient: { decoder: 'plain', value: options.recipient } }) } : {}),
-    }, { user });
+    const response = await this.backend.call(
+      'inviteApi',
+      'GenerateInviteToken',
+      {
+        description: options.description ?? '',
+        ...(options.recipient !== undefined ? { opaque: opaque({ recipient: { decoder: 'plain', value: options.recipient } }) } : {}),
+      },
+      { user },
+    );
     return inviteFromMessage(response.invite_token ?? {}, options.recipient);
   }
 
@@ -77,7 +82,12 @@ export class RemoteInviteService implements InvitePort {
       },
     );
     const id = response.user_id ?? {};
-    return { user_id: String(id.opaque_id ?? ''), idp: String(id.idp ?? ''), display_name: String(response.display_name ?? ''), mail: String(response.email ?? '') };
+    return {
+      user_id: String(id.opaque_id ?? ''),
+      idp: String(id.idp ?? ''),
+      display_name: String(response.display_name ?? ''),
+      mail: String(response.email ?? ''),
+    };
   }
 
   async findContacts(user: LocalUser, search = ''): Promise<AcceptedUserView[]> {
@@ -108,10 +118,19 @@ export class RemoteInviteService implements InvitePort {
       },
       {
         // AcceptInvite tells an unknown token (NOT_FOUND) from an expired one (INVALID_ARGUMENT); the HTTP API does not.
-        hints: { CODE_NOT_FOUND: 'INVITE_TOKEN_INVALID', CODE_INVALID_ARGUMENT: 'INVITE_TOKEN_INVALID', CODE_PERMISSION_DENIED: 'PROVIDER_NOT_TRUSTED', CODE_ALREADY_EXISTS: 'INVITE_ALREADY_ACCEPTED' },
+        hints: {
+          CODE_NOT_FOUND: 'INVITE_TOKEN_INVALID',
+          CODE_INVALID_ARGUMENT: 'INVITE_TOKEN_INVALID',
+          CODE_PERMISSION_DENIED: 'PROVIDER_NOT_TRUSTED',
+          CODE_ALREADY_EXISTS: 'INVITE_ALREADY_ACCEPTED',
+        },
       },
     );
-    return { userID: String(response.user_id?.opaque_id ?? ''), email: String(response.email ?? ''), name: String(response.display_name ?? '') };
+    return {
+      userID: String(response.user_id?.opaque_id ?? ''),
+      email: String(response.email ?? ''),
+      name: String(response.display_name ?? ''),
+    };
   }
 }
 
@@ -125,7 +144,10 @@ export class RemoteSentShareService implements SentSharePort {
 
   async create(owner: LocalUser, input: CreateShareInput): Promise<SentShareRecord> {
     // The HTTP path answers 404 for a path naming no file (the home itself included); CS3 calls that bad input.
-    const path = input.path.split('/').filter((s) => s !== '').join('/');
+    const path = input.path
+      .split('/')
+      .filter((s) => s !== '')
+      .join('/');
     if (path === '') throw new OcmError('RESOURCE_NOT_FOUND', { message: `no file or folder at ${input.path}` });
     const response = await this.backend.call('ocmApi', 'CreateOCMShare', createShareRequest(owner.id, { ...input, path }), {
       user: owner,
@@ -149,7 +171,12 @@ export class RemoteSentShareService implements SentSharePort {
   async getFor(owner: LocalUser, id: string): Promise<SentShareRecord | undefined> {
     if (id === '') return undefined;
     try {
-      const response = await this.backend.call('ocmApi', 'GetOCMShare', { ref: { id: { opaque_id: id } } }, { user: owner, hints: SHARE_HINTS });
+      const response = await this.backend.call(
+        'ocmApi',
+        'GetOCMShare',
+        { ref: { id: { opaque_id: id } } },
+        { user: owner, hints: SHARE_HINTS },
+      );
       return sentShareFromMessage(response.share ?? {});
     } catch (error) {
       if (error instanceof OcmError && error.code === 'SHARE_NOT_FOUND') return undefined;
@@ -185,7 +212,9 @@ export class RemoteReceivedShareService implements ReceivedSharePort {
   async receive(share: IncomingShare): Promise<{ recipientDisplayName: string }> {
     if (!SUPPORTED_SHARE_TYPES.includes(share.shareType) && share.shareType !== 'group') {
       // CS3 has no name for it; the back would answer as it does for every share type but `user`.
-      throw new OcmError('UNSUPPORTED_SHARE_TYPE', { message: `share type "${share.shareType}" is not supported; this server takes ${SUPPORTED_SHARE_TYPES.join(', ')}` });
+      throw new OcmError('UNSUPPORTED_SHARE_TYPE', {
+        message: `share type "${share.shareType}" is not supported; this server takes ${SUPPORTED_SHARE_TYPES.join(', ')}`,
+      });
     }
     const request = createCoreShareRequest(share);
     await this.backend.call('ocmCoreApi', 'CreateOCMCoreShare', request, {
@@ -193,7 +222,12 @@ export class RemoteReceivedShareService implements ReceivedSharePort {
         CODE_INVALID_ARGUMENT: 'VALIDATION_FAILED',
         CODE_NOT_FOUND: 'UNKNOWN_RECIPIENT',
         CODE_PERMISSION_DENIED: (s) => (says(s, 'not trusted') ? 'PROVIDER_NOT_TRUSTED' : 'SENDER_NOT_A_CONTACT'),
-        CODE_UNIMPLEMENTED: (s) => (says(s, 'share type') || says(s, 'user grantees') ? 'UNSUPPORTED_SHARE_TYPE' : says(s, 'resource type') ? 'UNSUPPORTED_RESOURCE_TYPE' : 'UNSUPPORTED_PROTOCOL'),
+        CODE_UNIMPLEMENTED: (s) =>
+          says(s, 'share type') || says(s, 'user grantees')
+            ? 'UNSUPPORTED_SHARE_TYPE'
+            : says(s, 'resource type')
+              ? 'UNSUPPORTED_RESOURCE_TYPE'
+              : 'UNSUPPORTED_PROTOCOL',
         CODE_ALREADY_EXISTS: 'DUPLICATE_SHARE',
       },
     });
@@ -203,13 +237,20 @@ export class RemoteReceivedShareService implements ReceivedSharePort {
 
   async listFor(user: LocalUser, state: ShareStateFilter = 'all'): Promise<ReceivedShareRecord[]> {
     const response = await this.backend.call('ocmApi', 'ListReceivedOCMShares', { page_size: 0 }, { user, hints: SHARE_HINTS });
-    return (response.shares ?? []).map((s: Msg) => receivedShareFromMessage(s)).filter((s: ReceivedShareRecord) => state === 'all' || s.state === state);
+    return (response.shares ?? [])
+      .map((s: Msg) => receivedShareFromMessage(s))
+      .filter((s: ReceivedShareRecord) => state === 'all' || s.state === state);
   }
 
   async getFor(user: LocalUser, id: string): Promise<ReceivedShareRecord | undefined> {
     if (id === '') return undefined;
     try {
-      const response = await this.backend.call('ocmApi', 'GetReceivedOCMShare', { ref: { id: { opaque_id: id } } }, { user, hints: SHARE_HINTS });
+      const response = await this.backend.call(
+        'ocmApi',
+        'GetReceivedOCMShare',
+        { ref: { id: { opaque_id: id } } },
+        { user, hints: SHARE_HINTS },
+      );
       const share = receivedShareFromMessage(response.share ?? {});
       // GetReceivedOCMShare also finds a share by the sender's id (remote_share_id); the HTTP API names ours only.
       return share.id === id ? share : undefined;
@@ -227,7 +268,10 @@ export class RemoteReceivedShareService implements ReceivedSharePort {
     await this.backend.call(
       'ocmApi',
       'UpdateReceivedOCMShare',
-      { share: { id: { opaque_id: id }, state: decision === 'accepted' ? 'SHARE_STATE_ACCEPTED' : 'SHARE_STATE_REJECTED' }, update_mask: { paths: ['state'] } },
+      {
+        share: { id: { opaque_id: id }, state: decision === 'accepted' ? 'SHARE_STATE_ACCEPTED' : 'SHARE_STATE_REJECTED' },
+        update_mask: { paths: ['state'] },
+      },
       { user, hints: { ...SHARE_HINTS, CODE_FAILED_PRECONDITION: 'SHARE_NOT_PENDING' } },
     );
     const updated = await this.getFor(user, id);
@@ -247,12 +291,18 @@ export class RemoteShareAccess {
 
   async authenticate(shareId: string, secret: string): Promise<RemoteAccess> {
     try {
-      const response = await this.backend.call('authProviderApi', 'Authenticate', { client_id: shareId, client_secret: secret }, { hints: { CODE_NOT_FOUND: 'SHARE_NOT_FOUND' } });
+      const response = await this.backend.call(
+        'authProviderApi',
+        'Authenticate',
+        { client_id: shareId, client_secret: secret },
+        { hints: { CODE_NOT_FOUND: 'SHARE_NOT_FOUND' } },
+      );
       return { ok: true, role: opaqueText(response.user?.opaque, 'ocm-share-role') === 'editor' ? 'editor' : 'viewer' };
     } catch (error) {
       if (!(error instanceof OcmError)) throw error;
       if (error.code === 'SHARE_NOT_FOUND') return { ok: false, status: 404, code: 'SHARE_NOT_FOUND', message: 'No such share' };
-      if (error.status === 403 || error.status === 400) return { ok: false, status: 401, code: 'INVALID_SHARE_CREDENTIALS', message: 'The credentials do not open this share' };
+      if (error.status === 403 || error.status === 400)
+        return { ok: false, status: 401, code: 'INVALID_SHARE_CREDENTIALS', message: 'The credentials do not open this share' };
       throw error;
     }
   }

@@ -65,12 +65,17 @@ export function codeByMessage(status: Cs3Status): ErrorCode | undefined {
 
 /** The OcmError for a non-OK CS3 status. */
 export function ocmErrorFromStatus(status: Cs3Status, hints: StatusHints = {}): OcmError {
-  const cs3 = (status.code === 'CODE_OK' ? 'CODE_INTERNAL' : status.code in DEFAULT_CODES ? status.code : 'CODE_UNKNOWN') as Exclude<Cs3Code, 'CODE_OK'>;
+  const cs3 = (status.code === 'CODE_OK' ? 'CODE_INTERNAL' : status.code in DEFAULT_CODES ? status.code : 'CODE_UNKNOWN') as Exclude<
+    Cs3Code,
+    'CODE_OK'
+  >;
   const normalised: Cs3Status = { code: cs3, message: typeof status.message === 'string' ? status.message : '' };
   const hint = hints[cs3];
   const byMessage = codeByMessage(normalised);
-  const hinted: { code: ErrorCode; status?: number } | undefined = typeof hint === 'function' ? { code: hint(normalised) } : typeof hint === 'string' ? { code: hint } : hint;
-  const chosen: { code: ErrorCode; status?: number } = byMessage !== undefined ? { code: byMessage } : (hinted ?? { code: DEFAULT_CODES[cs3] });
+  const hinted: { code: ErrorCode; status?: number } | undefined =
+    typeof hint === 'function' ? { code: hint(normalised) } : typeof hint === 'string' ? { code: hint } : hint;
+  const chosen: { code: ErrorCode; status?: number } =
+    byMessage !== undefined ? { code: byMessage } : (hinted ?? { code: DEFAULT_CODES[cs3] });
   const code = chosen.code;
   // Our own faults at the back are not explained to clients of the front either.
   const message = code === 'INTERNAL' || normalised.message === '' ? undefined : normalised.message;
@@ -96,6 +101,7 @@ export function ocmErrorFromTransport(error: unknown, backend: string): OcmError
   const code = (error as Partial<grpc.ServiceError>)?.code;
   const cause = new Error(`gRPC backend ${backend}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   if (code === GRPC_UNAVAILABLE) return new OcmError('INTERNAL', { message: 'This server cannot reach its gRPC backend', cause });
-  if (code === GRPC_DEADLINE_EXCEEDED) return new OcmError('INTERNAL', { message: 'The gRPC backend of this server did not answer in time', cause });
+  if (code === GRPC_DEADLINE_EXCEEDED)
+    return new OcmError('INTERNAL', { message: 'The gRPC backend of this server did not answer in time', cause });
   return new OcmError('INTERNAL', { cause });
 }
