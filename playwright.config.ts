@@ -31,7 +31,14 @@ export default defineConfig({
   projects: [
     {
       name: 'unit',
-      testMatch: ['reference/**/*.test.ts', 'openapi/**/*.test.ts', 'cli/**/*.test.ts', 'suites/**/*.test.ts', 'reports/**/*.test.ts'],
+      testMatch: [
+        'reference/**/*.test.ts',
+        'openapi/**/*.test.ts',
+        'cli/**/*.test.ts',
+        'suites/**/*.test.ts',
+        'reports/**/*.test.ts',
+        'selftest/**/*.test.ts',
+      ],
     },
     {
       // The HTML report in a real browser: Debian's chromium (.ci/run installs it; no download).

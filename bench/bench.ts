@@ -32,7 +32,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { freePort, providerEntry } from '../reference/pair.ts';
 import { prefillReceivedShares } from '../reference/hardening/prefill.ts';
 import { startPlainPeer } from '../reference/hardening/world.ts';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT } from '../base/config.ts';
 import { resolveInside } from '../webdav/safe-path.ts';
 import type { LocalUser } from './model.ts';
 

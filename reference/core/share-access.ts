@@ -15,7 +15,7 @@ import { parseBasicAuth, secretsEqual } from './users.ts';
 import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
 import { sentShareBySecret, type Stores } from '../stores/index.ts';
 import type { UserDirectory } from './users.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export type AccessRole = 'viewer' | 'editor';
 

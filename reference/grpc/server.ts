@@ -21,7 +21,7 @@ import { authProviderApi, inviteApi, ocmApi, ocmCoreApi, providerApi } from './p
 import { MALFORMED, type Msg } from './convert.ts';
 import { ALL_SERVICES, type CallContext, type RpcSpec } from './services.ts';
 import { GrpcFault, statusFromError, type Cs3Status } from './status.ts';
-import { inFaultScope } from '../faults.ts';
+import { inFaultScope } from '../base/faults.ts';
 
 export interface GrpcServerOptions {
   host: string;
@@ -97,7 +97,7 @@ function unary(core: Core, name: string, spec: RpcSpec, method: grpc.MethodDefin
     }
     return response;
   };
-  // Handlers run in the instance's fault scope (reference/faults.ts; none in a normal run).
+  // Handlers run in the instance's fault scope (reference/base/faults.ts; none in a normal run).
   return inFaultScope((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     void answer(call).then((response) => callback(null, response));
   });

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCore, type Core } from '../app.ts';
-import { buildConfig } from '../config.ts';
+import { buildConfig } from '../base/config.ts';
 import type { IncomingShare } from '../core/received-shares.ts';
 import type { LocalUser } from '../core/model.ts';
 import { startPair, providerEntry, type Pair } from '../pair.ts';

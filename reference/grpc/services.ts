@@ -9,7 +9,7 @@
  * a local user from the call metadata (server.ts).
  */
 import type { Core } from '../app.ts';
-import { OcmError } from '../errors.ts';
+import { OcmError } from '../base/errors.ts';
 import type { LocalUser, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
 import { secretsEqual } from '../core/users.ts';
 import type { IncomingShare } from '../core/received-shares.ts';

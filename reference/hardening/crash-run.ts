@@ -23,7 +23,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT } from '../base/config.ts';
 import type { ContactRecord, InviteRecord, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { JsonCollection } from '../stores/json-collection.ts';

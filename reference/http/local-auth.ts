@@ -3,7 +3,7 @@
  * (sciencemesh, OCS, the owner's WebDAV).
  */
 import type { FastifyRequest } from 'fastify';
-import { OcmError } from '../errors.ts';
+import { OcmError } from '../base/errors.ts';
 import type { LocalUser } from '../core/model.ts';
 import { parseBasicAuth, type UserDirectory } from '../core/users.ts';
 

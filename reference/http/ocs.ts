@@ -11,10 +11,10 @@ import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from
 import type { ShareStateFilter } from '../core/received-shares.ts';
 import type { ReceivedSharePort, SentSharePort } from './ports.ts';
 import type { UserDirectory } from '../core/users.ts';
-import { OcmError, fieldError, logFailure } from '../errors.ts';
+import { OcmError, fieldError, logFailure } from '../base/errors.ts';
 import { authenticateLocalUser } from './local-auth.ts';
 import { toOcmError } from './openapi-validation.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface OcsPluginOptions {
   version: 1 | 2;

@@ -7,7 +7,7 @@ import type { InviteRecord } from '../core/model.ts';
 import type { UserDirectory } from '../core/users.ts';
 import type { InvitePort, ProviderListPort } from './ports.ts';
 import { authenticateLocalUser } from './local-auth.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface SciencemeshPluginOptions {
   users: UserDirectory;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildApp } from '../app.ts';
-import { buildConfig, PROJECT_ROOT, type ReferenceConfig } from '../config.ts';
+import { buildConfig, PROJECT_ROOT, type ReferenceConfig } from '../base/config.ts';
 import type { SentShareRecord } from '../core/model.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';

@@ -21,7 +21,7 @@
  */
 import type { ReceivedShareRecord } from '../core/model.ts';
 import type { OcmClient } from './ocm-client.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface TokenClientDeps {
   client: Pick<OcmClient, 'discover' | 'postForm' | 'canSign'>;

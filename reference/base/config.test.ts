@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { flagsToConfig } from '../cli/serve.ts';
+import { flagsToConfig } from '../../cli/serve.ts';
 import { buildConfig, ConfigError, defaultConfig, PROJECT_ROOT, providerDomain, readConfigFile, type ReferenceConfig } from './config.ts';
 
 function refusal(fn: () => unknown): ConfigError {
