@@ -107,10 +107,10 @@ function unary(core: Core, name: string, spec: RpcSpec, method: grpc.MethodDefin
 export async function startGrpcServer(core: Core, options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': core.config.bodyLimitBytes });
   for (const [key, specs] of Object.entries(ALL_SERVICES)) {
-    const constructor = CONSTRUCTORS[key as keyof typeof CONSTRUCTORS];
+    const serviceConstructor = CONSTRUCTORS[key as keyof typeof CONSTRUCTORS];
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
-    for (const [rpc, method] of Object.entries(constructor.service)) {
+    for (const [rpc, method] of Object.entries(serviceConstructor.service)) {
       const spec = specs[rpc];
       if (!spec) throw new Error(`no handler for ${method.path}`);
       definition[rpc] = {

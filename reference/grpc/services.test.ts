@@ -574,8 +574,8 @@ test.describe('one instance', () => {
       'GenerateInviteToken',
     ]);
     let count = 0;
-    for (const [client, constructor] of services) {
-      for (const method of Object.keys(constructor.service)) {
+    for (const [client, serviceConstructor] of services) {
+      for (const method of Object.keys(serviceConstructor.service)) {
         count++;
         const anonymous = await rpc(client, method, {});
         if (UNPROTECTED.has(method)) {
@@ -599,8 +599,8 @@ test.describe('one instance', () => {
         Buffer.from([0x80]), // a field key whose varint never ends
       ];
       for (const bytes of broken) {
-        for (const constructor of [providerApi, inviteApi, ocmApi, ocmCoreApi, authProviderApi]) {
-          for (const [method, definition] of Object.entries(constructor.service)) {
+        for (const serviceConstructor of [providerApi, inviteApi, ocmApi, ocmCoreApi, authProviderApi]) {
+          for (const [method, definition] of Object.entries(serviceConstructor.service)) {
             const response = await new Promise<Any>((resolve, reject) => {
               raw.makeUnaryRequest(
                 definition.path,
