@@ -37,7 +37,7 @@ import { freePort, providerEntry } from '../reference/pair.ts';
 import { prefillReceivedShares } from '../reference/hardening/prefill.ts';
 import { startPlainPeer } from '../reference/hardening/world.ts';
 import { JsonCollection } from '../reference/stores/json-collection.ts';
-import type { ReceivedShareRecord } from '../reference/core/model.ts';
+import type { ReceivedShareRecord } from '../reference/stores/records.ts';
 import { EINSTEIN } from '../reference/testing/harness.ts';
 import { load, loadAverage, median, memoryOf, runNode, spawnNode, startServe, table, type LoadFigures } from './lib.ts';
 

@@ -16,7 +16,7 @@ import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
 import { decodeInviteString, encodeInviteString } from './addresses.ts';
-import { nowSeconds, type ContactRecord, type InviteRecord, type LocalUser } from './model.ts';
+import { nowSeconds, type ContactRecord, type InviteRecord, type LocalUser } from '../stores/records.ts';
 import type { UserDirectory } from './users.ts';
 import { faults } from '../base/faults.ts';
 

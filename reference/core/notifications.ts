@@ -21,9 +21,9 @@
 import { OcmError, fieldError } from '../base/errors.ts';
 import { OCM_NOTIFICATION_TYPES } from '../../openapi/ocm.ts';
 import type { Stores } from '../stores/index.ts';
-import { secretsEqual } from './users.ts';
+import { secretsEqual } from '../base/secrets.ts';
 import { faults } from '../base/faults.ts';
-import { nowSeconds, type ReceivedShareRecord, type SentShareRecord } from './model.ts';
+import { nowSeconds, type ReceivedShareRecord, type SentShareRecord } from '../stores/records.ts';
 
 export interface IncomingNotification {
   notificationType: string;

@@ -21,7 +21,7 @@ import {
   type ReceivedShareRecord,
   type ShareState,
   type WebdavAccess,
-} from './model.ts';
+} from '../stores/records.ts';
 import type { Notifier } from './notifier.ts';
 import type { UserDirectory } from './users.ts';
 import { faults } from '../base/faults.ts';

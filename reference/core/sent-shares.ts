@@ -21,7 +21,7 @@ import { formatOcmAddress } from './addresses.ts';
 import type { HomeFolders } from './files.ts';
 import { outboundToOcmError } from './invites.ts';
 import type { Notifier } from './notifier.ts';
-import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
+import { nowSeconds, type LocalUser, type SentShareRecord } from '../stores/records.ts';
 import { faults } from '../base/faults.ts';
 
 export interface SentShareDeps {

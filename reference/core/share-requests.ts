@@ -11,7 +11,7 @@ import { normaliseDomain, type TrustedProviders } from '../providers/trusted-pro
 import type { Stores } from '../stores/index.ts';
 import { parseOcmAddress } from './addresses.ts';
 import type { HomeFolders } from './files.ts';
-import { nowSeconds, type ShareRequestRecord } from './model.ts';
+import { nowSeconds, type ShareRequestRecord } from '../stores/records.ts';
 import type { UserDirectory } from './users.ts';
 
 export interface ShareRequestDeps {

@@ -7,7 +7,7 @@
  * otherwise (./cs3-status-to-error.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import type { LocalUser } from '../core/model.ts';
+import type { LocalUser } from '../stores/records.ts';
 import type { Msg } from '../grpc/convert.ts';
 import { authProviderApi, callUnary, inviteApi, ocmApi, ocmCoreApi, providerApi } from '../grpc/protos.ts';
 import { AUTHORIZATION_METADATA } from '../grpc/server.ts';

@@ -11,7 +11,7 @@
  */
 import { encodeInviteString } from '../core/addresses.ts';
 import { inviteToAccept, type AcceptedInviteRequest, type AcceptedUserView, type AcceptInviteInput } from '../core/invites.ts';
-import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
+import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
 import { SUPPORTED_SHARE_TYPES, type IncomingShare, type ShareStateFilter } from '../core/received-shares.ts';
 import type { CreateShareInput } from '../core/sent-shares.ts';
 import type { UserDirectory } from '../core/users.ts';

@@ -8,9 +8,9 @@
  */
 import { formatOcmAddress, parseOcmAddress } from '../core/addresses.ts';
 import type { AcceptedUserView } from '../core/invites.ts';
-import type { InviteRecord, ReceivedShareRecord, SentShareRecord, ShareState } from '../core/model.ts';
+import type { InviteRecord, ReceivedShareRecord, SentShareRecord, ShareState } from '../stores/records.ts';
 import { normaliseProtocol, type IncomingShare } from '../core/received-shares.ts';
-import { nowSeconds } from '../core/model.ts';
+import { nowSeconds } from '../stores/records.ts';
 import type { ProviderInfo, ProviderService } from '../providers/trusted-providers.ts';
 import {
   HOME_STORAGE_ID,

@@ -30,7 +30,7 @@ import { OCS_V1_BASE, OCS_V2_BASE } from '../../openapi/ocs.ts';
 import { providerDomain, type ReferenceConfig } from '../base/config.ts';
 import { OCM_PREFIX, type DiscoveryDocument } from '../core/discovery.ts';
 import { InboundAuthenticator } from '../core/inbound-auth.ts';
-import { nowSeconds } from '../core/model.ts';
+import { nowSeconds } from '../stores/records.ts';
 import { PeerKeyCache } from '../core/peer-keys.ts';
 import { UserDirectory } from '../core/users.ts';
 import { errorBody, logFailure, OcmError } from '../base/errors.ts';

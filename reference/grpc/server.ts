@@ -16,7 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Core } from '../app.ts';
 import { parseBasicAuth } from '../core/users.ts';
-import type { LocalUser } from '../core/model.ts';
+import type { LocalUser } from '../stores/records.ts';
 import { authProviderApi, inviteApi, ocmApi, ocmCoreApi, providerApi } from './protos.ts';
 import { MALFORMED, type Msg } from './convert.ts';
 import { ALL_SERVICES, type CallContext, type RpcSpec } from './services.ts';

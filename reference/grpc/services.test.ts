@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildCore, type Core } from '../app.ts';
 import { buildConfig } from '../base/config.ts';
 import type { IncomingShare } from '../core/received-shares.ts';
-import type { LocalUser } from '../core/model.ts';
+import type { LocalUser } from '../stores/records.ts';
 import { startPair, providerEntry, type Pair } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { basicAuth, buildTestApp, EINSTEIN, MARIE, PEER_DOMAIN, validShare, type TestApp } from '../testing/harness.ts';

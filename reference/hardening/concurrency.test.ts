@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildConfig } from '../base/config.ts';
-import type { ContactRecord, InviteRecord, ReceivedShareRecord } from '../core/model.ts';
+import type { ContactRecord, InviteRecord, ReceivedShareRecord } from '../stores/records.ts';
 import { startInstance, type RunningInstance } from '../main.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../base/config.ts';
-import type { ContactRecord, InviteRecord, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
+import type { ContactRecord, InviteRecord, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { JsonCollection } from '../stores/json-collection.ts';
 import { EINSTEIN, MARIE } from '../testing/harness.ts';

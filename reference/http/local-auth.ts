@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { OcmError } from '../base/errors.ts';
-import type { LocalUser } from '../core/model.ts';
+import type { LocalUser } from '../stores/records.ts';
 import { parseBasicAuth, type UserDirectory } from '../core/users.ts';
 
 declare module 'fastify' {

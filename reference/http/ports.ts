@@ -9,7 +9,7 @@
 import type { AcceptedInviteRequest, AcceptedUserView, AcceptInviteInput } from '../core/invites.ts';
 import type { CreateShareInput } from '../core/sent-shares.ts';
 import type { IncomingShare, ShareStateFilter } from '../core/received-shares.ts';
-import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
+import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
 import type { ProviderInfo } from '../providers/trusted-providers.ts';
 
 export type Awaitable<T> = T | Promise<T>;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { buildApp } from '../app.ts';
 import { buildConfig, PROJECT_ROOT, type ReferenceConfig } from '../base/config.ts';
-import type { SentShareRecord } from '../core/model.ts';
+import type { SentShareRecord } from '../stores/records.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { buildTestApp, EINSTEIN, type TestApp } from '../testing/harness.ts';
