@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
 import { PROJECT_ROOT } from '../../reference/base/config.ts';
-import { registerSecret } from './transcript.ts';
+import { registerSecret } from '../../results/transcript.ts';
 import { davPlugin } from '../../reference/webdav/dav-plugin.ts';
 import {
   signingKeyFromPrivateKey,

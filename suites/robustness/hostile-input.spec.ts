@@ -28,7 +28,7 @@ import type { TargetHandle } from '../harness/fixtures.ts';
 import { advertises } from '../harness/context.ts';
 import { sharePayload, targetAddress } from '../harness/ocm-actions.ts';
 import type { PeerSimulator } from '../harness/peer-simulator.ts';
-import { redactHeaders, redactText, type Answer, type Transcript } from '../harness/transcript.ts';
+import { redactHeaders, redactText, type Answer, type Transcript } from '../../results/transcript.ts';
 import { signRequest } from '../../reference/signatures/index.ts';
 
 /** How long the target may take to refuse one hostile request. */

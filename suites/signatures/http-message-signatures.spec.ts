@@ -42,7 +42,7 @@ import {
 } from '../harness/ocm-actions.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { SelectedRequirement } from '../harness/requirements.ts';
-import type { Answer } from '../harness/transcript.ts';
+import type { Answer } from '../../results/transcript.ts';
 import {
   appendSignature,
   cavageSigningString,
