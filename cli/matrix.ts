@@ -12,8 +12,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { buildMatrix, matrixHtml, matrixMarkdown, type MatrixInput } from '../reports/matrix.ts';
-import { scrubText } from '../reports/redact.ts';
-import { readResults } from '../reports/schema.ts';
+import { scrubText } from '../results/redact.ts';
+import { readResults } from '../results/schema.ts';
 
 /** FILE or LABEL=FILE (a name with "=" that exists as a file is taken as a file). */
 export function parseMatrixArgument(arg: string): { label?: string; file: string } {

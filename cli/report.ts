@@ -6,9 +6,9 @@
 import { Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
-import { closingTable } from '../suites/harness/compliance.ts';
+import { closingTable } from '../results/model.ts';
 import { mergeResults } from '../reports/merge.ts';
-import { readResults } from '../reports/schema.ts';
+import { readResults } from '../results/schema.ts';
 import { describeReportFiles, writeReports } from '../reports/write.ts';
 import { verdictText } from '../reports/format.ts';
 

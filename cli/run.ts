@@ -13,13 +13,13 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
-import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../suites/harness/compliance.ts';
+import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } from '../reports/expectations.ts';
 import { verdictText } from '../reports/format.ts';
-import { collectRunSecrets } from '../reports/redact.ts';
-import { writeResults } from '../reports/schema.ts';
+import { collectRunSecrets } from '../results/redact.ts';
+import { writeResults } from '../results/schema.ts';
 import { describeReportFiles, writeReports, type ReportFiles } from '../reports/write.ts';
 
 export interface RunFlags {

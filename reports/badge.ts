@@ -6,7 +6,7 @@
  * thanks to declared expected failures or nothing was judged, red when it
  * fails. The <title> says what was not run.
  */
-import type { ComplianceResults } from '../suites/harness/compliance.ts';
+import type { ComplianceResults } from '../results/model.ts';
 import { escapeXml as x, mustRateText } from './format.ts';
 
 export const BADGE_COLOURS = { pass: '#2e8b2e', partial: '#b07d00', fail: '#cf222e' } as const;

@@ -9,8 +9,8 @@
  * failures and unexpected passes are stated in earl:info and as
  * ocm:expectation.
  */
-import type { ComplianceResults, Outcome, RequirementResult } from '../suites/harness/compliance.ts';
-import { redactDeep } from './redact.ts';
+import type { ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
+import { redactDeep } from '../results/redact.ts';
 
 export const EARL_OUTCOME: Record<Outcome, string> = {
   passed: 'earl:passed',

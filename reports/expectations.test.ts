@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { finalizeResults } from '../suites/harness/compliance.ts';
+import { finalizeResults } from '../results/model.ts';
 import { ledgerFromResults, readLedger, serializeLedger, writeLedger, LedgerError } from './expectations.ts';
 import { sampleResults } from './testing.ts';
 

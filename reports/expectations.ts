@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { compareIds, type ComplianceResults } from '../suites/harness/compliance.ts';
+import { compareIds, type ComplianceResults } from '../results/model.ts';
 
 export interface ExpectationLedger {
   implementation?: string;

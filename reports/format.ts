@@ -1,5 +1,5 @@
 /** Small helpers shared by the report formats. */
-import type { ComplianceResults, Outcome, RequirementResult } from '../suites/harness/compliance.ts';
+import type { ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '')

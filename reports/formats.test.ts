@@ -4,15 +4,15 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ComplianceResults, Outcome } from '../suites/harness/compliance.ts';
+import type { ComplianceResults, Outcome } from '../results/model.ts';
 import { writeMatrix } from '../cli/matrix.ts';
 import { BADGE_COLOURS, renderBadge } from './badge.ts';
 import { EARL_OUTCOME, renderEarl } from './earl.ts';
 import { renderHtml } from './html.ts';
 import { junitCases, renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import { redactDeep, scrubText } from './redact.ts';
-import { readResults, writeResults } from './schema.ts';
+import { redactDeep, scrubText } from '../results/redact.ts';
+import { readResults, writeResults } from '../results/schema.ts';
 import { PLANTED, PLANTED_MARK, sampleResults } from './testing.ts';
 import { REPORT_FILES, writeReports } from './write.ts';
 

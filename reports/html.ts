@@ -9,8 +9,8 @@
  * Everything from the results is HTML-escaped; the results are redacted
  * before rendering and the page is scrubbed once more when written.
  */
-import type { CheckResult, ComplianceResults, Outcome, RequirementResult } from '../suites/harness/compliance.ts';
-import { OUTCOMES } from '../suites/harness/compliance.ts';
+import type { CheckResult, ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
+import { OUTCOMES } from '../results/model.ts';
 import {
   areasOf,
   escapeHtml as h,
@@ -23,7 +23,7 @@ import {
   prettyMaybeJson,
   verdictText,
 } from './format.ts';
-import { redactDeep } from './redact.ts';
+import { redactDeep } from '../results/redact.ts';
 
 const CSS = `
 :root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--na:#6e7781;--nr:#8250df;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa}

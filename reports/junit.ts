@@ -10,9 +10,9 @@
  *  - check failed, requirement warning         → passed, property outcome=warning and a <system-out> WARNING line
  *  - check not run / requirement without checks (not run, not applicable) → <skipped message="reason">
  */
-import type { CheckResult, ComplianceResults, RequirementResult } from '../suites/harness/compliance.ts';
+import type { CheckResult, ComplianceResults, RequirementResult } from '../results/model.ts';
 import { areasOf, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
-import { redactDeep } from './redact.ts';
+import { redactDeep } from '../results/redact.ts';
 
 export interface JunitCase {
   requirement: RequirementResult;

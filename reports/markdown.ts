@@ -4,9 +4,9 @@
  * unexpected passes, warnings and the not-run counts by reason. Long lists
  * are capped; the HTML report has everything.
  */
-import type { ComplianceResults, RequirementResult } from '../suites/harness/compliance.ts';
+import type { ComplianceResults, RequirementResult } from '../results/model.ts';
 import { areasOf, formatDuration, mustRateText, verdictText } from './format.ts';
-import { redactDeep } from './redact.ts';
+import { redactDeep } from '../results/redact.ts';
 
 const MAX_ROWS = 40;
 

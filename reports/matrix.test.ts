@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMatrixArgument, writeMatrix } from '../cli/matrix.ts';
 import { areaText, buildMatrix, matrixHtml, matrixMarkdown, requirementSymbol, CELL_SYMBOL } from './matrix.ts';
-import { readResults } from './schema.ts';
+import { readResults } from '../results/schema.ts';
 import { sampleResults } from './testing.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));

@@ -15,14 +15,14 @@
  * Interop: a results file contributes grid cells through its `interop`
  * section — checks annotated `interop: <sender> -> <receiver>`, where
  * `target` and `partner` stand for the run's target and its `interopWith`
- * (see suites/harness/compliance.ts, `interopAnnotation`). Cells of the same
+ * (see results/model.ts, `interopAnnotation`). Cells of the same
  * sender and receiver from several files are added up. Without interop
  * checks the grid is left out.
  */
-import type { ComplianceResults, Outcome, OutcomeCounts, RequirementResult } from '../suites/harness/compliance.ts';
+import type { ComplianceResults, Outcome, OutcomeCounts, RequirementResult } from '../results/model.ts';
 import { escapeHtml as h, OUTCOME_LABEL } from './format.ts';
 import { mdCell } from './markdown.ts';
-import { redactDeep } from './redact.ts';
+import { redactDeep } from '../results/redact.ts';
 
 export interface MatrixInput {
   results: ComplianceResults;

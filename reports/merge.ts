@@ -7,7 +7,7 @@
  * The parts must be of the same target (name) and profile; when they carry
  * shard numbers, all shards 1..n must be present, once each.
  */
-import { finalizeResults, type CheckResult, type ComplianceResults, type RequirementResult } from '../suites/harness/compliance.ts';
+import { finalizeResults, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 
 const RANK: Record<CheckResult['status'], number> = { failed: 4, 'timed-out': 3, passed: 2, interrupted: 1, 'not-run': 0 };
 

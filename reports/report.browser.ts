@@ -9,7 +9,7 @@ import { test, expect, type Page } from '@playwright/test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readResults } from './schema.ts';
+import { readResults } from '../results/schema.ts';
 import { PLANTED_MARK, sampleResults } from './testing.ts';
 import { writeReports } from './write.ts';
 

@@ -4,9 +4,9 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareIds, expectedActual, finalizeResults, type ComplianceResults } from '../suites/harness/compliance.ts';
+import { compareIds, expectedActual, finalizeResults, type ComplianceResults } from '../results/model.ts';
 import { mergeResults } from './merge.ts';
-import { readResults, resultsProblems, ResultsFileError, writeResults } from './schema.ts';
+import { readResults, resultsProblems, ResultsFileError, writeResults } from '../results/schema.ts';
 import { sampleResults } from './testing.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));

@@ -12,8 +12,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findStoredSecrets } from './redact.ts';
-import { readResults } from './schema.ts';
+import { findStoredSecrets } from '../results/redact.ts';
+import { readResults } from '../results/schema.ts';
 import { REPORT_FILES } from './write.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -11,9 +11,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildComplianceResults, type ComplianceResults, type PlaywrightReport } from '../suites/harness/compliance.ts';
+import { buildComplianceResults, type ComplianceResults, type PlaywrightReport } from '../results/model.ts';
 import { loadCatalogue, selectRequirements, type Requirement } from '../suites/harness/requirements.ts';
-import { registerSecret } from '../suites/harness/transcript.ts';
+import { registerSecret } from '../results/transcript.ts';
 
 export const PLANTED_MARK = 'PLANTED';
 export const PLANTED = {

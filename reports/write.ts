@@ -1,23 +1,23 @@
 /**
  * Writes every report format of one results object into a folder:
- *   compliance-results.json  the results (schema: reports/results-schema.json)
+ *   compliance-results.json  the results (schema: results/schema.json)
  *   report.html              self-contained HTML with transcripts
  *   junit.xml                JUnit XML for CI test views
  *   summary.md               Markdown for CI job summaries
  *   results.earl.jsonld      EARL assertions in JSON-LD
  *   badge.svg                profile and MUST pass rate
- * Each file is scrubbed of secrets (reports/redact.ts) as it is written.
+ * Each file is scrubbed of secrets (results/redact.ts) as it is written.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ComplianceResults } from '../suites/harness/compliance.ts';
+import type { ComplianceResults } from '../results/model.ts';
 import { renderBadge } from './badge.ts';
 import { renderEarl } from './earl.ts';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import { redactDeep, scrubText } from './redact.ts';
-import { writeResults } from './schema.ts';
+import { redactDeep, scrubText } from '../results/redact.ts';
+import { writeResults } from '../results/schema.ts';
 
 export const REPORT_FILES = {
   results: 'compliance-results.json',

@@ -5,8 +5,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ComplianceResults, PlaywrightReport } from '../../suites/harness/compliance.ts';
-import { CONFORMANCE_PROJECT } from '../../suites/harness/compliance.ts';
+import type { ComplianceResults, PlaywrightReport } from '../../results/model.ts';
+import { CONFORMANCE_PROJECT } from '../../results/model.ts';
 import type { Fault, FaultSetup } from '../../reference/base/faults.ts';
 
 export const MUTATION_FORMAT = 'ocm-conformance/mutation@1';

@@ -39,7 +39,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, type ConfigLayer } from '../../reference/base/config.ts';
 import { ALLOW_FAULTS, FAULTS, findFault, type Fault } from '../../reference/base/faults.ts';
-import type { ComplianceResults, PlaywrightReport } from '../../suites/harness/compliance.ts';
+import type { ComplianceResults, PlaywrightReport } from '../../results/model.ts';
 import { startEmbeddedTargets } from '../../suites/harness/global-setup.ts';
 import {
   checksOfReport,

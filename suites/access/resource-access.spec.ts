@@ -23,7 +23,7 @@ import {
   type TargetShare,
 } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
-import type { Transcript } from '../harness/transcript.ts';
+import type { Transcript } from '../../results/transcript.ts';
 
 type Role = 'viewer' | 'editor';
 

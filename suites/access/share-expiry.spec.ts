@@ -20,7 +20,7 @@ import {
   type TargetShare,
 } from '../harness/ocm-actions.ts';
 import type { PeerSimulator } from '../harness/peer-simulator.ts';
-import { registerSecret, type Transcript } from '../harness/transcript.ts';
+import { registerSecret, type Transcript } from '../../results/transcript.ts';
 
 /** What a refused credential may be answered with. */
 const REFUSED = [401, 403, 404];

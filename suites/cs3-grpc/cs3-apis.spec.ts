@@ -21,7 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import { check, expect, notRun, type CheckFixtures, type TargetHandle } from '../harness/fixtures.ts';
 import { becomeContact, eventually, peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
-import { redactText, registerSecret, type Exchange, type Transcript } from '../harness/transcript.ts';
+import { redactText, registerSecret, type Exchange, type Transcript } from '../../results/transcript.ts';
 import type { TargetUser } from '../harness/target.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 import { authProviderApi, callUnary, CS3_SERVICES, inviteApi, ocmApi, ocmCoreApi, providerApi } from '../../reference/grpc/protos.ts';

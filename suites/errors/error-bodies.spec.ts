@@ -10,7 +10,7 @@
  */
 import { check, expect, notRun } from '../harness/fixtures.ts';
 import { peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
-import type { Answer } from '../harness/transcript.ts';
+import type { Answer } from '../../results/transcript.ts';
 
 /** Retry-After per RFC 9110 §10.2.3: delay-seconds or an HTTP-date. */
 function retryAfterProblem(value: string | null): string | undefined {

@@ -17,7 +17,7 @@ import { PeerSimulator } from './peer-simulator.ts';
 import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
-import { Transcript } from './transcript.ts';
+import { Transcript } from '../../results/transcript.ts';
 
 export interface TargetHandle {
   context: SuiteContext;

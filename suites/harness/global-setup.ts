@@ -5,18 +5,14 @@
  * target config for them. Then it fetches the target's discovery document
  * once, so suite files can decide at load time which checks apply.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import pino from 'pino';
-import { buildConfig, type ConfigLayer } from '../../reference/base/config.ts';
-import { startInstance, type RunningInstance } from '../../reference/main.ts';
-import { freePort, providerEntry } from '../../reference/pair.ts';
-import { TrustedProviders } from '../../reference/providers/trusted-providers.ts';
-import { PROJECT_ROOT } from '../../reference/base/config.ts';
+import { type ConfigLayer, startEmbeddedPair } from '../../reference/embedded.ts';
 import { TARGET_DISCOVERY_FILE } from './context.ts';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { PROJECT_ROOT } from './requirements.ts';
 import { loadTargetConfig } from './target.ts';
 
 /** Loopback addresses of the simulated peers in `subnet` (.10 to .17): one pair per parallel worker. */
@@ -26,6 +22,19 @@ export function peerHostsIn(subnet = '127.0.0'): Array<[string, string]> {
 
 /** Loopback addresses of the simulated peers: one pair per parallel worker. */
 export const PEER_HOSTS: Array<[string, string]> = peerHostsIn();
+
+/** A free TCP port on `host`, as the system hands one out. */
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
 
 async function commonFreePort(hosts: string[]): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -37,7 +46,6 @@ async function commonFreePort(hosts: string[]): Promise<number> {
 }
 
 async function isFree(host: string, port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
@@ -46,8 +54,6 @@ async function isFree(host: string, port: number): Promise<boolean> {
 }
 
 export interface EmbeddedTargets {
-  a: RunningInstance;
-  b: RunningInstance;
   configFile: string;
   close(): Promise<void>;
 }
@@ -61,34 +67,24 @@ export interface EmbeddedOptions {
   subnet?: string;
 }
 
-/** Starts the embedded pair and writes its target config; used by the global setup and `ocm-conformance run`. */
+/**
+ * Starts the embedded pair (reference/embedded.ts, the reference's one public
+ * entry), trusting every simulated peer address, and writes its target
+ * config; used by the global setup and the mutation run.
+ */
 export async function startEmbeddedTargets(runDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedTargets> {
   await mkdir(runDir, { recursive: true });
-  // Every run starts from empty stores.
-  await Promise.all(['data-a', 'data-b'].map((dir) => rm(join(runDir, dir), { recursive: true, force: true })));
   const subnet = options.subnet ?? '127.0.0';
   const peerHosts = peerHostsIn(subnet);
   const peerPort = await commonFreePort(peerHosts.flat());
-  const peerOrigins = peerHosts.flat().map((host) => `http://${host}:${peerPort}`);
-  const [hostA, hostB] = [`${subnet}.2`, `${subnet}.3`];
-  const [portA, portB] = [await freePort(hostA), await freePort(hostB)];
-  const origins = [`http://${hostA}:${portA}`, `http://${hostB}:${portB}`];
-  const providers = new TrustedProviders([
-    providerEntry('reference-a', origins[0]!),
-    providerEntry('reference-b', origins[1]!),
-    ...peerOrigins.map((origin, i) => providerEntry(`peer-${i}`, origin)),
-  ]);
-  const logger = pino({ level: process.env.OCM_LOG_LEVEL ?? 'silent' });
-  const start = (host: string, port: number, name: string, own: ConfigLayer = {}) =>
-    startInstance(buildConfig({ host, port, grpcPort: 0, dataDir: join(runDir, `data-${name}`), ...(options.configure ?? {}) }, own), {
-      logger,
-      providers,
-    });
-  const a = await start(hostA, portA, 'a', options.configureTarget);
-  const b = await start(hostB, portB, 'b').catch(async (error) => {
-    await a.close();
-    throw error;
+  const pair = await startEmbeddedPair({
+    dataDir: runDir,
+    trust: peerHosts.flat().map((host) => `http://${host}:${peerPort}`),
+    subnet,
+    ...(options.configure ? { configure: options.configure } : {}),
+    ...(options.configureTarget ? { configureTarget: options.configureTarget } : {}),
   });
+  const { origins, grpc } = pair;
   const users = JSON.parse(await readFile(join(PROJECT_ROOT, 'fixtures/users.json'), 'utf8')) as Array<{
     id: string;
     username: string;
@@ -110,19 +106,12 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     allowHttp: true,
   });
   const config = {
-    ...target('reference A (embedded)', origins[0]!, a.grpcAddress),
-    interopWith: target('reference B (embedded)', origins[1]!, b.grpcAddress),
+    ...target('reference A (embedded)', origins[0], grpc[0]),
+    interopWith: target('reference B (embedded)', origins[1], grpc[1]),
   };
   const configFile = join(runDir, 'embedded-target.yaml');
   await writeFile(configFile, `# Written by the suites' global setup for the embedded reference pair.\n${toYaml(config)}`);
-  return {
-    a,
-    b,
-    configFile,
-    async close() {
-      await Promise.all([a.close(), b.close()]);
-    },
-  };
+  return { configFile, close: () => pair.close() };
 }
 
 /** Fetches and stores the target's discovery document (or why it could not be read). */

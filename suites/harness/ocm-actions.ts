@@ -7,7 +7,7 @@
 import { expect } from '@playwright/test';
 import type { TargetHandle } from './fixtures.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from './peer-simulator.ts';
-import { redactHeaders, redactText, type Answer, type Transcript } from './transcript.ts';
+import { redactHeaders, redactText, type Answer, type Transcript } from '../../results/transcript.ts';
 import type { TargetUser } from './target.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';

@@ -13,19 +13,19 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
-import { PROJECT_ROOT } from '../../reference/base/config.ts';
-import { registerSecret } from './transcript.ts';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { registerSecret } from '../../results/transcript.ts';
 import { davPlugin } from '../../reference/webdav/dav-plugin.ts';
 import {
-  signingKeyFromPrivateKey,
+  ed25519KeyFromSeed,
   publicJwks,
   signRequest,
   verifyOcmSignature,
   type Jwk,
+  type SignatureVerdict,
   type SigningKey,
-  type VerifyResult,
-} from '../../reference/signatures/index.ts';
+} from './http-signatures.ts';
+import { PROJECT_ROOT } from './requirements.ts';
 
 export interface PeerUser {
   id: string;
@@ -43,8 +43,8 @@ export interface RecordedRequest {
   rawBody: Buffer;
   /** Parsed JSON or form body; undefined when absent or unparsable. */
   body: any;
-  /** Verdict on an RFC 9421 OCM signature, checked against the target's JWKS. */
-  signature: VerifyResult | { status: 'not-checked'; reason: string };
+  /** Verdict on an RFC 9421 OCM signature, checked against the target's JWKS (suites/harness/http-signatures.ts). */
+  signature: SignatureVerdict | { status: 'not-checked'; reason: string };
 }
 
 /** What the peer advertises, settable per test. */
@@ -378,7 +378,7 @@ export class PeerSimulator {
     const url = `${this.origin}${request.url}`;
     return verifyOcmSignature(
       { method: request.method, url, headers: request.headers as Record<string, string>, body: rawBody },
-      { lookupKey: async (keyid: string) => (await this.targetKeys()).find((k) => k.kid === keyid) },
+      async (keyid: string) => (await this.targetKeys()).find((k) => k.kid === keyid),
     );
   }
 
@@ -406,8 +406,7 @@ export class PeerSimulator {
  */
 function peerKey(domain: string): SigningKey {
   const seed = createHash('sha256').update(`ocm-conformance peer ${domain}`).digest();
-  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
-  return signingKeyFromPrivateKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), `${domain}#key-1`, 'Ed25519');
+  return ed25519KeyFromSeed(seed, `${domain}#key-1`);
 }
 
 function parseBody(contentType: string | undefined, raw: Buffer): unknown {

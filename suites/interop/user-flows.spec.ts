@@ -36,8 +36,8 @@ import { createDriver, DriverStepFailed, type Driver, type ReceivedShareView } f
 import { eventually } from '../harness/ocm-actions.ts';
 import { PROJECT_ROOT } from '../harness/requirements.ts';
 import { targetDomain, type DriverAction, type TargetConfig, type TargetUser } from '../harness/target.ts';
-import { interopAnnotation } from '../harness/compliance.ts';
-import type { Transcript } from '../harness/transcript.ts';
+import { interopAnnotation } from '../../results/model.ts';
+import type { Transcript } from '../../results/transcript.ts';
 
 test.describe.configure({ mode: 'default' });
 

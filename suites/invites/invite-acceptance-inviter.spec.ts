@@ -13,7 +13,7 @@ import { check, expect, needDriver, notRun } from '../harness/fixtures.ts';
 import type { TargetHandle } from '../harness/fixtures.ts';
 import { peerPost } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
-import type { Answer, Transcript } from '../harness/transcript.ts';
+import type { Answer, Transcript } from '../../results/transcript.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 
 const registry = getRegistry();

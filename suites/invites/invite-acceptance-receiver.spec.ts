@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { check, expect, needDriver, notRun } from '../harness/fixtures.ts';
 import type { TargetHandle } from '../harness/fixtures.ts';
 import type { PeerInvite, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
-import { registerSecret, type Answer, type Transcript } from '../harness/transcript.ts';
+import { registerSecret, type Answer, type Transcript } from '../../results/transcript.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 import { isFqdnWithPort } from '../../openapi/formats.ts';
 

@@ -17,7 +17,7 @@ import { becomeContact, eventually, expectErrorBody, peerPost, sharePayload, tar
 import { suiteContext } from '../harness/context.ts';
 import type { SelectedRequirement } from '../harness/requirements.ts';
 import type { PeerUser } from '../harness/peer-simulator.ts';
-import type { Answer } from '../harness/transcript.ts';
+import type { Answer } from '../../results/transcript.ts';
 
 const context = suiteContext();
 /** The variant of the spec-conflict reading in force for a requirement (see spec-conflicts.ts). */

@@ -18,7 +18,7 @@ import { check, expect, needDriver, notRun, type TargetHandle } from '../harness
 import { becomeContact, eventually, peerPost, sharePayload, targetAddress } from '../harness/ocm-actions.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { TargetUser } from '../harness/target.ts';
-import { registerSecret, type Answer, type Transcript } from '../harness/transcript.ts';
+import { registerSecret, type Answer, type Transcript } from '../../results/transcript.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 
 const registry = getRegistry();

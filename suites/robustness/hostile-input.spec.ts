@@ -28,8 +28,8 @@ import type { TargetHandle } from '../harness/fixtures.ts';
 import { advertises } from '../harness/context.ts';
 import { sharePayload, targetAddress } from '../harness/ocm-actions.ts';
 import type { PeerSimulator } from '../harness/peer-simulator.ts';
-import { redactHeaders, redactText, type Answer, type Transcript } from '../harness/transcript.ts';
-import { signRequest } from '../../reference/signatures/index.ts';
+import { redactHeaders, redactText, type Answer, type Transcript } from '../../results/transcript.ts';
+import { signRequest } from '../harness/http-signatures.ts';
 
 /** How long the target may take to refuse one hostile request. */
 const DEADLINE_MS = 5000;

@@ -15,7 +15,7 @@ import type { TargetHandle } from '../harness/fixtures.ts';
 import { becomeContact } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
 import type { TargetUser } from '../harness/target.ts';
-import type { Answer, Transcript } from '../harness/transcript.ts';
+import type { Answer, Transcript } from '../../results/transcript.ts';
 
 type Method = 'GET' | 'POST' | 'DELETE';
 

@@ -17,7 +17,7 @@ import { becomeContact, eventually, expectErrorBody, peerPost, sharePayload, tar
 import { advertises, suiteContext } from '../harness/context.ts';
 import { PROJECT_ROOT, type SelectedRequirement } from '../harness/requirements.ts';
 import type { PeerShare, PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
-import type { Answer } from '../harness/transcript.ts';
+import type { Answer } from '../../results/transcript.ts';
 import type { ReceivedShareView } from '../harness/drivers.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 

@@ -14,7 +14,7 @@ import { advertises, suiteContext } from '../harness/context.ts';
 import { DriverStepFailed } from '../harness/drivers.ts';
 import { becomeContact, isAbsoluteUri, shareFromTarget, sharedResourceUrl, type TargetShare } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
-import type { Transcript } from '../harness/transcript.ts';
+import type { Transcript } from '../../results/transcript.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 
 const registry = getRegistry();

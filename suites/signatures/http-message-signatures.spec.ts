@@ -42,21 +42,21 @@ import {
 } from '../harness/ocm-actions.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { SelectedRequirement } from '../harness/requirements.ts';
-import type { Answer } from '../harness/transcript.ts';
+import type { Answer } from '../../results/transcript.ts';
+import { cavageSigningString } from '../../reference/signatures/index.ts';
 import {
   appendSignature,
-  cavageSigningString,
-  componentName,
   computeContentDigest,
   createMessageSignature,
   digestBytes,
   generateEd25519SigningKey,
   parseContentDigest,
-  parseDictionary,
+  signaturesIn,
   signRequest,
+  type FoundSignature,
   type Jwk,
   type SigningKey,
-} from '../../reference/signatures/index.ts';
+} from '../harness/http-signatures.ts';
 
 const context = suiteContext();
 /** The variant of the spec-conflict reading in force for a requirement (see spec-conflicts.ts). */
@@ -89,15 +89,6 @@ interface Sent {
   request: RecordedRequest;
 }
 
-/** A signature found in a request's Signature-Input, with its value from Signature. */
-interface FoundSignature {
-  label: string;
-  components: string[];
-  params: Map<string, { type: string; value: unknown }>;
-  /** The Signature member under the same label is a byte sequence. */
-  hasValue: boolean;
-}
-
 function headerText(request: RecordedRequest, name: string): string | undefined {
   const value = request.headers[name];
   if (value === undefined) return undefined;
@@ -109,20 +100,7 @@ function signaturesOf(request: RecordedRequest): { found: FoundSignature[]; prob
   const input = headerText(request, 'signature-input');
   if (input === undefined) return { found: [], problem: 'no Signature-Input field' };
   try {
-    const inputs = parseDictionary(input);
-    const values = parseDictionary(headerText(request, 'signature') ?? '');
-    const found: FoundSignature[] = [];
-    for (const [label, member] of inputs) {
-      if (member.kind !== 'inner-list') continue;
-      const value = values.get(label);
-      found.push({
-        label,
-        components: member.items.map((item) => componentName(item)),
-        params: member.params as FoundSignature['params'],
-        hasValue: value?.kind === 'item' && value.value.type === 'bytes',
-      });
-    }
-    return { found };
+    return { found: signaturesIn(request.headers) };
   } catch (error) {
     return { found: [], problem: `Signature-Input or Signature does not parse: ${(error as Error).message}` };
   }

@@ -31,7 +31,7 @@ import {
   type TargetShare,
 } from '../harness/ocm-actions.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
-import type { Transcript } from '../harness/transcript.ts';
+import type { Transcript } from '../../results/transcript.ts';
 import { PROJECT_ROOT } from '../harness/requirements.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 

@@ -2,8 +2,10 @@
  * The compliance results of a run: one outcome per requirement of the
  * catalogue, built from Playwright's JSON report, the catalogue, the profile
  * and the target's discovery document. The model is documented as a JSON
- * Schema in reports/results-schema.json (validated on write and on read);
- * every report format (reports/*.ts) is derived from it.
+ * Schema in results/schema.json (validated on write and on read, see
+ * results/schema.ts); every report format (reports/*.ts) is derived from it.
+ * The suites write it, the reports read it; this module imports nothing of
+ * theirs, nor of the reference.
  *
  * Outcomes:
  *  - `passed`          every check of the requirement that ran passed;
@@ -25,8 +27,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
-import type { Catalogue, Profile, Requirement } from './requirements.ts';
-import { redactDeep } from '../../reports/redact.ts';
+import { redactDeep } from './redact.ts';
+
+/** An OCM version profile ('1.0' … 'main'; suites/harness/requirements.ts lists them). */
+type Profile = string;
+
+/** What the results need of a catalogue requirement (suites/harness/requirements.ts loads the full entries). */
+export interface JudgedRequirement {
+  id: string;
+  level: string;
+  strength: string;
+  area: string;
+  section: string;
+  summary: string;
+  informational: boolean;
+  needsDriver: boolean;
+}
 
 export const RESULTS_FORMAT = 'ocm-conformance/results@1';
 
@@ -185,8 +201,8 @@ export interface PlaywrightReport {
 }
 
 export interface BuildOptions {
-  catalogue: Catalogue;
-  selected: ReadonlyMap<string, Requirement>;
+  catalogue: { requirements: readonly JudgedRequirement[] };
+  selected: ReadonlyMap<string, JudgedRequirement>;
   profile: Profile;
   profileWarning?: string;
   target: { name: string; url: string; discovery?: Record<string, any>; discoveryFetch?: ComplianceResults['target']['discoveryFetch'] };
@@ -198,7 +214,7 @@ export interface BuildOptions {
   grep?: string;
   toolVersion: string;
   /** Why a selected requirement does not apply to this target (capability/criterion gates). */
-  gateReason(requirement: Requirement): string | undefined;
+  gateReason(requirement: JudgedRequirement): string | undefined;
   /** Folder that relative attachment paths are resolved against (Playwright writes absolute ones). */
   attachmentsRoot?: string;
 }

@@ -1,6 +1,6 @@
 /**
  * Secrets never appear in a report. Transcripts are redacted when they are
- * recorded (suites/harness/transcript.ts); the reports redact again, on
+ * recorded (results/transcript.ts); the reports redact again, on
  * three levels:
  *  - `redactDeep` walks a value: a property whose name is a secret's
  *    (`sharedSecret`, `token`, `code`, `Authorization`, …, any case) loses its
@@ -15,7 +15,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactText, registerSecret } from '../suites/harness/transcript.ts';
+import { redactText, registerSecret } from './transcript.ts';
 
 export const REDACTED = '[redacted]';
 

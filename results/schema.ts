@@ -1,5 +1,5 @@
 /**
- * The results file on disk: validated against reports/results-schema.json
+ * The results file on disk: validated against results/schema.json
  * (JSON Schema draft-07) when written and when read, plus what a schema
  * cannot say (IDs unique, transcript references resolve). Reading also
  * redacts once more, so a results file from elsewhere cannot carry a secret
@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ComplianceResults } from '../suites/harness/compliance.ts';
+import type { ComplianceResults } from './model.ts';
 import { redactDeep, scrubText } from './redact.ts';
 
-export const RESULTS_SCHEMA_FILE = fileURLToPath(new URL('./results-schema.json', import.meta.url));
+export const RESULTS_SCHEMA_FILE = fileURLToPath(new URL('./schema.json', import.meta.url));
 
 const addFormats = ajvFormats.default as unknown as (ajv: Ajv) => Ajv;
 let validator: ValidateFunction | undefined;

@@ -1,0 +1,69 @@
+/**
+ * The reference's one public entry for the conformance suites: starts the
+ * embedded pair, two reference instances on two loopback addresses (A at
+ * `<subnet>.2`, B at `<subnet>.3`) that trust each other and the peer origins
+ * they are given. The suites import nothing else of the reference (see
+ * decisions/0005): they judge it over the wire like any other server.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { buildConfig, type ConfigLayer } from './base/config.ts';
+import { startInstance } from './main.ts';
+import { freePort, providerEntry } from './pair.ts';
+import { TrustedProviders } from './providers/trusted-providers.ts';
+
+export type { ConfigLayer };
+
+export interface EmbeddedPairOptions {
+  /** Folder for the two instances' stores (`data-a`, `data-b`), emptied first. */
+  dataDir: string;
+  /** Origins (`http://host:port`) of the servers both instances trust besides each other. */
+  trust: readonly string[];
+  /** First three octets of the pair's addresses (default 127.0.0). */
+  subnet?: string;
+  /** Settings for both instances. */
+  configure?: Record<string, unknown>;
+  /** Settings for A only: e.g. faults with ALLOW_FAULTS (the mutation run, selftest/mutation). */
+  configureTarget?: ConfigLayer;
+}
+
+export interface EmbeddedPair {
+  /** Origins of A (the target) and B (its interop partner). */
+  origins: [string, string];
+  /** host:port of each instance's CS3 gRPC services, when served. */
+  grpc: [string | undefined, string | undefined];
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedPair(options: EmbeddedPairOptions): Promise<EmbeddedPair> {
+  // Every run starts from empty stores.
+  await Promise.all(['data-a', 'data-b'].map((dir) => rm(join(options.dataDir, dir), { recursive: true, force: true })));
+  const subnet = options.subnet ?? '127.0.0';
+  const [hostA, hostB] = [`${subnet}.2`, `${subnet}.3`];
+  const [portA, portB] = [await freePort(hostA), await freePort(hostB)];
+  const origins: [string, string] = [`http://${hostA}:${portA}`, `http://${hostB}:${portB}`];
+  const providers = new TrustedProviders([
+    providerEntry('reference-a', origins[0]),
+    providerEntry('reference-b', origins[1]),
+    ...options.trust.map((origin, i) => providerEntry(`peer-${i}`, origin)),
+  ]);
+  const logger = pino({ level: process.env.OCM_LOG_LEVEL ?? 'silent' });
+  const start = (host: string, port: number, name: string, own: ConfigLayer = {}) =>
+    startInstance(
+      buildConfig({ host, port, grpcPort: 0, dataDir: join(options.dataDir, `data-${name}`), ...(options.configure ?? {}) }, own),
+      { logger, providers },
+    );
+  const a = await start(hostA, portA, 'a', options.configureTarget);
+  const b = await start(hostB, portB, 'b').catch(async (error) => {
+    await a.close();
+    throw error;
+  });
+  return {
+    origins,
+    grpc: [a.grpcAddress, b.grpcAddress],
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+    },
+  };
+}
