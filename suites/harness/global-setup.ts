@@ -11,6 +11,8 @@ import { stringify as toYaml } from 'yaml';
 import pino from 'pino';
 import { buildConfig, type ConfigLayer } from '../../reference/base/config.ts';
 import { startInstance, type RunningInstance } from '../../reference/main.ts';
+import { startFront, type RunningFront } from '../../reference/front/front-app.ts';
+import { withFaults } from '../../reference/base/faults.ts';
 import { freePort, providerEntry } from '../../reference/pair.ts';
 import { TrustedProviders } from '../../reference/providers/trusted-providers.ts';
 import { PROJECT_ROOT } from '../../reference/base/config.ts';
@@ -59,6 +61,16 @@ export interface EmbeddedOptions {
   configureTarget?: ConfigLayer;
   /** First three octets of every address: A at .2, B at .3, the peers at .10 to .17 (default 127.0.0), so runs side by side never meet. */
   subnet?: string;
+  /**
+   * Run A split in two, the oCIS way (decisions/0009): its public URL is an HTTP front over a back's
+   * gRPC services; the back (`a`) listens on another port of A's address. Default: `OCM_SPLIT=1`.
+   */
+  split?: boolean;
+}
+
+/** Whether the environment asks for the split deployment (`ocm-conformance run --split` sets it). */
+export function splitRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.OCM_SPLIT === '1';
 }
 
 /** Starts the embedded pair and writes its target config; used by the global setup and `ocm-conformance run`. */
@@ -84,9 +96,24 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
       logger,
       providers,
     });
-  const a = await start(hostA, portA, 'a', options.configureTarget);
-  const b = await start(hostB, portB, 'b').catch(async (error) => {
-    await a.close();
+  const split = options.split ?? splitRequested();
+  // Split: the back takes another port and advertises the front's URL; the front takes A's public port.
+  const a = await start(hostA, split ? await freePort(hostA) : portA, 'a', {
+    ...(split ? { publicUrl: origins[0] } : {}),
+    ...options.configureTarget,
+  });
+  let front: RunningFront | undefined;
+  const b = await (async () => {
+    if (split) {
+      const frontConfig = buildConfig(
+        { host: hostA, port: portA, ...(options.configure ?? {}) },
+        { ...options.configureTarget, backend: { grpc: a.grpcAddress!, http: a.url } },
+      );
+      front = await withFaults(frontConfig.faults ?? [], () => startFront(frontConfig, { logger }));
+    }
+    return start(hostB, portB, 'b');
+  })().catch(async (error) => {
+    await Promise.all([a.close(), front?.close()]);
     throw error;
   });
   const users = JSON.parse(await readFile(join(PROJECT_ROOT, 'fixtures/users.json'), 'utf8')) as Array<{
@@ -120,6 +147,7 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     b,
     configFile,
     async close() {
+      await front?.close();
       await Promise.all([a.close(), b.close()]);
     },
   };
