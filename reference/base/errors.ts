@@ -33,7 +33,7 @@ export const ERRORS = {
   BAD_REQUEST: {
     status: 400,
     message: 'The request is malformed',
-    alsoAnswers: { statuses: '4xx', why: "a client error fastify raises before our handlers run keeps fastify's status" },
+    alsoAnswers: { statuses: ['4xx'], why: "a client error fastify raises before our handlers run keeps fastify's status" },
   },
   // local users
   UNAUTHENTICATED: { status: 401, message: 'A valid local user login is required' },
@@ -64,6 +64,7 @@ export const ERRORS = {
   DESTINATION_OUTSIDE_SHARE: { status: 403, message: 'The Destination must stay inside the same received share' },
   // shares (sender side)
   RESOURCE_NOT_FOUND: { status: 404, message: 'No such file or folder' },
+  SHARE_ALREADY_EXISTS: { status: 409, message: 'This resource is already shared with this recipient' },
   RECEIVER_CANNOT_TAKE: { status: 400, message: 'The receiving server cannot take this share' },
   REMOTE_REJECTED_SHARE: { status: 400, message: 'The receiving server rejected the share' },
   FORBIDDEN: { status: 403, message: 'This is not allowed' },
@@ -83,7 +84,14 @@ export const ERRORS = {
   CONTACT_NOT_FOUND: { status: 404, message: 'No accepted contact matches' },
   PROVIDER_UNKNOWN: { status: 404, message: 'No trusted provider has this domain' },
   // calls to other servers
-  REMOTE_REFUSED: { status: 403, message: 'The remote server refused the request' },
+  REMOTE_REFUSED: {
+    status: 403,
+    message: 'The remote server refused the request',
+    alsoAnswers: {
+      statuses: ['4xx', 507],
+      why: "the received-share gateway relays the status of the sender's verdict on the user's request",
+    },
+  },
   REMOTE_UNREACHABLE: { status: 504, message: 'The remote server could not be reached in time' },
   REMOTE_BAD_RESPONSE: { status: 502, message: 'The remote server answered with something this server cannot use' },
   REMOTE_REJECTED_CREDENTIAL: { status: 502, message: "The remote server rejected this server's credential" },
@@ -100,8 +108,11 @@ interface CatalogueEntry {
   /** One line: what the answer means. */
   message: string;
   fault?: true;
-  /** Other statuses a throw of this code may carry, and why. */
-  alsoAnswers?: { statuses: readonly number[] | '4xx'; why: string };
+  /**
+   * Other statuses a throw of this code may carry, and why: numbers, or '4xx' for a client-error
+   * status taken at run time from elsewhere (fastify, a remote server), never written in our source.
+   */
+  alsoAnswers?: { statuses: readonly (number | '4xx')[]; why: string };
 }
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -109,12 +120,11 @@ export type ErrorCode = keyof typeof ERRORS;
 /** Catalogues of self-contained modules, declared here: path (from the project root) and exported name. */
 export const SUB_CATALOGUES = [{ file: 'reference/webdav/dav-errors.ts', name: 'DAV_ERRORS', scope: 'the WebDAV engine' }] as const;
 
-/** Whether `status` is one a throw of `code` may carry. */
-export function answersWith(code: ErrorCode, status: number): boolean {
+/** Whether `status` is one a throw of `code` may carry; `written`: a status literal in our source (never covered by '4xx'). */
+export function answersWith(code: ErrorCode, status: number, written = false): boolean {
   const entry: CatalogueEntry = ERRORS[code];
   if (entry.status === status) return true;
-  const also = entry.alsoAnswers?.statuses;
-  return also === '4xx' ? status >= 400 && status < 500 : (also?.includes(status) ?? false);
+  return (entry.alsoAnswers?.statuses ?? []).some((s) => s === status || (s === '4xx' && !written && status >= 400 && status < 500));
 }
 
 export interface ErrorBody {

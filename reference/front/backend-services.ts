@@ -156,8 +156,7 @@ export class RemoteSentShareService implements SentSharePort {
         CODE_INVALID_ARGUMENT: (s) => (says(s, 'rejected the share') ? 'REMOTE_REJECTED_SHARE' : 'VALIDATION_FAILED'),
         CODE_PERMISSION_DENIED: (s) => (says(s, 'refused the share') ? 'REMOTE_REFUSED' : 'PROVIDER_NOT_TRUSTED'),
         CODE_FAILED_PRECONDITION: 'RECEIVER_CANNOT_TAKE',
-        // CreateOCMShare refuses a second share of one resource with one grantee (the cs3apis contract); in process OCS allows it.
-        CODE_ALREADY_EXISTS: { code: 'DUPLICATE_SHARE', status: 409 },
+        CODE_ALREADY_EXISTS: 'SHARE_ALREADY_EXISTS',
       },
     });
     return sentShareFromMessage(response.share ?? {}, String(response.recipient_display_name ?? ''));

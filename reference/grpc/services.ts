@@ -397,16 +397,7 @@ export const ocmService: ServiceSpec = {
       const permissions = accessMethodPermissions(methods, 'access_methods');
       if (!permissions) throw invalid('access_methods must include webdav_options: webdav is the only protocol this server offers');
       const expiration = timestampSeconds(request.expiration, 'expiration');
-      // The CS3 contract: the same resource shared again with the same grantee is a duplicate.
-      const normalisedPath = path.split('/').filter(Boolean).join('/');
-      const duplicate = core.sentShares
-        .listFor(user)
-        .find((s) => s.path === normalisedPath && s.recipientUserId === grantee.identifier && s.recipientDomain === grantee.domain);
-      if (duplicate)
-        throw new GrpcFault(
-          'CODE_ALREADY_EXISTS',
-          `this resource is already shared with ${grantee.identifier}@${grantee.domain} (share ${duplicate.id})`,
-        );
+      // The CS3 contract (the same resource shared again with the same grantee is CODE_ALREADY_EXISTS) is a core rule.
       const share = await core.sentShares.create(user, {
         path,
         shareWith: grantee.identifier,
