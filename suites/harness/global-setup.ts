@@ -11,9 +11,7 @@ import { stringify as toYaml } from 'yaml';
 import pino from 'pino';
 import { buildConfig, type ConfigLayer } from '../../reference/base/config.ts';
 import { startInstance, type RunningInstance } from '../../reference/main.ts';
-import { startFront, type RunningFront } from '../../reference/front/front-app.ts';
-import { withFaults } from '../../reference/base/faults.ts';
-import { freePort, providerEntry } from '../../reference/pair.ts';
+import { freePort, providerEntry, startFrontOver } from '../../reference/pair.ts';
 import { TrustedProviders } from '../../reference/providers/trusted-providers.ts';
 import { PROJECT_ROOT } from '../../reference/base/config.ts';
 import { TARGET_DISCOVERY_FILE } from './context.ts';
@@ -102,14 +100,11 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     ...(split ? { publicUrl: origins[0] } : {}),
     ...options.configureTarget,
   });
-  let front: RunningFront | undefined;
+  let front: Awaited<ReturnType<typeof startFrontOver>> | undefined;
   const b = await (async () => {
     if (split) {
-      const frontConfig = buildConfig(
-        { host: hostA, port: portA, ...(options.configure ?? {}) },
-        { ...options.configureTarget, backend: { grpc: a.grpcAddress!, http: a.url } },
-      );
-      front = await withFaults(frontConfig.faults ?? [], () => startFront(frontConfig, { logger }));
+      const frontConfig = buildConfig({ host: hostA, port: portA, ...(options.configure ?? {}) }, options.configureTarget ?? {});
+      front = await startFrontOver(a, frontConfig, logger);
     }
     return start(hostB, portB, 'b');
   })().catch(async (error) => {
