@@ -41,14 +41,15 @@ export class RemoteInviteService implements InvitePort {
     private readonly domain: string,
   ) {}
 
-  async generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord> {
+  async generate(user: LocalUser, options: { description?: string; recipient?: string; expiresIn?: number }): Promise<InviteRecord> {
+    // CS3 has no field for the sciencemesh `recipient` or a shorter lifetime: opaque entries (decisions/0009 §5).
+    const entries: Parameters<typeof opaque>[0] = {};
+    if (options.recipient !== undefined) entries.recipient = { decoder: 'plain', value: options.recipient };
+    if (options.expiresIn !== undefined) entries.expiresIn = { decoder: 'plain', value: String(options.expiresIn) };
     const response = await this.backend.call(
       'inviteApi',
       'GenerateInviteToken',
-      {
-        description: options.description ?? '',
-        ...(options.recipient !== undefined ? { opaque: opaque({ recipient: { decoder: 'plain', value: options.recipient } }) } : {}),
-      },
+      { description: options.description ?? '', ...(Object.keys(entries).length > 0 ? { opaque: opaque(entries) } : {}) },
       { user },
     );
     return inviteFromMessage(response.invite_token ?? {}, options.recipient);

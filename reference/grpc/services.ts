@@ -130,11 +130,16 @@ export const inviteService: ServiceSpec = {
     protected: true,
     async handle(core, request, context) {
       const description = str(request.description);
-      // opaque `recipient` (plain): the sciencemesh field an HTTP front passes on (decisions/0009).
+      // opaque `recipient` (plain): the sciencemesh field an HTTP front passes on (decisions/0009 §5).
       const recipient = opaqueText(request.opaque, 'recipient');
+      // opaque `expiresIn` (plain, seconds): a shorter lifetime than the configured one, as sciencemesh allows.
+      const expiresIn = opaqueText(request.opaque, 'expiresIn');
+      if (expiresIn !== undefined && !/^[1-9]\d{0,9}$/.test(expiresIn))
+        throw invalid('opaque "expiresIn" must be a positive number of seconds');
       const invite = await core.invites.generate(caller(context), {
         ...(description === '' ? {} : { description }),
         ...(recipient ? { recipient } : {}),
+        ...(expiresIn !== undefined ? { expiresIn: Number(expiresIn) } : {}),
       });
       return { invite_token: inviteTokenMessage(core, invite) };
     },

@@ -183,7 +183,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.OCM_RUN_DIR = dir;
   let embedded: EmbeddedTargets | undefined;
   if (!process.env.OCM_TARGET_CONFIG) {
-    embedded = await startEmbeddedTargets(dir);
+    // OCM_SUBNET: runs side by side (the split parity test) each on their own loopback addresses.
+    embedded = await startEmbeddedTargets(dir, process.env.OCM_SUBNET ? { subnet: process.env.OCM_SUBNET } : {});
     process.env.OCM_TARGET_CONFIG = embedded.configFile;
   }
   await recordTargetDiscovery(process.env.OCM_TARGET_CONFIG, dir);
