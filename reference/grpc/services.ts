@@ -9,6 +9,7 @@
  * a local user from the call metadata (server.ts).
  */
 import type { Core } from '../app.ts';
+import { checkBody } from '../core/request-bodies.ts';
 import { OcmError } from '../base/errors.ts';
 import type { LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
 import { secretsEqual } from '../base/secrets.ts';
@@ -613,12 +614,9 @@ export const ocmCoreService: ServiceSpec = {
         // object as sent (requirements, encodings, webapp uri), and display names. Schema-checked below like the rest.
         ...ocmExtras(request.opaque),
       };
-      // The same schema check the HTTP POST /shares gets.
+      // The same depth and schema check the HTTP POST /shares gets (core/request-bodies.ts).
       const schemaKey = core.registry.operation('ocm', 'createShare').requestBody.get('application/json');
-      if (schemaKey) {
-        const outcome = core.registry.validateKey(schemaKey, incoming);
-        if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
-      }
+      if (schemaKey) checkBody(core.registry, schemaKey, incoming);
       const { record } = await core.receivedShares.receive(incoming);
       return { id: record.id, created: timestamp(record.createdAt) };
     },
