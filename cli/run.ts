@@ -33,6 +33,8 @@ export interface RunFlags {
   workers?: number;
   shard?: string;
   timeout?: number;
+  /** Embedded pair only: instance A as an HTTP front over its back's gRPC services (decisions/0009). */
+  split?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -126,6 +128,8 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
   if (targetConfigFile) env.OCM_TARGET_CONFIG = targetConfigFile;
   else delete env.OCM_TARGET_CONFIG;
+  if (flags.split) env.OCM_SPLIT = '1';
+  else delete env.OCM_SPLIT;
   if (flags.profile) env.OCM_PROFILE = flags.profile;
   const args: string[] = [];
   if (flags.grep) args.push('--grep', flags.grep);
@@ -231,8 +235,11 @@ export function runCommand(): Command {
       'run one shard of the suites (Playwright sharding); writes compliance-results.shard-i-of-n.json, merge with `report --merge`',
     )
     .option('--timeout <seconds>', 'give up on the whole run after this long (default 1800)', positiveInt)
+    .option('--split', "embedded pair only: run instance A as an HTTP front over its back's CS3 gRPC services (the oCIS split)")
     .action(async (flags: RunFlags) => {
       if (flags.target && flags.targetConfig) throw new Error('give --target or --target-config, not both');
+      if (flags.split && (flags.target || flags.targetConfig))
+        throw new Error('--split starts the embedded pair split in two; it cannot be given with --target or --target-config');
       if (flags.target) {
         try {
           new URL(flags.target);

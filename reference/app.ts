@@ -241,7 +241,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
   await app.register(davReceivedPlugin, {
     prefix: '/dav/ocm-received',
     users: core.users,
-    stores: core.stores,
+    receivedShares: core.receivedShares,
     providers: core.providers,
     client: core.client,
     timeoutMs: config.outbound.timeoutMs,

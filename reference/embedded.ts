@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { buildConfig, type ConfigLayer } from './base/config.ts';
 import { startInstance } from './main.ts';
-import { freePort, providerEntry } from './pair.ts';
+import { freePort, providerEntry, startFrontOver } from './pair.ts';
 import { TrustedProviders } from './providers/trusted-providers.ts';
 
 export type { ConfigLayer };
@@ -26,6 +26,11 @@ export interface EmbeddedPairOptions {
   configure?: Record<string, unknown>;
   /** Settings for A only: e.g. faults with ALLOW_FAULTS (the mutation run, selftest/mutation). */
   configureTarget?: ConfigLayer;
+  /**
+   * Run A split in two, the oCIS way (decisions/0009): its public URL is an HTTP front over a back's
+   * gRPC services; the back listens on another port of A's address and advertises the front's URL.
+   */
+  split?: boolean;
 }
 
 export interface EmbeddedPair {
@@ -54,15 +59,28 @@ export async function startEmbeddedPair(options: EmbeddedPairOptions): Promise<E
       buildConfig({ host, port, grpcPort: 0, dataDir: join(options.dataDir, `data-${name}`), ...(options.configure ?? {}) }, own),
       { logger, providers },
     );
-  const a = await start(hostA, portA, 'a', options.configureTarget);
-  const b = await start(hostB, portB, 'b').catch(async (error) => {
-    await a.close();
+  const split = options.split ?? false;
+  // Split: the back takes another port and advertises the front's URL; the front takes A's public port.
+  const a = await start(hostA, split ? await freePort(hostA) : portA, 'a', {
+    ...(split ? { publicUrl: origins[0] } : {}),
+    ...options.configureTarget,
+  });
+  let front: Awaited<ReturnType<typeof startFrontOver>> | undefined;
+  const b = await (async () => {
+    if (split) {
+      const frontConfig = buildConfig({ host: hostA, port: portA, ...(options.configure ?? {}) }, options.configureTarget ?? {});
+      front = await startFrontOver(a, frontConfig, logger);
+    }
+    return start(hostB, portB, 'b');
+  })().catch(async (error) => {
+    await Promise.all([a.close(), front?.close()]);
     throw error;
   });
   return {
     origins,
     grpc: [a.grpcAddress, b.grpcAddress],
     async close() {
+      await front?.close();
       await Promise.all([a.close(), b.close()]);
     },
   };

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { buildConfig, type ReferenceConfig } from './base/config.ts';
 import { startInstance, type RunningInstance } from './main.ts';
+import { startFront, type RunningFront } from './front/front-app.ts';
+import { withFaults } from './base/faults.ts';
 import { TrustedProviders, type ProviderInfo } from './providers/trusted-providers.ts';
 
 /** A provider entry trusting the instance at `origin` (e.g. http://127.0.0.2:8080). */
@@ -41,6 +43,18 @@ export async function freePort(host: string): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/**
+ * Starts an HTTP front on `config.host:config.port` over `back`'s CS3 gRPC
+ * services and HTTP listener (the split deployment, decisions/0009), in the
+ * fault scope of `config.faults`. The back must serve gRPC and advertise the
+ * front's URL as its public URL.
+ */
+export async function startFrontOver(back: RunningInstance, config: ReferenceConfig, logger: pino.Logger): Promise<RunningFront> {
+  if (!back.grpcAddress) throw new Error('the back serves no gRPC: start it with a grpcPort');
+  const frontConfig: ReferenceConfig = { ...config, grpcPort: undefined, backend: { grpc: back.grpcAddress, http: back.url } };
+  return withFaults(frontConfig.faults ?? [], () => startFront(frontConfig, { logger }));
 }
 
 export interface Pair {

@@ -9,6 +9,14 @@
  * those are logged at error level with a stack (`logFailure`). Every other
  * entry is an expected answer, 5xx included: 501 for features we lack, 502/504
  * when another server fails or is out of reach.
+ *
+ * A throw may give another status than the entry's only where the entry says
+ * so in `alsoAnswers` (and why). The WebDAV engine (reference/webdav) keeps
+ * its own sub-catalogue, `DAV_ERRORS` in reference/webdav/dav-errors.ts
+ * (declared in `SUB_CATALOGUES` below): the engine is a self-contained
+ * module whose codes never leave its own answers; a code both catalogues
+ * hold has the same status in both. errors.test.ts enforces all of this
+ * against the source.
  */
 import type { ValidationIssue } from '../../openapi/registry.ts';
 
@@ -22,7 +30,11 @@ export const ERRORS = {
   BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than this server accepts' },
   ROUTE_NOT_FOUND: { status: 404, message: 'There is nothing at this path' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here' },
-  BAD_REQUEST: { status: 400, message: 'The request is malformed' },
+  BAD_REQUEST: {
+    status: 400,
+    message: 'The request is malformed',
+    alsoAnswers: { statuses: ['4xx'], why: "a client error fastify raises before our handlers run keeps fastify's status" },
+  },
   // local users
   UNAUTHENTICATED: { status: 401, message: 'A valid local user login is required' },
   // trust between servers
@@ -44,8 +56,15 @@ export const ERRORS = {
   SHARE_NOT_FOUND: { status: 404, message: 'No such share' },
   SHARE_NOT_PENDING: { status: 409, message: 'The share is not pending' },
   SHARE_NOT_ACCEPTED: { status: 403, message: 'The share has not been accepted' },
+  SHARE_READ_ONLY: { status: 403, message: 'This received share is read-only' },
+  // share access (the sender's WebDAV for remote servers)
+  INVALID_SHARE_CREDENTIALS: { status: 401, message: 'The credentials do not open this share' },
+  // received-share WebDAV paths (ours, in front of the sender's)
+  PATH_NOT_ALLOWED: { status: 403, message: 'Path segments must be non-empty names without ".", "..", "/", "\\" or NUL' },
+  DESTINATION_OUTSIDE_SHARE: { status: 403, message: 'The Destination must stay inside the same received share' },
   // shares (sender side)
   RESOURCE_NOT_FOUND: { status: 404, message: 'No such file or folder' },
+  SHARE_ALREADY_EXISTS: { status: 409, message: 'This resource is already shared with this recipient' },
   RECEIVER_CANNOT_TAKE: { status: 400, message: 'The receiving server cannot take this share' },
   REMOTE_REJECTED_SHARE: { status: 400, message: 'The receiving server rejected the share' },
   FORBIDDEN: { status: 403, message: 'This is not allowed' },
@@ -53,7 +72,11 @@ export const ERRORS = {
   UNSUPPORTED_NOTIFICATION: { status: 501, message: 'This notification type is not supported' },
   NOTIFICATION_NOT_ALLOWED: { status: 403, message: 'The notification names a share the notifying server has no part in' },
   // invitations
-  INVITE_TOKEN_INVALID: { status: 400, message: 'The invite token is unknown, malformed or expired' },
+  INVITE_TOKEN_INVALID: {
+    status: 400,
+    message: 'The invite token is unknown, malformed or expired',
+    alsoAnswers: { statuses: [404], why: 'only under the fault inv-unknown-token-404 (the mutation run)' },
+  },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed attempts from this provider; try again later' },
   INVITE_ALREADY_ACCEPTED: { status: 409, message: 'The invite has already been accepted' },
   CONTACT_ALREADY_EXISTS: { status: 409, message: 'This remote user is already an accepted contact' },
@@ -61,17 +84,48 @@ export const ERRORS = {
   CONTACT_NOT_FOUND: { status: 404, message: 'No accepted contact matches' },
   PROVIDER_UNKNOWN: { status: 404, message: 'No trusted provider has this domain' },
   // calls to other servers
-  REMOTE_REFUSED: { status: 403, message: 'The remote server refused the request' },
+  REMOTE_REFUSED: {
+    status: 403,
+    message: 'The remote server refused the request',
+    alsoAnswers: {
+      statuses: ['4xx', 507],
+      why: "the received-share gateway relays the status of the sender's verdict on the user's request",
+    },
+  },
   REMOTE_UNREACHABLE: { status: 504, message: 'The remote server could not be reached in time' },
   REMOTE_BAD_RESPONSE: { status: 502, message: 'The remote server answered with something this server cannot use' },
+  REMOTE_REJECTED_CREDENTIAL: { status: 502, message: "The remote server rejected this server's credential" },
+  TOKEN_EXCHANGE_UNSUPPORTED: { status: 501, message: 'The share requires a token exchange, which this server does not do' },
   // WebDAV (RFC 4918 §9.9.4)
   DESTINATION_OTHER_SERVER: { status: 502, message: 'The Destination is on another server' },
   // ours
   RESPONSE_INVALID: { status: 500, message: 'The server built a response that violates its own API description', fault: true },
   INTERNAL: { status: 500, message: 'Internal server error', fault: true },
-} as const satisfies Record<string, { status: number; message: string; fault?: true }>;
+} as const satisfies Record<string, CatalogueEntry>;
+
+interface CatalogueEntry {
+  status: number;
+  /** One line: what the answer means. */
+  message: string;
+  fault?: true;
+  /**
+   * Other statuses a throw of this code may carry, and why: numbers, or '4xx' for a client-error
+   * status taken at run time from elsewhere (fastify, a remote server), never written in our source.
+   */
+  alsoAnswers?: { statuses: readonly (number | '4xx')[]; why: string };
+}
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** Catalogues of self-contained modules, declared here: path (from the project root) and exported name. */
+export const SUB_CATALOGUES = [{ file: 'reference/webdav/dav-errors.ts', name: 'DAV_ERRORS', scope: 'the WebDAV engine' }] as const;
+
+/** Whether `status` is one a throw of `code` may carry; `written`: a status literal in our source (never covered by '4xx'). */
+export function answersWith(code: ErrorCode, status: number, written = false): boolean {
+  const entry: CatalogueEntry = ERRORS[code];
+  if (entry.status === status) return true;
+  return (entry.alsoAnswers?.statuses ?? []).some((s) => s === status || (s === '4xx' && !written && status >= 400 && status < 500));
+}
 
 export interface ErrorBody {
   message: string;

@@ -227,6 +227,32 @@ export class ReceivedShareService {
  * `{name: multi, webdav?, webapp?, ssh?}`. A share offering nothing this
  * server can use as a client is refused with 501.
  */
+/** What a local user does with a received share through our WebDAV gateway (/dav/ocm-received). */
+export type ReceivedShareUse = 'read' | 'write';
+
+/**
+ * The one rule for opening a received share, called by every adapter (the
+ * in-process WebDAV gateway and the split front, which reads the share over
+ * gRPC): `share` is the user's own share with that id (someone else's share
+ * and no share answer the same, so ids do not leak). An expired share is
+ * gone; a pending or declined one must be accepted first; writing needs the
+ * sender's write permission. Throws the catalogue's answer, else returns the share.
+ */
+export function openReceivedShare(share: ReceivedShareRecord | undefined, use: ReceivedShareUse): ReceivedShareRecord {
+  if (!share) throw new OcmError('SHARE_NOT_FOUND');
+  if (share.expiration !== undefined && share.expiration < nowSeconds()) throw new OcmError('SHARE_NOT_FOUND');
+  if (share.state !== 'accepted') {
+    throw new OcmError('SHARE_NOT_ACCEPTED', { message: `The share is ${share.state}; accept it before accessing it` });
+  }
+  if (use === 'write' && !receivedShareWritable(share)) throw new OcmError('SHARE_READ_ONLY');
+  return share;
+}
+
+/** Whether the sender lets the recipient change the shared resource. */
+export function receivedShareWritable(share: ReceivedShareRecord): boolean {
+  return share.protocols.webdav?.permissions.includes('write') ?? false;
+}
+
 export function normaliseProtocol(protocol: IncomingShare['protocol']): ReceivedProtocols {
   const webdav = protocol.webdav as Record<string, unknown> | undefined;
   const options = protocol.options as Record<string, unknown> | undefined;

@@ -3,7 +3,8 @@
  * folder of their home with a remote contact.
  *
  * Creating a share: resolve the resource → check the recipient is an accepted
- * contact (unless configured otherwise) → discover the receiver (always
+ * contact (unless configured otherwise) → refuse a second share of the
+ * resource with the same recipient (409) → discover the receiver (always
  * fresh: the spec wants discovery before every share) → check the receiver
  * can take this resource type and our terms (criteria) → store the share →
  * POST `/shares` → on any failure delete the stored share again, so a retry
@@ -65,6 +66,15 @@ export class SentShareService {
     if (!this.deps.allowSharesWithoutInvite && !this.deps.isContact(owner.id, input.shareWith, domain)) {
       throw new OcmError('CONTACT_NOT_FOUND', {
         message: `${formatOcmAddress(input.shareWith, domain)} is not an accepted contact; invite them first`,
+      });
+    }
+    // One share per resource and grantee, on every surface (OCS, CS3 CreateOCMShare, the split front): as reva and Nextcloud.
+    const duplicate = this.listFor(owner).find(
+      (s) => s.path === resource.relativePath && s.recipientUserId === input.shareWith && s.recipientDomain === domain,
+    );
+    if (duplicate) {
+      throw new OcmError('SHARE_ALREADY_EXISTS', {
+        message: `this resource is already shared with ${formatOcmAddress(input.shareWith, domain)} (share ${duplicate.id})`,
       });
     }
     let peer: DiscoveredPeer;

@@ -19,7 +19,6 @@ import { OcmError } from '../base/errors.ts';
 import type { InvitePort, ReceivedSharePort, SentSharePort } from '../http/ports.ts';
 import { TrustedProviders, type ProviderInfo } from '../providers/trusted-providers.ts';
 import { opaque, opaqueText, resourcePermissions, timestamp, type Msg } from '../grpc/convert.ts';
-import type { Cs3Status } from '../grpc/status.ts';
 import type { BackendClient } from './backend-client.ts';
 import {
   acceptedUserFromMessage,
@@ -32,8 +31,6 @@ import {
 } from './from-cs3.ts';
 import type { StatusHints } from './cs3-status-to-error.ts';
 
-const says = (status: Cs3Status, words: string) => status.message.toLowerCase().includes(words);
-
 // ---------------------------------------------------------------------------
 // cs3.ocm.invite.v1beta1.InviteAPI
 
@@ -44,14 +41,15 @@ export class RemoteInviteService implements InvitePort {
     private readonly domain: string,
   ) {}
 
-  async generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord> {
+  async generate(user: LocalUser, options: { description?: string; recipient?: string; expiresIn?: number }): Promise<InviteRecord> {
+    // CS3 has no field for the sciencemesh `recipient` or a shorter lifetime: opaque entries (decisions/0009 §5).
+    const entries: Parameters<typeof opaque>[0] = {};
+    if (options.recipient !== undefined) entries.recipient = { decoder: 'plain', value: options.recipient };
+    if (options.expiresIn !== undefined) entries.expiresIn = { decoder: 'plain', value: String(options.expiresIn) };
     const response = await this.backend.call(
       'inviteApi',
       'GenerateInviteToken',
-      {
-        description: options.description ?? '',
-        ...(options.recipient !== undefined ? { opaque: opaque({ recipient: { decoder: 'plain', value: options.recipient } }) } : {}),
-      },
+      { description: options.description ?? '', ...(Object.keys(entries).length > 0 ? { opaque: opaque(entries) } : {}) },
       { user },
     );
     return inviteFromMessage(response.invite_token ?? {}, options.recipient);
@@ -76,7 +74,7 @@ export class RemoteInviteService implements InvitePort {
         user,
         hints: {
           CODE_INVALID_ARGUMENT: 'INVITE_TOKEN_INVALID',
-          CODE_PERMISSION_DENIED: (s) => (says(s, 'does not trust this server') ? 'REMOTE_REFUSED' : 'PROVIDER_NOT_TRUSTED'),
+          CODE_PERMISSION_DENIED: 'PROVIDER_NOT_TRUSTED',
           CODE_ALREADY_EXISTS: 'INVITE_ALREADY_ACCEPTED',
         },
       },
@@ -152,12 +150,11 @@ export class RemoteSentShareService implements SentSharePort {
     const response = await this.backend.call('ocmApi', 'CreateOCMShare', createShareRequest(owner.id, { ...input, path }), {
       user: owner,
       hints: {
-        CODE_NOT_FOUND: (s) => (says(s, 'not an accepted contact') ? 'CONTACT_NOT_FOUND' : 'RESOURCE_NOT_FOUND'),
-        CODE_INVALID_ARGUMENT: (s) => (says(s, 'rejected the share') ? 'REMOTE_REJECTED_SHARE' : 'VALIDATION_FAILED'),
-        CODE_PERMISSION_DENIED: (s) => (says(s, 'refused the share') ? 'REMOTE_REFUSED' : 'PROVIDER_NOT_TRUSTED'),
+        CODE_NOT_FOUND: 'RESOURCE_NOT_FOUND',
+        CODE_INVALID_ARGUMENT: 'VALIDATION_FAILED',
+        CODE_PERMISSION_DENIED: 'PROVIDER_NOT_TRUSTED',
         CODE_FAILED_PRECONDITION: 'RECEIVER_CANNOT_TAKE',
-        // CreateOCMShare refuses a second share of one resource with one grantee (the cs3apis contract); in process OCS allows it.
-        CODE_ALREADY_EXISTS: { code: 'DUPLICATE_SHARE', status: 409 },
+        CODE_ALREADY_EXISTS: 'SHARE_ALREADY_EXISTS',
       },
     });
     return sentShareFromMessage(response.share ?? {}, String(response.recipient_display_name ?? ''));
@@ -221,13 +218,8 @@ export class RemoteReceivedShareService implements ReceivedSharePort {
       hints: {
         CODE_INVALID_ARGUMENT: 'VALIDATION_FAILED',
         CODE_NOT_FOUND: 'UNKNOWN_RECIPIENT',
-        CODE_PERMISSION_DENIED: (s) => (says(s, 'not trusted') ? 'PROVIDER_NOT_TRUSTED' : 'SENDER_NOT_A_CONTACT'),
-        CODE_UNIMPLEMENTED: (s) =>
-          says(s, 'share type') || says(s, 'user grantees')
-            ? 'UNSUPPORTED_SHARE_TYPE'
-            : says(s, 'resource type')
-              ? 'UNSUPPORTED_RESOURCE_TYPE'
-              : 'UNSUPPORTED_PROTOCOL',
+        CODE_PERMISSION_DENIED: 'SENDER_NOT_A_CONTACT',
+        CODE_UNIMPLEMENTED: 'UNSUPPORTED_PROTOCOL',
         CODE_ALREADY_EXISTS: 'DUPLICATE_SHARE',
       },
     });

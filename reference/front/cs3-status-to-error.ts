@@ -1,38 +1,34 @@
 /**
  * CS3 statuses back to our error catalogue: the inverse of ../grpc/status.ts, for
  * an HTTP front that calls the CS3 services of another process
- * (decisions/0009-http-over-grpc.md).
+ * (decisions/0007-grpc-statuses.md, decisions/0009-http-over-grpc.md).
  *
- * A CS3 status carries a code and a message, not our catalogue code, and
- * several catalogue codes share one CS3 code (INVALID_ARGUMENT covers
- * VALIDATION_FAILED, SELF_INVITE, INVITE_TOKEN_INVALID, …). The code is
- * recovered in this order:
+ * Several catalogue codes share one CS3 code (INVALID_ARGUMENT covers
+ * VALIDATION_FAILED, SELF_INVITE, INVITE_TOKEN_INVALID, …), so our back puts
+ * the catalogue code (and validation issues) in the status's `InnerError`
+ * (`readCatalogueDetail`). The code is recovered in this order, never from
+ * the message text:
  *
- *  1. the message: when it is (or starts with) the default message of
- *     exactly the catalogue codes that map to this CS3 code, the longest such
- *     default wins. Errors thrown without a custom message therefore come back
- *     as exactly the code they left as;
- *  2. the rpc's hint for this CS3 code (what a miss, a refusal, … means for
- *     that rpc), which may look at the message;
+ *  1. the catalogue code the status carries;
+ *  2. for a back that sends none (another CS3 implementation), the rpc's
+ *     hint for this CS3 code (what a miss, a refusal, … means for that rpc);
  *  3. a default per CS3 code (DEFAULT_CODES).
  *
  * The back's message is kept as the message, so the user reads the back's
- * explanation. Validation details travel inside that message (the back
- * appends them); they do not come back as `validationErrors`.
+ * explanation. The HTTP status is always the catalogue's for the code.
  *
  * Transport failures (the back is down, a deadline passed) are not CS3
  * statuses: `ocmErrorFromTransport` turns them into 500s.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { ERRORS, OcmError, type ErrorCode } from '../base/errors.ts';
+import { OcmError, type ErrorCode } from '../base/errors.ts';
 import { BASIC_CHALLENGE } from '../http/local-auth.ts';
-import { OCM_ERROR_TO_CS3, type Cs3Code, type Cs3Status } from '../grpc/status.ts';
+import { readCatalogueDetail, type Cs3Code, type Cs3Status } from '../grpc/status.ts';
 
-/** What a CS3 code means for one rpc: a catalogue code (with another HTTP status, when the catalogue's does not fit), or a choice made from the message. */
-export type StatusHint = ErrorCode | { code: ErrorCode; status: number } | ((status: Cs3Status) => ErrorCode);
-export type StatusHints = Partial<Record<Exclude<Cs3Code, 'CODE_OK'>, StatusHint>>;
+/** What a CS3 code means for one rpc, when the status carries no catalogue code. */
+export type StatusHints = Partial<Record<Exclude<Cs3Code, 'CODE_OK'>, ErrorCode>>;
 
-/** The catalogue code for a CS3 code when neither the message nor the rpc says more. */
+/** The catalogue code for a CS3 code when neither the status nor the rpc says more. */
 export const DEFAULT_CODES: Record<Exclude<Cs3Code, 'CODE_OK'>, ErrorCode> = {
   CODE_INVALID_ARGUMENT: 'BAD_REQUEST',
   CODE_NOT_FOUND: 'ROUTE_NOT_FOUND',
@@ -47,41 +43,25 @@ export const DEFAULT_CODES: Record<Exclude<Cs3Code, 'CODE_OK'>, ErrorCode> = {
   CODE_UNKNOWN: 'REMOTE_BAD_RESPONSE',
 };
 
-/** Catalogue codes per CS3 code (from ../grpc/status.ts), for matching default messages. */
-function codesFor(cs3: Cs3Code): ErrorCode[] {
-  return (Object.entries(OCM_ERROR_TO_CS3) as Array<[ErrorCode, Cs3Code]>).filter(([, c]) => c === cs3).map(([code]) => code);
-}
-
-/** The catalogue code whose default message the status message is, or starts with (then followed by ": details"). */
-export function codeByMessage(status: Cs3Status): ErrorCode | undefined {
-  let best: ErrorCode | undefined;
-  for (const code of codesFor(status.code)) {
-    const text = ERRORS[code].message;
-    const matches = status.message === text || status.message.startsWith(`${text}: `);
-    if (matches && (best === undefined || text.length > ERRORS[best].message.length)) best = code;
-  }
-  return best;
-}
-
 /** The OcmError for a non-OK CS3 status. */
 export function ocmErrorFromStatus(status: Cs3Status, hints: StatusHints = {}): OcmError {
   const cs3 = (status.code === 'CODE_OK' ? 'CODE_INTERNAL' : status.code in DEFAULT_CODES ? status.code : 'CODE_UNKNOWN') as Exclude<
     Cs3Code,
     'CODE_OK'
   >;
-  const normalised: Cs3Status = { code: cs3, message: typeof status.message === 'string' ? status.message : '' };
-  const hint = hints[cs3];
-  const byMessage = codeByMessage(normalised);
-  const hinted: { code: ErrorCode; status?: number } | undefined =
-    typeof hint === 'function' ? { code: hint(normalised) } : typeof hint === 'string' ? { code: hint } : hint;
-  const chosen: { code: ErrorCode; status?: number } =
-    byMessage !== undefined ? { code: byMessage } : (hinted ?? { code: DEFAULT_CODES[cs3] });
-  const code = chosen.code;
+  const text = typeof status.message === 'string' ? status.message : '';
+  // A CODE_OK "failure" (a back that answered without a status) is ours: its detail, if any, is not believed.
+  const detail = status.code === 'CODE_OK' ? undefined : readCatalogueDetail(status);
+  const code = detail?.ocmErrorCode ?? hints[cs3] ?? DEFAULT_CODES[cs3];
+  // The back appends validation details to its message; with the issues carried apart, they come off again.
+  const issues = detail?.validationErrors;
+  const suffix = issues ? `: ${issues.map((v) => (v.name ? `${v.name} ${v.message}` : v.message)).join('; ')}` : '';
+  const shown = suffix !== '' && text.endsWith(suffix) ? text.slice(0, -suffix.length) : text;
   // Our own faults at the back are not explained to clients of the front either.
-  const message = code === 'INTERNAL' || normalised.message === '' ? undefined : normalised.message;
+  const message = code === 'INTERNAL' || shown === '' ? undefined : shown;
   return new OcmError(code, {
     ...(message !== undefined ? { message } : {}),
-    ...(chosen.status !== undefined ? { status: chosen.status } : {}),
+    ...(issues ? { validationErrors: issues } : {}),
     ...(code === 'UNAUTHENTICATED' ? { headers: BASIC_CHALLENGE } : {}),
   });
 }

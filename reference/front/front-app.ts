@@ -30,10 +30,10 @@ import { OCS_V1_BASE, OCS_V2_BASE } from '../../openapi/ocs.ts';
 import { providerDomain, type ReferenceConfig } from '../base/config.ts';
 import { OCM_PREFIX, type DiscoveryDocument } from '../core/discovery.ts';
 import { InboundAuthenticator } from '../core/inbound-auth.ts';
-import { nowSeconds } from '../stores/records.ts';
+import { openReceivedShare } from '../core/received-shares.ts';
 import { PeerKeyCache } from '../core/peer-keys.ts';
 import { UserDirectory } from '../core/users.ts';
-import { errorBody, logFailure, OcmError } from '../base/errors.ts';
+import { errorBody, logFailure } from '../base/errors.ts';
 import { closeGracefully, lingerOnClose, serverLimits } from '../http/server-limits.ts';
 import { inviteDialogPlugin } from '../http/invite-dialog.ts';
 import { authenticateLocalUser } from '../http/local-auth.ts';
@@ -249,17 +249,8 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
       const user = authenticateLocalUser(users, request);
       const shareId = firstSegment(request.raw.url ?? request.url, '/dav/ocm-received');
       if (shareId === undefined) return relay(request, reply, relayOptions);
-      const share = await receivedShares.getFor(user, shareId);
-      if (!share || (share.expiration !== undefined && share.expiration < nowSeconds())) throw new OcmError('SHARE_NOT_FOUND');
-      if (share.state !== 'accepted') {
-        return reply
-          .code(403)
-          .type('application/json')
-          .send(JSON.stringify({ code: 'SHARE_NOT_ACCEPTED', message: `The share is ${share.state}; accept it before accessing it` }));
-      }
-      if (WRITE_METHODS.includes(request.method) && !(share.protocols.webdav?.permissions.includes('write') ?? false)) {
-        throw new OcmError('METHOD_NOT_ALLOWED', { status: 403, message: 'This received share is read-only' });
-      }
+      const use = WRITE_METHODS.includes(request.method) ? 'write' : 'read';
+      openReceivedShare(await receivedShares.getFor(user, shareId), use);
       return relay(request, reply, relayOptions);
     });
   });

@@ -348,6 +348,18 @@ test.describe('one instance', () => {
       'CODE_INVALID_ARGUMENT',
     );
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', coreShare({ protocols: [] })))).toBe('CODE_INVALID_ARGUMENT');
+    // the depth check the HTTP POST /shares gets (core/request-bodies.ts), on the opaque protocol object a front passes on
+    let deep: Any = { permissions: ['read'] };
+    for (let i = 0; i < 200; i++) deep = { nested: deep };
+    const tooDeep = await rpc(
+      c.core,
+      'CreateOCMCoreShare',
+      coreShare({
+        opaque: { map: { 'ocm-protocol': { decoder: 'json', value: Buffer.from(JSON.stringify({ name: 'webdav', webdav: deep })) } } },
+      }),
+    );
+    expect(code(tooDeep)).toBe('CODE_INVALID_ARGUMENT');
+    expect(JSON.parse(Buffer.from(tooDeep.status.InnerError.value).toString('utf8'))).toMatchObject({ ocmErrorCode: 'BODY_TOO_DEEP' });
     expect(code(await rpc(c.core, 'CreateOCMCoreShare', {}))).toBe('CODE_INVALID_ARGUMENT');
     // reva's ocmd sends the resource type in opaque as well; it is enough on its own
     const viaOpaque = await rpc(

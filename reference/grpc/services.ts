@@ -9,6 +9,7 @@
  * a local user from the call metadata (server.ts).
  */
 import type { Core } from '../app.ts';
+import { checkBody } from '../core/request-bodies.ts';
 import { OcmError } from '../base/errors.ts';
 import type { LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
 import { secretsEqual } from '../base/secrets.ts';
@@ -130,11 +131,16 @@ export const inviteService: ServiceSpec = {
     protected: true,
     async handle(core, request, context) {
       const description = str(request.description);
-      // opaque `recipient` (plain): the sciencemesh field an HTTP front passes on (decisions/0009).
+      // opaque `recipient` (plain): the sciencemesh field an HTTP front passes on (decisions/0009 §5).
       const recipient = opaqueText(request.opaque, 'recipient');
+      // opaque `expiresIn` (plain, seconds): a shorter lifetime than the configured one, as sciencemesh allows.
+      const expiresIn = opaqueText(request.opaque, 'expiresIn');
+      if (expiresIn !== undefined && !/^[1-9]\d{0,9}$/.test(expiresIn))
+        throw invalid('opaque "expiresIn" must be a positive number of seconds');
       const invite = await core.invites.generate(caller(context), {
         ...(description === '' ? {} : { description }),
         ...(recipient ? { recipient } : {}),
+        ...(expiresIn !== undefined ? { expiresIn: Number(expiresIn) } : {}),
       });
       return { invite_token: inviteTokenMessage(core, invite) };
     },
@@ -397,16 +403,7 @@ export const ocmService: ServiceSpec = {
       const permissions = accessMethodPermissions(methods, 'access_methods');
       if (!permissions) throw invalid('access_methods must include webdav_options: webdav is the only protocol this server offers');
       const expiration = timestampSeconds(request.expiration, 'expiration');
-      // The CS3 contract: the same resource shared again with the same grantee is a duplicate.
-      const normalisedPath = path.split('/').filter(Boolean).join('/');
-      const duplicate = core.sentShares
-        .listFor(user)
-        .find((s) => s.path === normalisedPath && s.recipientUserId === grantee.identifier && s.recipientDomain === grantee.domain);
-      if (duplicate)
-        throw new GrpcFault(
-          'CODE_ALREADY_EXISTS',
-          `this resource is already shared with ${grantee.identifier}@${grantee.domain} (share ${duplicate.id})`,
-        );
+      // The CS3 contract (the same resource shared again with the same grantee is CODE_ALREADY_EXISTS) is a core rule.
       const share = await core.sentShares.create(user, {
         path,
         shareWith: grantee.identifier,
@@ -617,12 +614,9 @@ export const ocmCoreService: ServiceSpec = {
         // object as sent (requirements, encodings, webapp uri), and display names. Schema-checked below like the rest.
         ...ocmExtras(request.opaque),
       };
-      // The same schema check the HTTP POST /shares gets.
+      // The same depth and schema check the HTTP POST /shares gets (core/request-bodies.ts).
       const schemaKey = core.registry.operation('ocm', 'createShare').requestBody.get('application/json');
-      if (schemaKey) {
-        const outcome = core.registry.validateKey(schemaKey, incoming);
-        if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
-      }
+      if (schemaKey) checkBody(core.registry, schemaKey, incoming);
       const { record } = await core.receivedShares.receive(incoming);
       return { id: record.id, created: timestamp(record.createdAt) };
     },

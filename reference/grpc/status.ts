@@ -7,7 +7,8 @@
  * mapped here from its catalogue code. Anything else is an unexpected fault
  * and becomes CODE_INTERNAL.
  */
-import { OcmError, type ErrorCode } from '../base/errors.ts';
+import { ERRORS, OcmError, type ErrorCode } from '../base/errors.ts';
+import type { ValidationIssue } from '../../openapi/registry.ts';
 import { faults } from '../base/faults.ts';
 
 /** `cs3.rpc.v1beta1.Code` names, as the loaded protos read and write them. */
@@ -28,6 +29,47 @@ export type Cs3Code =
 export interface Cs3Status {
   code: Cs3Code;
   message: string;
+  /** cs3.types.v1beta1.OpaqueEntry: our catalogue code, when the failure has one (see `catalogueDetail`). */
+  InnerError?: { decoder: string; value: Uint8Array | string } | null;
+}
+
+/**
+ * What a CS3 status carries besides its code, for a caller that speaks our
+ * catalogue (the split front, decisions/0007 and 0009): the catalogue code
+ * and validation issues of the OcmError behind it, as JSON in the status's
+ * `InnerError` (decoder "json"). Other CS3 clients ignore the field.
+ */
+export interface CatalogueDetail {
+  ocmErrorCode: ErrorCode;
+  validationErrors?: ValidationIssue[];
+}
+
+function catalogueDetail(error: OcmError): NonNullable<Cs3Status['InnerError']> {
+  const detail: CatalogueDetail = {
+    ocmErrorCode: error.code,
+    ...(error.validationErrors?.length ? { validationErrors: error.validationErrors } : {}),
+  };
+  return { decoder: 'json', value: Buffer.from(JSON.stringify(detail), 'utf8') };
+}
+
+/** The catalogue detail of a status, when it carries a well-formed one naming a code of our catalogue. */
+export function readCatalogueDetail(status: Pick<Cs3Status, 'InnerError'>): CatalogueDetail | undefined {
+  const entry = status.InnerError;
+  if (entry?.decoder !== 'json') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof entry.value === 'string' ? entry.value : Buffer.from(entry.value).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { ocmErrorCode, validationErrors } = (parsed ?? {}) as { ocmErrorCode?: unknown; validationErrors?: unknown };
+  if (typeof ocmErrorCode !== 'string' || !Object.hasOwn(ERRORS, ocmErrorCode)) return undefined;
+  const issues = Array.isArray(validationErrors)
+    ? validationErrors.filter(
+        (v): v is ValidationIssue => typeof v === 'object' && v !== null && typeof (v as ValidationIssue).message === 'string',
+      )
+    : [];
+  return { ocmErrorCode: ocmErrorCode as ErrorCode, ...(issues.length ? { validationErrors: issues } : {}) };
 }
 
 /** A failure with a CS3 code chosen by the handler. */
@@ -51,6 +93,7 @@ export const notFound = (message: string) => new GrpcFault('CODE_NOT_FOUND', mes
  */
 export const OCM_ERROR_TO_CS3: Partial<Record<ErrorCode, Cs3Code>> = {
   VALIDATION_FAILED: 'CODE_INVALID_ARGUMENT',
+  SHARE_ALREADY_EXISTS: 'CODE_ALREADY_EXISTS',
   BAD_REQUEST: 'CODE_INVALID_ARGUMENT',
   UNAUTHENTICATED: 'CODE_UNAUTHENTICATED',
   PROVIDER_NOT_TRUSTED: 'CODE_PERMISSION_DENIED',
@@ -117,7 +160,10 @@ export function statusFromError(error: unknown): { status: Cs3Status; unexpected
     const details = error.validationErrors?.length
       ? `: ${error.validationErrors.map((v) => (v.name ? `${v.name} ${v.message}` : v.message)).join('; ')}`
       : '';
-    return { status: { code, message: `${error.message}${details}` }, unexpected: code === 'CODE_INTERNAL' };
+    return {
+      status: { code, message: `${error.message}${details}`, InnerError: catalogueDetail(error) },
+      unexpected: code === 'CODE_INTERNAL',
+    };
   }
   return { status: { code: 'CODE_INTERNAL', message: 'internal error' }, unexpected: true };
 }

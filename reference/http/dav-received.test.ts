@@ -590,13 +590,13 @@ test.describe('when the sender misbehaves', () => {
     expect(env.sender.seen).toEqual([`GET /redirect/${record.providerId}/hello.txt`]);
   });
 
-  test('a sender refusing our secret is 502 REMOTE_REFUSED, without its body', async ({ env }) => {
+  test('a sender refusing our secret is 502 REMOTE_REJECTED_CREDENTIAL, without its body', async ({ env }) => {
     const { record } = await env.share({ secretAtSender: 'not-the-secret-we-got' });
     const res = await env.inject('GET', url(record, '/hello.txt'));
-    expectJsonError(res, 502, 'REMOTE_REFUSED');
+    expectJsonError(res, 502, 'REMOTE_REJECTED_CREDENTIAL');
     expect(res.body).not.toContain('sender body');
     const { record: writable } = await env.share({ permissions: ['read', 'write'], secretAtSender: 'not-the-secret-we-got' });
-    expectJsonError(await env.inject('PUT', url(writable, '/hello.txt'), { payload: 'x' }), 502, 'REMOTE_REFUSED');
+    expectJsonError(await env.inject('PUT', url(writable, '/hello.txt'), { payload: 'x' }), 502, 'REMOTE_REJECTED_CREDENTIAL');
   });
 
   test('a sender 404 is 404, a sender 500 is 502 without its body', async ({ env }) => {
@@ -620,7 +620,7 @@ test.describe('when the sender misbehaves', () => {
     [413, 413, 'REMOTE_REFUSED'],
     [423, 423, 'REMOTE_REFUSED'],
     [507, 507, 'REMOTE_REFUSED'],
-    [401, 502, 'REMOTE_REFUSED'],
+    [401, 502, 'REMOTE_REJECTED_CREDENTIAL'],
     [500, 502, 'REMOTE_BAD_RESPONSE'],
     [503, 502, 'REMOTE_BAD_RESPONSE'],
   ] as const) {

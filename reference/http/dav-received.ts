@@ -49,7 +49,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { XMLValidator } from 'fast-xml-parser';
-import { nowSeconds, type LocalUser, type ReceivedShareRecord } from '../stores/records.ts';
 import type { UserDirectory } from '../core/users.ts';
 import { errorBody, logFailure, OcmError, type ErrorCode } from '../base/errors.ts';
 import { OutboundError, type OcmClient } from '../outbound/ocm-client.ts';
@@ -63,7 +62,7 @@ import {
   type ShareAccessDeps,
 } from '../outbound/webdav-client.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
-import type { Stores } from '../stores/index.ts';
+import { openReceivedShare, receivedShareWritable, type ReceivedShareService } from '../core/received-shares.ts';
 import { destinationPath, pathOf } from '../webdav/destination.ts';
 import { isSafeSegment } from '../webdav/safe-path.ts';
 import { authenticateLocalUser } from './local-auth.ts';
@@ -73,7 +72,8 @@ export interface DavReceivedOptions {
   /** Let senders named by host name resolve to internal addresses (outbound.allowPrivateAddresses). */
   allowPrivateAddresses?: boolean;
   users: UserDirectory;
-  stores: Stores;
+  /** Whose received share is which, and whether it may be opened (core/received-shares.ts). */
+  receivedShares: ReceivedShareService;
   providers: TrustedProviders;
   client: OcmClient;
   /** Idle deadline of each call to a sender (see webdav-client.ts forwardDav). */
@@ -100,18 +100,6 @@ const EXTRA_METHODS: ReadonlyArray<readonly [string, boolean]> = [
 /** Response headers of a successful answer that are relayed. */
 const RELAYED_HEADERS = ['content-type', 'content-length', 'etag', 'last-modified'] as const;
 
-/** An error answered with a code errors.ts does not have (SHARE_NOT_ACCEPTED). */
-class LocalDavError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LocalDavError';
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Paths
 
@@ -123,7 +111,7 @@ interface ParsedPath {
 }
 
 function pathError(): OcmError {
-  return new OcmError('BAD_REQUEST', { status: 403, message: 'Path segments must be non-empty names without ".", "..", "/", "\\" or NUL' });
+  return new OcmError('PATH_NOT_ALLOWED');
 }
 
 /**
@@ -180,7 +168,7 @@ function senderDestination(request: FastifyRequest, prefixSegments: readonly str
   const rawPath = destination.rawPath;
   const parsed = parsePath(rawPath, prefixSegments);
   if (!parsed || parsed.shareId !== shareId) {
-    throw new OcmError('BAD_REQUEST', { status: 403, message: 'The Destination must stay inside the same received share' });
+    throw new OcmError('DESTINATION_OUTSIDE_SHARE');
   }
   return targetUrl(access, relativePathOf(parsed.rest, parsed.trailingSlash));
 }
@@ -288,11 +276,7 @@ function accessFailure(error: unknown): unknown {
       case 'no-webdav':
         return new OcmError('UNSUPPORTED_PROTOCOL', { message: 'The share offers no webdav access', cause: error });
       case 'token-required':
-        return new OcmError('UNSUPPORTED_REQUIREMENT', {
-          status: 501,
-          message: 'The share requires a token exchange, which this server does not do yet',
-          cause: error,
-        });
+        return new OcmError('TOKEN_EXCHANGE_UNSUPPORTED', { cause: error });
     }
   }
   return outboundFailure(error);
@@ -345,10 +329,6 @@ async function senderErrorBody(body: Readable, contentType: string | undefined):
 // ---------------------------------------------------------------------------
 // The plugin
 
-function hasWrite(share: ReceivedShareRecord): boolean {
-  return share.protocols.webdav?.permissions.includes('write') ?? false;
-}
-
 function bodyStream(request: FastifyRequest): Readable | undefined {
   const body = request.body as { [Symbol.asyncIterator]?: unknown; pipe?: unknown } | undefined;
   return body && typeof body[Symbol.asyncIterator] === 'function' && typeof body.pipe === 'function' ? (body as Readable) : undefined;
@@ -373,9 +353,6 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
   });
 
   app.setErrorHandler(async (error, request, reply) => {
-    if (error instanceof LocalDavError) {
-      return reply.code(error.status).type('application/json').send({ code: error.code, message: error.message });
-    }
     const ocmError = toOcmError(error);
     logFailure(request.log, error, ocmError, 'dav-received: request failed');
     if (ocmError.headers) reply.headers(ocmError.headers);
@@ -394,17 +371,6 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
       .send(errorBody(new OcmError('SHARE_NOT_FOUND')));
   });
 
-  const loadShare = (shareId: string, user: LocalUser): ReceivedShareRecord => {
-    const share = opts.stores.receivedShares.get(shareId);
-    // Someone else's share and no share at all answer the same, so ids do not leak.
-    if (!share || share.localUserId !== user.id) throw new OcmError('SHARE_NOT_FOUND');
-    if (share.expiration !== undefined && share.expiration < nowSeconds()) throw new OcmError('SHARE_NOT_FOUND');
-    if (share.state !== 'accepted') {
-      throw new LocalDavError(403, 'SHARE_NOT_ACCEPTED', `The share is ${share.state}; accept it before accessing it`);
-    }
-    return share;
-  };
-
   const relay = async (
     reply: FastifyReply,
     method: string,
@@ -416,8 +382,7 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
     // Our credential (the share secret) was rejected: a fault of the gateway, not of the user's request.
     if (status === 401) {
       body.destroy();
-      throw new OcmError('REMOTE_REFUSED', {
-        status: 502,
+      throw new OcmError('REMOTE_REJECTED_CREDENTIAL', {
         message: `The sender rejected this server's credential for the share (${status})`,
       });
     }
@@ -458,12 +423,10 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
     const user = authenticateLocalUser(opts.users, request);
     const parsed = parsePath(pathOf(request.url), prefixSegments);
     if (!parsed) throw new OcmError('SHARE_NOT_FOUND');
-    const share = loadShare(parsed.shareId, user);
     const method = request.method;
-    const writable = hasWrite(share);
-    if ((WRITE_METHODS as readonly string[]).includes(method) && !writable) {
-      throw new OcmError('METHOD_NOT_ALLOWED', { status: 403, message: 'This received share is read-only' });
-    }
+    const use = (WRITE_METHODS as readonly string[]).includes(method) ? 'write' : 'read';
+    const share = openReceivedShare(opts.receivedShares.getFor(user, parsed.shareId), use);
+    const writable = receivedShareWritable(share);
     if (method === 'OPTIONS') {
       const allow = (writable ? ALL_METHODS : READ_METHODS).join(', ');
       return reply.code(200).headers({ dav: '1', allow, 'content-length': '0' }).send();

@@ -16,6 +16,7 @@ import fp from 'fastify-plugin';
 import type { DocumentName, SchemaRegistry } from '../../openapi/registry.ts';
 import { OcmError, errorBody, logFailure, type ErrorCode } from '../base/errors.ts';
 import { faults } from '../base/faults.ts';
+import { checkBody, checkDepth } from '../core/request-bodies.ts';
 import { OCM_REQUIREMENTS } from '../../openapi/ocm.ts';
 
 declare module 'fastify' {
@@ -99,10 +100,8 @@ function checkRequest(registry: SchemaRegistry, request: FastifyRequest): void {
     if (operation.requestBodyRequired) throw new OcmError('EMPTY_BODY');
     return;
   }
-  // Stored values are serialised recursively later on (JSON.stringify): a body nested
-  // thousands deep would overflow the stack there, as a 500, instead of being refused here.
-  if (nestedDeeperThan(request.body, MAX_BODY_DEPTH))
-    throw new OcmError('BODY_TOO_DEEP', { message: `the request body is nested deeper than ${MAX_BODY_DEPTH} levels` });
+  // Depth before the fault hooks below walk the body.
+  checkDepth(request.body);
   const body = request.body as Record<string, unknown>;
   if (faults.has('shares-missing-owner-accepted') && ref.id === 'createShare' && typeof body === 'object' && body.owner === undefined)
     body.owner = body.sender;
@@ -114,25 +113,7 @@ function checkRequest(registry: SchemaRegistry, request: FastifyRequest): void {
   if (!schemaKey) {
     throw new OcmError('UNSUPPORTED_MEDIA_TYPE', { message: `send ${[...operation.requestBody.keys()].join(' or ')}` });
   }
-  const outcome = registry.validateKey(schemaKey, request.body);
-  if (!outcome.ok) throw new OcmError('VALIDATION_FAILED', { validationErrors: outcome.issues });
-}
-
-/** No OCM payload comes near this; every schema of ours is less than ten levels deep. */
-export const MAX_BODY_DEPTH = 64;
-
-/** Whether `value` has arrays or objects nested more than `max` deep; iterative, so any depth is safe to measure. */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
-  while (stack.length > 0) {
-    const { value: next, depth } = stack.pop()!;
-    if (next === null || typeof next !== 'object') continue;
-    if (depth >= max) return true;
-    for (const child of Array.isArray(next) ? next : Object.values(next)) {
-      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 });
-    }
-  }
-  return false;
+  checkBody(registry, schemaKey, request.body);
 }
 
 /** What a deliberately broken receiver (reference/base/faults.ts) lets through unchecked; nothing in a normal run. */

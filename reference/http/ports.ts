@@ -16,7 +16,7 @@ export type Awaitable<T> = T | Promise<T>;
 
 /** The invitation workflow (sciencemesh and `POST /ocm/invite-accepted`). */
 export interface InvitePort {
-  generate(user: LocalUser, options: { description?: string; recipient?: string }): Promise<InviteRecord>;
+  generate(user: LocalUser, options: { description?: string; recipient?: string; expiresIn?: number }): Promise<InviteRecord>;
   inviteString(invite: InviteRecord): string;
   listOpen(user: LocalUser): Awaitable<InviteRecord[]>;
   acceptRemote(user: LocalUser, input: AcceptInviteInput): Promise<AcceptedUserView>;

@@ -5,45 +5,47 @@
  * - Every error the engine sends is `{"code": "<STABLE_CODE>", "message": "…"}`
  *   with `content-type: application/json`. Codes never change meaning; messages
  *   may be reworded.
- * - Each code has exactly one HTTP status, declared here and nowhere else.
+ * - Each code has exactly one HTTP status and a one-line meaning, declared here
+ *   and nowhere else. This is a sub-catalogue declared in reference/base/errors.ts
+ *   (`SUB_CATALOGUES`); a code both hold has the same status in both.
  * - `fromFsError` turns Node fs errors into catalogue entries; only errors that
  *   are not the client's fault (EIO, unknown codes) become `INTERNAL_ERROR`.
  */
 
 export const DAV_ERRORS = {
-  BAD_REQUEST: 400, // any other client error fastify raises before our handlers run
-  BAD_PATH: 400, // malformed percent-encoding in the request path
-  BAD_DEPTH: 400,
-  BAD_OVERWRITE: 400,
-  BAD_PROPFIND: 400, // malformed or unexpected PROPFIND body
-  MISSING_DESTINATION: 400,
-  BAD_DESTINATION: 400,
-  NAME_TOO_LONG: 400,
-  CONTENT_RANGE_NOT_SUPPORTED: 400, // RFC 9110 §14.5: partial PUT must be refused
-  PATH_NOT_ALLOWED: 403, // `..`, `.`, empty segment, `/`, `\` or NUL in a segment
-  PATH_OUTSIDE_ROOT: 403, // a symlink that leaves the target root (or cannot be resolved)
-  READ_ONLY: 403,
-  ACCESS_DENIED: 403, // EACCES / EPERM on disk
-  PROPFIND_FINITE_DEPTH: 403, // RFC 4918 §9.1: Depth: infinity refused
-  CANNOT_DELETE_ROOT: 403,
-  CANNOT_MOVE_ROOT: 403,
-  DESTINATION_IS_ROOT: 403,
-  DESTINATION_OUTSIDE_TARGET: 403,
-  SAME_SOURCE_AND_DESTINATION: 403,
-  DESTINATION_INSIDE_SOURCE: 403,
-  UNSUPPORTED_FILE_TYPE: 403, // FIFO, socket, device
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  IS_COLLECTION: 405, // GET/HEAD/PUT on a collection
-  ALREADY_EXISTS: 405, // MKCOL on an existing resource (RFC 4918 §9.3.1)
-  PARENT_MISSING: 409,
-  CONFLICT: 409, // a path component is not a directory
-  DESTINATION_EXISTS: 412, // MOVE with Overwrite: F
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INTERNAL_ERROR: 500,
-  DESTINATION_OTHER_SERVER: 502, // RFC 4918 §9.9.4
-  INSUFFICIENT_STORAGE: 507,
+  BAD_REQUEST: { status: 400, meaning: 'any other client error fastify raises before our handlers run' },
+  BAD_PATH: { status: 400, meaning: 'malformed percent-encoding in the request path' },
+  BAD_DEPTH: { status: 400, meaning: 'the Depth header is not 0, 1 or infinity' },
+  BAD_OVERWRITE: { status: 400, meaning: 'the Overwrite header is not T or F' },
+  BAD_PROPFIND: { status: 400, meaning: 'malformed or unexpected PROPFIND body' },
+  MISSING_DESTINATION: { status: 400, meaning: 'MOVE without a Destination header' },
+  BAD_DESTINATION: { status: 400, meaning: 'the Destination header is not a usable URL or path' },
+  NAME_TOO_LONG: { status: 400, meaning: 'a path segment is too long for the storage' },
+  CONTENT_RANGE_NOT_SUPPORTED: { status: 400, meaning: 'RFC 9110 §14.5: partial PUT must be refused' },
+  PATH_NOT_ALLOWED: { status: 403, meaning: '`..`, `.`, empty segment, `/`, `\\` or NUL in a segment' },
+  PATH_OUTSIDE_ROOT: { status: 403, meaning: 'a symlink that leaves the target root (or cannot be resolved)' },
+  READ_ONLY: { status: 403, meaning: 'the target is read-only' },
+  ACCESS_DENIED: { status: 403, meaning: 'EACCES / EPERM on disk' },
+  PROPFIND_FINITE_DEPTH: { status: 403, meaning: 'RFC 4918 §9.1: Depth: infinity refused' },
+  CANNOT_DELETE_ROOT: { status: 403, meaning: 'the target root cannot be deleted' },
+  CANNOT_MOVE_ROOT: { status: 403, meaning: 'the target root cannot be moved' },
+  DESTINATION_IS_ROOT: { status: 403, meaning: 'nothing can be moved onto the target root' },
+  DESTINATION_OUTSIDE_TARGET: { status: 403, meaning: 'the Destination leaves the target' },
+  SAME_SOURCE_AND_DESTINATION: { status: 403, meaning: 'MOVE onto itself' },
+  DESTINATION_INSIDE_SOURCE: { status: 403, meaning: 'MOVE of a collection into itself' },
+  UNSUPPORTED_FILE_TYPE: { status: 403, meaning: 'FIFO, socket, device' },
+  NOT_FOUND: { status: 404, meaning: 'no such resource' },
+  METHOD_NOT_ALLOWED: { status: 405, meaning: 'the method is not supported here' },
+  IS_COLLECTION: { status: 405, meaning: 'GET/HEAD/PUT on a collection' },
+  ALREADY_EXISTS: { status: 405, meaning: 'MKCOL on an existing resource (RFC 4918 §9.3.1)' },
+  PARENT_MISSING: { status: 409, meaning: 'the parent collection does not exist' },
+  CONFLICT: { status: 409, meaning: 'a path component is not a directory' },
+  DESTINATION_EXISTS: { status: 412, meaning: 'MOVE with Overwrite: F onto an existing resource' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the engine accepts' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a body where the method takes none of that type' },
+  INTERNAL_ERROR: { status: 500, meaning: 'an fs error that is not the fault of the client (EIO, unknown codes)' },
+  DESTINATION_OTHER_SERVER: { status: 502, meaning: 'RFC 4918 §9.9.4: the Destination is on another server' },
+  INSUFFICIENT_STORAGE: { status: 507, meaning: 'the storage is full' },
 } as const;
 
 export type DavErrorCode = keyof typeof DAV_ERRORS;
@@ -57,7 +59,7 @@ export class DavError extends Error {
   ) {
     super(message);
     this.name = 'DavError';
-    this.status = DAV_ERRORS[code];
+    this.status = DAV_ERRORS[code].status;
   }
 }
 

@@ -65,6 +65,16 @@ export interface EmbeddedOptions {
   configureTarget?: ConfigLayer;
   /** First three octets of every address: A at .2, B at .3, the peers at .10 to .17 (default 127.0.0), so runs side by side never meet. */
   subnet?: string;
+  /**
+   * Run A split in two, the oCIS way (decisions/0009): its public URL is an HTTP front over a back's
+   * gRPC services; the back (`a`) listens on another port of A's address. Default: `OCM_SPLIT=1`.
+   */
+  split?: boolean;
+}
+
+/** Whether the environment asks for the split deployment (`ocm-conformance run --split` sets it). */
+export function splitRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.OCM_SPLIT === '1';
 }
 
 /**
@@ -83,6 +93,7 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     subnet,
     ...(options.configure ? { configure: options.configure } : {}),
     ...(options.configureTarget ? { configureTarget: options.configureTarget } : {}),
+    split: options.split ?? splitRequested(),
   });
   const { origins, grpc } = pair;
   const users = JSON.parse(await readFile(join(PROJECT_ROOT, 'fixtures/users.json'), 'utf8')) as Array<{
@@ -149,7 +160,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.OCM_RUN_DIR = dir;
   let embedded: EmbeddedTargets | undefined;
   if (!process.env.OCM_TARGET_CONFIG) {
-    embedded = await startEmbeddedTargets(dir);
+    // OCM_SUBNET: runs side by side (the split parity test) each on their own loopback addresses.
+    embedded = await startEmbeddedTargets(dir, process.env.OCM_SUBNET ? { subnet: process.env.OCM_SUBNET } : {});
     process.env.OCM_TARGET_CONFIG = embedded.configFile;
   }
   await recordTargetDiscovery(process.env.OCM_TARGET_CONFIG, dir);

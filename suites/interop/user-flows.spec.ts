@@ -179,6 +179,17 @@ function baseName(path: string): string {
 }
 
 /**
+ * Shares a check made, removed after it (best effort) so the next check can
+ * share the same resource with the same user again: servers refuse a second
+ * share of one resource with one recipient (reva, Nextcloud, the reference).
+ */
+const madeShares: Array<() => Promise<void>> = [];
+
+test.afterEach(async () => {
+  for (const unshare of madeShares.splice(0)) await unshare().catch(() => undefined);
+});
+
+/**
  * The sender's user shares `path` with the receiver's user; answers the
  * sender's share id and the share as the receiver lists it (new since before the share).
  */
@@ -189,6 +200,7 @@ async function shareAndFind(flow: Flow, path: string): Promise<{ id: string; vie
   await ensureContacts(flow);
   const before = await receivedIds(to, receiver);
   const { id } = await from.driver.shareWith(sender, { path, recipient: { userId: receiver.id, domain: to.domain }, role: 'viewer' });
+  if (from.driver.supports('unshare')) madeShares.push(() => from.driver.unshare(sender, id));
   const name = baseName(path);
   const view = await eventually(
     async () => {
