@@ -31,12 +31,19 @@ export default defineConfig({
   projects: [
     {
       name: 'unit',
-      testMatch: ['reference/**/*.test.ts', 'openapi/**/*.test.ts', 'cli/**/*.test.ts', 'suites/**/*.test.ts', 'reports/**/*.test.ts'],
+      testMatch: [
+        'reference/**/*.test.ts',
+        'openapi/**/*.test.ts',
+        'inspector/**/*.test.ts',
+        'cli/**/*.test.ts',
+        'suites/**/*.test.ts',
+        'reports/**/*.test.ts',
+      ],
     },
     {
       // The HTML report in a real browser: Debian's chromium (.ci/run installs it; no download).
       name: 'browser',
-      testMatch: ['reports/**/*.browser.ts'],
+      testMatch: ['reports/**/*.browser.ts', 'reference/**/*.browser.ts'],
       use: {
         browserName: 'chromium',
         launchOptions: {

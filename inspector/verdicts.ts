@@ -5,7 +5,8 @@
  * module only finds the operation, picks the schema for the media type and
  * status, and turns the registry's issues into JSON pointers and sentences.
  */
-import type { DocumentName, OperationInfo, SchemaRegistry, ValidationIssue } from '../openapi/registry.ts';
+import type { ErrorObject } from 'ajv';
+import { issuesFromAjv, type DocumentName, type OperationInfo, type SchemaRegistry, type ValidationIssue } from '../openapi/registry.ts';
 import type { ExchangeInput, SchemaVerdict, SchemaViolation, SignatureVerdict } from './exchange.ts';
 import { mediaType, tryJson } from './redact.ts';
 import { requirementsForField, type RequirementMap } from './requirements.ts';
@@ -51,7 +52,7 @@ export function requestVerdict(
   const value = type === 'application/x-www-form-urlencoded' ? Object.fromEntries(new URLSearchParams(body)) : tryJson(body);
   if (value === undefined) return invalid(name, [{ name: '', message: 'INVALID_JSON' }], byField);
   const outcome = registry.validateKey(key, value);
-  return outcome.ok ? { status: 'valid', schema: name } : invalid(name, outcome.issues, byField);
+  return outcome.ok ? { status: 'valid', schema: name } : invalid(name, explainAlternatives(registry, key, value, outcome.issues), byField);
 }
 
 export function responseVerdict(
@@ -79,7 +80,67 @@ export function responseVerdict(
   const value = body ? tryJson(body) : undefined;
   if (value === undefined) return invalid(name, [{ name: '', message: 'INVALID_JSON' }], byField);
   const outcome = registry.validateKey(key, value);
-  return outcome.ok ? { status: 'valid', schema: name } : invalid(name, outcome.issues, byField);
+  return outcome.ok ? { status: 'valid', schema: name } : invalid(name, explainAlternatives(registry, key, value, outcome.issues), byField);
+}
+
+type SchemaNode = Record<string, unknown>;
+
+/**
+ * The registry folds a failed `oneOf`/`anyOf` into one `NO_MATCHING_FORMAT`
+ * (right for an error body: every branch's complaint tells a sender
+ * nothing). A developer wants the closest branch: this validates the value
+ * against each alternative with the same registry and reports the issues of
+ * the one it came closest to: no branch whose discriminator (an enum or a
+ * const) failed, then the deepest issues, then the fewest.
+ */
+function explainAlternatives(registry: SchemaRegistry, key: string, value: unknown, issues: ValidationIssue[]): ValidationIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.message !== 'NO_MATCHING_FORMAT') return [issue];
+    const segments = issue.name === '' ? [] : issue.name.split('.');
+    const node = schemaAt(registry, { $ref: key }, segments);
+    const branches = (node?.oneOf ?? node?.anyOf) as SchemaNode[] | undefined;
+    const part = segments.reduce<unknown>((v, s) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[s] : undefined), value);
+    if (!branches) return [issue];
+    let best: { errors: ErrorObject[]; depth: number } | undefined;
+    for (const branch of branches) {
+      const errors = branchErrors(registry, branch, part);
+      if (errors.length === 0 || errors.some((e) => e.keyword === 'enum' || e.keyword === 'const')) continue;
+      const depth = Math.max(...errors.map((e) => e.instancePath.split('/').length + (e.keyword === 'required' ? 1 : 0)));
+      if (!best || depth > best.depth || (depth === best.depth && errors.length < best.errors.length)) best = { errors, depth };
+    }
+    if (!best) return [issue];
+    const prefix = issue.name === '' ? '' : `${issue.name}.`;
+    return issuesFromAjv(best.errors).map((inner) => ({ name: `${prefix}${inner.name}`.replace(/\.$/, ''), message: inner.message }));
+  });
+}
+
+const branchValidators = new WeakMap<SchemaNode, (value: unknown) => ErrorObject[]>();
+
+function branchErrors(registry: SchemaRegistry, branch: SchemaNode, value: unknown): ErrorObject[] {
+  let validate = branchValidators.get(branch);
+  if (!validate) {
+    const compiled = registry.ajv.compile(branch);
+    validate = (v) => (compiled(v) ? [] : [...(compiled.errors ?? [])]);
+    branchValidators.set(branch, validate);
+  }
+  return validate(value);
+}
+
+/** The (JSON) schema that applies at a dotted path, following properties, items and $refs. */
+function schemaAt(registry: SchemaRegistry, start: SchemaNode, segments: string[]): SchemaNode | undefined {
+  const resolve = (node: SchemaNode | undefined): SchemaNode | undefined => {
+    let current = node;
+    for (let hops = 0; current && typeof current.$ref === 'string' && hops < 10; hops++)
+      current = registry.ajv.getSchema(current.$ref)?.schema as SchemaNode | undefined;
+    return current;
+  };
+  let node = resolve(start);
+  for (const segment of segments) {
+    if (!node) return undefined;
+    const properties = node.properties as Record<string, SchemaNode> | undefined;
+    node = resolve(properties?.[segment] ?? (/^\d+$/.test(segment) ? (node.items as SchemaNode | undefined) : undefined));
+  }
+  return node;
 }
 
 function invalid(schema: string, issues: ValidationIssue[], byField: Record<string, string[]>): SchemaVerdict {
