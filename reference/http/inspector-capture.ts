@@ -97,7 +97,11 @@ export function outboundObserver(inspector: Inspector, domain: string): (exchang
       direction: 'outbound',
       peer: hostOf(exchange.url),
       ...exchange,
-      signature: keyid ? { status: 'signed', signer: domain, keyid, scheme: 'rfc9421' } : { status: 'unsigned', detail: 'sent unsigned' },
+      signature: keyid
+        ? { status: 'signed', signer: domain, keyid, scheme: 'rfc9421' }
+        : exchange.method === 'GET'
+          ? { status: 'not-checked', reason: 'GET requests are not signed' }
+          : { status: 'unsigned', detail: 'sent unsigned' },
     });
   };
 }
