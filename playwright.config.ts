@@ -38,6 +38,7 @@ export default defineConfig({
         'cli/**/*.test.ts',
         'suites/**/*.test.ts',
         'reports/**/*.test.ts',
+        'selftest/**/*.test.ts',
       ],
     },
     {

@@ -32,12 +32,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { freePort, providerEntry } from '../reference/pair.ts';
 import { prefillReceivedShares } from '../reference/hardening/prefill.ts';
 import { startPlainPeer } from '../reference/hardening/world.ts';
 import { JsonCollection } from '../reference/stores/json-collection.ts';
-import type { ReceivedShareRecord } from '../reference/core/model.ts';
+import type { ReceivedShareRecord } from '../reference/stores/records.ts';
 import { EINSTEIN } from '../reference/testing/harness.ts';
 import { load, loadAverage, median, memoryOf, runNode, spawnNode, startServe, table, type LoadFigures } from './lib.ts';
 

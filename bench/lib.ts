@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 
 export interface LoadFigures {
   /** Mean requests per second over the run. */

@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { buildMatrix, matrixHtml, matrixMarkdown, type MatrixInput } from '../reports/matrix.ts';
 import { scrubText } from '../reports/redact.ts';
 import { readResults } from '../reports/schema.ts';

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { closingTable } from '../suites/harness/compliance.ts';
 import { mergeResults } from '../reports/merge.ts';
 import { readResults } from '../reports/schema.ts';

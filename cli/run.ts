@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../suites/harness/compliance.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';

@@ -5,7 +5,7 @@
 import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../reference/config.ts';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { inspectOptions } from './serve.ts';
 
 test('serve --inspect on a non-loopback host without --inspect-allow-remote refuses to start with one line', async () => {

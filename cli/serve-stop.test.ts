@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, ConfigError } from '../reference/config.ts';
+import { buildConfig, ConfigError } from '../reference/base/config.ts';
 import { freePort } from '../reference/pair.ts';
 import { spawnServeProcess, type ServeExit } from '../reference/testing/serve-process.ts';
 import { flagsToConfig, serveCommand } from './serve.ts';

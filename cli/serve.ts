@@ -2,8 +2,8 @@
  * `ocm-conformance serve`: one reference instance.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { buildConfig, readConfigFile, type ConfigLayer, type ReferenceConfig } from '../reference/config.ts';
-import { ALLOW_FAULTS, checkFaultNames } from '../reference/faults.ts';
+import { buildConfig, readConfigFile, type ConfigLayer, type ReferenceConfig } from '../reference/base/config.ts';
+import { ALLOW_FAULTS, checkFaultNames } from '../reference/base/faults.ts';
 import { startInstance } from '../reference/main.ts';
 import { freePort } from '../reference/pair.ts';
 import { resolve } from 'node:path';
@@ -86,7 +86,7 @@ export function inspectOptions(
 /**
  * The fault layer of `--fault NAME` (repeatable): refused without
  * `--allow-faults`, and for unknown names. The only way a command line
- * enables a fault (reference/faults.ts).
+ * enables a fault (reference/base/faults.ts).
  */
 export function faultLayer(flags: Pick<ServeFlags, 'fault' | 'allowFaults'>): ConfigLayer {
   const names = flags.fault ?? [];
@@ -235,7 +235,7 @@ async function serveFront(config: ReferenceConfig): Promise<void> {
   if ((config.faults ?? []).length > 0)
     throw new Error('--fault applies to the instance that owns the stores: start the back with it, not the front');
   // Loaded only in front mode: a normal instance does not pay for it at start-up.
-  const { startFront } = await import('../reference/grpc/remote/front.ts');
+  const { startFront } = await import('../reference/front/front-app.ts');
   const front = await startFront(config);
   console.log(`ocm-conformance reference (HTTP front) listening on ${front.url}`);
   console.log(`  discovery:    ${config.publicUrl}/.well-known/ocm (relayed from the back)`);

@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import pino from 'pino';
 import { getRegistry, type SchemaRegistry } from '../openapi/registry.ts';
-import { providerDomain, type ReferenceConfig } from './config.ts';
+import { providerDomain, type ReferenceConfig } from './base/config.ts';
 import { buildDiscovery, OCM_PREFIX, type DiscoveryDocument } from './core/discovery.ts';
 import { InviteService } from './core/invites.ts';
 import { NotificationService } from './core/notifications.ts';

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InviteRecord, ReceivedShareRecord } from './core/model.ts';
+import type { InviteRecord, ReceivedShareRecord } from './stores/records.ts';
 import { freePort, providerEntry } from './pair.ts';
 import { JsonCollection } from './stores/json-collection.ts';
 import { EINSTEIN, MARIE, TRUSTED_PEER, basicAuth, validShare } from './testing/harness.ts';

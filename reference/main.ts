@@ -4,9 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions, type Core } from './app.ts';
-import type { ReferenceConfig } from './config.ts';
+import type { ReferenceConfig } from './base/config.ts';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.ts';
-import { withFaults } from './faults.ts';
+import { withFaults } from './base/faults.ts';
 import { closeGracefully } from './http/server-limits.ts';
 
 export interface RunningInstance {

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildConfig, type ReferenceConfig } from './config.ts';
+import { buildConfig, type ReferenceConfig } from './base/config.ts';
 import { startInstance, type RunningInstance } from './main.ts';
 import { TrustedProviders, type ProviderInfo } from './providers/trusted-providers.ts';
 

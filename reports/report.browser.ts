@@ -91,7 +91,9 @@ test('the HTML report: verdict, filters, a failure expanded to its transcript', 
   await page.screenshot({ path: join(OUTPUT, 'report-failure-expanded.png') });
 
   // With everything expanded, nothing secret is on the page.
-  await page.evaluate(() => document.querySelectorAll('details').forEach((d) => ((d as HTMLDetailsElement).open = true)));
+  await page.evaluate(() => {
+    for (const d of document.querySelectorAll('details')) (d as HTMLDetailsElement).open = true;
+  });
   expect(await page.locator('body').innerText()).not.toContain(PLANTED_MARK);
   await page.screenshot({ path: join(OUTPUT, 'report-full.png'), fullPage: true });
 

@@ -27,7 +27,7 @@ function compiled(): ValidateFunction {
   return validator;
 }
 
-function describe(errors: ErrorObject[]): string[] {
+function describeErrors(errors: ErrorObject[]): string[] {
   return errors.map(
     (e) =>
       `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
@@ -37,7 +37,7 @@ function describe(errors: ErrorObject[]): string[] {
 /** Problems of `value` as compliance results; empty when valid. */
 export function resultsProblems(value: unknown): string[] {
   const validate = compiled();
-  if (!validate(value)) return describe(validate.errors ?? []);
+  if (!validate(value)) return describeErrors(validate.errors ?? []);
   const results = value as ComplianceResults;
   const problems: string[] = [];
   const seen = new Set<string>();

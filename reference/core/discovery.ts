@@ -2,8 +2,8 @@
  * The discovery document this instance publishes, built once from its
  * configuration. Capabilities list only what the server really does.
  */
-import type { ReferenceConfig } from '../config.ts';
-import { faults } from '../faults.ts';
+import type { ReferenceConfig } from '../base/config.ts';
+import { faults } from '../base/faults.ts';
 
 export interface DiscoveryDocument {
   enabled: boolean;
@@ -41,7 +41,7 @@ export function buildDiscovery(
   if (features.capabilities.includes('invites')) document.inviteAcceptDialog = `${config.publicUrl}/accept-invite`;
   if (features.tokenEndPoint) document.tokenEndPoint = features.tokenEndPoint;
   if (features.jwksUri) document.jwksUri = features.jwksUri;
-  // Deliberate faults (reference/faults.ts); none in a normal run.
+  // Deliberate faults (reference/base/faults.ts); none in a normal run.
   if (faults.has('discovery-missing-endpoint')) delete (document as Partial<DiscoveryDocument>).endPoint;
   if (faults.has('discovery-sharetypes-without-user')) for (const type of document.resourceTypes) type.shareTypes = ['federation'];
   if (faults.has('discovery-relative-token-endpoint') && document.tokenEndPoint) document.tokenEndPoint = `${OCM_PREFIX}/token`;

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { HomeFolders, SEED_DIR } from './files.ts';
-import type { LocalUser } from './model.ts';
+import type { LocalUser } from '../stores/records.ts';
 
 const user = (id: string): LocalUser => ({ id, username: id, password: 'x', displayName: id, email: `${id}@example.org` });
 const EINSTEIN = user('4c510ada-c86b-4815-8820-42cdf82c3d51');

@@ -11,9 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT } from '../base/config.ts';
 import { resolveInside } from '../webdav/safe-path.ts';
-import type { LocalUser } from './model.ts';
+import type { LocalUser } from '../stores/records.ts';
 
 export const SEED_DIR = join(PROJECT_ROOT, 'fixtures/files');
 

@@ -26,8 +26,8 @@
  *    SIGNER_MISMATCH (valid, but the payload speaks for another host).
  *    `reason`/`detail` are for the log, never for the answer.
  */
-import type { SignatureSettings } from '../config.ts';
-import type { ErrorCode } from '../errors.ts';
+import type { SignatureSettings } from '../base/config.ts';
+import type { ErrorCode } from '../base/errors.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
 import {
   hasCavageSignature,
@@ -40,7 +40,7 @@ import {
   type VerifyResult,
 } from '../signatures/index.ts';
 import type { PeerKeyCache } from './peer-keys.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface InboundMessage {
   method: string;

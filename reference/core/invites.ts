@@ -10,15 +10,15 @@
  * acceptances of one token cannot both succeed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { OcmError } from '../errors.ts';
+import { OcmError } from '../base/errors.ts';
 import { OutboundError, type OcmClient } from '../outbound/ocm-client.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
 import { decodeInviteString, encodeInviteString } from './addresses.ts';
-import { nowSeconds, type ContactRecord, type InviteRecord, type LocalUser } from './model.ts';
+import { nowSeconds, type ContactRecord, type InviteRecord, type LocalUser } from '../stores/records.ts';
 import type { UserDirectory } from './users.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface InviteServiceDeps {
   domain: string;

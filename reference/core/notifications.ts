@@ -18,12 +18,12 @@
  *
  * Unknown types are a 400; registered types we do not act on are a 501.
  */
-import { OcmError, fieldError } from '../errors.ts';
+import { OcmError, fieldError } from '../base/errors.ts';
 import { OCM_NOTIFICATION_TYPES } from '../../openapi/ocm.ts';
 import type { Stores } from '../stores/index.ts';
-import { secretsEqual } from './users.ts';
-import { faults } from '../faults.ts';
-import { nowSeconds, type ReceivedShareRecord, type SentShareRecord } from './model.ts';
+import { secretsEqual } from '../base/secrets.ts';
+import { faults } from '../base/faults.ts';
+import { nowSeconds, type ReceivedShareRecord, type SentShareRecord } from '../stores/records.ts';
 
 export interface IncomingNotification {
   notificationType: string;

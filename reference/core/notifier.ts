@@ -4,7 +4,7 @@
  * misses the news; the outcome is returned for callers that want to say so.
  */
 import type { OcmClient } from '../outbound/ocm-client.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface OutgoingNotification {
   notificationType: string;

@@ -9,7 +9,7 @@
  *   criteria such as must-invite (403) → not a duplicate (400) → store (201).
  */
 import { randomUUID } from 'node:crypto';
-import { OcmError, fieldError } from '../errors.ts';
+import { OcmError, fieldError } from '../base/errors.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
@@ -21,10 +21,10 @@ import {
   type ReceivedShareRecord,
   type ShareState,
   type WebdavAccess,
-} from './model.ts';
+} from '../stores/records.ts';
 import type { Notifier } from './notifier.ts';
 import type { UserDirectory } from './users.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 /**
  * Requirements this server can honour when it receives a share:

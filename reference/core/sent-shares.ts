@@ -13,7 +13,7 @@
  * notify us about it before its `201` reaches us.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { OcmError } from '../errors.ts';
+import { OcmError } from '../base/errors.ts';
 import type { DiscoveredPeer, OcmClient } from '../outbound/ocm-client.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
 import { sentShareBySecret, type Stores } from '../stores/index.ts';
@@ -21,8 +21,8 @@ import { formatOcmAddress } from './addresses.ts';
 import type { HomeFolders } from './files.ts';
 import { outboundToOcmError } from './invites.ts';
 import type { Notifier } from './notifier.ts';
-import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
-import { faults } from '../faults.ts';
+import { nowSeconds, type LocalUser, type SentShareRecord } from '../stores/records.ts';
+import { faults } from '../base/faults.ts';
 
 export interface SentShareDeps {
   domain: string;

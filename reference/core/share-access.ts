@@ -11,11 +11,12 @@
  * first path segment, or the legacy form older peers use, HTTP Basic with the
  * secret as user name and an empty password (share id in the path optional).
  */
-import { parseBasicAuth, secretsEqual } from './users.ts';
-import { nowSeconds, type LocalUser, type SentShareRecord } from './model.ts';
+import { secretsEqual } from '../base/secrets.ts';
+import { parseBasicAuth } from './users.ts';
+import { nowSeconds, type LocalUser, type SentShareRecord } from '../stores/records.ts';
 import { sentShareBySecret, type Stores } from '../stores/index.ts';
 import type { UserDirectory } from './users.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export type AccessRole = 'viewer' | 'editor';
 

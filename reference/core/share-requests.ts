@@ -6,12 +6,12 @@
  * the owner's contact get the same 404, so neither leaks.
  */
 import { randomUUID } from 'node:crypto';
-import { OcmError, fieldError } from '../errors.ts';
+import { OcmError, fieldError } from '../base/errors.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
 import type { Stores } from '../stores/index.ts';
 import { parseOcmAddress } from './addresses.ts';
 import type { HomeFolders } from './files.ts';
-import { nowSeconds, type ShareRequestRecord } from './model.ts';
+import { nowSeconds, type ShareRequestRecord } from '../stores/records.ts';
 import type { UserDirectory } from './users.ts';
 
 export interface ShareRequestDeps {

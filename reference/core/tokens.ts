@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import { sentShareBySecret, type Stores } from '../stores/index.ts';
-import { nowSeconds, type SentShareRecord } from './model.ts';
+import { nowSeconds, type SentShareRecord } from '../stores/records.ts';
 
 /** OAuth error codes of the token endpoint (RFC 6749 §5.2 as the OCM draft uses them). */
 export type TokenErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type';

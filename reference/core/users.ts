@@ -3,8 +3,8 @@
  * Local APIs (sciencemesh, OCS, owner WebDAV) authenticate them with HTTP Basic.
  */
 import { readFile } from 'node:fs/promises';
-import { timingSafeEqual, createHash } from 'node:crypto';
-import type { LocalUser } from './model.ts';
+import { secretsEqual } from '../base/secrets.ts';
+import type { LocalUser } from '../stores/records.ts';
 
 export class UsersFileError extends Error {
   constructor(source: string, detail: string) {
@@ -61,13 +61,6 @@ export class UserDirectory {
     const ok = secretsEqual(expected, password);
     return ok && user ? user : undefined;
   }
-}
-
-/** Constant-time comparison of two secrets of any length. */
-export function secretsEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
 
 /** Parses an `Authorization: Basic` header; undefined when absent or malformed. */

@@ -16,7 +16,7 @@
  *    (initiate_file_upload marks it), `share` ↔ add_grant (SharePermissions.reshare
  *    in a Protocol).
  */
-import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from '../core/model.ts';
+import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from '../stores/records.ts';
 import { parseOcmAddress } from '../core/addresses.ts';
 import { normaliseDomain, type ProviderInfo, type ProviderService } from '../providers/trusted-providers.ts';
 import { invalid } from './status.ts';

@@ -1,6 +1,6 @@
 /**
  * The CS3 protocol definitions that reva's OCM services speak, pinned to
- * cs3apis commit a5f193a2 (our own .proto files under ./proto, same package,
+ * cs3apis commit a5f193a2 (our own .proto files under the top-level proto/, same package,
  * message, field and enum names and numbers; see decisions/0004-grpc-protos.md).
  *
  * Everything comes from one protobufjs Root, parsed once when this module is
@@ -26,7 +26,7 @@ import type { Enum, IConversionOptions, Root, Type } from 'protobufjs';
 export const CS3APIS_COMMIT = 'a5f193a2';
 
 /** Include root: imports inside the .proto files are relative to it. */
-export const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
+export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
 
 /** Every file we ship, relative to PROTO_DIR (imports pull in nothing else but FieldMask). */
 export const PROTO_FILES = [

@@ -16,12 +16,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Core } from '../app.ts';
 import { parseBasicAuth } from '../core/users.ts';
-import type { LocalUser } from '../core/model.ts';
+import type { LocalUser } from '../stores/records.ts';
 import { authProviderApi, inviteApi, ocmApi, ocmCoreApi, providerApi } from './protos.ts';
 import { MALFORMED, type Msg } from './convert.ts';
 import { ALL_SERVICES, type CallContext, type RpcSpec } from './services.ts';
 import { GrpcFault, statusFromError, type Cs3Status } from './status.ts';
-import { inFaultScope } from '../faults.ts';
+import { inFaultScope } from '../base/faults.ts';
 
 export interface GrpcServerOptions {
   host: string;
@@ -97,7 +97,7 @@ function unary(core: Core, name: string, spec: RpcSpec, method: grpc.MethodDefin
     }
     return response;
   };
-  // Handlers run in the instance's fault scope (reference/faults.ts; none in a normal run).
+  // Handlers run in the instance's fault scope (reference/base/faults.ts; none in a normal run).
   return inFaultScope((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     void answer(call).then((response) => callback(null, response));
   });
@@ -107,10 +107,10 @@ function unary(core: Core, name: string, spec: RpcSpec, method: grpc.MethodDefin
 export async function startGrpcServer(core: Core, options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': core.config.bodyLimitBytes });
   for (const [key, specs] of Object.entries(ALL_SERVICES)) {
-    const constructor = CONSTRUCTORS[key as keyof typeof CONSTRUCTORS];
+    const serviceConstructor = CONSTRUCTORS[key as keyof typeof CONSTRUCTORS];
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
-    for (const [rpc, method] of Object.entries(constructor.service)) {
+    for (const [rpc, method] of Object.entries(serviceConstructor.service)) {
       const spec = specs[rpc];
       if (!spec) throw new Error(`no handler for ${method.path}`);
       definition[rpc] = {

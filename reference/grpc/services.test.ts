@@ -10,9 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCore, type Core } from '../app.ts';
-import { buildConfig } from '../config.ts';
+import { buildConfig } from '../base/config.ts';
 import type { IncomingShare } from '../core/received-shares.ts';
-import type { LocalUser } from '../core/model.ts';
+import type { LocalUser } from '../stores/records.ts';
 import { startPair, providerEntry, type Pair } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { basicAuth, buildTestApp, EINSTEIN, MARIE, PEER_DOMAIN, validShare, type TestApp } from '../testing/harness.ts';
@@ -574,8 +574,8 @@ test.describe('one instance', () => {
       'GenerateInviteToken',
     ]);
     let count = 0;
-    for (const [client, constructor] of services) {
-      for (const method of Object.keys(constructor.service)) {
+    for (const [client, serviceConstructor] of services) {
+      for (const method of Object.keys(serviceConstructor.service)) {
         count++;
         const anonymous = await rpc(client, method, {});
         if (UNPROTECTED.has(method)) {
@@ -599,8 +599,8 @@ test.describe('one instance', () => {
         Buffer.from([0x80]), // a field key whose varint never ends
       ];
       for (const bytes of broken) {
-        for (const constructor of [providerApi, inviteApi, ocmApi, ocmCoreApi, authProviderApi]) {
-          for (const [method, definition] of Object.entries(constructor.service)) {
+        for (const serviceConstructor of [providerApi, inviteApi, ocmApi, ocmCoreApi, authProviderApi]) {
+          for (const [method, definition] of Object.entries(serviceConstructor.service)) {
             const response = await new Promise<Any>((resolve, reject) => {
               raw.makeUnaryRequest(
                 definition.path,

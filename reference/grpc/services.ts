@@ -9,9 +9,9 @@
  * a local user from the call metadata (server.ts).
  */
 import type { Core } from '../app.ts';
-import { OcmError } from '../errors.ts';
-import type { LocalUser, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
-import { secretsEqual } from '../core/users.ts';
+import { OcmError } from '../base/errors.ts';
+import type { LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
+import { secretsEqual } from '../base/secrets.ts';
 import type { IncomingShare } from '../core/received-shares.ts';
 import type { AcceptedUserView } from '../core/invites.ts';
 import { GrpcFault, invalid, notFound } from './status.ts';

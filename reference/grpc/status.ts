@@ -7,8 +7,8 @@
  * mapped here from its catalogue code. Anything else is an unexpected fault
  * and becomes CODE_INTERNAL.
  */
-import { OcmError, type ErrorCode } from '../errors.ts';
-import { faults } from '../faults.ts';
+import { OcmError, type ErrorCode } from '../base/errors.ts';
+import { faults } from '../base/faults.ts';
 
 /** `cs3.rpc.v1beta1.Code` names, as the loaded protos read and write them. */
 export type Cs3Code =

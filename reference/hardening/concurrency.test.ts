@@ -20,8 +20,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildConfig } from '../config.ts';
-import type { ContactRecord, InviteRecord, ReceivedShareRecord } from '../core/model.ts';
+import { buildConfig } from '../base/config.ts';
+import type { ContactRecord, InviteRecord, ReceivedShareRecord } from '../stores/records.ts';
 import { startInstance, type RunningInstance } from '../main.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
@@ -118,12 +118,10 @@ test('200 concurrent invite acceptances from two peers (+100 duplicates): nothin
   );
 
   const t2 = Date.now();
-  test
-    .info()
-    .annotations.push({
-      type: 'timing',
-      description: `200 invites generated in ${t1 - t0} ms; ${attempts.length} acceptances answered in ${t2 - t1} ms`,
-    });
+  test.info().annotations.push({
+    type: 'timing',
+    description: `200 invites generated in ${t1 - t0} ms; ${attempts.length} acceptances answered in ${t2 - t1} ms`,
+  });
   const byToken = new Map<string, typeof results>();
   for (const r of results) byToken.set(r.token, [...(byToken.get(r.token) ?? []), r]);
   expect(byToken.size).toBe(200);

@@ -13,7 +13,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT } from '../base/config.ts';
 import { clean, runFuzz, type FuzzStats } from './fuzz-runner.ts';
 import { startWorld } from './world.ts';
 

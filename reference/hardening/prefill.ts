@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ReceivedShareRecord } from '../core/model.ts';
+import type { ReceivedShareRecord } from '../stores/records.ts';
 import { JsonCollection } from '../stores/json-collection.ts';
 
 export const RICHARD_ID = '932b4540-8d16-481e-8ef4-588e4b6b151c';

@@ -254,8 +254,9 @@ type Path = Array<string | number>;
 export function pathsOf(value: unknown, prefix: Path = [], out: Path[] = [], limit = 200): Path[] {
   if (out.length >= limit) return out;
   out.push(prefix);
-  if (Array.isArray(value)) value.forEach((item, i) => pathsOf(item, [...prefix, i], out, limit));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) pathsOf(v, [...prefix, k], out, limit);
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) pathsOf(item, [...prefix, i], out, limit);
+  } else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) pathsOf(v, [...prefix, k], out, limit);
   return out;
 }
 

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildConfig, type ReferenceConfig } from '../config.ts';
+import { buildConfig, type ReferenceConfig } from '../base/config.ts';
 import { startInstance, type RunningInstance } from '../main.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';

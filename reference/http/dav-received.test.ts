@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { nowSeconds, type ReceivedShareRecord } from '../core/model.ts';
+import { nowSeconds, type ReceivedShareRecord } from '../stores/records.ts';
 import { freePort } from '../pair.ts';
 import { basicAuth, buildTestApp, EINSTEIN, MARIE, type TestApp } from '../testing/harness.ts';
 import { socketRequest, type RawResponse } from '../testing/raw-request.ts';

@@ -49,9 +49,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { XMLValidator } from 'fast-xml-parser';
-import { nowSeconds, type LocalUser, type ReceivedShareRecord } from '../core/model.ts';
+import { nowSeconds, type LocalUser, type ReceivedShareRecord } from '../stores/records.ts';
 import type { UserDirectory } from '../core/users.ts';
-import { errorBody, logFailure, OcmError, type ErrorCode } from '../errors.ts';
+import { errorBody, logFailure, OcmError, type ErrorCode } from '../base/errors.ts';
 import { OutboundError, type OcmClient } from '../outbound/ocm-client.ts';
 import {
   forwardDav,

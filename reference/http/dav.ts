@@ -11,7 +11,7 @@ import type { ShareAccessService } from '../core/share-access.ts';
 import { parseBasicAuth, type UserDirectory } from '../core/users.ts';
 import { davPlugin, type DavResolveResult } from '../webdav/dav-plugin.ts';
 import { BASIC_CHALLENGE } from './local-auth.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface DavSurfacesOptions {
   users: UserDirectory;

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { DiscoveryDocument } from '../core/discovery.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface DiscoveryPluginOptions {
   document: DiscoveryDocument;

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { getRegistry } from '../../openapi/registry.ts';
 import { Inspector } from '../../inspector/inspector.ts';
 import { buildApp } from '../app.ts';
-import { buildConfig } from '../config.ts';
+import { buildConfig } from '../base/config.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { basicAuth, buildTestApp, EINSTEIN, TRUSTED_PEER, validShare } from '../testing/harness.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildConfig } from '../config.ts';
+import { buildConfig } from '../base/config.ts';
 import { startInstance, type RunningInstance } from '../main.ts';
 import { freePort, providerEntry, startPair, type Pair } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';

@@ -6,13 +6,13 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 
-const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export const inviteDialogPlugin: FastifyPluginAsync = async (app) => {
   app.get('/accept-invite', { config: { operation: { doc: 'ops', id: 'getInviteAcceptDialog' } } }, async (request, reply) => {
     const query = request.query as { token?: unknown; providerDomain?: unknown };
-    const token = typeof query.token === 'string' ? escape(query.token) : '';
-    const provider = typeof query.providerDomain === 'string' ? escape(query.providerDomain) : '';
+    const token = typeof query.token === 'string' ? escapeHtml(query.token) : '';
+    const provider = typeof query.providerDomain === 'string' ? escapeHtml(query.providerDomain) : '';
     const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Accept an OCM invite</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'">

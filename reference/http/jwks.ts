@@ -9,7 +9,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { publicJwks, type SigningKeyStore } from '../signatures/index.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface JwksPluginOptions {
   keys: () => SigningKeyStore;

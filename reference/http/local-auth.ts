@@ -3,8 +3,8 @@
  * (sciencemesh, OCS, the owner's WebDAV).
  */
 import type { FastifyRequest } from 'fastify';
-import { OcmError } from '../errors.ts';
-import type { LocalUser } from '../core/model.ts';
+import { OcmError } from '../base/errors.ts';
+import type { LocalUser } from '../stores/records.ts';
 import { parseBasicAuth, type UserDirectory } from '../core/users.ts';
 
 declare module 'fastify' {

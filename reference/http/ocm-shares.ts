@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { parseOcmAddress } from '../core/addresses.ts';
 import type { IncomingShare } from '../core/received-shares.ts';
 import type { ReceivedSharePort } from './ports.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface SharesPluginOptions {
   receivedShares: Pick<ReceivedSharePort, 'receive'>;

@@ -14,8 +14,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthClaim, InboundAuth, InboundAuthenticator } from '../core/inbound-auth.ts';
-import { OcmError } from '../errors.ts';
-import { faults } from '../faults.ts';
+import { OcmError } from '../base/errors.ts';
+import { faults } from '../base/faults.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -16,11 +16,11 @@
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import type { InboundAuthenticator } from '../core/inbound-auth.ts';
 import { TokenFailure, type TokenErrorCode, type TokenService } from '../core/tokens.ts';
-import { errorBody, logFailure } from '../errors.ts';
+import { errorBody, logFailure } from '../base/errors.ts';
 import { normaliseDomain } from '../providers/trusted-providers.ts';
 import { authenticateRequest } from './ocm-signatures.ts';
 import { toOcmError } from './openapi-validation.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface TokenPluginOptions {
   tokens: TokenService;

@@ -7,14 +7,14 @@
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { OCS_PERMISSIONS, OCS_SHARE_TYPE_FEDERATED, OCS_STATE, OCS_SUCCESS_STATUSCODE } from '../../openapi/ocs.ts';
-import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from '../core/model.ts';
+import type { LocalUser, ReceivedShareRecord, SentShareRecord, ShareState } from '../stores/records.ts';
 import type { ShareStateFilter } from '../core/received-shares.ts';
 import type { ReceivedSharePort, SentSharePort } from './ports.ts';
 import type { UserDirectory } from '../core/users.ts';
-import { OcmError, fieldError, logFailure } from '../errors.ts';
+import { OcmError, fieldError, logFailure } from '../base/errors.ts';
 import { authenticateLocalUser } from './local-auth.ts';
 import { toOcmError } from './openapi-validation.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface OcsPluginOptions {
   version: 1 | 2;

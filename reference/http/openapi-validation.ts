@@ -14,8 +14,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DocumentName, SchemaRegistry } from '../../openapi/registry.ts';
-import { OcmError, errorBody, logFailure, type ErrorCode } from '../errors.ts';
-import { faults } from '../faults.ts';
+import { OcmError, errorBody, logFailure, type ErrorCode } from '../base/errors.ts';
+import { faults } from '../base/faults.ts';
 import { OCM_REQUIREMENTS } from '../../openapi/ocm.ts';
 
 declare module 'fastify' {
@@ -65,7 +65,7 @@ async function validationPlugin(app: FastifyInstance, options: ValidationPluginO
 
   // Synchronous (callback) hook: it runs on every answer, and needs no await.
   app.addHook('onSend', (request, reply, payload, done) => {
-    // A deliberately broken instance (reference/faults.ts) sends its faulty answers as they are.
+    // A deliberately broken instance (reference/base/faults.ts) sends its faulty answers as they are.
     if (request.method === 'HEAD' || faults.any()) return done(null, payload);
     const ref = request.routeOptions.config?.operation;
     const problem = ref ? checkResponse(registry, ref, reply, payload) : checkErrorBody(registry, reply, payload);
@@ -135,7 +135,7 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-/** What a deliberately broken receiver (reference/faults.ts) lets through unchecked; nothing in a normal run. */
+/** What a deliberately broken receiver (reference/base/faults.ts) lets through unchecked; nothing in a normal run. */
 function lenientShare(body: Record<string, unknown>): void {
   const protocol = body.protocol as Record<string, Record<string, unknown> | undefined> | undefined;
   if (!protocol || typeof protocol !== 'object') return;

@@ -1,7 +1,7 @@
 /**
  * What the HTTP plugins need from the core, as interfaces: the in-process
  * core services satisfy them, and so do the gRPC adapters of
- * reference/grpc/remote/ (an HTTP front over the CS3 services of another
+ * reference/front/ (an HTTP front over the CS3 services of another
  * process; decisions/0009-http-over-grpc.md). Reads may answer at once or
  * later (`Awaitable`): in process they are synchronous, over gRPC they are
  * not, so the plugins always `await` them.
@@ -9,7 +9,7 @@
 import type { AcceptedInviteRequest, AcceptedUserView, AcceptInviteInput } from '../core/invites.ts';
 import type { CreateShareInput } from '../core/sent-shares.ts';
 import type { IncomingShare, ShareStateFilter } from '../core/received-shares.ts';
-import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../core/model.ts';
+import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
 import type { ProviderInfo } from '../providers/trusted-providers.ts';
 
 export type Awaitable<T> = T | Promise<T>;

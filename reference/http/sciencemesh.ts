@@ -3,11 +3,11 @@
  * `/sciencemesh`. Every route needs a local user (HTTP Basic).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { InviteRecord } from '../core/model.ts';
+import type { InviteRecord } from '../stores/records.ts';
 import type { UserDirectory } from '../core/users.ts';
 import type { InvitePort, ProviderListPort } from './ports.ts';
 import { authenticateLocalUser } from './local-auth.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface SciencemeshPluginOptions {
   users: UserDirectory;

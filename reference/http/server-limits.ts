@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ReferenceConfig } from '../config.ts';
+import type { ReferenceConfig } from '../base/config.ts';
 
 /** How long a stop lets in-flight requests finish before cutting their connections. */
 export const CLOSE_GRACE_MS = 1_000;

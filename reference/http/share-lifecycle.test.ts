@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startPair, type Pair } from '../pair.ts';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT } from '../base/config.ts';
 import { call, type Credentials } from '../testing/client.ts';
 import { EINSTEIN, MARIE } from '../testing/harness.ts';
 
@@ -131,7 +131,7 @@ test.describe('the share lifecycle between two instances', () => {
     expect(pair.a.core.stores.sentShares.size).toBe(0);
     // bring B back on the same address and data dir
     const { startInstance } = await import('../main.ts');
-    const { buildConfig } = await import('../config.ts');
+    const { buildConfig } = await import('../base/config.ts');
     const pino = (await import('pino')).default;
     const b2 = await startInstance(buildConfig({ host: '127.0.0.3', port: Number(bPort), dataDir: pair.dataDirs[1] }), {
       logger: pino({ level: 'silent' }),

@@ -15,7 +15,7 @@ import {
 import type { AuthEvent } from '../core/inbound-auth.ts';
 import { buildTestApp, EINSTEIN, type TestApp } from '../testing/harness.ts';
 import { SigningPeer } from '../testing/signing-peer.ts';
-import type { ReferenceConfig } from '../config.ts';
+import type { ReferenceConfig } from '../base/config.ts';
 
 const SHARES_URL = 'http://127.0.0.2:8080/ocm/shares';
 const NOW = () => Math.floor(Date.now() / 1000);

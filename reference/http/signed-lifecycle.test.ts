@@ -8,7 +8,7 @@
 import { test, expect } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT, type ReferenceConfig } from '../config.ts';
+import { PROJECT_ROOT, type ReferenceConfig } from '../base/config.ts';
 import type { AuthEvent } from '../core/inbound-auth.ts';
 import { startPair, type Pair } from '../pair.ts';
 import { call } from '../testing/client.ts';

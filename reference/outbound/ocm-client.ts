@@ -19,7 +19,7 @@ import type { SchemaRegistry } from '../../openapi/registry.ts';
 import { assertAllowedDestination, PrivateAddressError } from './address-guard.ts';
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
 import { signRequest, type SigningKey } from '../signatures/index.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export type OutboundFailure =
   | 'untrusted'
@@ -124,7 +124,7 @@ export class OcmClient {
   /**
    * What a server that skips discovery assumes about a trusted provider: its
    * OCM API at `<origin>/ocm` and nothing else. Only deliberate faults
-   * (reference/faults.ts) use it; the spec wants discovery first.
+   * (reference/base/faults.ts) use it; the spec wants discovery first.
    */
   undiscovered(domain: string): DiscoveredPeer {
     const origin = this.options.providers.originFor(domain);

@@ -14,7 +14,7 @@ import { providerEntry, startPair, freePort } from '../pair.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 import { buildTestApp, EINSTEIN, MARIE, PEER_DOMAIN } from '../testing/harness.ts';
 import { call } from '../testing/client.ts';
-import { secretsEqual } from '../core/users.ts';
+import { secretsEqual } from '../base/secrets.ts';
 
 test('internal addresses are recognised', () => {
   for (const internal of [

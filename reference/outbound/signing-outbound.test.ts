@@ -7,8 +7,8 @@
  */
 import { test, expect } from '@playwright/test';
 import { verifyOcmSignature, type Jwk } from '../signatures/index.ts';
-import type { ReceivedShareRecord } from '../core/model.ts';
-import type { ReferenceConfig } from '../config.ts';
+import type { ReceivedShareRecord } from '../stores/records.ts';
+import type { ReferenceConfig } from '../base/config.ts';
 import { basicAuth, buildTestApp, EINSTEIN, type TestApp } from '../testing/harness.ts';
 import { SigningPeer, type ReceivedRequest } from '../testing/signing-peer.ts';
 

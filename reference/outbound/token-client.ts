@@ -19,9 +19,9 @@
  *
  * Pass `tokenClient.exchangeForShare` as webdav-client's `getAccessToken`.
  */
-import type { ReceivedShareRecord } from '../core/model.ts';
+import type { ReceivedShareRecord } from '../stores/records.ts';
 import type { OcmClient } from './ocm-client.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface TokenClientDeps {
   client: Pick<OcmClient, 'discover' | 'postForm' | 'canSign'>;

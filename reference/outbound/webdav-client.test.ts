@@ -7,7 +7,7 @@ import { test, expect } from '@playwright/test';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import type { ReceivedShareRecord } from '../core/model.ts';
+import type { ReceivedShareRecord } from '../stores/records.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { OutboundError, type DiscoveredPeer } from './ocm-client.ts';

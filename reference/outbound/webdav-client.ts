@@ -47,7 +47,7 @@
 import { assertAllowedDestination, PrivateAddressError } from './address-guard.ts';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import type { ReceivedShareRecord } from '../core/model.ts';
+import type { ReceivedShareRecord } from '../stores/records.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { OutboundError, type DiscoveredPeer, type OcmClient } from './ocm-client.ts';
 

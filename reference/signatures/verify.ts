@@ -39,7 +39,7 @@ import {
 } from './profile.ts';
 import { buildSignatureBase, componentName, SignatureBaseError, type MessageRequest } from './signature-base.ts';
 import { parseDictionary, serializeItem, type Dictionary, type InnerList } from './structured-fields.ts';
-import { faults } from '../faults.ts';
+import { faults } from '../base/faults.ts';
 
 export interface IncomingRequest {
   method: string;

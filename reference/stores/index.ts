@@ -2,10 +2,10 @@
  * The reference server's data: one durable collection per kind of record,
  * all in the data dir (see json-collection.ts for the file format).
  */
-import type { ContactRecord, InviteRecord, ReceivedShareRecord, SentShareRecord, ShareRequestRecord } from '../core/model.ts';
+import type { ContactRecord, InviteRecord, ReceivedShareRecord, SentShareRecord, ShareRequestRecord } from './records.ts';
 import { createHash } from 'node:crypto';
 import { JsonCollection, type CollectionIndex } from './json-collection.ts';
-import { secretsEqual } from '../core/users.ts';
+import { secretsEqual } from '../base/secrets.ts';
 
 export interface Stores {
   invites: JsonCollection<InviteRecord>;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type Core } from '../app.ts';
-import { buildConfig, type ReferenceConfig } from '../config.ts';
+import { buildConfig, type ReferenceConfig } from '../base/config.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 

@@ -7,7 +7,7 @@
 import { expect } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT } from '../base/config.ts';
 import { call, type CallResult, type Credentials } from './client.ts';
 
 export const OCS = '/ocs/v2.php/apps/files_sharing/api/v1';

@@ -9,11 +9,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import pino from 'pino';
-import { buildConfig, type ConfigLayer } from '../../reference/config.ts';
+import { buildConfig, type ConfigLayer } from '../../reference/base/config.ts';
 import { startInstance, type RunningInstance } from '../../reference/main.ts';
 import { freePort, providerEntry } from '../../reference/pair.ts';
 import { TrustedProviders } from '../../reference/providers/trusted-providers.ts';
-import { PROJECT_ROOT } from '../../reference/config.ts';
+import { PROJECT_ROOT } from '../../reference/base/config.ts';
 import { TARGET_DISCOVERY_FILE } from './context.ts';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,7 @@ export interface EmbeddedTargets {
 export interface EmbeddedOptions {
   /** Settings for both instances. */
   configure?: Record<string, unknown>;
-  /** Settings for the target (A) only: e.g. faults with ALLOW_FAULTS (the mutation run, suites/mutation). */
+  /** Settings for the target (A) only: e.g. faults with ALLOW_FAULTS (the mutation run, selftest/mutation). */
   configureTarget?: ConfigLayer;
   /** First three octets of every address: A at .2, B at .3, the peers at .10 to .17 (default 127.0.0), so runs side by side never meet. */
   subnet?: string;

@@ -14,7 +14,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
-import { PROJECT_ROOT } from '../../reference/config.ts';
+import { PROJECT_ROOT } from '../../reference/base/config.ts';
 import { registerSecret } from './transcript.ts';
 import { davPlugin } from '../../reference/webdav/dav-plugin.ts';
 import {

@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../reference/config.ts';
+import { PROJECT_ROOT } from '../../reference/base/config.ts';
 import { loadTargetConfig, validateTargetConfig, TargetConfigError } from './target.ts';
 
 const dir = join(PROJECT_ROOT, 'fixtures/targets');

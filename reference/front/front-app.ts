@@ -5,12 +5,12 @@
  * files, keys and tokens and serves the CS3 gRPC services; this one serves
  * the public HTTP surfaces and owns nothing:
  *
- *   over gRPC (the same HTTP plugins as in-process, with ./services.ts behind them)
+ *   over gRPC (the same HTTP plugins as in-process, with ./backend-services.ts behind them)
  *     sciencemesh/*                 InviteAPI, ProviderAPI.ListAllProviders
  *     OCS shares (v1, v2)           OcmAPI
  *     POST /ocm/shares              signature checked here → OcmCoreAPI.CreateOCMCoreShare
  *     POST /ocm/invite-accepted     signature checked here → InviteAPI.AcceptInvite
- *   decided over gRPC, bytes relayed to the back's HTTP listener (./relay.ts)
+ *   decided over gRPC, bytes relayed to the back's HTTP listener (./http-relay.ts)
  *     <webdavPath>/…, /dav/ocm/…    auth ProviderAPI.Authenticate (Bearer + share id), then relay
  *     /dav/ocm-received/…           local login, OcmAPI.GetReceivedOCMShare (accepted? writable?), then relay
  *   relayed as they are
@@ -25,27 +25,27 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import pino from 'pino';
-import { getRegistry } from '../../../openapi/registry.ts';
-import { OCS_V1_BASE, OCS_V2_BASE } from '../../../openapi/ocs.ts';
-import { providerDomain, type ReferenceConfig } from '../../config.ts';
-import { OCM_PREFIX, type DiscoveryDocument } from '../../core/discovery.ts';
-import { InboundAuthenticator } from '../../core/inbound-auth.ts';
-import { nowSeconds } from '../../core/model.ts';
-import { PeerKeyCache } from '../../core/peer-keys.ts';
-import { UserDirectory } from '../../core/users.ts';
-import { errorBody, logFailure, OcmError } from '../../errors.ts';
-import { closeGracefully, lingerOnClose, serverLimits } from '../../http/server-limits.ts';
-import { inviteDialogPlugin } from '../../http/invite-dialog.ts';
-import { authenticateLocalUser } from '../../http/local-auth.ts';
-import { ocmInviteAcceptedPlugin } from '../../http/ocm-invite-accepted.ts';
-import { ocmSharesPlugin } from '../../http/ocm-shares.ts';
-import { keepRawBody, verifySignatures } from '../../http/ocm-signatures.ts';
-import { ocsPlugin } from '../../http/ocs.ts';
-import { openapiValidation, toOcmError } from '../../http/openapi-validation.ts';
-import { sciencemeshPlugin } from '../../http/sciencemesh.ts';
-import { OcmClient } from '../../outbound/ocm-client.ts';
-import { BackendClient, type Cs3Service } from './client.ts';
-import { relay, type RelayOptions } from './relay.ts';
+import { getRegistry } from '../../openapi/registry.ts';
+import { OCS_V1_BASE, OCS_V2_BASE } from '../../openapi/ocs.ts';
+import { providerDomain, type ReferenceConfig } from '../base/config.ts';
+import { OCM_PREFIX, type DiscoveryDocument } from '../core/discovery.ts';
+import { InboundAuthenticator } from '../core/inbound-auth.ts';
+import { nowSeconds } from '../stores/records.ts';
+import { PeerKeyCache } from '../core/peer-keys.ts';
+import { UserDirectory } from '../core/users.ts';
+import { errorBody, logFailure, OcmError } from '../base/errors.ts';
+import { closeGracefully, lingerOnClose, serverLimits } from '../http/server-limits.ts';
+import { inviteDialogPlugin } from '../http/invite-dialog.ts';
+import { authenticateLocalUser } from '../http/local-auth.ts';
+import { ocmInviteAcceptedPlugin } from '../http/ocm-invite-accepted.ts';
+import { ocmSharesPlugin } from '../http/ocm-shares.ts';
+import { keepRawBody, verifySignatures } from '../http/ocm-signatures.ts';
+import { ocsPlugin } from '../http/ocs.ts';
+import { openapiValidation, toOcmError } from '../http/openapi-validation.ts';
+import { sciencemeshPlugin } from '../http/sciencemesh.ts';
+import { OcmClient } from '../outbound/ocm-client.ts';
+import { BackendClient, type Cs3Service } from './backend-client.ts';
+import { relay, type RelayOptions } from './http-relay.ts';
 import {
   liveProviderList,
   RemoteInviteService,
@@ -53,7 +53,7 @@ import {
   RemoteReceivedShareService,
   RemoteSentShareService,
   RemoteShareAccess,
-} from './services.ts';
+} from './backend-services.ts';
 
 export interface FrontOptions {
   logger?: pino.Logger;

@@ -1,13 +1,13 @@
 /**
- * CS3 statuses back to catalogue errors (remote/status.ts), the inverse of
+ * CS3 statuses back to catalogue errors (front/cs3-status-to-error.ts), the inverse of
  * status.ts: every catalogue error that leaves with its default message
  * comes back as itself; custom messages fall back on the rpc's hint, then
  * on the default per CS3 code; transport failures become 500s.
  */
 import { test, expect } from '@playwright/test';
-import { ERRORS, OcmError, type ErrorCode } from '../errors.ts';
-import { GrpcFault, OCM_ERROR_TO_CS3, statusFromError, type Cs3Code } from './status.ts';
-import { codeByMessage, DEFAULT_CODES, ocmErrorFromStatus, ocmErrorFromTransport } from './remote/status.ts';
+import { ERRORS, OcmError, type ErrorCode } from '../base/errors.ts';
+import { GrpcFault, OCM_ERROR_TO_CS3, statusFromError, type Cs3Code } from '../grpc/status.ts';
+import { codeByMessage, DEFAULT_CODES, ocmErrorFromStatus, ocmErrorFromTransport } from './cs3-status-to-error.ts';
 
 test('every mapped catalogue error with its default message comes back as itself, with its status', () => {
   for (const code of Object.keys(OCM_ERROR_TO_CS3) as ErrorCode[]) {

@@ -1,7 +1,7 @@
 /**
  * Deliberate protocol violations ("faults") the reference can be started
  * with, to prove that the conformance suites catch broken servers (the
- * mutation run, suites/mutation/run.ts). Each fault is one realistic mistake
+ * mutation run, selftest/mutation/run.ts). Each fault is one realistic mistake
  * of a real OCM server, declared here once with the requirement IDs whose
  * checks must fail when it is switched on.
  *
@@ -520,7 +520,7 @@ export function checkFaultNames(value: unknown): FaultName[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error('faults must be a list of fault names');
   const unknown = value.filter((v) => !findFault(v));
   if (unknown.length > 0)
-    throw new Error(`unknown fault ${unknown.map((u) => JSON.stringify(u)).join(', ')} (the catalogue is in reference/faults.ts)`);
+    throw new Error(`unknown fault ${unknown.map((u) => JSON.stringify(u)).join(', ')} (the catalogue is in reference/base/faults.ts)`);
   return [...new Set(value as FaultName[])];
 }
 

@@ -1,17 +1,17 @@
 /**
  * CS3 messages back to the core's records, and HTTP inputs to CS3 requests:
- * the other direction of ../convert.ts, for the HTTP front
+ * the other direction of ../grpc/convert.ts, for the HTTP front
  * (decisions/0009-http-over-grpc.md). The records are rebuilt only as far as
  * the HTTP plugins read them; what the CS3 messages cannot say travels in
  * their `opaque` (resourceType, display names, requirements; see
- * ../convert.ts and decisions/0009).
+ * ../grpc/convert.ts and decisions/0009).
  */
-import { formatOcmAddress, parseOcmAddress } from '../../core/addresses.ts';
-import type { AcceptedUserView } from '../../core/invites.ts';
-import type { InviteRecord, ReceivedShareRecord, SentShareRecord, ShareState } from '../../core/model.ts';
-import { normaliseProtocol, type IncomingShare } from '../../core/received-shares.ts';
-import { nowSeconds } from '../../core/model.ts';
-import type { ProviderInfo, ProviderService } from '../../providers/trusted-providers.ts';
+import { formatOcmAddress, parseOcmAddress } from '../core/addresses.ts';
+import type { AcceptedUserView } from '../core/invites.ts';
+import type { InviteRecord, ReceivedShareRecord, SentShareRecord, ShareState } from '../stores/records.ts';
+import { normaliseProtocol, type IncomingShare } from '../core/received-shares.ts';
+import { nowSeconds } from '../stores/records.ts';
+import type { ProviderInfo, ProviderService } from '../providers/trusted-providers.ts';
 import {
   HOME_STORAGE_ID,
   msg,
@@ -23,7 +23,7 @@ import {
   webdavPermissionsFrom,
   webdavPermissionsFromProtocol,
   type Msg,
-} from '../convert.ts';
+} from '../grpc/convert.ts';
 
 /** Seconds of a Timestamp message; undefined when unset or zero. */
 export function seconds(value: unknown): number | undefined {

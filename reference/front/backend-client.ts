@@ -1,18 +1,18 @@
 /**
  * The front's gRPC clients for the five CS3 services of its back
  * (decisions/0009-http-over-grpc.md): one channel, built from our .proto
- * files (../protos.ts). `call` sends the caller's identity as the documented
+ * files (../grpc/protos.ts). `call` sends the caller's identity as the documented
  * metadata (`authorization: Basic base64(username:password)`,
  * decisions/0007 §2), answers the response on CODE_OK and throws an OcmError
- * otherwise (./status.ts).
+ * otherwise (./cs3-status-to-error.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import type { LocalUser } from '../../core/model.ts';
-import type { Msg } from '../convert.ts';
-import { authProviderApi, callUnary, inviteApi, ocmApi, ocmCoreApi, providerApi } from '../protos.ts';
-import { AUTHORIZATION_METADATA } from '../server.ts';
-import type { Cs3Status } from '../status.ts';
-import { ocmErrorFromStatus, ocmErrorFromTransport, type StatusHints } from './status.ts';
+import type { LocalUser } from '../stores/records.ts';
+import type { Msg } from '../grpc/convert.ts';
+import { authProviderApi, callUnary, inviteApi, ocmApi, ocmCoreApi, providerApi } from '../grpc/protos.ts';
+import { AUTHORIZATION_METADATA } from '../grpc/server.ts';
+import type { Cs3Status } from '../grpc/status.ts';
+import { ocmErrorFromStatus, ocmErrorFromTransport, type StatusHints } from './cs3-status-to-error.ts';
 
 export type Cs3Service = 'providerApi' | 'inviteApi' | 'ocmApi' | 'ocmCoreApi' | 'authProviderApi';
 

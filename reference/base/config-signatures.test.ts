@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { flagsToConfig } from '../cli/serve.ts';
+import { flagsToConfig } from '../../cli/serve.ts';
 import { buildConfig, ConfigError, type ReferenceConfig } from './config.ts';
 
 type Layer = Partial<ReferenceConfig>;

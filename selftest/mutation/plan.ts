@@ -5,9 +5,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ComplianceResults, PlaywrightReport } from '../harness/compliance.ts';
-import { CONFORMANCE_PROJECT } from '../harness/compliance.ts';
-import type { Fault, FaultSetup } from '../../reference/faults.ts';
+import type { ComplianceResults, PlaywrightReport } from '../../suites/harness/compliance.ts';
+import { CONFORMANCE_PROJECT } from '../../suites/harness/compliance.ts';
+import type { Fault, FaultSetup } from '../../reference/base/faults.ts';
 
 export const MUTATION_FORMAT = 'ocm-conformance/mutation@1';
 

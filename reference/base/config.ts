@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ALLOW_FAULTS, checkFaultNames } from './faults.ts';
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface ReferenceConfig {
   host: string;
@@ -57,7 +57,7 @@ export interface ReferenceConfig {
   tokenExchange: TokenExchangeSettings;
   logLevel: string;
   /**
-   * Deliberate protocol violations (reference/faults.ts) for the mutation
+   * Deliberate protocol violations (reference/base/faults.ts) for the mutation
    * run; empty in every normal run. Only a layer carrying ALLOW_FAULTS may set it.
    */
   faults: string[];

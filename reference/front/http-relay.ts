@@ -13,12 +13,12 @@
  * error bodies (4xx/5xx) are read whole (capped) and passed on as bytes.
  *
  * The back down or silent for `timeoutMs` → 500 INTERNAL (a fault of this
- * server, as remote/status.ts answers for the gRPC side); the address is logged only.
+ * server, as front/cs3-status-to-error.ts answers for the gRPC side); the address is logged only.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OcmError } from '../../errors.ts';
+import { OcmError } from '../base/errors.ts';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never relayed. */
 const HOP_BY_HOP = [

@@ -10,7 +10,7 @@
  * entry is an expected answer, 5xx included: 501 for features we lack, 502/504
  * when another server fails or is out of reach.
  */
-import type { ValidationIssue } from '../openapi/registry.ts';
+import type { ValidationIssue } from '../../openapi/registry.ts';
 
 export const ERRORS = {
   // request shape

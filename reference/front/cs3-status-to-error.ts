@@ -1,5 +1,5 @@
 /**
- * CS3 statuses back to our error catalogue: the inverse of ../status.ts, for
+ * CS3 statuses back to our error catalogue: the inverse of ../grpc/status.ts, for
  * an HTTP front that calls the CS3 services of another process
  * (decisions/0009-http-over-grpc.md).
  *
@@ -24,9 +24,9 @@
  * statuses: `ocmErrorFromTransport` turns them into 500s.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { ERRORS, OcmError, type ErrorCode } from '../../errors.ts';
-import { BASIC_CHALLENGE } from '../../http/local-auth.ts';
-import { OCM_ERROR_TO_CS3, type Cs3Code, type Cs3Status } from '../status.ts';
+import { ERRORS, OcmError, type ErrorCode } from '../base/errors.ts';
+import { BASIC_CHALLENGE } from '../http/local-auth.ts';
+import { OCM_ERROR_TO_CS3, type Cs3Code, type Cs3Status } from '../grpc/status.ts';
 
 /** What a CS3 code means for one rpc: a catalogue code (with another HTTP status, when the catalogue's does not fit), or a choice made from the message. */
 export type StatusHint = ErrorCode | { code: ErrorCode; status: number } | ((status: Cs3Status) => ErrorCode);
@@ -47,7 +47,7 @@ export const DEFAULT_CODES: Record<Exclude<Cs3Code, 'CODE_OK'>, ErrorCode> = {
   CODE_UNKNOWN: 'REMOTE_BAD_RESPONSE',
 };
 
-/** Catalogue codes per CS3 code (from ../status.ts), for matching default messages. */
+/** Catalogue codes per CS3 code (from ../grpc/status.ts), for matching default messages. */
 function codesFor(cs3: Cs3Code): ErrorCode[] {
   return (Object.entries(OCM_ERROR_TO_CS3) as Array<[ErrorCode, Cs3Code]>).filter(([, c]) => c === cs3).map(([code]) => code);
 }

@@ -23,7 +23,7 @@ import { spawnServe, writeProvidersFile, type ServeProcess } from '../testing/pr
 import { call, type Credentials } from '../testing/client.ts';
 import { basicAuth } from '../testing/harness.ts';
 import { ShareFlow } from '../testing/share-flow.ts';
-import { callUnary, ocmApi } from './protos.ts';
+import { callUnary, ocmApi } from '../grpc/protos.ts';
 
 const START_TIMEOUT_MS = 40_000;
 

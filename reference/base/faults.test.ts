@@ -1,5 +1,5 @@
 /**
- * The fault catalogue (reference/faults.ts) and the guarantees around it:
+ * The fault catalogue (reference/base/faults.ts) and the guarantees around it:
  * a normal `serve` (flags, config file, environment) can never enable a
  * fault; `--fault` needs `--allow-faults`; unknown names are refused; every
  * fault names existing requirement IDs and is wired into the reference code;
@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig, ConfigError, PROJECT_ROOT, readConfigFile } from './config.ts';
 import { ALLOW_FAULTS, FAULTS, checkFaultNames, faults, inFaultScope, withFaults, type FaultArea } from './faults.ts';
-import { startInstance, type RunningInstance } from './main.ts';
-import { freePort } from './pair.ts';
-import { spawnServe } from './testing/processes.ts';
-import { loadCatalogue } from '../suites/harness/requirements.ts';
-import { CRITERIA } from '../suites/harness/requirements.ts';
+import { startInstance, type RunningInstance } from '../main.ts';
+import { freePort } from '../pair.ts';
+import { spawnServe } from '../testing/processes.ts';
+import { loadCatalogue } from '../../suites/harness/requirements.ts';
+import { CRITERIA } from '../../suites/harness/requirements.ts';
 
 const AREAS: FaultArea[] = [
   'discovery',

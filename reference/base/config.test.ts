@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { flagsToConfig } from '../cli/serve.ts';
+import { flagsToConfig } from '../../cli/serve.ts';
 import { buildConfig, ConfigError, defaultConfig, PROJECT_ROOT, providerDomain, readConfigFile, type ReferenceConfig } from './config.ts';
 
 function refusal(fn: () => unknown): ConfigError {
@@ -206,7 +206,7 @@ test.describe('readConfigFile', () => {
 
   test('a missing file, bad YAML and a non-mapping are one-line errors naming the file', async () => {
     const missing = join(dir, 'missing.yaml');
-    await expect(readConfigFile(missing)).rejects.toThrow(new RegExp(`cannot read config file ${escape(missing)}`));
+    await expect(readConfigFile(missing)).rejects.toThrow(new RegExp(`cannot read config file ${escapeText(missing)}`));
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'host: [unclosed\nport: 1\n  - x\n');
     const badError = await readConfigFile(bad).then(
@@ -220,12 +220,12 @@ test.describe('readConfigFile', () => {
       const file = join(dir, 'list.yaml');
       await writeFile(file, content);
       await expect(readConfigFile(file), JSON.stringify(content)).rejects.toThrow(
-        new RegExp(`config file ${escape(file)} must hold a mapping`),
+        new RegExp(`config file ${escapeText(file)} must hold a mapping`),
       );
     }
   });
 });
 
-function escape(text: string): string {
+function escapeText(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

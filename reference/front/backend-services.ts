@@ -7,20 +7,20 @@
  * Protected rpcs carry the local user's Basic credentials (the front
  * authenticated the request with the same users file). Statuses come back
  * as OcmErrors: by their default message when the back used one, else by the
- * hints given here per rpc (./status.ts).
+ * hints given here per rpc (./cs3-status-to-error.ts).
  */
-import { encodeInviteString } from '../../core/addresses.ts';
-import { inviteToAccept, type AcceptedInviteRequest, type AcceptedUserView, type AcceptInviteInput } from '../../core/invites.ts';
-import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../../core/model.ts';
-import { SUPPORTED_SHARE_TYPES, type IncomingShare, type ShareStateFilter } from '../../core/received-shares.ts';
-import type { CreateShareInput } from '../../core/sent-shares.ts';
-import type { UserDirectory } from '../../core/users.ts';
-import { OcmError } from '../../errors.ts';
-import type { InvitePort, ReceivedSharePort, SentSharePort } from '../../http/ports.ts';
-import { TrustedProviders, type ProviderInfo } from '../../providers/trusted-providers.ts';
-import { opaque, opaqueText, resourcePermissions, timestamp, type Msg } from '../convert.ts';
-import type { Cs3Status } from '../status.ts';
-import type { BackendClient } from './client.ts';
+import { encodeInviteString } from '../core/addresses.ts';
+import { inviteToAccept, type AcceptedInviteRequest, type AcceptedUserView, type AcceptInviteInput } from '../core/invites.ts';
+import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } from '../stores/records.ts';
+import { SUPPORTED_SHARE_TYPES, type IncomingShare, type ShareStateFilter } from '../core/received-shares.ts';
+import type { CreateShareInput } from '../core/sent-shares.ts';
+import type { UserDirectory } from '../core/users.ts';
+import { OcmError } from '../base/errors.ts';
+import type { InvitePort, ReceivedSharePort, SentSharePort } from '../http/ports.ts';
+import { TrustedProviders, type ProviderInfo } from '../providers/trusted-providers.ts';
+import { opaque, opaqueText, resourcePermissions, timestamp, type Msg } from '../grpc/convert.ts';
+import type { Cs3Status } from '../grpc/status.ts';
+import type { BackendClient } from './backend-client.ts';
 import {
   acceptedUserFromMessage,
   createCoreShareRequest,
@@ -29,8 +29,8 @@ import {
   providerFromMessage,
   receivedShareFromMessage,
   sentShareFromMessage,
-} from './convert.ts';
-import type { StatusHints } from './status.ts';
+} from './from-cs3.ts';
+import type { StatusHints } from './cs3-status-to-error.ts';
 
 const says = (status: Cs3Status, words: string) => status.message.toLowerCase().includes(words);
 

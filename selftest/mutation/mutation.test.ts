@@ -4,8 +4,8 @@
  * detected. The run itself is `npm run mutation` (and part of `.ci/run`).
  */
 import { test, expect } from '@playwright/test';
-import { FAULTS } from '../../reference/faults.ts';
-import { PROJECT_ROOT } from '../harness/requirements.ts';
+import { FAULTS } from '../../reference/base/faults.ts';
+import { PROJECT_ROOT } from '../../suites/harness/requirements.ts';
 import {
   checksOfReport,
   faultTable,

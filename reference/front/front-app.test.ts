@@ -1,5 +1,5 @@
 /**
- * The HTTP front over gRPC (remote/front.ts, decisions/0009), in one process
+ * The HTTP front over gRPC (front/front-app.ts, decisions/0009), in one process
  * but on separate sockets: instance A is split (a back with the stores and
  * the CS3 services, a front that reaches it only through its gRPC and HTTP
  * ports), instance B is a plain instance. Checks which rpcs each surface
@@ -14,16 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { flagsToConfig } from '../../cli/serve.ts';
-import { buildConfig, PROJECT_ROOT, type ReferenceConfig } from '../config.ts';
+import { buildConfig, PROJECT_ROOT, type ReferenceConfig } from '../base/config.ts';
 import { startInstance, type RunningInstance } from '../main.ts';
 import { freePort, providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
 import { call } from '../testing/client.ts';
 import { EINSTEIN, MARIE } from '../testing/harness.ts';
-import { startFront, type RunningFront } from './remote/front.ts';
-import { createCoreShareRequest } from './remote/convert.ts';
-import { RemoteReceivedShareService } from './remote/services.ts';
-import { callUnary, ocmCoreApi } from './protos.ts';
+import { startFront, type RunningFront } from './front-app.ts';
+import { createCoreShareRequest } from './from-cs3.ts';
+import { RemoteReceivedShareService } from './backend-services.ts';
+import { callUnary, ocmCoreApi } from '../grpc/protos.ts';
 import type { IncomingShare } from '../core/received-shares.ts';
 import * as grpc from '@grpc/grpc-js';
 

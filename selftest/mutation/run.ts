@@ -7,7 +7,7 @@
  *     SHOULD); no MUST requirement may fail. A configuration some faults
  *     need (e.g. `criteria: must-use-http-sig`) gets its own unfaulted run of
  *     the checks those faults select.
- *  2. For each fault of reference/faults.ts: an embedded pair whose target
+ *  2. For each fault of reference/base/faults.ts: an embedded pair whose target
  *     (instance A) runs with that fault is tested by Playwright with only the
  *     spec files naming the fault's declared requirement IDs and `--grep` on
  *     those IDs, stopping at the first failed check (`--max-failures`); its
@@ -37,10 +37,10 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT, type ConfigLayer } from '../../reference/config.ts';
-import { ALLOW_FAULTS, FAULTS, findFault, type Fault } from '../../reference/faults.ts';
-import type { ComplianceResults, PlaywrightReport } from '../harness/compliance.ts';
-import { startEmbeddedTargets } from '../harness/global-setup.ts';
+import { PROJECT_ROOT, type ConfigLayer } from '../../reference/base/config.ts';
+import { ALLOW_FAULTS, FAULTS, findFault, type Fault } from '../../reference/base/faults.ts';
+import type { ComplianceResults, PlaywrightReport } from '../../suites/harness/compliance.ts';
+import { startEmbeddedTargets } from '../../suites/harness/global-setup.ts';
 import {
   checksOfReport,
   failedRequirements,
@@ -100,7 +100,7 @@ function parseOptions(argv: string[]): Options {
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = only?.filter((name) => !findFault(name)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown fault ${unknown.join(', ')} (see reference/faults.ts)`);
+  if (unknown.length > 0) throw new Error(`unknown fault ${unknown.join(', ')} (see reference/base/faults.ts)`);
   return {
     only,
     jobs: positive('jobs', values.jobs, 3),
