@@ -3,7 +3,11 @@
  * which talks to its own origin only (exchanges.json, then the event
  * stream). Every value reaches the page through textContent, never as HTML.
  */
+import type { ExchangeRecord } from './exchange.ts';
 import type { RequirementText } from './requirements.ts';
+
+/** The saved page `run --inspect` writes next to the reports. */
+export const INSPECTOR_REPORT_FILE = 'inspector.html';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -129,9 +133,25 @@ function add(record) {
 }
 let CAPACITY = 1000;
 for (const f of Object.values(filters)) f.addEventListener('change', applyFilters);
-fetch('/_inspector/exchanges.json').then((r) => r.json()).then((data) => {
+function openFromHash() {
+  const row = byId.get(decodeURIComponent(location.hash.slice(1)));
+  if (!row) return;
+  if (!row.classList.contains('open')) row.querySelector('.line').click();
+  row.scrollIntoView();
+}
+window.addEventListener('hashchange', openFromHash);
+const saved = document.getElementById('saved-exchanges');
+if (saved) {
+  // A saved copy (run --inspect writes one next to the reports): no server behind it.
+  const data = JSON.parse(saved.textContent);
+  CAPACITY = Math.max(data.capacity, data.exchanges.length);
+  for (const record of data.exchanges.slice().reverse()) add(record);
+  document.getElementById('live').textContent = 'saved ' + data.savedAt;
+  openFromHash();
+} else fetch('/_inspector/exchanges.json').then((r) => r.json()).then((data) => {
   CAPACITY = data.capacity;
   for (const record of data.exchanges.slice().reverse()) add(record);
+  openFromHash();
   const events = new EventSource('/_inspector/events');
   events.addEventListener('exchange', (event) => add(JSON.parse(event.data)));
   events.addEventListener('open', () => { document.getElementById('live').textContent = 'live'; });
@@ -139,7 +159,15 @@ fetch('/_inspector/exchanges.json').then((r) => r.json()).then((data) => {
 });
 `;
 
-export function inspectorPage(title: string): string {
+/**
+ * The page. With `saved`, a copy that needs no server: the exchanges are
+ * embedded (as JSON data, never as markup) and a `#<id>` in the address
+ * opens that exchange, so reports can link to it.
+ */
+export function inspectorPage(title: string, saved?: { exchanges: ExchangeRecord[]; capacity: number }): string {
+  const embedded = saved
+    ? `<script type="application/json" id="saved-exchanges">${JSON.stringify({ ...saved, savedAt: new Date().toISOString() }).replace(/</g, '\\u003c')}</script>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -151,7 +179,7 @@ export function inspectorPage(title: string): string {
 <label>Surface <select id="surface"><option value="">all</option>${['ocm', 'token', 'discovery', 'sciencemesh', 'ocs', 'webdav', 'other'].map((s) => `<option>${s}</option>`).join('')}</select></label>
 <label><input type="checkbox" id="problems"> only problems</label></header>
 <main id="rows"></main>
-<script>${SCRIPT}</script>
+${embedded}<script>${SCRIPT}</script>
 </body></html>`;
 }
 
