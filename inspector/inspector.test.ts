@@ -8,7 +8,9 @@ import { getRegistry } from '../openapi/registry.ts';
 import type { ExchangeInput } from './exchange.ts';
 import { Inspector } from './inspector.ts';
 import { inspectorPlugin, isLoopbackHost } from './plugin.ts';
+import { inspectorPage } from './page.ts';
 import { BODY_CAP_BYTES } from './redact.ts';
+import { exchangeForwarder, startInspectorServer } from './server.ts';
 import { requirementMap } from './requirements.ts';
 
 const SECRET = 'a-shared-secret-nobody-may-see-123';
@@ -185,4 +187,32 @@ test('the HTTP surface: page, exchanges.json, requirement texts; 403 for clients
     isLoopbackHost('0.0.0.0'),
     isLoopbackHost('10.1.2.3'),
   ]).toEqual([true, true, true, false, false]);
+});
+
+test('run --inspect plumbing: a forwarded exchange reaches the inspector server under the id its sender gave', async () => {
+  const server = await startInspectorServer({ registry: getRegistry(), host: '127.0.0.1' });
+  try {
+    const forwarder = exchangeForwarder(server.ingestUrl);
+    forwarder.send(
+      exchange({ id: 'w0-1', requestBody: Buffer.from(share({ uri: 'http://x/dav/1', sharedSecret: SECRET, permissions: ['read'] })) }),
+    );
+    const deadline = Date.now() + 5000;
+    while (!server.inspector.get('w0-1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const record = server.inspector.get('w0-1');
+    expect(record?.schema.request.status).toBe('valid');
+    expect(JSON.stringify(record)).not.toContain(SECRET);
+    expect(forwarder.dropped()).toBe(0);
+    const page = await fetch(server.pageUrl);
+    expect(page.status).toBe(200);
+    await page.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
+test('the saved page embeds the exchanges as data, never as markup', () => {
+  const record = new Inspector({ registry: getRegistry() }).record(exchange({ peer: '</script><b>x</b>' }));
+  const html = inspectorPage('saved', { exchanges: [record], capacity: 1000 });
+  expect(html).not.toContain('</script><b>');
+  expect(html).toContain('id="saved-exchanges"');
 });

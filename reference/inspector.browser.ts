@@ -91,8 +91,9 @@ test('the inspector page shows a malformed and a signed valid share live, with t
   await expect(validRow).toHaveAttribute('data-status', '201');
   await expect(validRow.locator('.verdict')).toHaveText(`POST /ocm/shares 201 · schema ✔ · signed ✔ ${peer.key.kid}`);
   await expect(malformedRow).toHaveAttribute('data-status', '400');
+  // Refused at the schema check, before the signature was looked at: the page says it was not checked.
   await expect(malformedRow.locator('.verdict')).toHaveText(
-    /^POST \/ocm\/shares 400 · schema ✘ protocol\.webdav\.uri is required \(SHR-13\)/,
+    'POST /ocm/shares 400 · schema ✘ protocol.webdav.uri is required (SHR-13) · signature –',
   );
   await expect(malformedRow.locator('.status')).toHaveCSS('background-color', 'rgb(188, 76, 0)');
   await expect(validRow.locator('.status')).toHaveCSS('background-color', 'rgb(26, 127, 55)');
@@ -107,6 +108,14 @@ test('the inspector page shows a malformed and a signed valid share live, with t
   await expect(validRow.locator('.req a', { hasText: 'SHR-27' })).toHaveAttribute('href', '/_inspector/requirements#SHR-27');
   await expect(validRow.locator('.transcript').first()).toContainText('"sharedSecret": "[redacted]"');
   await expect(validRow.locator('.curl')).toContainText("-H 'signature: ocm=:[redacted]:'");
+  // "Copy as curl" puts the masked command on the clipboard.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  await validRow.locator('button.copy').click();
+  await expect(validRow.locator('button.copy')).toHaveText('Copied');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toMatch(/^curl -X POST '.*\/ocm\/shares'/);
+  expect(copied).toContain('[redacted]');
+  expect(copied).not.toContain(SECRET);
 
   // No secret value anywhere on the page: neither the shared secret nor the signature.
   const signatureValue = /:([^:]+):/.exec(valid.headers.signature!)![1]!;
