@@ -120,7 +120,7 @@ test('the inspector page shows a malformed and a signed valid share live, with t
   // No secret value anywhere on the page: neither the shared secret nor the signature.
   const signatureValue = /:([^:]+):/.exec(valid.headers.signature!)![1]!;
   const html = await page.content();
-  const text = await page.locator('body').innerText();
+  const text = (await page.locator('body').textContent()) ?? '';
   for (const secret of [SECRET, signatureValue]) {
     expect(html).not.toContain(secret);
     expect(text).not.toContain(secret);
