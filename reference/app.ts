@@ -258,6 +258,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     allowPrivateAddresses: config.outbound.allowPrivateAddresses,
     // The code flow as a receiver: a token when the share requires it (or the sender offers it).
     getAccessToken: core.tokenClient.exchangeForShare,
+    ...(options.inspect ? { observer: outboundObserver(options.inspect.inspector, core.domain) } : {}),
   });
   await app.register(davSurfacesPlugin, {
     users: core.users,
