@@ -51,8 +51,10 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorPl
         .type('application/json')
         .send({ message: 'the inspector answers loopback clients only (--inspect-allow-remote)' });
   });
-  app.addHook('onClose', async () => {
+  // Before the server waits for open connections: an event stream never ends by itself.
+  app.addHook('preClose', (done) => {
     for (const reply of open) reply.raw.end();
+    done();
   });
 
   app.get(INSPECTOR_PATH, async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page));
