@@ -65,6 +65,14 @@ module.exports = {
       to: { path: '^(suites|reports|results|selftest|cli)/' },
     },
     {
+      name: 'inspector-is-neutral',
+      comment:
+        'inspector/ serves both the reference (serve --inspect) and the harness (run --inspect): it imports neither, only the contracts.',
+      severity: 'error',
+      from: { path: '^inspector/' },
+      to: { path: '^(reference|suites|reports|results|selftest|cli)/' },
+    },
+    {
       name: 'no-folder-cycles',
       comment: 'Folders form layers: no cycle between two folders.',
       severity: 'error',

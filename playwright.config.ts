@@ -34,6 +34,7 @@ export default defineConfig({
       testMatch: [
         'reference/**/*.test.ts',
         'openapi/**/*.test.ts',
+        'inspector/**/*.test.ts',
         'cli/**/*.test.ts',
         'suites/**/*.test.ts',
         'reports/**/*.test.ts',
@@ -43,7 +44,7 @@ export default defineConfig({
     {
       // The HTML report in a real browser: Debian's chromium (.ci/run installs it; no download).
       name: 'browser',
-      testMatch: ['reports/**/*.browser.ts'],
+      testMatch: ['reports/**/*.browser.ts', 'reference/**/*.browser.ts'],
       use: {
         browserName: 'chromium',
         launchOptions: {

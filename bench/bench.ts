@@ -23,7 +23,11 @@
  *  (d) the full default conformance run (`ocm-conformance run`): wall time
  *      and checks per second from its compliance-results.json; target < 60 s.
  *
- *   npm run bench -- [--skip-run] [--quick] [--only discovery,shares,memory,run]
+ *  (e) `serve --inspect`: POST /ocm/shares with and without the inspector,
+ *      side by side (bench/inspector.ts); target: at most 15 % slower. And the
+ *      inspector's heap after 100,000 exchanges against after 10,000: flat.
+ *
+ *   npm run bench -- [--skip-run] [--quick] [--only discovery,shares,memory,inspect,run]
  *                    [--duration S] [--connections N] [--sizes 1000,10000,100000]
  *
  * --quick: 3 s runs, two alternations; --skip-run: leave out (d).
@@ -38,8 +42,8 @@ import { prefillReceivedShares } from '../reference/hardening/prefill.ts';
 import { startPlainPeer } from '../reference/hardening/world.ts';
 import { JsonCollection } from '../reference/stores/json-collection.ts';
 import type { ReceivedShareRecord } from '../reference/stores/records.ts';
-import { EINSTEIN } from '../reference/testing/harness.ts';
-import { load, loadAverage, median, memoryOf, runNode, spawnNode, startServe, table, type LoadFigures } from './lib.ts';
+import { benchInspect } from './inspector.ts';
+import { load, loadAverage, median, memoryOf, runNode, shareBody, spawnNode, startServe, table, type LoadFigures } from './lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +61,7 @@ const DURATION = Number(values.duration ?? (values.quick ? 3 : 8));
 const ROUNDS = values.quick ? 2 : 3;
 const CONNECTIONS = Number(values.connections);
 const SIZES = values.sizes!.split(',').map(Number);
-const only = new Set((values.only ?? 'discovery,shares,memory,run').split(','));
+const only = new Set((values.only ?? 'discovery,shares,memory,inspect,run').split(','));
 if (values['skip-run']) only.delete('run');
 
 const HOST = '127.0.0.2';
@@ -148,28 +152,6 @@ async function benchDiscovery(): Promise<void> {
     await ref.stop();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-function shareBody(providerId: string, domain: string, peerDomain: string): string {
-  return JSON.stringify({
-    shareWith: `${EINSTEIN.id}@${domain}`,
-    name: `bench-${providerId}.txt`,
-    providerId,
-    owner: `owner@${peerDomain}`,
-    sender: `sender@${peerDomain}`,
-    ownerDisplayName: 'Bench Owner',
-    senderDisplayName: 'Bench Sender',
-    shareType: 'user',
-    resourceType: 'file',
-    protocol: {
-      name: 'multi',
-      webdav: {
-        uri: `http://${peerDomain}/dav/ocm/${providerId}`,
-        sharedSecret: `bench-secret-${providerId}-0123456789`,
-        permissions: ['read'],
-      },
-    },
-  });
 }
 
 async function benchShares(): Promise<void> {
@@ -473,6 +455,11 @@ if (loadBefore[0]! > cpus().length)
   );
 if (only.has('discovery')) await benchDiscovery();
 if (only.has('shares') || only.has('memory')) await benchShares();
+if (only.has('inspect')) {
+  const inspect = await benchInspect({ host: HOST, peerHost: PEER_HOST, duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS });
+  verdicts.push(...inspect.verdicts);
+  results.inspect = inspect.results;
+}
 if (only.has('run')) await benchRun();
 const loadAfter = await loadAverage();
 

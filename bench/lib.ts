@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
+import { EINSTEIN } from '../reference/testing/harness.ts';
 
 export interface LoadFigures {
   /** Mean requests per second over the run. */
@@ -131,4 +132,27 @@ export async function runNode(args: string[], timeoutMs: number): Promise<{ code
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   clearTimeout(timer);
   return { code, output, wallMs: Date.now() - t0 };
+}
+
+/** A valid share from `peerDomain` to einstein at `domain`, with its own providerId. */
+export function shareBody(providerId: string, domain: string, peerDomain: string): string {
+  return JSON.stringify({
+    shareWith: `${EINSTEIN.id}@${domain}`,
+    name: `bench-${providerId}.txt`,
+    providerId,
+    owner: `owner@${peerDomain}`,
+    sender: `sender@${peerDomain}`,
+    ownerDisplayName: 'Bench Owner',
+    senderDisplayName: 'Bench Sender',
+    shareType: 'user',
+    resourceType: 'file',
+    protocol: {
+      name: 'multi',
+      webdav: {
+        uri: `http://${peerDomain}/dav/ocm/${providerId}`,
+        sharedSecret: `bench-secret-${providerId}-0123456789`,
+        permissions: ['read'],
+      },
+    },
+  });
 }

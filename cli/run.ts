@@ -12,6 +12,10 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { INSPECTOR_REPORT_FILE, inspectorPage } from '../inspector/page.ts';
+import { startInspectorServer, type InspectorServer } from '../inspector/server.ts';
+import { getRegistry } from '../openapi/registry.ts';
+import { INSPECT_URL_ENV } from '../suites/harness/inspect.ts';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
@@ -35,6 +39,7 @@ export interface RunFlags {
   timeout?: number;
   /** Embedded pair only: instance A as an HTTP front over its back's gRPC services (decisions/0009). */
   split?: boolean;
+  inspect?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -137,8 +142,13 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   if (flags.workers) args.push('--workers', String(flags.workers));
   else if (peerSlots !== undefined && peerSlots < 2) args.push('--workers', String(peerSlots));
   if (flags.shard) args.push('--shard', flags.shard);
+  const inspector = flags.inspect ? await startRunInspector(env) : undefined;
   const started = Date.now();
-  await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
+  try {
+    await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
+  } finally {
+    if (inspector) await saveRunInspector(inspector, reportDir);
+  }
 
   const reportFile = join(reportDir, 'test-results.json');
   if (!existsSync(reportFile)) throw new Error(`the suites wrote no report at ${reportFile}`);
@@ -194,6 +204,29 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
 }
 
 /**
+ * `run --inspect`: the inspector page for the simulated peers' side, served
+ * while the suites run (the peers forward their exchanges to it; suites/harness/inspect.ts).
+ */
+async function startRunInspector(env: NodeJS.ProcessEnv): Promise<InspectorServer> {
+  const server = await startInspectorServer({ registry: getRegistry(), capacity: 10_000, title: 'OCM inspector · simulated peers' });
+  env[INSPECT_URL_ENV] = server.ingestUrl;
+  console.log(`inspector: ${server.pageUrl} (what the target sends to the simulated peers, live)`);
+  return server;
+}
+
+/** Saves the page with the run's exchanges next to the reports (inspector.html; transcripts link to it by id) and stops it. */
+async function saveRunInspector(server: InspectorServer, reportDir: string): Promise<void> {
+  await mkdir(reportDir, { recursive: true });
+  const exchanges = server.inspector.list();
+  await writeFile(
+    join(reportDir, INSPECTOR_REPORT_FILE),
+    inspectorPage('OCM inspector · simulated peers (saved)', { exchanges, capacity: server.inspector.capacity }),
+  );
+  await server.close();
+  console.log(`inspector: ${exchanges.length} exchanges saved to ${join(reportDir, INSPECTOR_REPORT_FILE)}`);
+}
+
+/**
  * Stops the run in seconds, not minutes, when nothing answers at the target's
  * address (refused, unknown host, no answer in 10 s): every check would fail
  * the same way. Any HTTP answer, an error status included, lets the run go on.
@@ -236,6 +269,7 @@ export function runCommand(): Command {
     )
     .option('--timeout <seconds>', 'give up on the whole run after this long (default 1800)', positiveInt)
     .option('--split', "embedded pair only: run instance A as an HTTP front over its back's CS3 gRPC services (the oCIS split)")
+    .option('--inspect', "serve the OCM inspector for the simulated peers' side while the suites run (its URL is printed at the start)")
     .action(async (flags: RunFlags) => {
       if (flags.target && flags.targetConfig) throw new Error('give --target or --target-config, not both');
       if (flags.split && (flags.target || flags.targetConfig))

@@ -7,6 +7,9 @@ import { ALLOW_FAULTS, checkFaultNames } from '../reference/base/faults.ts';
 import { startInstance } from '../reference/main.ts';
 import { freePort } from '../reference/pair.ts';
 import { resolve } from 'node:path';
+import { DEFAULT_CAPACITY, Inspector } from '../inspector/inspector.ts';
+import { INSPECTOR_PATH, isLoopbackHost } from '../inspector/plugin.ts';
+import { getRegistry } from '../openapi/registry.ts';
 
 function portNumber(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
@@ -53,6 +56,31 @@ interface ServeFlags {
   alwaysRequireExchange?: boolean;
   fault?: string[];
   allowFaults?: boolean;
+  inspect?: boolean;
+  inspectAllowRemote?: boolean;
+  inspectKeep?: number;
+}
+
+/**
+ * `--inspect`: the OCM inspector's options, or why they are refused. The page
+ * shows every exchange (secrets masked, but peers, users and paths in clear),
+ * so on a host reachable from elsewhere it needs `--inspect-allow-remote`.
+ */
+export function inspectOptions(
+  flags: Pick<ServeFlags, 'inspect' | 'inspectAllowRemote' | 'inspectKeep'>,
+  host: string,
+): { capacity: number; allowRemote: boolean } | undefined {
+  if (!flags.inspect) {
+    if (flags.inspectAllowRemote || flags.inspectKeep !== undefined)
+      throw new Error('--inspect-allow-remote and --inspect-keep need --inspect');
+    return undefined;
+  }
+  const allowRemote = flags.inspectAllowRemote === true;
+  if (!allowRemote && !isLoopbackHost(host))
+    throw new Error(
+      `--inspect refused on ${host}: the inspector shows every exchange to whoever can reach it; listen on a loopback address or add --inspect-allow-remote`,
+    );
+  return { capacity: flags.inspectKeep ?? DEFAULT_CAPACITY, allowRemote };
 }
 
 /**
@@ -154,6 +182,9 @@ export function serveCommand(): Command {
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option('--allow-faults', 'allow --fault (never use it for anything but testing a conformance suite)')
+    .option('--inspect', 'serve the OCM inspector at /_inspector: every exchange live, with its verdicts (loopback only)')
+    .option('--inspect-allow-remote', 'with --inspect: also serve the inspector to clients that are not on loopback')
+    .option('--inspect-keep <n>', 'with --inspect: how many exchanges the inspector keeps in memory (default 1000)', positiveInt)
     .action(async (flags: ServeFlags, command: Command) => {
       for (const name of SWITCHES) if (command.getOptionValueSource(name) !== 'cli') delete flags[name];
       const faultFlags = faultLayer(flags);
@@ -167,13 +198,23 @@ export function serveCommand(): Command {
         });
       if (config.faults.length > 0)
         console.error(`WARNING: deliberately broken: faults ${config.faults.join(', ')} are on; this instance violates the OCM protocol`);
-      if (config.backend) return serveFront(config);
-      const instance = await startInstance(config);
+      const inspect = inspectOptions(flags, config.host);
+      if (config.backend) {
+        if (inspect) throw new Error('--inspect applies to an instance that owns its stores; a front relays, start the back with it');
+        return serveFront(config);
+      }
+      const inspector = inspect ? new Inspector({ registry: getRegistry(), capacity: inspect.capacity }) : undefined;
+      const instance = await startInstance(
+        config,
+        inspector && inspect ? { inspect: { inspector, allowRemote: inspect.allowRemote } } : {},
+      );
       console.log(`ocm-conformance reference listening on ${instance.url}`);
       console.log(`  discovery:   ${config.publicUrl}/.well-known/ocm`);
       console.log(`  OCM API:     ${instance.core.discovery.endPoint}`);
       console.log(`  sciencemesh: ${config.publicUrl}/sciencemesh`);
       console.log(`  data dir:    ${config.dataDir}`);
+      if (inspector)
+        console.log(`  inspector:   ${instance.url}${INSPECTOR_PATH} (keeps the last ${inspector.capacity} exchanges in memory)`);
       if (instance.grpcAddress)
         console.log(`  gRPC:        ${instance.grpcAddress} (CS3 OCM services; metadata authorization: Basic base64(user:password))`);
       let stopping = false;

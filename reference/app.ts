@@ -45,6 +45,9 @@ import { jwksPlugin } from './http/jwks.ts';
 import { keepRawBody, verifySignatures } from './http/ocm-signatures.ts';
 import { ocmTokenPlugin } from './http/ocm-token.ts';
 import { TokenClient } from './outbound/token-client.ts';
+import { inspectorCapture, outboundObserver } from './http/inspector-capture.ts';
+import type { Inspector } from '../inspector/inspector.ts';
+import { inspectorPlugin } from '../inspector/plugin.ts';
 import { loadOrCreateSigningKeys, type SigningKeyStore } from './signatures/index.ts';
 
 export interface Core {
@@ -82,6 +85,8 @@ export interface BuildOptions {
   /** Users and providers given directly instead of read from their files. */
   users?: UserDirectory;
   providers?: TrustedProviders;
+  /** Capture every exchange for the OCM inspector and serve its page (`serve --inspect`; inspector/). */
+  inspect?: { inspector: Inspector; allowRemote: boolean };
 }
 
 export async function buildCore(config: ReferenceConfig, options: BuildOptions = {}): Promise<Core> {
@@ -100,6 +105,7 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
     ...config.outbound,
     userAgent: `ocm-conformance-reference (${domain})`,
     signingKey: () => signingKeys?.active,
+    ...(options.inspect ? { observer: outboundObserver(options.inspect.inspector, domain) } : {}),
   });
   const capabilities = ['invites', 'notifications', 'protocol-object'];
   if (signingKeys) capabilities.push('http-sig');
@@ -210,6 +216,10 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     if (!core.stores.hasPendingWrites()) return done(null, payload);
     core.stores.settled().then(() => done(null, payload), done);
   });
+  if (options.inspect) {
+    await app.register(inspectorCapture, { inspector: options.inspect.inspector, publicUrl: config.publicUrl });
+    await app.register(inspectorPlugin, { ...options.inspect, title: `OCM inspector · ${core.domain}` });
+  }
 
   await app.register(discoveryPlugin, { document: core.discovery });
   await app.register(inviteDialogPlugin);
@@ -248,6 +258,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     allowPrivateAddresses: config.outbound.allowPrivateAddresses,
     // The code flow as a receiver: a token when the share requires it (or the sender offers it).
     getAccessToken: core.tokenClient.exchangeForShare,
+    ...(options.inspect ? { observer: outboundObserver(options.inspect.inspector, core.domain) } : {}),
   });
   await app.register(davSurfacesPlugin, {
     users: core.users,

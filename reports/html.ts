@@ -143,7 +143,7 @@ function renderExchange(e: any): string {
 
 function renderReceived(r: any): string {
   const parts = [
-    `<div class="exchange"><div class="line">⇢ ${h(r?.method ?? '')} ${h(r?.url ?? '')} <span class="muted">at ${h(r?.peer ?? '')}${r?.signature ? ` · signature ${h(r.signature)}` : ''}</span></div>`,
+    `<div class="exchange"><div class="line">⇢ ${h(r?.method ?? '')} ${h(r?.url ?? '')} <span class="muted">at ${h(r?.peer ?? '')}${r?.signature ? ` · signature ${h(r.signature)}` : ''}</span>${exchangeLink(r?.exchangeId)}</div>`,
   ];
   const headers = headersText(r?.headers);
   if (headers) parts.push(pre(headers));
@@ -151,6 +151,11 @@ function renderReceived(r: any): string {
   if (body) parts.push(pre(body));
   parts.push('</div>');
   return parts.join('');
+}
+
+/** A link to the exchange in the inspector page that `run --inspect` saves next to the reports. */
+function exchangeLink(id: unknown): string {
+  return typeof id === 'string' ? ` <a class="exchange-link" href="inspector.html#${encodeURIComponent(id)}">exchange ${h(id)}</a>` : '';
 }
 
 /** The HTTP transcript of a check: exchanges with the target, then what the simulated peers received (JSON bodies pretty-printed); any other shape as pretty JSON. */
@@ -165,6 +170,12 @@ export function renderTranscript(transcript: unknown): string {
   return parts.join('');
 }
 
+/** Ids of the inspector's exchanges in a transcript (present when the run had --inspect). */
+function inspectedExchanges(transcript: unknown): string[] {
+  const received = (transcript as { receivedByPeers?: unknown } | undefined)?.receivedByPeers;
+  return Array.isArray(received) ? received.map((r) => r?.exchangeId).filter((id): id is string => typeof id === 'string') : [];
+}
+
 function renderCheck(c: CheckResult, results: ComplianceResults): string {
   const parts = [`<div class="check" data-status="${h(c.status)}"><h4>${h(c.title)}</h4>`];
   parts.push(`<dl><dt>status</dt><dd>${h(c.status)} · ${h(formatDuration(c.durationMs))}</dd><dt>file</dt><dd>${h(c.file)}</dd>`);
@@ -177,6 +188,8 @@ function renderCheck(c: CheckResult, results: ComplianceResults): string {
     );
   }
   if (c.error) parts.push(`<b>error</b>${pre(c.error, 'error')}`);
+  const exchangeIds = c.status === 'failed' && c.transcript ? inspectedExchanges(results.transcripts[c.transcript]) : [];
+  if (exchangeIds.length) parts.push(`<p class="exchanges">In the inspector:${exchangeIds.map(exchangeLink).join('')}</p>`);
   if (c.transcript && results.transcripts[c.transcript] !== undefined) parts.push(renderTranscript(results.transcripts[c.transcript]));
   parts.push('</div>');
   return parts.join('');

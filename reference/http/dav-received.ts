@@ -58,6 +58,7 @@ import {
   resolveShareAccess,
   ShareAccessError,
   targetUrl,
+  type DavForwardOptions,
   type ShareAccess,
   type ShareAccessDeps,
 } from '../outbound/webdav-client.ts';
@@ -82,6 +83,8 @@ export interface DavReceivedOptions {
   maxMultistatusBytes?: number;
   /** Token-exchange seam, passed to resolveShareAccess. */
   getAccessToken?: ShareAccessDeps['getAccessToken'];
+  /** Sees each call to a sender (the OCM inspector); see DavForwardOptions. */
+  observer?: DavForwardOptions['observer'];
 }
 
 export const DEFAULT_MAX_MULTISTATUS_BYTES = 8 * 1024 * 1024;
@@ -450,6 +453,7 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
       answer = await forwardDav({ method, relativePath: relativePathOf(parsed.rest, parsed.trailingSlash), headers, body }, access, {
         timeoutMs: opts.timeoutMs,
         allowPrivateAddresses: opts.allowPrivateAddresses === true,
+        ...(opts.observer ? { observer: opts.observer } : {}),
       });
     } catch (error) {
       throw outboundFailure(error);

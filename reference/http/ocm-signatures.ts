@@ -94,6 +94,8 @@ export function verifySignatures(scope: FastifyInstance, options: { authenticato
     const claimOf = request.routeOptions.config.ocmSigned;
     if (!claimOf) return;
     const outcome = await authenticateRequest(options.authenticator, options.publicUrl, request, claimOf(request.body));
+    // Kept on refusals too: the inspector shows the verdict of a refused request (the handler never runs).
+    request.ocmAuth = outcome;
     if (outcome.status === 'refused') {
       request.log.warn(
         { code: outcome.code, reason: outcome.reason, detail: outcome.detail, keyid: outcome.keyid },
@@ -103,6 +105,5 @@ export function verifySignatures(scope: FastifyInstance, options: { authenticato
     }
     if (outcome.status === 'signed')
       request.log.debug({ signer: outcome.signerDomain, keyid: outcome.keyid, scheme: outcome.scheme }, 'signature verified');
-    request.ocmAuth = outcome;
   });
 }

@@ -96,6 +96,22 @@ export interface OcmClientOptions {
   userAgent?: string;
   /** The key outbound requests are signed with; absent or undefined: never sign. */
   signingKey?: () => SigningKey | undefined;
+  /** Sees every call once it ended, answered or not (the OCM inspector). */
+  observer?: (exchange: OutboundExchange) => void;
+}
+
+/** One outbound call as sent and as answered (or why it was not). */
+export interface OutboundExchange {
+  method: string;
+  url: string;
+  startedAt: number;
+  durationMs: number;
+  requestHeaders: Record<string, string>;
+  requestBody?: string;
+  status?: number;
+  responseHeaders?: Record<string, string>;
+  responseBody?: string;
+  error?: string;
 }
 
 export class OcmClient {
@@ -293,10 +309,47 @@ export class OcmClient {
     return { status, body, bodyValid };
   }
 
-  /** One bounded HTTP exchange: deadline, no redirects, capped body. */
+  /** One bounded HTTP exchange, shown to the observer when there is one. */
   private async request(
     url: string,
     init: { method: string; headers: Record<string, string>; body?: string },
+  ): Promise<{ status: number; text: string }> {
+    const observer = this.options.observer;
+    if (!observer) return this.exchange(url, init);
+    const startedAt = Date.now();
+    const started = performance.now();
+    const seen: { headers?: Record<string, string> } = {};
+    const report = (answer: { status?: number; text?: string; error?: string }) =>
+      observer({
+        method: init.method,
+        url,
+        startedAt,
+        durationMs: performance.now() - started,
+        requestHeaders: { 'user-agent': this.options.userAgent ?? 'ocm-conformance-reference', ...init.headers },
+        ...(init.body !== undefined ? { requestBody: init.body } : {}),
+        ...(answer.status !== undefined ? { status: answer.status } : {}),
+        ...(seen.headers ? { responseHeaders: seen.headers } : {}),
+        ...(answer.text !== undefined ? { responseBody: answer.text } : {}),
+        ...(answer.error !== undefined ? { error: answer.error } : {}),
+      });
+    try {
+      const answer = await this.exchange(url, init, seen);
+      report(answer);
+      return answer;
+    } catch (error) {
+      report({
+        ...(error instanceof OutboundError && error.status !== undefined ? { status: error.status } : {}),
+        error: (error as Error).message,
+      });
+      throw error;
+    }
+  }
+
+  /** One bounded HTTP exchange: deadline, no redirects, capped body. */
+  private async exchange(
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+    seen: { headers?: Record<string, string> } = {},
   ): Promise<{ status: number; text: string }> {
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     const headers = { 'user-agent': this.options.userAgent ?? 'ocm-conformance-reference', ...init.headers };
@@ -312,6 +365,7 @@ export class OcmClient {
     } catch (error) {
       throw fetchFailure(error, url, signal);
     }
+    seen.headers = Object.fromEntries(response.headers.entries());
     if (response.status >= 300 && response.status < 400) {
       void response.body?.cancel().catch(() => undefined); // not awaited: a cancel may never settle (e.g. a tee'd body) and is outside the deadline
       throw new OutboundError(

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { ReceivedShareRecord } from '../stores/records.ts';
 import { providerEntry } from '../pair.ts';
 import { TrustedProviders } from '../providers/trusted-providers.ts';
-import { OutboundError, type DiscoveredPeer } from './ocm-client.ts';
+import { OutboundError, type DiscoveredPeer, type OutboundExchange } from './ocm-client.ts';
 import { forwardDav, readBody, resolveShareAccess, ShareAccessError, type ShareAccessDeps } from './webdav-client.ts';
 
 const SENDER = 'http://127.0.0.3:7001';
@@ -273,6 +273,25 @@ test.describe('forwardDav', () => {
         expect(request!.headers['if-match']).toBe('"x"');
         expect(request!.headers['content-length']).toBe(String(payload.length));
         expect(request!.body.equals(payload)).toBe(true);
+      },
+    );
+  });
+
+  test('the observer (the OCM inspector) sees each call with its status once the headers arrived', async () => {
+    await withServer(
+      (_req, res) => res.writeHead(207, { 'content-type': 'application/xml' }).end('<x/>'),
+      async (origin) => {
+        const seen: OutboundExchange[] = [];
+        const access = { baseUrl: `${origin}/dav/ocm/tok`, authorization: 'Bearer s' };
+        const answer = await forwardDav({ method: 'PROPFIND', relativePath: 'a.txt', headers: {} }, access, {
+          timeoutMs: 2_000,
+          observer: (exchange) => seen.push(exchange),
+        });
+        await readBody(answer.body, 100);
+        expect(seen).toEqual([
+          expect.objectContaining({ method: 'PROPFIND', url: `${origin}/dav/ocm/tok/a.txt`, status: 207, responseBody: '[streamed body]' }),
+        ]);
+        expect(seen[0]!.requestHeaders.authorization).toBe('Bearer s');
       },
     );
   });

@@ -49,7 +49,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { ReceivedShareRecord } from '../stores/records.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
-import { OutboundError, type DiscoveredPeer, type OcmClient } from './ocm-client.ts';
+import { OutboundError, type DiscoveredPeer, type OcmClient, type OutboundExchange } from './ocm-client.ts';
 
 /** The prefix used when the sender's discovery names no webdav path. */
 export const DEFAULT_WEBDAV_PREFIX = '/dav/ocm';
@@ -226,6 +226,8 @@ export interface DavForwardOptions {
   userAgent?: string;
   /** See address-guard.ts: host names of senders may not resolve to internal addresses unless allowed. */
   allowPrivateAddresses?: boolean;
+  /** Sees each call once its answer's headers arrived, or why none came (the OCM inspector); bodies are streams and not shown. */
+  observer?: (exchange: OutboundExchange) => void;
 }
 
 export interface DavForwardResponse {
@@ -302,6 +304,18 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
     throw error;
   }
   touch();
+  const startedAt = Date.now();
+  const started = performance.now();
+  const observe = (answer: Pick<OutboundExchange, 'status' | 'responseHeaders' | 'responseBody' | 'error'>) =>
+    opts.observer?.({
+      method,
+      url,
+      startedAt,
+      durationMs: performance.now() - started,
+      requestHeaders: headers,
+      ...(body !== undefined ? { requestBody: Buffer.isBuffer(body) ? body.toString('utf8') : '[streamed body]' } : {}),
+      ...answer,
+    });
   let response: Response;
   try {
     response = await fetch(url, {
@@ -314,9 +328,16 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
     } as RequestInit);
   } catch (error) {
     stop();
-    throw failure(error, url, timedOut);
+    const failed = failure(error, url, timedOut);
+    observe({ error: failed.message });
+    throw failed;
   }
   touch(); // the headers arrived: the idle deadline now covers the body
+  observe({
+    status: response.status,
+    responseHeaders: Object.fromEntries(response.headers.entries()),
+    ...(response.body ? { responseBody: '[streamed body]' } : {}),
+  });
 
   const responseHeaders: Record<string, string> = {};
   response.headers.forEach((value, name) => {

@@ -14,6 +14,7 @@
  */
 import { test as base, expect, type TestInfo } from '@playwright/test';
 import { PeerSimulator } from './peer-simulator.ts';
+import { forwardToInspector } from './inspect.ts';
 import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
@@ -57,6 +58,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         const [host, port] = address.split(':');
         return new PeerSimulator({ name: `peer${i + 1}`, host: host!, port: Number(port), targetOrigin: context.target.baseUrl });
       }) as [PeerSimulator, PeerSimulator];
+      forwardToInspector(peers, workerInfo.parallelIndex);
       await Promise.all(peers.map((p) => p.start()));
       await use(peers);
       await Promise.all(peers.map((p) => p.stop()));
@@ -99,6 +101,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       headers: r.headers,
       body: r.body ?? (r.rawBody.length ? r.rawBody.toString('utf8').slice(0, 4000) : undefined),
       signature: r.signature.status,
+      ...(r.inspectorId ? { exchangeId: r.inspectorId } : {}),
     }));
     await attachTranscript(testInfo, transcript, received);
   },

@@ -45,6 +45,24 @@ export interface RecordedRequest {
   body: any;
   /** Verdict on an RFC 9421 OCM signature, checked against the target's JWKS (suites/harness/http-signatures.ts). */
   signature: SignatureVerdict | { status: 'not-checked'; reason: string };
+  /** Id of this exchange in the OCM inspector (`run --inspect`). */
+  inspectorId?: string;
+}
+
+/** One answered exchange with the peer, for `onExchange`. */
+export interface PeerExchange {
+  startedAt: number;
+  durationMs: number;
+  method: string;
+  /** Absolute URL as received. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  status: number;
+  responseHeaders: Record<string, string | string[] | number | undefined>;
+  responseBody: string | Buffer | undefined;
+  /** The recorded request (with its signature verdict); absent for routes that record nothing (JWKS). */
+  recorded: RecordedRequest | undefined;
 }
 
 /** What the peer advertises, settable per test. */
@@ -139,6 +157,8 @@ export class PeerSimulator {
   /** Shares the target sent us: the parsed bodies of accepted POST /shares. */
   readonly receivedShares: any[] = [];
   targetOrigin: string | undefined;
+  /** Sees every exchange once answered, and may name its id (the OCM inspector of `run --inspect`). */
+  onExchange: ((exchange: PeerExchange) => string | undefined) | undefined;
 
   private app: FastifyInstance | undefined;
   private filesDir = '';
@@ -256,6 +276,7 @@ export class PeerSimulator {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
+    this.watchExchanges(app);
     app.addHook('onRequest', async () => {
       if (this.behaviour.delayMs > 0) await new Promise((r) => setTimeout(r, this.behaviour.delayMs));
     });
@@ -274,6 +295,7 @@ export class PeerSimulator {
       };
       entry.signature = await this.checkSignature(request, rawBody);
       this.requests.push(entry);
+      this.recorded.set(request, entry);
       return entry;
     };
 
@@ -370,6 +392,42 @@ export class PeerSimulator {
     await this.app?.close();
     this.app = undefined;
     if (this.filesDir) await rm(this.filesDir, { recursive: true, force: true });
+  }
+
+  private readonly recorded = new WeakMap<FastifyRequest, RecordedRequest>();
+
+  /** Hands each answered exchange to `onExchange`, when set. */
+  private watchExchanges(app: FastifyInstance): void {
+    const open = new WeakMap<FastifyRequest, { startedAt: number; started: number; payload?: string | Buffer }>();
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (this.onExchange) open.set(request, { startedAt: Date.now(), started: performance.now() });
+      done();
+    });
+    app.addHook('onSend', (request, _reply, payload, done) => {
+      const state = open.get(request);
+      if (state)
+        state.payload = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : payload == null ? undefined : '[streamed body]';
+      done(null, payload);
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      const state = open.get(request);
+      if (!state || !this.onExchange) return done();
+      const recorded = this.recorded.get(request);
+      const id = this.onExchange({
+        startedAt: state.startedAt,
+        durationMs: performance.now() - state.started,
+        method: request.method,
+        url: `${this.origin}${request.url}`,
+        headers: request.headers,
+        rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        status: reply.statusCode,
+        responseHeaders: reply.getHeaders(),
+        responseBody: state.payload,
+        recorded,
+      });
+      if (recorded && id) recorded.inspectorId = id;
+      done();
+    });
   }
 
   /** Verifies an incoming signature against the target's published keys. */
