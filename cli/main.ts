@@ -8,6 +8,7 @@ import { runCommand } from './run.ts';
 import { validateDiscoveryCommand } from './validate-discovery.ts';
 import { reportCommand } from './report.ts';
 import { matrixCommand } from './matrix.ts';
+import { certifyCommand } from './certify.ts';
 
 const program = new Command()
   .name('ocm-conformance')
@@ -21,6 +22,7 @@ program.addCommand(runCommand());
 program.addCommand(validateDiscoveryCommand());
 program.addCommand(reportCommand());
 program.addCommand(matrixCommand());
+program.addCommand(certifyCommand());
 
 try {
   await program.parseAsync(process.argv);

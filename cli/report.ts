@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { closingTable } from '../results/model.ts';
 import { mergeResults } from '../reports/merge.ts';
 import { readResults } from '../results/schema.ts';
-import { describeReportFiles, writeReports } from '../reports/write.ts';
+import { describeReportFiles, REPORT_FILES, writeReports } from '../reports/write.ts';
 import { verdictText } from '../reports/format.ts';
 
 interface ReportFlags {
@@ -22,13 +22,13 @@ interface ReportFlags {
 export function reportCommand(): Command {
   return new Command('report')
     .description(
-      'rebuild every report format (HTML, JUnit, Markdown, EARL, badge) from a stored results file, or merge shard results into one report',
+      'rebuild every report format (HTML, JUnit, Markdown, EARL, CTRF, badges) from a stored results file, or merge shard results into one report',
     )
     .option('--results <file>', 'the compliance results file (default reports/output/compliance-results.json)')
     .option('--out <dir>', "where the reports go (default: the results file's folder; with --merge, reports/output/merged)")
     .option('--merge <files...>', 'merge these shard results files (from `run --shard i/n`) into one results file and its reports')
     .option('--fail-on-must', 'exit 1 when the verdict fails (a MUST requirement failed, minus expected failures)')
-    .addHelpText('after', '\nWrites compliance-results.json, report.html, junit.xml, summary.md, results.earl.jsonld and badge.svg.')
+    .addHelpText('after', `\nWrites ${Object.values(REPORT_FILES).join(', ')}.`)
     .action(async (flags: ReportFlags) => {
       if (flags.merge && flags.results) throw new Error('give --results or --merge, not both');
       let results;

@@ -8,7 +8,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -20,6 +20,9 @@ import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
+import { loadCatalogue } from '../suites/harness/requirements.ts';
+import { ONLY_ENV, PRESETS, resolveSelection } from '../suites/harness/selection.ts';
+import { annotationMode, githubAnnotations } from '../reports/annotations.ts';
 import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } from '../reports/expectations.ts';
 import { verdictText } from '../reports/format.ts';
 import { collectRunSecrets } from '../results/redact.ts';
@@ -40,6 +43,9 @@ export interface RunFlags {
   /** Embedded pair only: instance A as an HTTP front over its back's gRPC services (decisions/0009). */
   split?: boolean;
   inspect?: boolean;
+  only?: string;
+  preset?: string;
+  annotations?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -107,6 +113,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     throw new Error('--update-expectations needs --expectations FILE (the ledger to write)');
   if (flags.updateExpectations && shard)
     throw new Error('--update-expectations needs the whole run: merge the shards first, or run without --shard');
+  const only = resolveSelection(flags, loadCatalogue()); // refuses unknown IDs before anything starts
   const runDir = join(reportDir, 'run');
   await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true });
@@ -136,6 +143,8 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   if (flags.split) env.OCM_SPLIT = '1';
   else delete env.OCM_SPLIT;
   if (flags.profile) env.OCM_PROFILE = flags.profile;
+  if (only) env[ONLY_ENV] = only.join(',');
+  else delete env[ONLY_ENV];
   const args: string[] = [];
   if (flags.grep) args.push('--grep', flags.grep);
   // Each parallel worker needs its own pair of simulated peer addresses.
@@ -184,6 +193,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
       : {}),
     ...(shard ? { shard } : {}),
     ...(flags.grep ? { grep: flags.grep } : {}),
+    ...(only ? { selection: { only, selectedBy: selectionLabel(flags) } } : {}),
     toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
     gateReason: (requirement) => notApplicableReason(requirement.id) ?? recordedGateReason(requirement.id),
     attachmentsRoot: PROJECT_ROOT,
@@ -201,6 +211,22 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
   }
   return outcome;
+}
+
+function selectionLabel(flags: RunFlags): string {
+  return [flags.only !== undefined ? `--only ${flags.only}` : '', flags.preset ? `--preset ${flags.preset}` : ''].filter(Boolean).join(' ');
+}
+
+/**
+ * In GitHub Actions (or with `--annotations github`): one workflow annotation
+ * per requirement not met, and the Markdown summary appended to the job's
+ * step summary (`$GITHUB_STEP_SUMMARY`), so a plain `run` step needs nothing else.
+ */
+async function publishToCi(flags: RunFlags, outcome: RunOutcome): Promise<void> {
+  if (annotationMode(flags.annotations) !== 'github') return;
+  for (const line of githubAnnotations(outcome.results)) console.log(line);
+  const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+  if (summaryFile && outcome.reports) await appendFile(summaryFile, `${await readFile(outcome.reports.markdown, 'utf8')}\n`);
 }
 
 /**
@@ -256,7 +282,18 @@ export function runCommand(): Command {
     .option('--target-config <file>', 'YAML target config: URL, profile, driver, users, trusted peer addresses, expected failures')
     .option('--profile <profile>', "OCM version profile: 1.0, 1.1, 1.2, 1.3, 1.4, main or auto (default: the config's, else main)")
     .option('--report-dir <dir>', 'where reports go (default reports/output)')
-    .option('--grep <pattern>', 'only checks whose title matches, e.g. a requirement ID such as SHR-')
+    .option('--grep <pattern>', "only checks whose title matches (Playwright's --grep: a regular expression, case-insensitive)")
+    .option('--only <ids>', 'only the checks of these requirement IDs and prefixes, exact and case-sensitive: SHR-4,SHR-6 or DISC-,SIG-')
+    .option(
+      '--preset <name>',
+      `a named selection: ${Object.entries(PRESETS)
+        .map(([name, p]) => `${name} (${p.description})`)
+        .join('; ')}`,
+    )
+    .option(
+      '--annotations <mode>',
+      'github: print a workflow annotation per requirement not met and append summary.md to $GITHUB_STEP_SUMMARY (default when GITHUB_ACTIONS=true); none',
+    )
     .option(
       '--expectations <file>',
       'expectation ledger (YAML or JSON): {implementation, expectedFailures: [IDs]}; listed failures do not fail the run',
@@ -281,7 +318,9 @@ export function runCommand(): Command {
           throw new Error(`--target ${flags.target} is not an absolute URL`);
         }
       }
-      const { results, resultsFile, reports, ledgerFile } = await runConformance(flags);
+      annotationMode(flags.annotations); // refuse a bad mode before the run
+      const outcome = await runConformance(flags);
+      const { results, resultsFile, reports, ledgerFile } = outcome;
       console.log(
         `\nocm-conformance: ${results.target.name} (${results.target.url}), profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`,
       );
@@ -298,6 +337,7 @@ export function runCommand(): Command {
       if (reports) console.log(`reports:\n${describeReportFiles(reports)}`);
       else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
       if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);
+      await publishToCi(flags, outcome);
       process.exitCode = results.verdict.pass ? 0 : 1;
     });
 }

@@ -6,6 +6,8 @@ import { buildConfig, readConfigFile, type ConfigLayer, type ReferenceConfig } f
 import { ALLOW_FAULTS, checkFaultNames } from '../reference/base/faults.ts';
 import { startInstance } from '../reference/main.ts';
 import { freePort } from '../reference/pair.ts';
+import { rmSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_CAPACITY, Inspector } from '../inspector/inspector.ts';
 import { INSPECTOR_PATH, isLoopbackHost } from '../inspector/plugin.ts';
@@ -30,6 +32,8 @@ function wholeNumber(value: string): number {
 const SWITCHES = ['sign', 'verify', 'legacyCavage', 'tokenExchange'] as const;
 
 interface ServeFlags {
+  readyFile?: string;
+  pidFile?: string;
   host?: string;
   port?: number;
   grpcPort?: number;
@@ -185,8 +189,11 @@ export function serveCommand(): Command {
     .option('--inspect', 'serve the OCM inspector at /_inspector: every exchange live, with its verdicts (loopback only)')
     .option('--inspect-allow-remote', 'with --inspect: also serve the inspector to clients that are not on loopback')
     .option('--inspect-keep <n>', 'with --inspect: how many exchanges the inspector keeps in memory (default 1000)', positiveInt)
+    .option('--ready-file <file>', 'write the URL to this file once the server accepts connections (scripts wait for it); removed on stop')
+    .option('--pid-file <file>', "write the server's process id to this file (kill $(cat FILE) stops it, also behind npx); removed on stop")
     .action(async (flags: ServeFlags, command: Command) => {
       for (const name of SWITCHES) if (command.getOptionValueSource(name) !== 'cli') delete flags[name];
+      const files = await processFiles(flags);
       const faultFlags = faultLayer(flags);
       const fromFile = flags.config ? await readConfigFile(flags.config) : {};
       let config = buildConfig(fromFile, flagsToConfig(flags), faultFlags);
@@ -201,7 +208,7 @@ export function serveCommand(): Command {
       const inspect = inspectOptions(flags, config.host);
       if (config.backend) {
         if (inspect) throw new Error('--inspect applies to an instance that owns its stores; a front relays, start the back with it');
-        return serveFront(config);
+        return serveFront(config, files);
       }
       const inspector = inspect ? new Inspector({ registry: getRegistry(), capacity: inspect.capacity }) : undefined;
       const instance = await startInstance(
@@ -217,12 +224,14 @@ export function serveCommand(): Command {
         console.log(`  inspector:   ${instance.url}${INSPECTOR_PATH} (keeps the last ${inspector.capacity} exchanges in memory)`);
       if (instance.grpcAddress)
         console.log(`  gRPC:        ${instance.grpcAddress} (CS3 OCM services; metadata authorization: Basic base64(user:password))`);
+      await files.ready(instance.url);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         console.log(`received ${signal}, stopping`);
         await instance.close();
+        files.remove();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop('SIGINT'));
@@ -230,8 +239,36 @@ export function serveCommand(): Command {
     });
 }
 
+interface ProcessFiles {
+  /** Writes the ready file (atomically: a waiting script never reads half a URL). */
+  ready(url: string): Promise<void>;
+  remove(): void;
+}
+
+/**
+ * `--pid-file` is written at once, `--ready-file` only when the server
+ * listens; a ready file left by an earlier run is removed first, so it never
+ * announces a server that is not up yet. Both go when the server stops.
+ */
+async function processFiles(flags: Pick<ServeFlags, 'readyFile' | 'pidFile'>): Promise<ProcessFiles> {
+  const readyFile = flags.readyFile === undefined ? undefined : resolve(flags.readyFile);
+  const pidFile = flags.pidFile === undefined ? undefined : resolve(flags.pidFile);
+  if (readyFile) await rm(readyFile, { force: true });
+  if (pidFile) await writeFile(pidFile, `${process.pid}\n`);
+  return {
+    async ready(url) {
+      if (!readyFile) return;
+      await writeFile(`${readyFile}.tmp`, `${url}\n`);
+      await rename(`${readyFile}.tmp`, readyFile);
+    },
+    remove() {
+      for (const file of [readyFile, pidFile]) if (file) rmSync(file, { force: true });
+    },
+  };
+}
+
 /** `serve --grpc-backend … --http-backend …`: an HTTP front over another instance (decisions/0009). */
-async function serveFront(config: ReferenceConfig): Promise<void> {
+async function serveFront(config: ReferenceConfig, files: ProcessFiles): Promise<void> {
   if ((config.faults ?? []).length > 0)
     throw new Error('--fault applies to the instance that owns the stores: start the back with it, not the front');
   // Loaded only in front mode: a normal instance does not pay for it at start-up.
@@ -244,12 +281,14 @@ async function serveFront(config: ReferenceConfig): Promise<void> {
   console.log(`  gRPC backend: ${config.backend!.grpc} (CS3 services; metadata authorization: Basic base64(user:password))`);
   console.log(`  HTTP backend: ${config.backend!.http} (file bytes, notifications, token endpoint, keys, discovery)`);
   console.log('  data dir:     none (a front opens no stores)');
+  await files.ready(front.url);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`received ${signal}, stopping`);
     await front.close();
+    files.remove();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

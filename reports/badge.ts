@@ -5,6 +5,10 @@
  * when the verdict passes with nothing failed, amber when it passes only
  * thanks to declared expected failures or nothing was judged, red when it
  * fails. The <title> says what was not run.
+ *
+ * `badge.json` carries the same text and colour in the shields.io endpoint
+ * format (https://shields.io/badges/endpoint-badge), so a vendor can publish
+ * the file and embed `https://img.shields.io/endpoint?url=<its URL>`.
  */
 import type { ComplianceResults } from '../results/model.ts';
 import { escapeXml as x, mustRateText } from './format.ts';
@@ -18,9 +22,15 @@ function textWidth(text: string): number {
   return Math.ceil(w);
 }
 
+/** The colour from the verdict and the MUST figures (also used for submissions, which carry only those). */
+export function badgeColourFor(figures: { pass: boolean; mustFailed: number; mustTested: number }): string {
+  if (!figures.pass) return BADGE_COLOURS.fail;
+  return figures.mustFailed > 0 || figures.mustTested === 0 ? BADGE_COLOURS.partial : BADGE_COLOURS.pass;
+}
+
 export function badgeColour(results: ComplianceResults): string {
-  if (!results.verdict.pass) return BADGE_COLOURS.fail;
-  return results.summary.must.failed > 0 || results.summary.must.tested === 0 ? BADGE_COLOURS.partial : BADGE_COLOURS.pass;
+  const m = results.summary.must;
+  return badgeColourFor({ pass: results.verdict.pass, mustFailed: m.failed, mustTested: m.tested });
 }
 
 export function renderBadge(results: ComplianceResults): string {
@@ -43,4 +53,27 @@ export function renderBadge(results: ComplianceResults): string {
 </g>
 </svg>
 `;
+}
+
+/** The shields.io endpoint document: `schemaVersion` 1, `label`, `message`, `color` (hex without `#`). */
+export interface ShieldsEndpoint {
+  schemaVersion: 1;
+  label: string;
+  message: string;
+  color: string;
+  cacheSeconds?: number;
+}
+
+export function badgeEndpoint(results: ComplianceResults): ShieldsEndpoint {
+  return {
+    schemaVersion: 1,
+    label: `OCM ${results.run.profile}`,
+    message: mustRateText(results),
+    color: badgeColour(results).replace(/^#/, ''),
+    cacheSeconds: 3600,
+  };
+}
+
+export function renderBadgeEndpoint(results: ComplianceResults): string {
+  return `${JSON.stringify(badgeEndpoint(results), null, 2)}\n`;
 }

@@ -1,5 +1,5 @@
 /** Small helpers shared by the report formats. */
-import type { ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
+import type { CheckResult, ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '')
@@ -23,6 +23,11 @@ export function escapeXml(value: unknown): string {
 /** Text content of an XML element (newlines kept). */
 export function escapeXmlText(value: unknown): string {
   return escapeXml(value).replace(/&#10;/g, '\n');
+}
+
+/** Where a check is defined: `suites/<area>/<file>.spec.ts:<line>` (the file alone in older results). */
+export function checkLocation(check: Pick<CheckResult, 'file' | 'line'>): string {
+  return check.line ? `${check.file}:${check.line}` : check.file;
 }
 
 export const OUTCOME_LABEL: Record<Outcome, string> = {

@@ -13,6 +13,7 @@ import type { CheckResult, ComplianceResults, Outcome, RequirementResult } from 
 import { OUTCOMES } from '../results/model.ts';
 import {
   areasOf,
+  checkLocation,
   escapeHtml as h,
   formatDuration,
   levelsOf,
@@ -178,7 +179,9 @@ function inspectedExchanges(transcript: unknown): string[] {
 
 function renderCheck(c: CheckResult, results: ComplianceResults): string {
   const parts = [`<div class="check" data-status="${h(c.status)}"><h4>${h(c.title)}</h4>`];
-  parts.push(`<dl><dt>status</dt><dd>${h(c.status)} · ${h(formatDuration(c.durationMs))}</dd><dt>file</dt><dd>${h(c.file)}</dd>`);
+  parts.push(
+    `<dl><dt>status</dt><dd>${h(c.status)} · ${h(formatDuration(c.durationMs))}</dd><dt>defined at</dt><dd>${h(checkLocation(c))}</dd>`,
+  );
   if (c.reason) parts.push(`<dt>not run because</dt><dd>${h(c.reason)}</dd>`);
   if (c.interop) parts.push(`<dt>interop</dt><dd>${h(c.interop.sender)} → ${h(c.interop.receiver)}</dd>`);
   parts.push('</dl>');

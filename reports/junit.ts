@@ -11,7 +11,7 @@
  *  - check not run / requirement without checks (not run, not applicable) → <skipped message="reason">
  */
 import type { CheckResult, ComplianceResults, RequirementResult } from '../results/model.ts';
-import { areasOf, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
+import { areasOf, checkLocation, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
 import { redactDeep } from '../results/redact.ts';
 
 export interface JunitCase {
@@ -80,7 +80,7 @@ function renderCase(c: JunitCase): string {
     property('section', r.section),
     property('outcome', r.outcome),
     property('outcome-text', outcomeText(r)),
-    ...(c.check ? [property('check', c.check.id), property('check-status', c.check.status), property('file', c.check.file)] : []),
+    ...(c.check ? [property('check', c.check.id), property('check-status', c.check.status), property('file', checkLocation(c.check))] : []),
     ...(r.expectedFailure ? [property('expectation', r.unexpectedPass ? 'unexpected-pass' : 'expected-failure')] : []),
     ...(c.check?.transcript ? [property('transcript', c.check.transcript)] : []),
   ];
@@ -99,7 +99,8 @@ function renderCase(c: JunitCase): string {
     body.push(`<skipped message="${x(c.message)}"/>`);
   }
   if (c.note) body.push(`<system-out>${xt(c.note)}</system-out>`);
-  return `    <testcase name="${x(name)}" classname="${x(`ocm.${r.area}.${r.id}`)}" time="${time}">${body.join('')}</testcase>`;
+  const where = c.check ? ` file="${x(c.check.file)}"${c.check.line ? ` line="${c.check.line}"` : ''}` : '';
+  return `    <testcase name="${x(name)}" classname="${x(`ocm.${r.area}.${r.id}`)}"${where} time="${time}">${body.join('')}</testcase>`;
 }
 
 export function renderJunit(input: ComplianceResults): string {

@@ -61,6 +61,8 @@ export function mergeResults(parts: ComplianceResults[]): ComplianceResults {
       profile: first.run.profile,
       ...(first.run.profileWarning ? { profileWarning: first.run.profileWarning } : {}),
       ...(first.run.grep ? { grep: first.run.grep } : {}),
+      ...(first.run.only ? { only: first.run.only } : {}),
+      ...(first.run.selectedBy ? { selectedBy: first.run.selectedBy } : {}),
       mergedFrom: ordered.flatMap(
         (p) =>
           p.run.mergedFrom ?? [

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareIds, expectedActual, finalizeResults, type ComplianceResults } from '../results/model.ts';
+import { compareIds, expectedActual, finalizeResults, RESULTS_SCHEMA_URL, type ComplianceResults } from '../results/model.ts';
 import { mergeResults } from './merge.ts';
 import { readResults, resultsProblems, ResultsFileError, writeResults } from '../results/schema.ts';
 import { sampleResults } from './testing.ts';
@@ -22,7 +22,7 @@ test.describe('the results model', () => {
     for (const file of storedRuns) expect(resultsProblems(JSON.parse(await readFile(join(RUNS, file), 'utf8'))), file).toEqual([]);
     const dir = await mkdtemp(join(tmpdir(), 'ocm-results-'));
     await writeResults(join(dir, 'r.json'), results);
-    expect(await readResults(join(dir, 'r.json'))).toEqual(results);
+    expect(await readResults(join(dir, 'r.json'))).toEqual({ $schema: RESULTS_SCHEMA_URL, ...results });
   });
 
   test('the schema refuses what is not results', async () => {

@@ -6,12 +6,15 @@
  *   summary.md               Markdown for CI job summaries
  *   results.earl.jsonld      EARL assertions in JSON-LD
  *   badge.svg                profile and MUST pass rate
+ *   badge.json               the same badge as a shields.io endpoint document
+ *   ctrf-report.json         CTRF (Common Test Report Format) JSON
  * Each file is scrubbed of secrets (results/redact.ts) as it is written.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ComplianceResults } from '../results/model.ts';
-import { renderBadge } from './badge.ts';
+import { renderBadge, renderBadgeEndpoint } from './badge.ts';
+import { renderCtrf } from './ctrf.ts';
 import { renderEarl } from './earl.ts';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
@@ -26,6 +29,8 @@ export const REPORT_FILES = {
   markdown: 'summary.md',
   earl: 'results.earl.jsonld',
   badge: 'badge.svg',
+  badgeEndpoint: 'badge.json',
+  ctrf: 'ctrf-report.json',
 } as const;
 
 export type ReportFiles = Record<keyof typeof REPORT_FILES, string>;
@@ -42,9 +47,17 @@ export async function writeReports(input: ComplianceResults, dir: string, option
     [files.markdown, renderMarkdown(results)],
     [files.earl, renderEarl(results)],
     [files.badge, renderBadge(results)],
+    [files.badgeEndpoint, renderBadgeEndpoint(results)],
+    [files.ctrf, renderCtrf(results)],
   ];
   await Promise.all(rendered.map(([file, text]) => writeFile(file, scrubText(text))));
   return files;
+}
+
+/** Pretty JSON, scrubbed of secrets, into a file whose folder is made if missing. */
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, scrubText(`${JSON.stringify(value, null, 2)}\n`));
 }
 
 export function describeReportFiles(files: ReportFiles): string {
@@ -55,6 +68,8 @@ export function describeReportFiles(files: ReportFiles): string {
     markdown: 'Markdown summary',
     earl: 'EARL (JSON-LD)',
     badge: 'badge (SVG)',
+    badgeEndpoint: 'badge (shields)',
+    ctrf: 'CTRF (JSON)',
   };
   return (Object.keys(REPORT_FILES) as Array<keyof typeof REPORT_FILES>).map((k) => `  ${label[k].padEnd(17)} ${files[k]}`).join('\n');
 }

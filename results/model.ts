@@ -45,6 +45,8 @@ export interface JudgedRequirement {
 }
 
 export const RESULTS_FORMAT = 'ocm-conformance/results@1';
+/** The stable URL of the results schema (its `$id`); each results file names it in `$schema`. */
+export const RESULTS_SCHEMA_URL = 'https://ocm-conformance.github.io/schemas/results-1.json';
 
 export type Outcome = 'passed' | 'failed' | 'warning' | 'not-applicable' | 'not-run';
 export const OUTCOMES: readonly Outcome[] = ['passed', 'failed', 'warning', 'not-applicable', 'not-run'];
@@ -57,6 +59,8 @@ export interface CheckResult {
   title: string;
   /** The suite file that defines the check. */
   file: string;
+  /** The line of `file` where the check is defined (its `check(...)` call). */
+  line?: number;
   status: CheckStatus;
   durationMs: number;
   /** First lines of the failure message (ANSI stripped). */
@@ -119,6 +123,8 @@ export interface InteropCell {
 }
 
 export interface ComplianceResults {
+  /** Set when the file is written (results/schema.ts). */
+  $schema?: typeof RESULTS_SCHEMA_URL;
   format: typeof RESULTS_FORMAT;
   tool: { name: string; version: string };
   run: {
@@ -132,6 +138,10 @@ export interface ComplianceResults {
     mergedFrom?: Array<{ startedAt: string; durationMs: number; shard?: { current: number; total: number }; targetUrl: string }>;
     /** The `--grep` filter, when only some checks ran. */
     grep?: string;
+    /** Only the checks of these requirement IDs ran (`--only`, `--preset`). */
+    only?: string[];
+    /** How `only` was chosen, e.g. `--preset pr`. */
+    selectedBy?: string;
   };
   target: {
     name: string;
@@ -212,6 +222,8 @@ export interface BuildOptions {
   expectations?: { file?: string; implementation?: string };
   shard?: { current: number; total: number };
   grep?: string;
+  /** The requirement IDs selected by `--only`/`--preset`, and how. */
+  selection?: { only: string[]; selectedBy: string };
   toolVersion: string;
   /** Why a selected requirement does not apply to this target (capability/criterion gates). */
   gateReason(requirement: JudgedRequirement): string | undefined;
@@ -302,7 +314,8 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
         const ids = [...new Set(annotations.filter((a) => a.type === 'requirement').map((a) => a.description ?? ''))];
         const notRun = annotations.find((a) => a.type === 'not-run');
-        const source = annotations.find((a) => a.type === 'source')?.description;
+        // `check()` records where it was called (suite file:line:column); Playwright only knows the harness line.
+        const source = /^(.+?)(?::(\d+):\d+)?$/.exec(annotations.find((a) => a.type === 'source')?.description ?? '');
         const interop = /^\s*(.+?)\s*->\s*(.+?)\s*$/.exec(annotations.find((a) => a.type === 'interop')?.description ?? '');
         const message = stripAnsi(result.errors?.[0]?.message ?? result.error?.message ?? '');
         const id =
@@ -327,7 +340,8 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const check: CheckResult = {
           id,
           title: spec.title,
-          file: suiteFile ?? spec.file,
+          file: source?.[1] ?? suiteFile ?? spec.file,
+          ...(source?.[2] ? { line: Number(source[2]) } : {}),
           status,
           durationMs: Math.round(result.duration),
           ...(message ? { error: message.split('\n').slice(0, 12).join('\n').trim() } : {}),
@@ -399,7 +413,10 @@ export function finalizeResults(results: ComplianceResults): ComplianceResults {
   const declared = new Set(results.expectations.declared);
   results.expectations.declared = [...declared].sort(compareIds);
   for (const r of results.requirements) {
-    const { outcome, reason } = requirementOutcome(r, r.checks, results.run.shard);
+    const deselected = results.run.only && r.checks.length === 0 && !results.run.only.includes(r.id);
+    const { outcome, reason } = deselected
+      ? { outcome: 'not-run' as const, reason: `not selected (${results.run.selectedBy ?? '--only'})` }
+      : requirementOutcome(r, r.checks, results.run.shard);
     r.outcome = outcome;
     if (reason) r.reason = reason;
     else delete r.reason;
@@ -492,6 +509,7 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
       ...(options.profileWarning ? { profileWarning: options.profileWarning } : {}),
       ...(options.shard ? { shard: options.shard } : {}),
       ...(options.grep ? { grep: options.grep } : {}),
+      ...(options.selection ? { only: options.selection.only, selectedBy: options.selection.selectedBy } : {}),
     },
     target: {
       name: options.target.name,

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ComplianceResults } from './model.ts';
+import { RESULTS_SCHEMA_URL, type ComplianceResults } from './model.ts';
 import { redactDeep, scrubText } from './redact.ts';
 
 export const RESULTS_SCHEMA_FILE = fileURLToPath(new URL('./schema.json', import.meta.url));
@@ -82,7 +82,8 @@ export async function readResults(file: string): Promise<ComplianceResults> {
 
 /** Redacts and validates, then writes the results file (pretty JSON, scrubbed). */
 export async function writeResults(file: string, input: ComplianceResults): Promise<void> {
-  const results = redactDeep(input);
+  const { $schema: _, ...rest } = redactDeep(input);
+  const results: ComplianceResults = { $schema: RESULTS_SCHEMA_URL, ...rest };
   assertValidResults(results, 'the results to write');
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, scrubText(`${JSON.stringify(results, null, 2)}\n`));

@@ -16,6 +16,7 @@ import { test as base, expect, type TestInfo } from '@playwright/test';
 import { PeerSimulator } from './peer-simulator.ts';
 import { forwardToInspector } from './inspect.ts';
 import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
+import { selectionFromEnv } from './selection.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
@@ -160,7 +161,9 @@ export interface CheckOptions {
  * The body may throw `DriverUnsupported`: the check is then not run.
  */
 export function check(ids: string[], title: string, body: CheckBody, options: CheckOptions = {}): void {
-  const applicable = ids.filter((id) => notApplicableReason(id) === undefined);
+  // `run --only/--preset`: the other requirements' checks are not defined at all.
+  const only = selectionFromEnv();
+  const applicable = ids.filter((id) => (!only || only.has(id)) && notApplicableReason(id) === undefined);
   if (applicable.length === 0) return;
   const unless = options.unless?.(suiteContext());
   if (unless) {
@@ -168,8 +171,8 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
     return;
   }
   const details = requirementDetails(applicable);
-  // Playwright places the test where `test()` is called (here); record the suite file for the reports.
-  const source = callerFile();
+  // Playwright places the test where `test()` is called (here); record the check's own file:line:column for the reports.
+  const source = callerLocation();
   if (source) details.annotation.push({ type: 'source', description: source });
   // Playwright reads the fixture names from the destructuring pattern, so name them all here.
   test(`${applicable.join(' ')} ${title}`, details, async ({ target, peer, peer2, ocm }, testInfo) => {
@@ -197,12 +200,14 @@ export function needDriver(target: TargetHandle, ...actions: Parameters<Driver['
   for (const action of actions) if (!target.driver.supports(action)) notRun(`the ${target.driver.kind} driver cannot ${action}`);
 }
 
-/** The suite file that called `check()`, relative to the project root. */
-function callerFile(): string | undefined {
+/** Where the suite file called `check()`: `suites/<area>/<file>.spec.ts:line:column`, relative to the project root. */
+function callerLocation(): string | undefined {
   const stack = new Error().stack?.split('\n') ?? [];
   for (const line of stack) {
-    const match = /(\/[^():]*\/suites\/[^():]+\.spec\.ts)/.exec(line) ?? /file:\/\/(\/[^():]*\/suites\/[^():]+\.spec\.ts)/.exec(line);
-    if (match) return match[1]!.slice(match[1]!.indexOf('/suites/') + 1);
+    const match = /(?:file:\/\/)?(\/[^():]*\/suites\/[^():]+\.spec\.ts)(?::(\d+):(\d+))?/.exec(line);
+    if (!match) continue;
+    const file = match[1]!.slice(match[1]!.indexOf('/suites/') + 1);
+    return match[2] ? `${file}:${match[2]}:${match[3]}` : file;
   }
   return undefined;
 }
