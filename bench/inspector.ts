@@ -1,5 +1,5 @@
 /**
- * Figure (e) of `npm run bench`: what `serve --inspect` costs.
+ * Figure (f) of `npm run bench`: what `serve --inspect` costs.
  *
  *  - throughput: POST /ocm/shares against two `serve` processes started
  *    alike, one with `--inspect`, the load alternated between them round by
@@ -38,7 +38,7 @@ interface Verdict {
 
 export async function benchInspect(options: Options): Promise<{ verdicts: Verdict[]; results: Record<string, unknown> }> {
   console.log(
-    `\n(e) serve --inspect: POST /ocm/shares with and without, ${options.rounds} alternations of ${options.duration} s; heap after 100,000 exchanges`,
+    `\n(f) serve --inspect: POST /ocm/shares with and without, ${options.rounds} alternations of ${options.duration} s; heap after 100,000 exchanges`,
   );
   const peerPort = await freePort(options.peerHost);
   const peerDomain = `${options.peerHost}:${peerPort}`;
@@ -115,13 +115,13 @@ export async function benchInspect(options: Options): Promise<{ verdicts: Verdic
     return {
       verdicts: [
         {
-          figure: '(e) POST /ocm/shares, --inspect / plain',
+          figure: '(f) POST /ocm/shares, --inspect / plain',
           value: ratio.toFixed(2),
           target: '≥ 0.85 (≤ 15 % slower)',
           met: ratio >= 0.85,
         },
         {
-          figure: '(e) inspector heap, 100,000 / 10,000 exchanges',
+          figure: '(f) inspector heap, 100,000 / 10,000 exchanges',
           value: `${(heap.after100k / heap.after10k).toFixed(2)} (${heap.after10k} → ${heap.after100k} MB)`,
           target: '≤ 1.10 (flat)',
           met: heap.after100k / heap.after10k <= 1.1,
