@@ -17,7 +17,7 @@ import { badgeEndpoint } from './badge.ts';
 import { CTRF_SPEC_VERSION, renderCtrf } from './ctrf.ts';
 import { junitCases } from './junit.ts';
 import { RESULTS_SCHEMA_FILE, readResults } from '../results/schema.ts';
-import { sampleResults } from './testing.ts';
+import { sampleResults } from '../selftest/report-sample.ts';
 import { writeReports } from './write.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { finalizeResults } from '../results/model.ts';
 import { ledgerFromResults, readLedger, serializeLedger, writeLedger, LedgerError } from './expectations.ts';
-import { sampleResults } from './testing.ts';
+import { sampleResults } from '../selftest/report-sample.ts';
 
 const SAMPLE_LEDGER = fileURLToPath(new URL('../fixtures/expectations/reference.yaml', import.meta.url));
 

@@ -13,7 +13,7 @@ import { junitCases, renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
 import { redactDeep, scrubText } from '../results/redact.ts';
 import { readResults, writeResults } from '../results/schema.ts';
-import { PLANTED, PLANTED_MARK, sampleResults } from './testing.ts';
+import { PLANTED, PLANTED_MARK, sampleResults } from '../selftest/report-sample.ts';
 import { REPORT_FILES, writeReports } from './write.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseMatrixArgument, writeMatrix } from '../cli/matrix.ts';
 import { areaText, buildMatrix, matrixHtml, matrixMarkdown, requirementSymbol, CELL_SYMBOL } from './matrix.ts';
 import { readResults } from '../results/schema.ts';
-import { sampleResults } from './testing.ts';
+import { sampleResults } from '../selftest/report-sample.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));
 const FILES = ['reference-main.json', 'reference-1.1.json', 'reference-body-limit-ledger.json'].map((f) => join(RUNS, f));

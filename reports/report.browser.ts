@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readResults } from '../results/schema.ts';
-import { PLANTED_MARK, sampleResults } from './testing.ts';
+import { PLANTED_MARK, sampleResults } from '../selftest/report-sample.ts';
 import { writeReports } from './write.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

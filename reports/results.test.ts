@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { compareIds, expectedActual, finalizeResults, RESULTS_SCHEMA_URL, type ComplianceResults } from '../results/model.ts';
 import { mergeResults } from './merge.ts';
 import { readResults, resultsProblems, ResultsFileError, writeResults } from '../results/schema.ts';
-import { sampleResults } from './testing.ts';
+import { sampleResults } from '../selftest/report-sample.ts';
 
 const RUNS = fileURLToPath(new URL('./fixtures/runs/', import.meta.url));
 const storedRuns = readdirSync(RUNS).filter((f) => f.endsWith('.json'));

@@ -8,6 +8,8 @@
 import { expect, test } from '@playwright/test';
 import * as judge from '../suites/harness/http-signatures.ts';
 import * as reference from '../reference/signatures/index.ts';
+import * as judgeCavage from '../suites/harness/cavage.ts';
+import { generateKeyPairSync } from 'node:crypto';
 
 const url = 'http://127.0.0.2:8080/ocm/shares';
 const body = JSON.stringify({ shareWith: 'marie@127.0.0.2:8080', name: 'report.pdf' });
@@ -57,4 +59,72 @@ test('both verifiers refuse a body changed after signing, another key under the 
     expect(byJudge.status, `${what}: the judge`).toBe('invalid');
     expect(byReference.status, `${what}: the reference`).toBe('invalid');
   }
+});
+
+// ---------------------------------------------------------------- draft-cavage (OCM 1.2)
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const cavageKeyId = 'http://127.0.0.10:9000/ocm#signature';
+const cavageUrl = 'http://127.0.0.2:8080/ocm/shares';
+
+test('a request the judge cavage-signs verifies with the reference verifier', async () => {
+  const headers = {
+    'content-type': 'application/json',
+    host: '127.0.0.2:8080',
+    ...judgeCavage.cavageSign('POST', cavageUrl, body, { keyId: cavageKeyId, privateKey: rsa.privateKey }),
+  };
+  const verdict = await reference.verifyCavageSignature(
+    { method: 'POST', url: cavageUrl, headers, body: Buffer.from(body) },
+    { lookupKey: async (keyId) => (keyId === cavageKeyId ? rsa.publicKey : undefined) },
+  );
+  expect(verdict).toMatchObject({ status: 'valid', keyid: cavageKeyId });
+});
+
+test('a request the reference cavage-signs verifies with the judge verifier', async () => {
+  const headers = reference.signCavage(
+    { method: 'POST', url: cavageUrl, body: Buffer.from(body) },
+    { keyId: cavageKeyId, privateKey: rsa.privateKey },
+  );
+  const verdict = await judgeCavage.cavageVerify({ method: 'POST', url: cavageUrl, headers }, Buffer.from(body), {
+    lookupKey: async (keyId) => (keyId === cavageKeyId ? rsa.publicKey : undefined),
+  });
+  expect(verdict).toEqual({ status: 'valid', keyId: cavageKeyId });
+});
+
+test('both cavage verifiers refuse forged bytes, a tampered body, an unknown keyId and a stale Date', async () => {
+  const signed = (options: Partial<judgeCavage.CavageSignOptions> = {}): Record<string, string> => ({
+    host: '127.0.0.2:8080',
+    ...judgeCavage.cavageSign('POST', cavageUrl, body, { keyId: cavageKeyId, privateKey: rsa.privateKey, ...options }),
+  });
+  const forged = signed();
+  forged.signature = forged.signature!.replace(/signature="[^"]{8}/, 'signature="AAAAAAAA');
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['forged signature bytes', forged, body],
+    ['a tampered body', signed(), `${body} `],
+    ['an unknown keyId', signed({ keyId: 'http://127.0.0.11:9000/ocm#signature' }), body],
+    ['a stale Date', signed({ date: new Date(Date.now() - 86_400_000) }), body],
+  ];
+  const lookupKey = async (keyId: string) => (keyId === cavageKeyId ? rsa.publicKey : undefined);
+  for (const [what, headers, sentBody] of cases) {
+    const message = { method: 'POST', url: cavageUrl, headers };
+    expect((await judgeCavage.cavageVerify(message, Buffer.from(sentBody), { lookupKey })).status, `judge: ${what}`).toBe('invalid');
+    expect(
+      (await reference.verifyCavageSignature({ ...message, body: Buffer.from(sentBody) }, { lookupKey })).status,
+      `reference: ${what}`,
+    ).toBe('invalid');
+  }
+});
+
+test('a keyId that is not a URL gets a verdict from the judge, not an exception', async () => {
+  const headers = {
+    host: '127.0.0.2:8080',
+    ...judgeCavage.cavageSign('POST', cavageUrl, body, { keyId: 'not a url::', privateKey: rsa.privateKey }),
+  };
+  const verdict = await judgeCavage.cavageVerify({ method: 'POST', url: cavageUrl, headers }, Buffer.from(body), {
+    lookupKey: async (keyId) => {
+      new URL(keyId);
+      return rsa.publicKey;
+    },
+  });
+  expect(verdict).toMatchObject({ status: 'invalid' });
 });

@@ -6,7 +6,7 @@
  *
  * Every check needs `exposes.grpc` (host:port) in the target config and calls
  * the services with grpc-js clients built from our pinned protos
- * (reference/grpc/protos.ts), each call with a deadline. The caller is the
+ * (suites/cs3-grpc/cs3-protos.ts, from the top-level proto/), each call with a deadline. The caller is the
  * target's first user, named in the call metadata `authorization: Basic …`
  * (decisions/0007 §2); the rpcs reva leaves unprotected are called without it.
  * The simulated peers play the remote servers: they receive what
@@ -24,7 +24,7 @@ import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../har
 import { redactText, registerSecret, type Exchange, type Transcript } from '../../results/transcript.ts';
 import type { TargetUser } from '../harness/target.ts';
 import { getRegistry } from '../../openapi/registry.ts';
-import { authProviderApi, callUnary, CS3_SERVICES, inviteApi, ocmApi, ocmCoreApi, providerApi } from '../../reference/grpc/protos.ts';
+import { authProviderApi, callUnary, CS3_SERVICES, inviteApi, ocmApi, ocmCoreApi, providerApi } from './cs3-protos.ts';
 import type { TestInfo } from '@playwright/test';
 
 type Any = Record<string, any>;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { registerSecret } from '../../results/transcript.ts';
-import { davPlugin } from '../../reference/webdav/dav-plugin.ts';
+import { peerWebdav } from './peer-webdav.ts';
 import {
   ed25519KeyFromSeed,
   publicJwks,
@@ -354,7 +354,7 @@ export class PeerSimulator {
       return reply.code(200).send({ access_token: token, token_type: 'Bearer', expires_in: 300 });
     });
 
-    await app.register(davPlugin, {
+    await app.register(peerWebdav, {
       prefix: '/dav/ocm',
       resolve: async (request, segments) => {
         await record(request);

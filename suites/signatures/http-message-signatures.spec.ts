@@ -26,7 +26,7 @@
  *    show up. Then the same share, correctly signed, must be taken (and
  *    listed): the refusal was the signature's, not the payload's.
  */
-import { createSign, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { check, expect, needDriver, notRun, type CheckFixtures } from '../harness/fixtures.ts';
 import { advertises, suiteContext } from '../harness/context.ts';
 import { DriverStepFailed, DriverUnsupported, type ReceivedShareView } from '../harness/drivers.ts';
@@ -43,7 +43,7 @@ import {
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { SelectedRequirement } from '../harness/requirements.ts';
 import type { Answer } from '../../results/transcript.ts';
-import { cavageSigningString } from '../../reference/signatures/index.ts';
+import { CAVAGE_HEADERS, cavageSign } from '../harness/cavage.ts';
 import {
   appendSignature,
   computeContentDigest,
@@ -888,7 +888,6 @@ function cavageGate(): string | undefined {
   return 'the target publishes no draft-cavage publicKey (nor the http-request-signatures criterion): it does not advertise cavage signatures';
 }
 
-const CAVAGE_HEADERS = ['(request-target)', 'content-length', 'date', 'digest', 'host'];
 const LEGACY = { key: undefined as ReturnType<typeof generateKeyPairSync> | undefined };
 /** The peer's RSA key for 1.2-era signatures (one per worker process). */
 function legacyKey(): ReturnType<typeof generateKeyPairSync> {
@@ -916,20 +915,16 @@ function cavageHeaders(
   keyId: string,
   options: { names?: string[]; date?: Date; digest?: string; privateKey?: KeyObject } = {},
 ): Record<string, string> {
-  const names = options.names ?? CAVAGE_HEADERS;
-  const headers: Record<string, string> = {
+  return {
     'content-type': 'application/json',
-    date: (options.date ?? new Date()).toUTCString(),
-    digest: options.digest ?? `SHA-256=${digestBytes(body, 'sha-256').toString('base64')}`,
-    'content-length': String(Buffer.byteLength(body)),
+    ...cavageSign('POST', url, body, {
+      keyId,
+      privateKey: options.privateKey ?? legacyKey().privateKey,
+      names: options.names ?? CAVAGE_HEADERS,
+      ...(options.date ? { date: options.date } : {}),
+      ...(options.digest ? { digest: options.digest } : {}),
+    }),
   };
-  const base = cavageSigningString({ method: 'POST', url, headers: { ...headers, host: new URL(url).host } }, names);
-  const signature = createSign('sha256')
-    .update(base)
-    .sign(options.privateKey ?? legacyKey().privateKey)
-    .toString('base64');
-  // fetch sends Host itself, with the value the signature covers.
-  return { ...headers, signature: `keyId="${keyId}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"` };
 }
 
 /** A correctly cavage-signed share is taken first (once the target has seen the peer's publicKey), or the check cannot judge refusals. */

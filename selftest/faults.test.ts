@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, ConfigError, PROJECT_ROOT, readConfigFile } from './config.ts';
-import { ALLOW_FAULTS, FAULTS, checkFaultNames, faults, inFaultScope, withFaults, type FaultArea } from './faults.ts';
-import { startInstance, type RunningInstance } from '../main.ts';
-import { freePort } from '../pair.ts';
-import { spawnServe } from '../testing/processes.ts';
-import { loadCatalogue } from '../../suites/harness/requirements.ts';
-import { CRITERIA } from '../../suites/harness/requirements.ts';
+import { buildConfig, ConfigError, PROJECT_ROOT, readConfigFile } from '../reference/base/config.ts';
+import { ALLOW_FAULTS, FAULTS, checkFaultNames, faults, inFaultScope, withFaults, type FaultArea } from '../reference/base/faults.ts';
+import { startInstance, type RunningInstance } from '../reference/main.ts';
+import { freePort } from '../reference/pair.ts';
+import { spawnServe } from '../reference/testing/processes.ts';
+import { loadCatalogue } from '../suites/harness/requirements.ts';
+import { CRITERIA } from '../suites/harness/requirements.ts';
 
 const AREAS: FaultArea[] = [
   'discovery',

@@ -2,8 +2,16 @@ import { test, expect } from '@playwright/test';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { flagsToConfig } from '../../cli/serve.ts';
-import { buildConfig, ConfigError, defaultConfig, PROJECT_ROOT, providerDomain, readConfigFile, type ReferenceConfig } from './config.ts';
+import { flagsToConfig } from './serve.ts';
+import {
+  buildConfig,
+  ConfigError,
+  defaultConfig,
+  PROJECT_ROOT,
+  providerDomain,
+  readConfigFile,
+  type ReferenceConfig,
+} from '../reference/base/config.ts';
 
 function refusal(fn: () => unknown): ConfigError {
   try {

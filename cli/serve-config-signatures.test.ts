@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
-import { flagsToConfig } from '../../cli/serve.ts';
-import { buildConfig, ConfigError, type ReferenceConfig } from './config.ts';
+import { flagsToConfig } from './serve.ts';
+import { buildConfig, ConfigError, type ReferenceConfig } from '../reference/base/config.ts';
 
 type Layer = Partial<ReferenceConfig>;
 const signatures = (value: Record<string, unknown>) => ({ signatures: value }) as unknown as Layer;
