@@ -5,24 +5,78 @@
  */
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { DISCOVERY_RULES, fetchDiscoveryInput, type DiscoveryInput } from '../suites/discovery/discovery-rules.ts';
-import { defaultCatalogue, resolveProfile, selectRequirements } from '../suites/harness/requirements.ts';
+import {
+  DISCOVERY_RULES,
+  fetchDiscoveryInput,
+  isNothingToJudge,
+  type DiscoveryInput,
+  type RuleNeed,
+} from '../suites/discovery/discovery-rules.ts';
+import { defaultCatalogue, resolveProfile, selectRequirements, type Profile } from '../suites/harness/requirements.ts';
 
 export interface Finding {
   ids: string[];
   level: string;
   title: string;
-  outcome: 'pass' | 'fail' | 'not-applicable';
+  outcome: 'pass' | 'fail' | 'not-applicable' | 'not-run';
+  /** The concrete finding (fail), or why the rule was not judged (not-applicable, not-run). */
   problem?: string;
 }
+
+/** The profile a document is judged under, and why. */
+export interface JudgedProfile {
+  profile: Profile;
+  release?: string;
+  reason: string;
+}
+
+/** Discovery is first defined in 1.1: documents announcing an older or non-release version are judged under it. */
+const FIRST_DISCOVERY_PROFILE: Profile = '1.1';
+const SEMVER = /^\d+\.\d+(\.\d+)?$/;
+
+/**
+ * The profile for `--profile` and the document's apiVersion. `auto` maps a
+ * release to its profile; a pre-1.1 or non-semver version ("1.0-proposal1",
+ * served by Nextcloud and Seafile) is judged under 1.1, the first version
+ * that defines discovery. (Local to validate-discovery until `run` shares one.)
+ */
+export function judgedProfile(requested: string, apiVersion: unknown): JudgedProfile {
+  const version = typeof apiVersion === 'string' ? apiVersion.trim() : undefined;
+  if (requested.trim() !== 'auto') {
+    const resolved = resolveProfile(requested);
+    return { profile: resolved.profile, ...(resolved.release ? { release: resolved.release } : {}), reason: `--profile ${requested}` };
+  }
+  if (version === undefined || version === '')
+    return { profile: 'main', reason: 'the document announces no apiVersion; judged under main' };
+  const resolved = resolveProfile('auto', version);
+  const semver = SEMVER.test(version);
+  if (!semver || resolved.profile === '1.0') {
+    return {
+      profile: FIRST_DISCOVERY_PROFILE,
+      reason: `from apiVersion ${JSON.stringify(version)}: ${semver ? 'older than' : 'not a release number; judged as'} 1.1, the first version that defines discovery`,
+    };
+  }
+  if (resolved.warning) return { profile: resolved.profile, reason: `from apiVersion ${JSON.stringify(version)}: ${resolved.warning}` };
+  return {
+    profile: resolved.profile,
+    ...(resolved.release ? { release: resolved.release } : {}),
+    reason: `from apiVersion ${JSON.stringify(version)}`,
+  };
+}
+
+const LIVE_NEEDS: Record<RuleNeed, string> = {
+  status: 'the HTTP status',
+  'content-type': 'the content type',
+  legacy: 'the legacy /ocm-provider document',
+  jwks: 'the JWK Set',
+};
 
 export async function validateDiscovery(
   source: string,
   options: { profile: string; allowHttp?: boolean },
-): Promise<{ findings: Finding[]; mustFailures: number }> {
+): Promise<{ findings: Finding[]; mustFailures: number; profile: JudgedProfile }> {
   const isUrl = /^https?:\/\//i.test(source);
   let input: DiscoveryInput;
-  const profileHint = options.profile;
   if (isUrl) {
     const origin = new URL(source).origin;
     input = await fetchDiscoveryInput(origin, { profile: 'main', allowHttp: options.allowHttp ?? new URL(source).protocol === 'http:' });
@@ -35,47 +89,57 @@ export async function validateDiscovery(
     }
     input = { document: document as Record<string, any>, profile: 'main', allowHttp: options.allowHttp ?? false };
   }
-  const resolved = resolveProfile(profileHint, typeof input.document?.apiVersion === 'string' ? input.document.apiVersion : undefined);
-  input.profile = resolved.profile;
+  const judged = judgedProfile(options.profile, input.document?.apiVersion);
+  input.profile = judged.profile;
   const catalogue = defaultCatalogue();
   const selected = new Map(
-    selectRequirements(catalogue, { profile: resolved.profile, ...(resolved.release ? { release: resolved.release } : {}) }).map((r) => [
+    selectRequirements(catalogue, { profile: judged.profile, ...(judged.release ? { release: judged.release } : {}) }).map((r) => [
       r.id,
       r,
     ]),
   );
-  const capabilities: string[] = Array.isArray(input.document?.capabilities) ? input.document!.capabilities : [];
-  const criteria: string[] = Array.isArray(input.document?.criteria) ? input.document!.criteria : [];
+  const capabilities: unknown[] = Array.isArray(input.document?.capabilities) ? input.document!.capabilities : [];
+  const criteria: unknown[] = Array.isArray(input.document?.criteria) ? input.document!.criteria : [];
   const findings: Finding[] = [];
   let mustFailures = 0;
   for (const rule of DISCOVERY_RULES) {
-    const applicable = rule.ids
-      .map((id) => selected.get(id))
-      .filter((r) => r && (!r.capability || capabilities.includes(r.capability)) && (!r.criterion || criteria.includes(r.criterion)));
-    const level = applicable.map((r) => r!.level).join('/') || '-';
-    const fileOnly = !isUrl && (rule.needs?.length ?? 0) > 0;
-    if (applicable.length === 0 || fileOnly) {
+    const inProfile = rule.ids.map((id) => selected.get(id)).filter((r) => r !== undefined);
+    const applicable = inProfile.filter(
+      (r) => (!r.capability || capabilities.includes(r.capability)) && (!r.criterion || criteria.includes(r.criterion)),
+    );
+    const level = applicable.map((r) => r.level).join('/') || '-';
+    if (applicable.length === 0) {
+      const gate = inProfile[0]?.capability
+        ? `the document does not advertise ${inProfile[0].capability}`
+        : inProfile[0]?.criterion
+          ? `the document does not set the ${inProfile[0].criterion} criterion`
+          : `not part of profile ${judged.profile}`;
+      findings.push({ ids: rule.ids, level, title: rule.title, outcome: 'not-applicable', problem: gate });
+      continue;
+    }
+    const live = isUrl ? [] : (rule.needs ?? []);
+    if (live.length > 0) {
+      const what = live.map((need) => LIVE_NEEDS[need]).join(' and ');
       findings.push({
-        ids: rule.ids,
+        ids: applicable.map((r) => r.id),
         level,
         title: rule.title,
         outcome: 'not-applicable',
-        ...(fileOnly && applicable.length ? { problem: 'needs the live server (give a URL)' } : {}),
+        problem: `${what} needs a live server: give its URL instead of a file`,
       });
       continue;
     }
-    const problem = rule.evaluate(input);
-    const isMust = applicable.some((r) => r!.strength === 'must' && !r!.informational);
-    if (problem && isMust) mustFailures++;
-    findings.push({
-      ids: applicable.map((r) => r!.id),
-      level,
-      title: rule.title,
-      outcome: problem ? 'fail' : 'pass',
-      ...(problem ? { problem } : {}),
-    });
+    const verdict = rule.evaluate(input);
+    const ids = applicable.map((r) => r.id);
+    if (isNothingToJudge(verdict)) {
+      findings.push({ ids, level, title: rule.title, outcome: 'not-run', problem: `nothing to judge: ${verdict.nothingToJudge}` });
+      continue;
+    }
+    const isMust = applicable.some((r) => r.strength === 'must' && !r.informational);
+    if (verdict && isMust) mustFailures++;
+    findings.push({ ids, level, title: rule.title, outcome: verdict ? 'fail' : 'pass', ...(verdict ? { problem: verdict } : {}) });
   }
-  return { findings, mustFailures };
+  return { findings, mustFailures, profile: judged };
 }
 
 export function validateDiscoveryCommand(): Command {
@@ -86,18 +150,20 @@ export function validateDiscoveryCommand(): Command {
     .option('--allow-http', 'accept http:// URLs where the spec wants https (test setups)')
     .option('--json', 'print the findings as JSON')
     .action(async (source: string, flags: { profile: string; allowHttp?: boolean; json?: boolean }) => {
-      const { findings, mustFailures } = await validateDiscovery(source, {
+      const { findings, mustFailures, profile } = await validateDiscovery(source, {
         profile: flags.profile,
         ...(flags.allowHttp ? { allowHttp: true } : {}),
       });
       if (flags.json) {
-        console.log(JSON.stringify({ source, mustFailures, findings }, null, 2));
+        console.log(JSON.stringify({ source, profile, mustFailures, findings }, null, 2));
       } else {
+        console.log(`profile ${profile.profile} (${profile.reason})`);
         for (const f of findings) {
-          const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : 'n/a ';
+          const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : f.outcome === 'not-run' ? 'skip' : 'n/a ';
           console.log(`${mark} ${f.ids.join(' ').padEnd(17)} ${f.level.padEnd(10)} ${f.title}${f.problem ? `\n       ${f.problem}` : ''}`);
         }
-        console.log(mustFailures === 0 ? 'no MUST-level finding' : `${mustFailures} MUST-level finding(s)`);
+        const failedIds = findings.filter((f) => f.outcome === 'fail' && f.level.includes('MUST')).flatMap((f) => f.ids);
+        console.log(mustFailures === 0 ? 'no MUST-level finding' : `${mustFailures} MUST-level finding(s): ${failedIds.join(', ')}`);
       }
       process.exitCode = mustFailures === 0 ? 0 : 1;
     });

@@ -71,6 +71,8 @@ export interface CheckResult {
   actual?: string;
   /** Why the check did not run. */
   reason?: string;
+  /** What the check noted while running: a clause it skipped and why, a value it had to resolve (its `note` annotations). */
+  notes?: string[];
   /** Key of this check's HTTP transcript in `ComplianceResults.transcripts`. */
   transcript?: string;
   /** For interop checks: which party sent and which received (names, see `interopAnnotation`). */
@@ -314,6 +316,7 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
         const ids = [...new Set(annotations.filter((a) => a.type === 'requirement').map((a) => a.description ?? ''))];
         const notRun = annotations.find((a) => a.type === 'not-run');
+        const notes = [...new Set(annotations.filter((a) => a.type === 'note' && a.description).map((a) => a.description!))];
         // `check()` records where it was called (suite file:line:column); Playwright only knows the harness line.
         const source = /^(.+?)(?::(\d+):\d+)?$/.exec(annotations.find((a) => a.type === 'source')?.description ?? '');
         const interop = /^\s*(.+?)\s*->\s*(.+?)\s*$/.exec(annotations.find((a) => a.type === 'interop')?.description ?? '');
@@ -347,6 +350,7 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
           ...(message ? { error: message.split('\n').slice(0, 12).join('\n').trim() } : {}),
           ...(message ? expectedActual(message) : {}),
           ...(notRun?.description ? { reason: notRun.description } : status === 'not-run' ? { reason: 'the check was skipped' } : {}),
+          ...(notes.length ? { notes } : {}),
           ...(transcript !== undefined ? { transcript: id } : {}),
           ...(interop ? { interop: { sender: party(interop[1]!), receiver: party(interop[2]!) } } : {}),
         };

@@ -77,7 +77,7 @@ const CATALOGUE = [
     name: 'discovery-relative-token-endpoint',
     area: 'discovery',
     description: 'tokenEndPoint is a relative path, not an absolute URL',
-    requirements: ['DISC-17', 'TOK-6'],
+    requirements: ['DISC-17'],
   },
   {
     name: 'discovery-relative-jwks-uri',
@@ -289,6 +289,12 @@ const CATALOGUE = [
     requirements: ['INV-7'],
   },
   {
+    name: 'inv-same-token-every-invite',
+    area: 'invites-inviter',
+    description: 'every invite hands out the same token, so after its first acceptance every invite is answered 409',
+    requirements: ['INV-12'],
+  },
+  {
     name: 'inv-missing-email-accepted',
     area: 'invites-inviter',
     description: 'an acceptance without email is taken',
@@ -494,7 +500,7 @@ const CATALOGUE = [
     name: 'robust-malformed-json-500',
     area: 'robustness',
     description: 'a malformed JSON body is answered 500 instead of 400',
-    requirements: ['SHR-4', 'NTF-1', 'INV-3'],
+    requirements: ['ROB-1', 'ROB-2', 'ROB-3'],
   },
 ] as const satisfies readonly FaultSpec[];
 

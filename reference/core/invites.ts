@@ -76,6 +76,9 @@ export class FailureLimiter {
   }
 }
 
+/** The one token of the `inv-same-token-every-invite` fault. */
+const SAME_TOKEN_FAULT = 'the-same-invite-token-for-everyone';
+
 export class InviteService {
   /** Failed redemptions per remote provider: 20 a minute (token guessing). */
   private readonly guessing = new FailureLimiter(20, 60);
@@ -83,11 +86,17 @@ export class InviteService {
   constructor(private readonly deps: InviteServiceDeps) {}
 
   async generate(user: LocalUser, options: { description?: string; recipient?: string; expiresIn?: number }): Promise<InviteRecord> {
+    if (faults.has('inv-same-token-every-invite')) {
+      const handedOut = this.deps.stores.invites.get(SAME_TOKEN_FAULT);
+      if (handedOut) return handedOut;
+    }
     const createdAt = nowSeconds();
     const lifetime = Math.min(options.expiresIn ?? this.deps.inviteExpirySeconds, this.deps.inviteExpirySeconds);
     const invite: InviteRecord = {
       // 144 random bits, URL-safe.
-      token: randomBytes(faults.has('sm-short-invite-tokens') ? 8 : 18).toString('base64url'),
+      token: faults.has('inv-same-token-every-invite')
+        ? SAME_TOKEN_FAULT
+        : randomBytes(faults.has('sm-short-invite-tokens') ? 8 : 18).toString('base64url'),
       userId: user.id,
       createdAt,
       expiresAt: createdAt + lifetime,

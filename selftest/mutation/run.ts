@@ -154,6 +154,12 @@ interface RunOptions {
  * Starts an embedded pair (the target with `layer`), runs the suites against
  * it in a child process (bounded by `timeoutMs`) and reads what failed.
  */
+/** The loopback subnet of a slot: 127.77.<slot>, or with OCM_SUBNET=a.b.c (a session's own range) a.b.<c+slot>. */
+function slotSubnet(slot: number): string {
+  const own = /^(\d+)\.(\d+)\.(\d+)$/.exec(process.env.OCM_SUBNET ?? '');
+  return own ? `${own[1]}.${own[2]}.${Number(own[3]) + slot}` : `127.77.${slot}`;
+}
+
 async function runSuites(label: string, layer: ConfigLayer, slot: number, options: RunOptions): Promise<SuiteRun> {
   const started = Date.now();
   const reportDir = join(RUNS_DIR, label);
@@ -161,7 +167,7 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   await mkdir(reportDir, { recursive: true });
   let embedded;
   try {
-    embedded = await startEmbeddedTargets(join(reportDir, 'targets'), { subnet: `127.77.${slot}`, configureTarget: layer });
+    embedded = await startEmbeddedTargets(join(reportDir, 'targets'), { subnet: slotSubnet(slot), configureTarget: layer });
   } catch (error) {
     return {
       error: `the embedded pair did not start: ${(error as Error).message}`,

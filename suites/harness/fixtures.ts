@@ -12,6 +12,7 @@
  * annotations. A step the target's driver cannot do ends the check as
  * not run (a skip with a `not-run` annotation), never as passed.
  */
+import { resolveDiscoveryUrl, type DiscoveryUrlField } from './discovery-urls.ts';
 import { test as base, expect, type TestInfo } from '@playwright/test';
 import { PeerSimulator } from './peer-simulator.ts';
 import { forwardToInspector } from './inspect.ts';
@@ -77,8 +78,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   target: async ({ peers }, use) => {
     const context = suiteContext();
     const users = 'users' in context.target.driver ? context.target.driver.users : [];
-    const endPoint =
-      typeof context.discovery?.endPoint === 'string' ? context.discovery.endPoint.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
+    // A relative endPoint is DISC-4's finding; the checks use its one reading (or <origin>/ocm when there is none).
+    const advertised = resolveDiscoveryUrl(context.discovery, 'endPoint', context.target.baseUrl);
+    const endPoint = 'url' in advertised ? advertised.url.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
     const driver = createDriver(context.target, async (suffix, timeoutMs) => peers[0].waitFor(suffix, 'POST', timeoutMs));
     await use({
       context,
@@ -193,6 +195,19 @@ export function notRun(reason: string): never {
   test.info().annotations.push({ type: 'not-run', description: reason });
   test.skip(true, `not run: ${reason}`);
   throw new Error('unreachable');
+}
+
+/**
+ * The absolute URL of a discovery field the check calls (see
+ * discovery-urls.ts): a relative path is resolved against the discovery
+ * origin and noted on the check; a value with no single reading ends the
+ * check as not run. Never throws a TypeError on a bad value.
+ */
+export function discoveryUrl(target: TargetHandle, field: DiscoveryUrlField): string {
+  const resolved = resolveDiscoveryUrl(target.discovery, field, target.origin);
+  if ('unusable' in resolved) notRun(resolved.unusable);
+  if (resolved.note) test.info().annotations.push({ type: 'note', description: resolved.note });
+  return resolved.url;
 }
 
 /** Fails unless the driver can do `actions`; use at the start of a check. */

@@ -5,7 +5,7 @@
  * target user through the invite flow.
  */
 import { expect } from '@playwright/test';
-import type { TargetHandle } from './fixtures.ts';
+import { discoveryUrl, notRun, type TargetHandle } from './fixtures.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from './peer-simulator.ts';
 import { redactHeaders, redactText, type Answer, type Transcript } from '../../results/transcript.ts';
 import type { TargetUser } from './target.ts';
@@ -94,8 +94,8 @@ export async function becomeContact(
     email: peerUser.email,
     name: peerUser.name,
   });
-  if (answer.status !== 200)
-    throw new Error(`the target refused the peer's invite acceptance with ${answer.status}: ${answer.text.slice(0, 200)}`);
+  // A step, not the assertion under test: its failure means the check could not run (INV-4/INV-12 judge it on their own).
+  if (answer.status !== 200) notRun(`setup failed: become a contact (invite acceptance): ${answer.status} ${answer.text.slice(0, 200)}`);
   return true;
 }
 
@@ -204,8 +204,8 @@ export async function requestToken(
   fields: Record<string, string>,
   options: { sign?: boolean } = {},
 ): Promise<Answer> {
-  const url = target.discovery?.tokenEndPoint;
-  if (typeof url !== 'string' || url === '') throw new Error('the target advertises no tokenEndPoint');
+  // A relative tokenEndPoint is DISC-17's finding: resolved (and noted) or not run, never a TypeError here.
+  const url = discoveryUrl(target, 'tokenEndPoint');
   const body = new URLSearchParams(fields).toString();
   const headers: Record<string, string> = {
     ...(options.sign === false ? {} : peer.signatureHeaders(url, body)),

@@ -15,12 +15,12 @@ import {
   type SelectedRequirement,
 } from './requirements.ts';
 
-/** The 109 IDs of the OCM requirement list (protocol digest §14), in order. */
+/** The 109 IDs of the OCM requirement list (protocol digest §14), in order, and INV-12 (unique invite tokens, from the draft's Invite Flow). */
 const SPEC_IDS = [
   ...range('DISC', 22),
   ...range('SHR', 27),
   ...range('NTF', 8),
-  ...range('INV', 11),
+  ...range('INV', 12),
   ...range('RQS', 3),
   ...range('TOK', 9),
   ...range('SIG', 19),
@@ -36,8 +36,8 @@ const SPEC_IDS = [
   'TLS-1',
 ];
 
-/** Our additions for reva-family targets. */
-const ADDED_IDS = [...range('SM', 16), ...range('CS3', 21), ...range('OCS', 7), ...range('DAV', 5)];
+/** Our additions for reva-family targets, and the robustness of every OCM endpoint. */
+const ADDED_IDS = [...range('SM', 16), ...range('CS3', 21), ...range('OCS', 7), ...range('DAV', 5), ...range('ROB', 4)];
 
 function range(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
@@ -54,11 +54,11 @@ const find = (list: SelectedRequirement[], id: string) => list.find((r) => r.id 
 const ids = (list: SelectedRequirement[]) => list.map((r) => r.id);
 
 test.describe('the catalogue', () => {
-  test('loads and holds exactly the 109 spec IDs plus the SM/CS3/OCS/DAV additions', () => {
-    expect(SPEC_IDS).toHaveLength(109);
+  test('loads and holds exactly the 110 spec IDs plus the SM/CS3/OCS/DAV/ROB additions', () => {
+    expect(SPEC_IDS).toHaveLength(110);
     const all = catalogue.requirements.map((r) => r.id);
-    expect(all.filter((id) => !/^(SM|CS3|OCS|DAV)-/.test(id))).toEqual(SPEC_IDS);
-    expect(all.filter((id) => /^(SM|CS3|OCS|DAV)-/.test(id))).toEqual(ADDED_IDS);
+    expect(all.filter((id) => !/^(SM|CS3|OCS|DAV|ROB)-/.test(id))).toEqual(SPEC_IDS);
+    expect(all.filter((id) => /^(SM|CS3|OCS|DAV|ROB)-/.test(id))).toEqual(ADDED_IDS);
     expect(new Set(all).size).toBe(all.length);
     expect(catalogue.byId.size).toBe(all.length);
   });

@@ -49,6 +49,7 @@ export const AREAS = [
   'sciencemesh',
   'cs3-grpc',
   'ocs',
+  'robustness',
 ] as const;
 export type Area = (typeof AREAS)[number];
 
@@ -106,6 +107,7 @@ const PREFIX_AREA: Readonly<Record<string, Area>> = {
   CS3: 'cs3-grpc',
   OCS: 'ocs',
   DAV: 'access',
+  ROB: 'robustness',
 };
 
 /** Which documents each source may point into (`section: "<doc> § <where>"`). */

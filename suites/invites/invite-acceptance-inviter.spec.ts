@@ -24,12 +24,31 @@ function acceptance(peer: PeerSimulator, token: string, user: PeerUser): Record<
   return { recipientProvider: peer.domain, token, userID: user.id, email: user.email, name: user.name };
 }
 
+/** Tokens this worker has been handed out: a repeat is INV-12's finding, and the step that got it failed. */
+const handedOut = new Set<string>();
+
 /** A fresh invite token of the target's first user (driver step). */
 async function targetInvite(target: TargetHandle): Promise<string> {
   needDriver(target, 'generateInvite');
   const { token } = await target.driver.generateInvite(target.user);
-  expect(token, 'the driver returned an invite token').toMatch(/\S/);
+  if (typeof token !== 'string' || !/\S/.test(token)) notRun(`setup failed: generate an invite: the driver returned no token`);
+  if (handedOut.has(token)) notRun(`setup failed: generate an invite: the target handed out token ${token} again (see INV-12)`);
+  handedOut.add(token);
   return token;
+}
+
+/**
+ * Redeems a token the target has just generated: a step of the checks that
+ * test something else. A 409 means the token was used already, so the target
+ * handed out a used token (INV-12's finding): the check cannot run.
+ */
+async function acceptFresh(ocm: Transcript, target: TargetHandle, peer: PeerSimulator, body: Record<string, unknown>): Promise<Answer> {
+  const answer = await accept(ocm, target, peer, body);
+  if (answer.status === 409)
+    notRun(
+      `setup failed: accept a freshly generated invite token: 409 ${answer.text.slice(0, 200)} (the token was already used; see INV-12)`,
+    );
+  return answer;
 }
 
 function show(answer: Answer): string {
@@ -57,7 +76,11 @@ check(
   ['INV-3'],
   'an acceptance missing any one of recipientProvider, token, userID, email, name is answered 400',
   async ({ target, peer, ocm }) => {
-    // A valid, unredeemed token: the missing field is the only fault of each request.
+    // Positive control: the same acceptance with all five fields is taken, so a refusal below is the missing field's doing
+    // (and a driver that hands out no real token cannot make this check pass).
+    const control = await acceptFresh(ocm, target, peer, acceptance(peer, await targetInvite(target), peer.newUser('inv3ok')));
+    if (control.status !== 200) notRun(`setup failed: accept an invite with all five fields: ${show(control)}`);
+    // A second valid, unredeemed token: the missing field is the only fault of each request.
     const token = await targetInvite(target);
     const user = peer.newUser('inv3');
     for (const field of FIELDS) {
@@ -69,6 +92,16 @@ check(
   },
 );
 
+// ---------------------------------------------------------------- INV-12
+
+check(['INV-12'], 'two invites of the same user carry different tokens', async ({ target }) => {
+  needDriver(target, 'generateInvite');
+  const first = (await target.driver.generateInvite(target.user)).token;
+  const second = (await target.driver.generateInvite(target.user)).token;
+  if (typeof first !== 'string' || first === '') notRun('setup failed: generate an invite: the driver returned no token');
+  expect(second, `the second invite repeats the first one's token ${JSON.stringify(first)}`).not.toBe(first);
+});
+
 // ---------------------------------------------------------------- INV-4
 
 check(
@@ -76,7 +109,7 @@ check(
   'a valid token is answered 200 with JSON userID, email and name describing the inviting user',
   async ({ target, peer, ocm }) => {
     const token = await targetInvite(target);
-    const answer = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv4')));
+    const answer = await acceptFresh(ocm, target, peer, acceptance(peer, token, peer.newUser('inv4')));
     expect(answer.status, show(answer)).toBe(200);
     expect(answer.json, `the 200 body is a JSON object: ${answer.text.slice(0, 300)}`).toEqual(expect.any(Object));
     expect(registry.validate('ocm', 'AcceptedInviteResponse', answer.json), 'userID, email and name are strings').toEqual({ ok: true });
@@ -117,8 +150,8 @@ check(['INV-5'], 'an expired token is answered 400', async ({ target, peer, ocm 
 
 check(['INV-6'], 'a token already accepted is answered 409 when presented again', async ({ target, peer, ocm }) => {
   const token = await targetInvite(target);
-  const first = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6a')));
-  expect(first.status, `the first acceptance: ${show(first)}`).toBe(200);
+  const first = await acceptFresh(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6a')));
+  if (first.status !== 200) notRun(`setup failed: the first acceptance: ${show(first)}`);
   // Another user of the same server: only the reuse of the token is wrong.
   const second = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6b')));
   expect(second.status, `the second acceptance of the same token: ${show(second)}`).toBe(409);
@@ -129,8 +162,8 @@ check(
   'a token accepted from one server is answered 409 when a second server presents it',
   async ({ target, peer, peer2, ocm }) => {
     const token = await targetInvite(target);
-    const first = await accept(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6p1')));
-    expect(first.status, `acceptance from ${peer.domain}: ${show(first)}`).toBe(200);
+    const first = await acceptFresh(ocm, target, peer, acceptance(peer, token, peer.newUser('inv6p1')));
+    if (first.status !== 200) notRun(`setup failed: the first acceptance, from ${peer.domain}: ${show(first)}`);
     const second = await accept(ocm, target, peer2, acceptance(peer2, token, peer2.newUser('inv6p2')));
     expect(second.status, `acceptance of the same token from ${peer2.domain}: ${show(second)}`).toBe(409);
   },
