@@ -9,6 +9,7 @@ import { validateDiscoveryCommand } from './validate-discovery.ts';
 import { reportCommand } from './report.ts';
 import { matrixCommand } from './matrix.ts';
 import { certifyCommand } from './certify.ts';
+import { caCommand } from './ca.ts';
 
 const program = new Command()
   .name('ocm-conformance')
@@ -23,6 +24,7 @@ program.addCommand(validateDiscoveryCommand());
 program.addCommand(reportCommand());
 program.addCommand(matrixCommand());
 program.addCommand(certifyCommand());
+program.addCommand(caCommand());
 
 try {
   await program.parseAsync(process.argv);
