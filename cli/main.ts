@@ -30,6 +30,11 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
+  // A setup stop (exit 2) is one line of its own: the cause and what to pass.
+  if ((error as { exitCode?: unknown }).exitCode === 2) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   console.error(`ocm-conformance: ${(error as Error).message}`);
   process.exit(1);
 }

@@ -6,6 +6,8 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { DISCOVERY_RULES, fetchDiscoveryInput, type DiscoveryInput } from '../suites/discovery/discovery-rules.ts';
+import { fetch as undiciFetch } from 'undici';
+import { targetDispatcher, tlsFailureHint, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { defaultCatalogue, resolveProfile, selectRequirements } from '../suites/harness/requirements.ts';
 
 export interface Finding {
@@ -18,14 +20,26 @@ export interface Finding {
 
 export async function validateDiscovery(
   source: string,
-  options: { profile: string; allowHttp?: boolean },
+  options: { profile: string; allowHttp?: boolean } & TargetTrust,
 ): Promise<{ findings: Finding[]; mustFailures: number }> {
   const isUrl = /^https?:\/\//i.test(source);
   let input: DiscoveryInput;
   const profileHint = options.profile;
   if (isUrl) {
     const origin = new URL(source).origin;
-    input = await fetchDiscoveryInput(origin, { profile: 'main', allowHttp: options.allowHttp ?? new URL(source).protocol === 'http:' });
+    const dispatcher = targetDispatcher(options);
+    input = await fetchDiscoveryInput(origin, {
+      profile: 'main',
+      allowHttp: options.allowHttp ?? new URL(source).protocol === 'http:',
+      ...(dispatcher
+        ? {
+            fetcher: async (url: string) => {
+              const response = await undiciFetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000), dispatcher });
+              return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
+            },
+          }
+        : {}),
+    });
   } else {
     let document: unknown;
     try {
@@ -84,21 +98,39 @@ export function validateDiscoveryCommand(): Command {
     .argument('<url-or-file>', 'a server origin such as https://cloud.example.org, or a JSON file')
     .option('--profile <profile>', '1.0, 1.1, 1.2, 1.3, 1.4, main or auto', 'auto')
     .option('--allow-http', 'accept http:// URLs where the spec wants https (test setups)')
+    .option('--ca-file <file>', "PEM bundle to trust for the server's certificate (a test CA)")
+    .option('--insecure', "skip verification of the server's certificate (test setups)")
     .option('--json', 'print the findings as JSON')
-    .action(async (source: string, flags: { profile: string; allowHttp?: boolean; json?: boolean }) => {
-      const { findings, mustFailures } = await validateDiscovery(source, {
-        profile: flags.profile,
-        ...(flags.allowHttp ? { allowHttp: true } : {}),
-      });
-      if (flags.json) {
-        console.log(JSON.stringify({ source, mustFailures, findings }, null, 2));
-      } else {
-        for (const f of findings) {
-          const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : 'n/a ';
-          console.log(`${mark} ${f.ids.join(' ').padEnd(17)} ${f.level.padEnd(10)} ${f.title}${f.problem ? `\n       ${f.problem}` : ''}`);
+    .action(
+      async (source: string, flags: { profile: string; allowHttp?: boolean; json?: boolean; caFile?: string; insecure?: boolean }) => {
+        let outcome: Awaited<ReturnType<typeof validateDiscovery>>;
+        try {
+          outcome = await validateDiscovery(source, {
+            profile: flags.profile,
+            ...(flags.allowHttp ? { allowHttp: true } : {}),
+            ...(flags.caFile ? { caFile: flags.caFile } : {}),
+            ...(flags.insecure ? { insecure: true } : {}),
+          });
+        } catch (error) {
+          const hint = tlsFailureHint(error);
+          if (!hint) throw error;
+          console.error(hint);
+          process.exitCode = 2;
+          return;
         }
-        console.log(mustFailures === 0 ? 'no MUST-level finding' : `${mustFailures} MUST-level finding(s)`);
-      }
-      process.exitCode = mustFailures === 0 ? 0 : 1;
-    });
+        const { findings, mustFailures } = outcome;
+        if (flags.json) {
+          console.log(JSON.stringify({ source, mustFailures, findings }, null, 2));
+        } else {
+          for (const f of findings) {
+            const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : 'n/a ';
+            console.log(
+              `${mark} ${f.ids.join(' ').padEnd(17)} ${f.level.padEnd(10)} ${f.title}${f.problem ? `\n       ${f.problem}` : ''}`,
+            );
+          }
+          console.log(mustFailures === 0 ? 'no MUST-level finding' : `${mustFailures} MUST-level finding(s)`);
+        }
+        process.exitCode = mustFailures === 0 ? 0 : 1;
+      },
+    );
 }
