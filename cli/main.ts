@@ -9,6 +9,7 @@ import { validateDiscoveryCommand } from './validate-discovery.ts';
 import { reportCommand } from './report.ts';
 import { matrixCommand } from './matrix.ts';
 import { certifyCommand } from './certify.ts';
+import { caCommand } from './ca.ts';
 
 const program = new Command()
   .name('ocm-conformance')
@@ -23,11 +24,17 @@ program.addCommand(validateDiscoveryCommand());
 program.addCommand(reportCommand());
 program.addCommand(matrixCommand());
 program.addCommand(certifyCommand());
+program.addCommand(caCommand());
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
+  // A setup stop (exit 2) is one line of its own: the cause and what to pass.
+  if ((error as { exitCode?: unknown }).exitCode === 2) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   console.error(`ocm-conformance: ${(error as Error).message}`);
   process.exit(1);
 }

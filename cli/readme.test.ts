@@ -6,6 +6,7 @@ import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { caCommand } from './ca.ts';
 import { certifyCommand } from './certify.ts';
 import { matrixCommand } from './matrix.ts';
 import { reportCommand } from './report.ts';
@@ -23,6 +24,7 @@ test('the README command table has a row per command naming every option', () =>
     reportCommand(),
     matrixCommand(),
     certifyCommand(),
+    caCommand(),
   ];
   const rows = README.split('\n').filter((line) => line.startsWith('| `'));
   for (const command of commands) {

@@ -19,6 +19,8 @@ import { INSPECT_URL_ENV } from '../suites/harness/inspect.ts';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
+import { targetDispatcher, tlsFailureHint, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
+import { fetch as undiciFetch } from 'undici';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import { loadCatalogue } from '../suites/harness/requirements.ts';
 import { ONLY_ENV, PRESETS, resolveSelection } from '../suites/harness/selection.ts';
@@ -46,6 +48,10 @@ export interface RunFlags {
   only?: string;
   preset?: string;
   annotations?: string;
+  /** PEM bundle trusted for the target's certificate (config `targetCa`). */
+  caFile?: string;
+  /** Skip verification of the target's certificate (config `insecure`). */
+  insecure?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -119,18 +125,24 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   await mkdir(runDir, { recursive: true });
   let targetConfigFile: string | undefined;
   let peerSlots: number | undefined;
+  let trust: TargetTrust = { ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}), ...(flags.insecure ? { insecure: true } : {}) };
   if (flags.targetConfig) {
     targetConfigFile = resolve(flags.targetConfig);
     const target = loadTargetConfig(targetConfigFile); // and fail early with a clear line
     peerSlots = target.peers.length;
-    await assertReachable(target.baseUrl);
+    trust = {
+      ...(trust.caFile || target.targetCa ? { caFile: trust.caFile ?? resolve(target.targetCa!) } : {}),
+      ...(trust.insecure || target.insecure ? { insecure: true } : {}),
+    };
+    await assertReachable(target.baseUrl, trust);
   } else if (flags.target) {
     const generated = validateTargetConfig(
       { name: new URL(flags.target).host, baseUrl: flags.target, profile: flags.profile ?? 'main' },
       '--target',
     );
     peerSlots = generated.peers.length;
-    await assertReachable(generated.baseUrl);
+    await assertReachable(generated.baseUrl, trust);
+    if (trust.insecure) generated.insecure = true;
     targetConfigFile = join(runDir, 'target.yaml');
     await writeFile(
       targetConfigFile,
@@ -138,6 +150,8 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     );
   }
   const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
+  Object.assign(env, trustToEnv(trust));
+  if (trust.insecure) process.env.OCM_TARGET_INSECURE = '1'; // read back when the results are built
   if (targetConfigFile) env.OCM_TARGET_CONFIG = targetConfigFile;
   else delete env.OCM_TARGET_CONFIG;
   if (flags.split) env.OCM_SPLIT = '1';
@@ -184,6 +198,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
       url: context.target.baseUrl,
       ...(context.discovery ? { discovery: context.discovery } : {}),
       ...(discoveryFetch ? { discoveryFetch } : {}),
+      ...(process.env.OCM_TARGET_INSECURE === '1' || context.target.insecure ? { insecure: true } : {}),
     },
     ...(interop ? { interopWith: { name: interop.name, url: interop.baseUrl } } : {}),
     peers: context.target.peers.flat(),
@@ -257,12 +272,24 @@ async function saveRunInspector(server: InspectorServer, reportDir: string): Pro
  * address (refused, unknown host, no answer in 10 s): every check would fail
  * the same way. Any HTTP answer, an error status included, lets the run go on.
  */
-async function assertReachable(baseUrl: string): Promise<void> {
+/** A setup failure that stops the run before any check: one line, exit 2. */
+export class SetupStop extends Error {
+  readonly exitCode = 2;
+}
+
+async function assertReachable(baseUrl: string, trust: TargetTrust): Promise<void> {
   const url = new URL('/.well-known/ocm', baseUrl);
+  const dispatcher = targetDispatcher(trust);
   try {
-    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    const response = await undiciFetch(url, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+      ...(dispatcher ? { dispatcher } : {}),
+    });
     await response.body?.cancel();
   } catch (error) {
+    const hint = tlsFailureHint(error);
+    if (hint) throw new SetupStop(hint);
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const reason =
       (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
@@ -306,6 +333,8 @@ export function runCommand(): Command {
     )
     .option('--timeout <seconds>', 'give up on the whole run after this long (default 1800)', positiveInt)
     .option('--split', "embedded pair only: run instance A as an HTTP front over its back's CS3 gRPC services (the oCIS split)")
+    .option('--ca-file <file>', "PEM bundle to trust for the target's certificate (config targetCa), on top of the public roots")
+    .option('--insecure', "skip verification of the target's certificate (config insecure: true); printed in every report")
     .option('--inspect', "serve the OCM inspector for the simulated peers' side while the suites run (its URL is printed at the start)")
     .action(async (flags: RunFlags) => {
       if (flags.target && flags.targetConfig) throw new Error('give --target or --target-config, not both');
@@ -322,7 +351,7 @@ export function runCommand(): Command {
       const outcome = await runConformance(flags);
       const { results, resultsFile, reports, ledgerFile } = outcome;
       console.log(
-        `\nocm-conformance: ${results.target.name} (${results.target.url}), profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`,
+        `\nocm-conformance: ${results.target.name} (${results.target.url})${results.target.insecure ? ', INSECURE: certificate not verified' : ''}, profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`,
       );
       console.log(closingTable(results));
       const c = results.summary.checks;

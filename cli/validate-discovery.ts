@@ -12,6 +12,8 @@ import {
   type DiscoveryInput,
   type RuleNeed,
 } from '../suites/discovery/discovery-rules.ts';
+import { fetch as undiciFetch } from 'undici';
+import { targetDispatcher, tlsFailureHint, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { defaultCatalogue, resolveProfile, selectRequirements, type Profile } from '../suites/harness/requirements.ts';
 
 export interface Finding {
@@ -73,13 +75,25 @@ const LIVE_NEEDS: Record<RuleNeed, string> = {
 
 export async function validateDiscovery(
   source: string,
-  options: { profile: string; allowHttp?: boolean },
+  options: { profile: string; allowHttp?: boolean } & TargetTrust,
 ): Promise<{ findings: Finding[]; mustFailures: number; profile: JudgedProfile }> {
   const isUrl = /^https?:\/\//i.test(source);
   let input: DiscoveryInput;
   if (isUrl) {
     const origin = new URL(source).origin;
-    input = await fetchDiscoveryInput(origin, { profile: 'main', allowHttp: options.allowHttp ?? new URL(source).protocol === 'http:' });
+    const dispatcher = targetDispatcher(options);
+    input = await fetchDiscoveryInput(origin, {
+      profile: 'main',
+      allowHttp: options.allowHttp ?? new URL(source).protocol === 'http:',
+      ...(dispatcher
+        ? {
+            fetcher: async (url: string) => {
+              const response = await undiciFetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000), dispatcher });
+              return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
+            },
+          }
+        : {}),
+    });
   } else {
     let document: unknown;
     try {
@@ -148,23 +162,41 @@ export function validateDiscoveryCommand(): Command {
     .argument('<url-or-file>', 'a server origin such as https://cloud.example.org, or a JSON file')
     .option('--profile <profile>', '1.0, 1.1, 1.2, 1.3, 1.4, main or auto', 'auto')
     .option('--allow-http', 'accept http:// URLs where the spec wants https (test setups)')
+    .option('--ca-file <file>', "PEM bundle to trust for the server's certificate (a test CA)")
+    .option('--insecure', "skip verification of the server's certificate (test setups)")
     .option('--json', 'print the findings as JSON')
-    .action(async (source: string, flags: { profile: string; allowHttp?: boolean; json?: boolean }) => {
-      const { findings, mustFailures, profile } = await validateDiscovery(source, {
-        profile: flags.profile,
-        ...(flags.allowHttp ? { allowHttp: true } : {}),
-      });
-      if (flags.json) {
-        console.log(JSON.stringify({ source, profile, mustFailures, findings }, null, 2));
-      } else {
-        console.log(`profile ${profile.profile} (${profile.reason})`);
-        for (const f of findings) {
-          const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : f.outcome === 'not-run' ? 'skip' : 'n/a ';
-          console.log(`${mark} ${f.ids.join(' ').padEnd(17)} ${f.level.padEnd(10)} ${f.title}${f.problem ? `\n       ${f.problem}` : ''}`);
+    .action(
+      async (source: string, flags: { profile: string; allowHttp?: boolean; json?: boolean; caFile?: string; insecure?: boolean }) => {
+        let outcome: Awaited<ReturnType<typeof validateDiscovery>>;
+        try {
+          outcome = await validateDiscovery(source, {
+            profile: flags.profile,
+            ...(flags.allowHttp ? { allowHttp: true } : {}),
+            ...(flags.caFile ? { caFile: flags.caFile } : {}),
+            ...(flags.insecure ? { insecure: true } : {}),
+          });
+        } catch (error) {
+          const hint = tlsFailureHint(error);
+          if (!hint) throw error;
+          console.error(hint);
+          process.exitCode = 2;
+          return;
         }
-        const failedIds = findings.filter((f) => f.outcome === 'fail' && f.level.includes('MUST')).flatMap((f) => f.ids);
-        console.log(mustFailures === 0 ? 'no MUST-level finding' : `${mustFailures} MUST-level finding(s): ${failedIds.join(', ')}`);
-      }
-      process.exitCode = mustFailures === 0 ? 0 : 1;
-    });
+        const { findings, mustFailures, profile } = outcome;
+        if (flags.json) {
+          console.log(JSON.stringify({ source, profile, mustFailures, findings }, null, 2));
+        } else {
+          console.log(`profile ${profile.profile} (${profile.reason})`);
+          for (const f of findings) {
+            const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : f.outcome === 'not-run' ? 'skip' : 'n/a ';
+            console.log(
+              `${mark} ${f.ids.join(' ').padEnd(17)} ${f.level.padEnd(10)} ${f.title}${f.problem ? `\n       ${f.problem}` : ''}`,
+            );
+          }
+          const failedIds = findings.filter((f) => f.outcome === 'fail' && f.level.includes('MUST')).flatMap((f) => f.ids);
+          console.log(mustFailures === 0 ? 'no MUST-level finding' : `${mustFailures} MUST-level finding(s): ${failedIds.join(', ')}`);
+        }
+        process.exitCode = mustFailures === 0 ? 0 : 1;
+      },
+    );
 }

@@ -263,7 +263,7 @@ export function renderHtml(input: ComplianceResults): string {
 
   const runDetails = [
     '<details id="run-details"><summary>Run details: peers, expectations, discovery as fetched</summary><dl>',
-    `<dt>target</dt><dd>${h(results.target.name)} · ${h(results.target.url)}</dd>`,
+    `<dt>target</dt><dd>${h(results.target.name)} · ${h(results.target.url)}${results.target.insecure ? ' · <strong>insecure: certificate not verified</strong>' : ''}</dd>`,
     results.interopWith ? `<dt>interop with</dt><dd>${h(results.interopWith.name)} · ${h(results.interopWith.url)}</dd>` : '',
     `<dt>simulated peers</dt><dd>${h(results.peers.join(', ') || 'none')}</dd>`,
     `<dt>expectation ledger</dt><dd>${h(results.expectations.file ?? 'none')}${results.expectations.declared.length ? ` · declared: ${h(results.expectations.declared.join(', '))}` : ''}</dd>`,

@@ -43,6 +43,7 @@ export function renderMarkdown(input: ComplianceResults): string {
   out.push(`**${mdCell(verdictText(results))}**`, '');
   const meta = [
     `target \`${results.target.url.replace(/`/g, '')}\``,
+    results.target.insecure ? '**insecure: the target certificate was not verified**' : '',
     `profile **${results.run.profile}**`,
     results.target.apiVersion ? `apiVersion ${mdCell(results.target.apiVersion)}` : '',
     `${results.run.startedAt}`,

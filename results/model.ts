@@ -151,6 +151,8 @@ export interface ComplianceResults {
     apiVersion?: string;
     /** The discovery document as fetched at the start of the run. */
     discovery?: unknown;
+    /** The target's certificate was not verified (`run --insecure`). */
+    insecure?: boolean;
     /** How the discovery document was fetched. */
     discoveryFetch?: { url: string; fetchedAt: string; status?: number; contentType?: string | null; error?: string };
   };
@@ -217,7 +219,13 @@ export interface BuildOptions {
   selected: ReadonlyMap<string, JudgedRequirement>;
   profile: Profile;
   profileWarning?: string;
-  target: { name: string; url: string; discovery?: Record<string, any>; discoveryFetch?: ComplianceResults['target']['discoveryFetch'] };
+  target: {
+    name: string;
+    url: string;
+    discovery?: Record<string, any>;
+    discoveryFetch?: ComplianceResults['target']['discoveryFetch'];
+    insecure?: boolean;
+  };
   interopWith?: { name: string; url: string };
   peers: string[];
   expectedFailures: string[];
@@ -521,6 +529,7 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
       ...(typeof discovery?.apiVersion === 'string' ? { apiVersion: discovery.apiVersion } : {}),
       ...(discovery ? { discovery } : {}),
       ...(options.target.discoveryFetch ? { discoveryFetch: options.target.discoveryFetch } : {}),
+      ...(options.target.insecure ? { insecure: true } : {}),
     },
     ...(options.interopWith ? { interopWith: options.interopWith } : {}),
     peers: options.peers,

@@ -21,6 +21,10 @@ import { selectionFromEnv } from './selection.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
+import { installTargetTrust, trustFromEnv } from './target-trust.ts';
+
+// run --ca-file / --insecure: every harness request of this worker trusts the target the same way.
+installTargetTrust(trustFromEnv());
 
 export interface TargetHandle {
   context: SuiteContext;

@@ -5,6 +5,7 @@
  * target config for them. Then it fetches the target's discovery document
  * once, so suite files can decide at load time which checks apply.
  */
+import { installTargetTrust, trustFromEnv } from './target-trust.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -154,6 +155,8 @@ export async function recordTargetDiscovery(configFile: string, runDir: string):
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  // run --ca-file / --insecure: this process's own requests to the target (discovery record, peers' calls).
+  installTargetTrust(trustFromEnv());
   // Each run gets its own folder, so runs side by side never share state.
   const ownRunDir = !process.env.OCM_RUN_DIR;
   const dir = process.env.OCM_RUN_DIR ?? (await mkdtemp(join(tmpdir(), 'ocm-run-')));

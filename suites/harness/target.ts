@@ -97,6 +97,10 @@ export interface TargetConfig {
   expectedFailures: string[];
   /** Allow plain HTTP where the spec wants HTTPS (test setups). */
   allowHttp: boolean;
+  /** PEM bundle file the harness trusts for the target's certificate (`run --ca-file`). */
+  targetCa?: string;
+  /** Skip verification of the target's certificate (`run --insecure`); printed in every report. */
+  insecure?: boolean;
   /** Spec conflict readings (keys of CONFLICT_OPTIONS). */
   conflicts: Record<string, string>;
 }
@@ -137,6 +141,8 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
     'interopWith',
     'expectedFailures',
     'allowHttp',
+    'targetCa',
+    'insecure',
     'conflicts',
   ];
   for (const key of Object.keys(raw)) if (!known.includes(key)) fail(`unknown key "${key}"`);
@@ -191,6 +197,14 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
     allowHttp: raw.allowHttp ?? origin.protocol === 'http:',
     conflicts: raw.conflicts ?? {},
   };
+  if (raw.targetCa !== undefined) {
+    if (typeof raw.targetCa !== 'string') fail('targetCa must be the path of a PEM bundle file');
+    config.targetCa = raw.targetCa;
+  }
+  if (raw.insecure !== undefined) {
+    if (typeof raw.insecure !== 'boolean') fail('insecure must be true or false');
+    config.insecure = raw.insecure;
+  }
   if (raw.interopWith !== undefined) config.interopWith = validateTargetConfig(raw.interopWith, `${source} (interopWith)`);
   return config;
 }

@@ -1,0 +1,94 @@
+/**
+ * How the harness trusts the target's TLS certificate: `--ca-file` (config
+ * `targetCa`) adds a PEM bundle to the public roots, `--insecure` (config
+ * `insecure: true`) skips verification. Both are undici dispatchers on the
+ * harness's own requests, never NODE_TLS_REJECT_UNAUTHORIZED or
+ * NODE_EXTRA_CA_CERTS. A TLS failure becomes one line naming the cause and
+ * both options.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, setGlobalDispatcher, type Dispatcher } from 'undici';
+
+export interface TargetTrust {
+  /** PEM bundle file trusted for the target, on top of the public roots. */
+  caFile?: string;
+  /** Skip certificate verification for the target (reported in every format). */
+  insecure?: boolean;
+}
+
+/** Carries the trust settings from `run` to the Playwright workers. */
+export const TARGET_CA_FILE_ENV = 'OCM_TARGET_CA_FILE';
+export const TARGET_INSECURE_ENV = 'OCM_TARGET_INSECURE';
+
+export function trustFromEnv(env: NodeJS.ProcessEnv = process.env): TargetTrust {
+  return {
+    ...(env[TARGET_CA_FILE_ENV] ? { caFile: env[TARGET_CA_FILE_ENV] } : {}),
+    ...(env[TARGET_INSECURE_ENV] === '1' ? { insecure: true } : {}),
+  };
+}
+
+export function trustToEnv(trust: TargetTrust): Record<string, string> {
+  return {
+    ...(trust.caFile ? { [TARGET_CA_FILE_ENV]: trust.caFile } : {}),
+    ...(trust.insecure ? { [TARGET_INSECURE_ENV]: '1' } : {}),
+  };
+}
+
+/** The dispatcher for requests to the target; undefined when the defaults apply. */
+export function targetDispatcher(trust: TargetTrust): Dispatcher | undefined {
+  if (trust.insecure) return new Agent({ connect: { rejectUnauthorized: false } });
+  if (trust.caFile) {
+    let bundle: string;
+    try {
+      bundle = readFileSync(trust.caFile, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read the CA file ${trust.caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (!bundle.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`the CA file ${trust.caFile} holds no PEM certificate`);
+    return new Agent({ connect: { ca: [...rootCertificates, bundle] } });
+  }
+  return undefined;
+}
+
+/**
+ * Makes the trust settings apply to every fetch of this harness process
+ * (suites, simulated peers' calls to the target, discovery recording). It is
+ * the dispatcher of this process only: the target and the reference are other
+ * processes or use their own dispatchers.
+ */
+export function installTargetTrust(trust: TargetTrust): void {
+  const dispatcher = targetDispatcher(trust);
+  if (dispatcher) setGlobalDispatcher(dispatcher);
+}
+
+const TLS_CAUSES: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the target's certificate is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "the target's certificate chains to a self-signed CA that is not trusted",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the target's certificate is signed by a CA that is not trusted",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the target's certificate is signed by a CA that is not trusted",
+  UNABLE_TO_GET_ISSUER_CERT: "the target's certificate is signed by a CA that is not trusted",
+  CERT_HAS_EXPIRED: "the target's certificate has expired",
+  CERT_NOT_YET_VALID: "the target's certificate is not yet valid",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the target's certificate does not name its host",
+};
+
+/** The innermost error code of a failed fetch (undici wraps the socket error in `cause`). */
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** One line for a certificate failure (naming the cause and both options), or undefined when the error is not about trust. */
+export function tlsFailureHint(error: unknown): string | undefined {
+  const code = errorCode(error);
+  if (!code) return undefined;
+  const cause = TLS_CAUSES[code] ?? (/CERT|SSL|TLS/.test(code) ? `the target's TLS handshake failed` : undefined);
+  if (!cause) return undefined;
+  return `${cause} (${code}): pass --ca-file or --insecure`;
+}
