@@ -22,7 +22,7 @@ export type AccessRole = 'viewer' | 'editor';
 
 export type ShareAccessResult =
   | { ok: true; share: SentShareRecord; owner: LocalUser; role: AccessRole; consumed: number }
-  | { ok: false; status: 401 | 404; code: string; message: string };
+  | { ok: false; status: 401 | 404; code: 'INVALID_SHARE_CREDENTIALS' | 'SHARE_NOT_FOUND'; message: string };
 
 export interface ShareAccessDeps {
   stores: Stores;

@@ -15,7 +15,7 @@ import type { InviteRecord, LocalUser, ReceivedShareRecord, SentShareRecord } fr
 import { SUPPORTED_SHARE_TYPES, type IncomingShare, type ShareStateFilter } from '../core/received-shares.ts';
 import type { CreateShareInput } from '../core/sent-shares.ts';
 import type { UserDirectory } from '../core/users.ts';
-import { OcmError } from '../base/errors.ts';
+import { ERRORS, OcmError, type ErrorCode } from '../base/errors.ts';
 import type { InvitePort, ReceivedSharePort, SentSharePort } from '../http/ports.ts';
 import { TrustedProviders, type ProviderInfo } from '../providers/trusted-providers.ts';
 import { opaque, opaqueText, resourcePermissions, timestamp, type Msg } from '../grpc/convert.ts';
@@ -275,11 +275,29 @@ export class RemoteReceivedShareService implements ReceivedSharePort {
 // ---------------------------------------------------------------------------
 // cs3.auth.provider.v1beta1.ProviderAPI
 
-export type RemoteAccess = { ok: true; role: 'viewer' | 'editor' } | { ok: false; status: 401 | 404; code: string; message: string };
+/** The refusals of share access, as the catalogue names them. */
+type AccessRefusal = 'SHARE_NOT_FOUND' | 'INVALID_SHARE_CREDENTIALS';
+
+export type RemoteAccess =
+  | { ok: true; role: 'viewer' | 'editor' }
+  | { ok: false; status: (typeof ERRORS)[AccessRefusal]['status']; code: AccessRefusal; message: string };
+
+/**
+ * Our back names the refusal in the status's catalogue detail; these hints are for a CS3 back that sends none:
+ * reva answers a miss with NOT_FOUND and credentials that do not open the share with PERMISSION_DENIED.
+ */
+const ACCESS_HINTS: StatusHints = {
+  CODE_NOT_FOUND: 'SHARE_NOT_FOUND',
+  CODE_PERMISSION_DENIED: 'INVALID_SHARE_CREDENTIALS',
+  CODE_UNAUTHENTICATED: 'INVALID_SHARE_CREDENTIALS',
+  CODE_INVALID_ARGUMENT: 'INVALID_SHARE_CREDENTIALS',
+};
+
+const isAccessRefusal = (code: ErrorCode): code is AccessRefusal => code === 'SHARE_NOT_FOUND' || code === 'INVALID_SHARE_CREDENTIALS';
 
 /** OCM share access (the `authprovider` role): may this share id and secret (or exchanged token) open the share? */
 export class RemoteShareAccess {
-  constructor(private readonly backend: BackendClient) {}
+  constructor(private readonly backend: Pick<BackendClient, 'call'>) {}
 
   async authenticate(shareId: string, secret: string): Promise<RemoteAccess> {
     try {
@@ -287,14 +305,13 @@ export class RemoteShareAccess {
         'authProviderApi',
         'Authenticate',
         { client_id: shareId, client_secret: secret },
-        { hints: { CODE_NOT_FOUND: 'SHARE_NOT_FOUND' } },
+        { hints: ACCESS_HINTS },
       );
       return { ok: true, role: opaqueText(response.user?.opaque, 'ocm-share-role') === 'editor' ? 'editor' : 'viewer' };
     } catch (error) {
-      if (!(error instanceof OcmError)) throw error;
-      if (error.code === 'SHARE_NOT_FOUND') return { ok: false, status: 404, code: 'SHARE_NOT_FOUND', message: 'No such share' };
-      if (error.status === 403 || error.status === 400)
-        return { ok: false, status: 401, code: 'INVALID_SHARE_CREDENTIALS', message: 'The credentials do not open this share' };
+      // By catalogue code only (carried by the status, else the hint of its CS3 code); any other failure is the front's.
+      if (error instanceof OcmError && isAccessRefusal(error.code))
+        return { ok: false, status: ERRORS[error.code].status, code: error.code, message: error.message };
       throw error;
     }
   }

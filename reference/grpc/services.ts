@@ -659,10 +659,9 @@ export const authProviderService: ServiceSpec = {
       const shareId = requireString(request.client_id, 'client_id');
       const secret = requireString(request.client_secret, 'client_secret');
       const result = core.shareAccess.authenticateSecret(shareId, secret);
-      if (!result.ok) {
-        if (result.status === 404) throw notFound(result.message);
-        throw new GrpcFault('CODE_PERMISSION_DENIED', result.message);
-      }
+      // The refusal as the catalogue names it (SHARE_NOT_FOUND, INVALID_SHARE_CREDENTIALS), so the status carries
+      // the code in its details like every other rpc's; status.ts picks the CS3 code reva answers with.
+      if (!result.ok) throw new OcmError(result.code);
       const { share, role } = result;
       const contact = core.invites.findContact(share.ownerId, share.recipientUserId, share.recipientDomain);
       const user = {
