@@ -48,7 +48,7 @@ const ROOMS = [
 /** Modules that are not part of the product: unit tests and browser tests next to the code. */
 const TESTS = '(\\.test\\.ts$|\\.browser\\.ts$)';
 
-/** Rooms of reference/ that only tests use, drawn dashed. */
+/** Rooms of reference/ for testing it (unit-test helpers; fuzz and crash runs), drawn dashed. */
 const TEST_SUPPORT = ['reference/testing', 'reference/hardening'];
 
 /** `importer` imports `imported` (module paths from the project root). */
@@ -147,7 +147,7 @@ export function generatedBlock(maps: { rooms: string; reference: string }): stri
     '',
     '### Inside reference/',
     '',
-    'Dashed: folders only tests use.',
+    'Dashed: folders for testing the reference (helpers of its unit tests; the fuzz and crash runs).',
     '',
     fence(maps.reference),
     '',
