@@ -234,7 +234,8 @@ export function renderHtml(input: ComplianceResults): string {
   const total = results.requirements.length;
   const title = `OCM conformance: ${results.target.name} — ${v.pass ? 'PASS' : 'FAIL'}`;
   const runBits = [
-    `profile <b>${h(results.run.profile)}</b>`,
+    `profile <b>${h(results.run.profile)}</b>${results.run.profileReason ? ` (${h(results.run.profileReason)})` : ''}`,
+    results.run.failOn === 'should' ? 'fails on <b>SHOULD</b>' : '',
     results.target.apiVersion ? `apiVersion ${h(results.target.apiVersion)}` : '',
     `started ${h(results.run.startedAt)}`,
     `took ${h(formatDuration(results.run.durationMs))}`,

@@ -44,7 +44,8 @@ export function renderMarkdown(input: ComplianceResults): string {
   const meta = [
     `target \`${results.target.url.replace(/`/g, '')}\``,
     results.target.insecure ? '**insecure: the target certificate was not verified**' : '',
-    `profile **${results.run.profile}**`,
+    `profile **${results.run.profile}**${results.run.profileReason ? ` (${mdCell(results.run.profileReason)})` : ''}`,
+    results.run.failOn === 'should' ? 'fails on **SHOULD**' : '',
     results.target.apiVersion ? `apiVersion ${mdCell(results.target.apiVersion)}` : '',
     `${results.run.startedAt}`,
     formatDuration(results.run.durationMs),
