@@ -1,7 +1,7 @@
 /**
  * The run's threshold (`run --fail-on must|should`, results `run.failOn`):
  * with `should`, a SHOULD not met fails the verdict, the verdict line says
- * so, and JUnit (and CTRF, annotations, the ledger) follow it; below the
+ * so, and JUnit (and CTRF, annotations, HTML, Markdown, the ledger) follow it; below the
  * threshold a SHOULD failure stays a passing JUnit testcase with a `warning`
  * property and a WARNING line.
  */
@@ -13,7 +13,9 @@ import { githubAnnotations } from './annotations.ts';
 import { renderCtrf } from './ctrf.ts';
 import { ledgerFromResults } from './expectations.ts';
 import { verdictText } from './format.ts';
+import { renderHtml } from './html.ts';
 import { junitCases, renderJunit } from './junit.ts';
+import { renderMarkdown } from './markdown.ts';
 
 /** The sample run with every failed MUST declared as expected, so only its SHOULD warning is left to decide. */
 function onlyAShouldFails(failOn: FailOn | undefined): { results: ComplianceResults; warningId: string } {
@@ -69,6 +71,8 @@ test('with --fail-on should a SHOULD not met fails the run; the verdict, JUnit, 
     expect.stringMatching(new RegExp(`^::error title=${warningId} \\(SHOULD\\)::`)),
   ]);
   expect(ledgerFromResults(results, { expectedFailures: [] }).expectedFailures).toContain(warningId);
+  expect(renderMarkdown(results)).toContain('SHOULD requirements not met, failing the run with --fail-on should (1)');
+  expect(renderHtml(results)).toContain('id="should-failures"');
   expect(resultsProblems(results)).toEqual([]);
 });
 

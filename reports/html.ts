@@ -247,6 +247,10 @@ export function renderHtml(input: ComplianceResults): string {
   const notices: string[] = [];
   if (v.mustFailures.length)
     notices.push(`<div class="notice" id="must-failures">Failed MUST requirements: ${idLinks(v.mustFailures)}</div>`);
+  if (v.shouldFailures?.length)
+    notices.push(
+      `<div class="notice" id="should-failures">SHOULD requirements not met (--fail-on should): ${idLinks(v.shouldFailures)}</div>`,
+    );
   if (v.expectedFailures.length)
     notices.push(
       `<div class="notice info" id="expected-failures">Expected failures (declared, do not fail the run): ${idLinks(v.expectedFailures)}</div>`,

@@ -73,6 +73,13 @@ export function renderMarkdown(input: ComplianceResults): string {
   const pick = (ids: string[]) => ids.map((id) => byId.get(id)).filter((r): r is RequirementResult => r !== undefined);
   if (v.mustFailures.length)
     out.push(`### ❌ Failed MUST requirements (${v.mustFailures.length})`, '', ...requirementTable(pick(v.mustFailures)), '');
+  if (v.shouldFailures?.length)
+    out.push(
+      `### ❌ SHOULD requirements not met, failing the run with --fail-on should (${v.shouldFailures.length})`,
+      '',
+      ...requirementTable(pick(v.shouldFailures)),
+      '',
+    );
   if (v.unexpectedPasses.length) {
     out.push(
       `### ⚠️ Unexpected passes (${v.unexpectedPasses.length})`,
