@@ -136,8 +136,9 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const only = resolveSelection(flags, catalogue); // refuses unknown IDs before anything starts
   // The profile asked for, and where from: --profile (or OCM_PROFILE), else the target config; auto for a target without one.
   const targetConfig = flags.targetConfig ? loadTargetConfig(resolve(flags.targetConfig)) : undefined; // fails early with a clear line
-  const profileSource = (flags.profile ?? process.env.OCM_PROFILE) ? '--profile' : 'target config:';
-  const requestedProfile = flags.profile ?? process.env.OCM_PROFILE ?? targetConfig?.profile ?? (flags.target ? 'auto' : 'main');
+  const profileFlag = flags.profile || process.env.OCM_PROFILE || undefined; // the suites read OCM_PROFILE the same way
+  const profileSource = profileFlag ? '--profile' : 'target config:';
+  const requestedProfile = profileFlag ?? targetConfig?.profile ?? (flags.target ? 'auto' : 'main');
   checkProfile(requestedProfile, profileSource); // one line and exit 2 before anything starts
   const runDir = join(reportDir, 'run');
   await rm(runDir, { recursive: true, force: true });
@@ -173,7 +174,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   }
   // The embedded pair cannot be asked before it starts: with auto, its profile is printed with the results.
   const judged =
-    !targetConfigFile && requestedProfile === 'main' && !flags.profile && !process.env.OCM_PROFILE
+    !targetConfigFile && !profileFlag
       ? { profile: 'main' as const, reason: EMBEDDED_PROFILE_REASON }
       : targetConfigFile || requestedProfile.trim() !== 'auto'
         ? profileFromApiVersion(requestedProfile, probe?.apiVersion, profileSource)
