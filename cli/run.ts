@@ -3,7 +3,9 @@
  * `conformance`) against a target, then turns Playwright's JSON report into
  * the compliance results and prints the closing table. With no target it
  * tests the two embedded reference instances. Exit 0 only when no MUST
- * requirement failed (minus declared expected failures).
+ * requirement failed (with `--fail-on should`, no SHOULD either), minus
+ * declared expected failures; exit 2 when the run cannot start (an unknown
+ * profile, nothing to judge under the profile, an untrusted certificate).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
@@ -17,12 +19,20 @@ import { startInspectorServer, type InspectorServer } from '../inspector/server.
 import { getRegistry } from '../openapi/registry.ts';
 import { INSPECT_URL_ENV } from '../suites/harness/inspect.ts';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
-import { buildComplianceResults, closingTable, type ComplianceResults, type PlaywrightReport } from '../results/model.ts';
+import {
+  buildComplianceResults,
+  closingTable,
+  FAIL_ON_LEVELS,
+  type ComplianceResults,
+  type FailOn,
+  type PlaywrightReport,
+} from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
 import { targetDispatcher, tlsFailureHint, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { fetch as undiciFetch } from 'undici';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
-import { loadCatalogue } from '../suites/harness/requirements.ts';
+import { loadCatalogue, selectRequirements, type Catalogue } from '../suites/harness/requirements.ts';
+import { profileFromApiVersion, profileLine, type JudgedProfile } from '../suites/harness/profile.ts';
 import { ONLY_ENV, PRESETS, resolveSelection } from '../suites/harness/selection.ts';
 import { annotationMode, githubAnnotations } from '../reports/annotations.ts';
 import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } from '../reports/expectations.ts';
@@ -52,6 +62,8 @@ export interface RunFlags {
   caFile?: string;
   /** Skip verification of the target's certificate (config `insecure`). */
   insecure?: boolean;
+  /** Which failures fail the run: `must` (default) or `should` (a failed SHOULD too). */
+  failOn?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -119,35 +131,57 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     throw new Error('--update-expectations needs --expectations FILE (the ledger to write)');
   if (flags.updateExpectations && shard)
     throw new Error('--update-expectations needs the whole run: merge the shards first, or run without --shard');
-  const only = resolveSelection(flags, loadCatalogue()); // refuses unknown IDs before anything starts
+  const failOn = parseFailOn(flags.failOn);
+  const catalogue = loadCatalogue();
+  const only = resolveSelection(flags, catalogue); // refuses unknown IDs before anything starts
+  // The profile asked for, and where from: --profile (or OCM_PROFILE), else the target config; auto for a target without one.
+  const targetConfig = flags.targetConfig ? loadTargetConfig(resolve(flags.targetConfig)) : undefined; // fails early with a clear line
+  const profileFlag = flags.profile || process.env.OCM_PROFILE || undefined; // the suites read OCM_PROFILE the same way
+  const profileSource = profileFlag ? '--profile' : 'target config:';
+  const requestedProfile = profileFlag ?? targetConfig?.profile ?? (flags.target ? 'auto' : 'main');
+  checkProfile(requestedProfile, profileSource); // one line and exit 2 before anything starts
   const runDir = join(reportDir, 'run');
   await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true });
   let targetConfigFile: string | undefined;
   let peerSlots: number | undefined;
+  let conflicts: TargetConfig['conflicts'] = {};
+  let probe: TargetProbe | undefined;
   let trust: TargetTrust = { ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}), ...(flags.insecure ? { insecure: true } : {}) };
-  if (flags.targetConfig) {
+  if (flags.targetConfig && targetConfig) {
     targetConfigFile = resolve(flags.targetConfig);
-    const target = loadTargetConfig(targetConfigFile); // and fail early with a clear line
+    const target = targetConfig;
     peerSlots = target.peers.length;
+    conflicts = target.conflicts;
     trust = {
       ...(trust.caFile || target.targetCa ? { caFile: trust.caFile ?? resolve(target.targetCa!) } : {}),
       ...(trust.insecure || target.insecure ? { insecure: true } : {}),
     };
-    await assertReachable(target.baseUrl, trust);
+    probe = await assertReachable(target.baseUrl, trust);
   } else if (flags.target) {
     const generated = validateTargetConfig(
-      { name: new URL(flags.target).host, baseUrl: flags.target, profile: flags.profile ?? 'main' },
+      { name: new URL(flags.target).host, baseUrl: flags.target, profile: requestedProfile },
       '--target',
     );
     peerSlots = generated.peers.length;
-    await assertReachable(generated.baseUrl, trust);
+    probe = await assertReachable(generated.baseUrl, trust);
     if (trust.insecure) generated.insecure = true;
     targetConfigFile = join(runDir, 'target.yaml');
     await writeFile(
       targetConfigFile,
       `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`,
     );
+  }
+  // The embedded pair cannot be asked before it starts: with auto, its profile is printed with the results.
+  const judged =
+    !targetConfigFile && !profileFlag
+      ? { profile: 'main' as const, reason: EMBEDDED_PROFILE_REASON }
+      : targetConfigFile || requestedProfile.trim() !== 'auto'
+        ? profileFromApiVersion(requestedProfile, probe?.apiVersion, profileSource)
+        : undefined;
+  if (judged) {
+    console.log(profileLine(judged));
+    assertSomethingToJudge(catalogue, judged, { conflicts, only, selectedBy: selectionLabel(flags), discovery: probe?.document });
   }
   const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
   Object.assign(env, trustToEnv(trust));
@@ -192,7 +226,9 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     catalogue: context.catalogue,
     selected: context.selected,
     profile: context.profile,
+    profileReason: judged?.reason === EMBEDDED_PROFILE_REASON ? judged.reason : context.profileReason,
     ...(context.profileWarning ? { profileWarning: context.profileWarning } : {}),
+    failOn,
     target: {
       name: context.target.name,
       url: context.target.baseUrl,
@@ -277,7 +313,13 @@ export class SetupStop extends Error {
   readonly exitCode = 2;
 }
 
-async function assertReachable(baseUrl: string, trust: TargetTrust): Promise<void> {
+/** What the reachability probe read at the target's discovery URL (the suites fetch it again for themselves). */
+interface TargetProbe {
+  document?: Record<string, unknown>;
+  apiVersion?: unknown;
+}
+
+async function assertReachable(baseUrl: string, trust: TargetTrust): Promise<TargetProbe> {
   const url = new URL('/.well-known/ocm', baseUrl);
   const dispatcher = targetDispatcher(trust);
   try {
@@ -286,7 +328,18 @@ async function assertReachable(baseUrl: string, trust: TargetTrust): Promise<voi
       signal: AbortSignal.timeout(10_000),
       ...(dispatcher ? { dispatcher } : {}),
     });
-    await response.body?.cancel();
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return {};
+    }
+    const text = await response.text().catch(() => '');
+    try {
+      const document = JSON.parse(text) as unknown;
+      if (!document || typeof document !== 'object' || Array.isArray(document)) return {};
+      return { document: document as Record<string, unknown>, apiVersion: (document as Record<string, unknown>).apiVersion };
+    } catch {
+      return {}; // not JSON: the discovery checks say so; the profile is then a guess
+    }
   } catch (error) {
     const hint = tlsFailureHint(error);
     if (hint) throw new SetupStop(hint);
@@ -295,6 +348,59 @@ async function assertReachable(baseUrl: string, trust: TargetTrust): Promise<voi
       (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
     throw new Error(`the target cannot be reached at ${url.origin} (${reason}); nothing was tested`);
   }
+}
+
+/** Why the embedded pair is judged under main: the reference implements the newest text. */
+const EMBEDDED_PROFILE_REASON = 'the embedded reference pair implements main, the newest';
+
+/** Refuses an unknown profile (flag, OCM_PROFILE or target config) with one line, before Playwright starts. */
+function checkProfile(requested: string, source: string): void {
+  try {
+    profileFromApiVersion(requested, undefined, source);
+  } catch (error) {
+    throw new SetupStop(`${source === '--profile' ? '--profile' : 'the target config'}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Stops the run (one line, exit 2) when no requirement could be judged: none
+ * is part of the profile, or none of the selected ones (`--only`, `--preset`)
+ * is, or every one is gated by a capability or criterion the target's
+ * discovery document does not advertise.
+ */
+function assertSomethingToJudge(
+  catalogue: Catalogue,
+  judged: JudgedProfile,
+  options: { conflicts: TargetConfig['conflicts']; only: string[] | undefined; selectedBy: string; discovery?: Record<string, unknown> },
+): void {
+  const inProfile = selectRequirements(catalogue, {
+    profile: judged.profile,
+    conflicts: options.conflicts as never,
+    ...(judged.release ? { release: judged.release } : {}),
+  });
+  const chosen = options.only ? inProfile.filter((r) => options.only!.includes(r.id)) : inProfile;
+  const listed = (key: string) => (Array.isArray(options.discovery?.[key]) ? (options.discovery[key] as unknown[]) : []);
+  const applicable = options.discovery
+    ? chosen.filter(
+        (r) =>
+          (!r.capability || listed('capabilities').includes(r.capability)) && (!r.criterion || listed('criteria').includes(r.criterion)),
+      )
+    : chosen;
+  if (applicable.length > 0) return;
+  const why = options.only
+    ? chosen.length === 0
+      ? `none of the selected requirements (${options.selectedBy || '--only'}) is part of it`
+      : `the target advertises none of the capabilities or criteria the selected requirements (${options.selectedBy || '--only'}) need`
+    : 'no requirement of the catalogue is part of it';
+  throw new SetupStop(`nothing to judge under profile ${judged.profile}: ${why}`);
+}
+
+/** `--fail-on must|should`. */
+function parseFailOn(value: string | undefined): FailOn {
+  if (value === undefined) return 'must';
+  if (!(FAIL_ON_LEVELS as readonly string[]).includes(value))
+    throw new SetupStop(`--fail-on ${value}: use one of ${FAIL_ON_LEVELS.join(', ')}`);
+  return value as FailOn;
 }
 
 function positiveInt(value: string): number {
@@ -307,7 +413,14 @@ export function runCommand(): Command {
     .description('run the conformance suites; with no target, against the two embedded reference instances')
     .option('--target <url>', 'origin of the OCM server to test (black-box checks only; use --target-config for drivers)')
     .option('--target-config <file>', 'YAML target config: URL, profile, driver, users, trusted peer addresses, expected failures')
-    .option('--profile <profile>', "OCM version profile: 1.0, 1.1, 1.2, 1.3, 1.4, main or auto (default: the config's, else main)")
+    .option(
+      '--profile <profile>',
+      "OCM version profile: 1.0, 1.1, 1.2, 1.3, 1.4, main or auto (default: the config's; else auto for a target, main for the embedded pair)",
+    )
+    .option(
+      '--fail-on <level>',
+      'which failures fail the run (exit 1): must (default: a failed MUST) or should (a failed SHOULD too); recorded in the results and JUnit',
+    )
     .option('--report-dir <dir>', 'where reports go (default reports/output)')
     .option('--grep <pattern>', "only checks whose title matches (Playwright's --grep: a regular expression, case-insensitive)")
     .option('--only <ids>', 'only the checks of these requirement IDs and prefixes, exact and case-sensitive: SHR-4,SHR-6 or DISC-,SIG-')
@@ -348,10 +461,11 @@ export function runCommand(): Command {
         }
       }
       annotationMode(flags.annotations); // refuse a bad mode before the run
+      parseFailOn(flags.failOn); // and a bad threshold
       const outcome = await runConformance(flags);
       const { results, resultsFile, reports, ledgerFile } = outcome;
       console.log(
-        `\nocm-conformance: ${results.target.name} (${results.target.url})${results.target.insecure ? ', INSECURE: certificate not verified' : ''}, profile ${results.run.profile}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`,
+        `\nocm-conformance: ${results.target.name} (${results.target.url})${results.target.insecure ? ', INSECURE: certificate not verified' : ''}, profile ${results.run.profile}${results.run.profileReason ? ` (${results.run.profileReason})` : ''}${results.run.shard ? `, shard ${results.run.shard.current}/${results.run.shard.total}` : ''}`,
       );
       console.log(closingTable(results));
       const c = results.summary.checks;

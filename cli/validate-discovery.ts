@@ -14,7 +14,8 @@ import {
 } from '../suites/discovery/discovery-rules.ts';
 import { fetch as undiciFetch } from 'undici';
 import { targetDispatcher, tlsFailureHint, type TargetTrust } from '../suites/harness/target-trust.ts';
-import { defaultCatalogue, resolveProfile, selectRequirements, type Profile } from '../suites/harness/requirements.ts';
+import { defaultCatalogue, selectRequirements } from '../suites/harness/requirements.ts';
+import { profileFromApiVersion, profileLine, type JudgedProfile } from '../suites/harness/profile.ts';
 
 export interface Finding {
   ids: string[];
@@ -23,47 +24,6 @@ export interface Finding {
   outcome: 'pass' | 'fail' | 'not-applicable' | 'not-run';
   /** The concrete finding (fail), or why the rule was not judged (not-applicable, not-run). */
   problem?: string;
-}
-
-/** The profile a document is judged under, and why. */
-export interface JudgedProfile {
-  profile: Profile;
-  release?: string;
-  reason: string;
-}
-
-/** Discovery is first defined in 1.1: documents announcing an older or non-release version are judged under it. */
-const FIRST_DISCOVERY_PROFILE: Profile = '1.1';
-const SEMVER = /^\d+\.\d+(\.\d+)?$/;
-
-/**
- * The profile for `--profile` and the document's apiVersion. `auto` maps a
- * release to its profile; a pre-1.1 or non-semver version ("1.0-proposal1",
- * served by Nextcloud and Seafile) is judged under 1.1, the first version
- * that defines discovery. (Local to validate-discovery until `run` shares one.)
- */
-export function judgedProfile(requested: string, apiVersion: unknown): JudgedProfile {
-  const version = typeof apiVersion === 'string' ? apiVersion.trim() : undefined;
-  if (requested.trim() !== 'auto') {
-    const resolved = resolveProfile(requested);
-    return { profile: resolved.profile, ...(resolved.release ? { release: resolved.release } : {}), reason: `--profile ${requested}` };
-  }
-  if (version === undefined || version === '')
-    return { profile: 'main', reason: 'the document announces no apiVersion; judged under main' };
-  const resolved = resolveProfile('auto', version);
-  const semver = SEMVER.test(version);
-  if (!semver || resolved.profile === '1.0') {
-    return {
-      profile: FIRST_DISCOVERY_PROFILE,
-      reason: `from apiVersion ${JSON.stringify(version)}: ${semver ? 'older than' : 'not a release number; judged as'} 1.1, the first version that defines discovery`,
-    };
-  }
-  if (resolved.warning) return { profile: resolved.profile, reason: `from apiVersion ${JSON.stringify(version)}: ${resolved.warning}` };
-  return {
-    profile: resolved.profile,
-    ...(resolved.release ? { release: resolved.release } : {}),
-    reason: `from apiVersion ${JSON.stringify(version)}`,
-  };
 }
 
 const LIVE_NEEDS: Record<RuleNeed, string> = {
@@ -103,7 +63,7 @@ export async function validateDiscovery(
     }
     input = { document: document as Record<string, any>, profile: 'main', allowHttp: options.allowHttp ?? false };
   }
-  const judged = judgedProfile(options.profile, input.document?.apiVersion);
+  const judged = profileFromApiVersion(options.profile, input.document?.apiVersion, '--profile');
   input.profile = judged.profile;
   const catalogue = defaultCatalogue();
   const selected = new Map(
@@ -186,7 +146,7 @@ export function validateDiscoveryCommand(): Command {
         if (flags.json) {
           console.log(JSON.stringify({ source, profile, mustFailures, findings }, null, 2));
         } else {
-          console.log(`profile ${profile.profile} (${profile.reason})`);
+          console.log(profileLine(profile));
           for (const f of findings) {
             const mark = f.outcome === 'pass' ? 'ok  ' : f.outcome === 'fail' ? 'FAIL' : f.outcome === 'not-run' ? 'skip' : 'n/a ';
             console.log(

@@ -37,10 +37,12 @@ const label = (r: RequirementResult) => `${r.id} (${r.level})`;
 
 export function githubAnnotations(results: ComplianceResults): string[] {
   const failing = new Set(results.verdict.mustFailures);
+  const failingShould = new Set(results.verdict.shouldFailures ?? []);
   const lines: string[] = [];
   for (const r of results.requirements) {
     if (r.outcome === 'failed' && failing.has(r.id)) lines.push(command('error', `${r.id} (MUST)`, finding(r)));
     else if (r.outcome === 'failed') lines.push(command('notice', `${label(r)} expected failure`, finding(r)));
+    else if (r.outcome === 'warning' && failingShould.has(r.id)) lines.push(command('error', `${r.id} (SHOULD)`, finding(r)));
     else if (r.outcome === 'warning') lines.push(command('warning', `${r.id} (${r.strength.toUpperCase()})`, finding(r)));
     else if (r.unexpectedPass)
       lines.push(command('notice', `${r.id} unexpected pass`, `${r.summary}\ndeclared as an expected failure, yet it passed`));

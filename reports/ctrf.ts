@@ -6,7 +6,7 @@
  *  - passed                                  → passed
  *  - failed MUST (not an expected failure)   → failed, with message and the spec section as trace
  *  - expected failure, not run, not applicable → skipped (rawStatus says which)
- *  - SHOULD/MAY not met (a warning)          → other (rawStatus warning)
+ *  - SHOULD/MAY not met (a warning)          → other (rawStatus warning); a SHOULD under `--fail-on should`: failed
  * Each test names its requirement, level and area as labels, its suite file
  * and line, and `suite` is [area, requirement ID].
  */
@@ -25,7 +25,12 @@ function statusOf(c: JunitCase): { status: CtrfStatus; rawStatus: string } {
   if (c.kind === 'skipped')
     return {
       status: 'skipped',
-      rawStatus: r.expectedFailure && r.outcome === 'failed' ? 'expected-failure' : c.check ? 'not-run' : r.outcome,
+      rawStatus:
+        r.expectedFailure && (r.outcome === 'failed' || c.message?.startsWith('expected failure:'))
+          ? 'expected-failure'
+          : c.check
+            ? 'not-run'
+            : r.outcome,
     };
   if (c.check && c.check.status !== 'passed') return { status: 'other', rawStatus: 'warning' };
   return { status: 'passed', rawStatus: r.unexpectedPass ? 'unexpected-pass' : 'passed' };

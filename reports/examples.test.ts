@@ -19,8 +19,8 @@ import { matrixCommand } from '../cli/matrix.ts';
 const commands: Record<string, Command> = { run: runCommand(), report: reportCommand(), matrix: matrixCommand() };
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../${path}`, import.meta.url)), 'utf8');
 
-/** `run --fail-on` comes with the INCONCLUSIVE verdict (issue 13); the action passes it through when the input is set. */
-const PENDING_RUN_FLAGS = ['--fail-on'];
+/** Flags the action passes that another issue adds to `run` (empty: every flag exists). */
+const PENDING_RUN_FLAGS: string[] = [];
 
 const NAME = '^[A-Za-z_][A-Za-z0-9_-]*$';
 /** The action metadata syntax (docs.github.com: "Metadata syntax for GitHub Actions"), composite runs only. */

@@ -8,7 +8,8 @@
  *
  * A declared failure does not fail the run; a declared requirement that
  * passes is reported as an unexpected pass. `--update-expectations` rewrites
- * the ledger from the run: every failed MUST requirement, plus the declared
+ * the ledger from the run: every failed MUST requirement (with `--fail-on
+ * should`, every SHOULD not met as well), plus the declared
  * ones this run could not judge (not run), sorted by ID (SHR-2 before
  * SHR-12) so the diff stays small. Comments are not kept.
  */
@@ -16,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { compareIds, type ComplianceResults } from '../results/model.ts';
+import { compareIds, failsAtThreshold, type ComplianceResults } from '../results/model.ts';
 
 export interface ExpectationLedger {
   implementation?: string;
@@ -60,10 +61,10 @@ export async function readLedger(file: string, knownIds?: ReadonlySet<string>): 
   return { ...(typeof raw.implementation === 'string' ? { implementation: raw.implementation } : {}), expectedFailures: ids };
 }
 
-/** The ledger a run implies: failed MUST requirements, plus declared ones the run could not judge. */
+/** The ledger a run implies: what fails the run at its threshold, plus declared ones the run could not judge. */
 export function ledgerFromResults(results: ComplianceResults, previous: ExpectationLedger): ExpectationLedger {
   const outcome = new Map(results.requirements.map((r) => [r.id, r.outcome]));
-  const ids = new Set(results.requirements.filter((r) => r.outcome === 'failed').map((r) => r.id));
+  const ids = new Set(results.requirements.filter((r) => failsAtThreshold(r, results.run.failOn)).map((r) => r.id));
   for (const id of previous.expectedFailures) if (outcome.get(id) === 'not-run') ids.add(id);
   return { implementation: previous.implementation ?? results.target.name, expectedFailures: [...ids].sort(compareIds) };
 }

@@ -53,12 +53,23 @@ export function mustRateText(results: ComplianceResults): string {
 
 export function verdictText(results: ComplianceResults): string {
   const v = results.verdict;
-  if (!v.pass)
-    return `FAIL: ${v.mustFailures.length} MUST requirement${v.mustFailures.length === 1 ? '' : 's'} failed (${v.mustFailures.join(', ')})`;
+  const should = results.run.failOn === 'should';
+  const threshold = should ? ' (--fail-on should)' : '';
+  if (!v.pass) {
+    const parts = [
+      v.mustFailures.length
+        ? `${v.mustFailures.length} MUST requirement${v.mustFailures.length === 1 ? '' : 's'} failed (${v.mustFailures.join(', ')})`
+        : '',
+      v.shouldFailures?.length
+        ? `${v.shouldFailures.length} SHOULD requirement${v.shouldFailures.length === 1 ? '' : 's'} not met (${v.shouldFailures.join(', ')})`
+        : '',
+    ].filter(Boolean);
+    return `FAIL: ${parts.join(', ')}${threshold}`;
+  }
   const extra = v.expectedFailures.length
     ? `, ${v.expectedFailures.length} expected failure${v.expectedFailures.length === 1 ? '' : 's'}`
     : '';
-  return `PASS: no MUST requirement failed${extra}`;
+  return `PASS: no MUST requirement failed${should ? ' and no SHOULD requirement unmet' : ''}${extra}${threshold}`;
 }
 
 /** A JSON-looking string pretty-printed; anything else as is. */

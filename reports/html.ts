@@ -234,7 +234,8 @@ export function renderHtml(input: ComplianceResults): string {
   const total = results.requirements.length;
   const title = `OCM conformance: ${results.target.name} — ${v.pass ? 'PASS' : 'FAIL'}`;
   const runBits = [
-    `profile <b>${h(results.run.profile)}</b>`,
+    `profile <b>${h(results.run.profile)}</b>${results.run.profileReason ? ` (${h(results.run.profileReason)})` : ''}`,
+    results.run.failOn === 'should' ? 'fails on <b>SHOULD</b>' : '',
     results.target.apiVersion ? `apiVersion ${h(results.target.apiVersion)}` : '',
     `started ${h(results.run.startedAt)}`,
     `took ${h(formatDuration(results.run.durationMs))}`,
@@ -246,6 +247,10 @@ export function renderHtml(input: ComplianceResults): string {
   const notices: string[] = [];
   if (v.mustFailures.length)
     notices.push(`<div class="notice" id="must-failures">Failed MUST requirements: ${idLinks(v.mustFailures)}</div>`);
+  if (v.shouldFailures?.length)
+    notices.push(
+      `<div class="notice" id="should-failures">SHOULD requirements not met (--fail-on should): ${idLinks(v.shouldFailures)}</div>`,
+    );
   if (v.expectedFailures.length)
     notices.push(
       `<div class="notice info" id="expected-failures">Expected failures (declared, do not fail the run): ${idLinks(v.expectedFailures)}</div>`,

@@ -7,10 +7,12 @@
  *  - check passed                              → passed (an unexpected pass adds property expectation=unexpected-pass and a <system-out> line)
  *  - check failed, requirement failed          → <failure type="MUST"> with expected versus actual and the error
  *  - check failed, requirement expected failure → <skipped message="expected failure: …"> (like pytest's xfail)
- *  - check failed, requirement warning         → passed, property outcome=warning and a <system-out> WARNING line
+ *  - check failed, requirement warning         → below the run's threshold (`run.failOn`, default must): passed, properties
+ *                                                outcome=warning and warning=<finding>, and a <system-out> WARNING line;
+ *                                                a SHOULD under `--fail-on should`: <failure type="SHOULD"> (skipped when expected)
  *  - check not run / requirement without checks (not run, not applicable) → <skipped message="reason">
  */
-import type { CheckResult, ComplianceResults, RequirementResult } from '../results/model.ts';
+import { failsAtThreshold, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 import { areasOf, checkLocation, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
 import { redactDeep } from '../results/redact.ts';
 
@@ -26,6 +28,7 @@ export interface JunitCase {
 export function junitCases(results: ComplianceResults): JunitCase[] {
   const cases: JunitCase[] = [];
   for (const r of results.requirements) {
+    const failsRun = failsAtThreshold(r, results.run.failOn);
     if (r.checks.length === 0) {
       cases.push({
         requirement: r,
@@ -46,9 +49,9 @@ export function junitCases(results: ComplianceResults): JunitCase[] {
         });
       } else if (c.status === 'not-run' || c.status === 'interrupted') {
         cases.push({ requirement: r, check: c, kind: 'skipped', message: `not run: ${c.reason ?? c.status}` });
-      } else if (r.outcome === 'failed' && r.expectedFailure) {
+      } else if (failsRun && r.expectedFailure) {
         cases.push({ requirement: r, check: c, kind: 'skipped', message: `expected failure: ${c.error?.split('\n')[0] ?? c.status}` });
-      } else if (r.outcome === 'failed') {
+      } else if (failsRun) {
         cases.push({ requirement: r, check: c, kind: 'failure', message: c.error?.split('\n')[0] ?? c.status });
       } else {
         cases.push({
@@ -82,6 +85,9 @@ function renderCase(c: JunitCase): string {
     property('outcome-text', outcomeText(r)),
     ...(c.check ? [property('check', c.check.id), property('check-status', c.check.status), property('file', checkLocation(c.check))] : []),
     ...(r.expectedFailure ? [property('expectation', r.unexpectedPass ? 'unexpected-pass' : 'expected-failure')] : []),
+    ...(c.kind === 'passed' && r.outcome === 'warning' && c.check && c.check.status !== 'passed'
+      ? [property('warning', c.check.error?.split('\n')[0] ?? c.check.status)]
+      : []),
     ...(c.check?.transcript ? [property('transcript', c.check.transcript)] : []),
   ];
   const body: string[] = [`<properties>${props.join('')}</properties>`];
@@ -121,6 +127,7 @@ export function renderJunit(input: ComplianceResults): string {
       property('target-url', results.target.url),
       property('profile', results.run.profile),
       property('verdict', results.verdict.pass ? 'pass' : 'fail'),
+      property('fail-on', results.run.failOn ?? 'must'),
     ];
     return [
       `  <testsuite name="${x(area)}" tests="${n.tests}" failures="${n.failures}" errors="0" skipped="${n.skipped}" time="${n.time}" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,

@@ -44,7 +44,8 @@ export function renderMarkdown(input: ComplianceResults): string {
   const meta = [
     `target \`${results.target.url.replace(/`/g, '')}\``,
     results.target.insecure ? '**insecure: the target certificate was not verified**' : '',
-    `profile **${results.run.profile}**`,
+    `profile **${results.run.profile}**${results.run.profileReason ? ` (${mdCell(results.run.profileReason)})` : ''}`,
+    results.run.failOn === 'should' ? 'fails on **SHOULD**' : '',
     results.target.apiVersion ? `apiVersion ${mdCell(results.target.apiVersion)}` : '',
     `${results.run.startedAt}`,
     formatDuration(results.run.durationMs),
@@ -72,6 +73,13 @@ export function renderMarkdown(input: ComplianceResults): string {
   const pick = (ids: string[]) => ids.map((id) => byId.get(id)).filter((r): r is RequirementResult => r !== undefined);
   if (v.mustFailures.length)
     out.push(`### ❌ Failed MUST requirements (${v.mustFailures.length})`, '', ...requirementTable(pick(v.mustFailures)), '');
+  if (v.shouldFailures?.length)
+    out.push(
+      `### ❌ SHOULD requirements not met, failing the run with --fail-on should (${v.shouldFailures.length})`,
+      '',
+      ...requirementTable(pick(v.shouldFailures)),
+      '',
+    );
   if (v.unexpectedPasses.length) {
     out.push(
       `### ⚠️ Unexpected passes (${v.unexpectedPasses.length})`,

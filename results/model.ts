@@ -17,8 +17,10 @@
  *                      automated check exists, or (in a shard) its checks ran
  *                      in another shard; each with a reason.
  * The verdict passes when no MUST failed, minus declared expected failures;
- * a declared expected failure that passed is an "unexpected pass" (reported,
- * not failing).
+ * with the threshold `run.failOn: should` (`run --fail-on should`), a SHOULD
+ * not met (a `warning` of a SHOULD requirement, not informational) fails it
+ * too. A declared expected failure that passed is an "unexpected pass"
+ * (reported, not failing).
  *
  * Outcomes, summary and verdict are a pure function of the requirements'
  * metadata, their checks and the declared expectations (`finalizeResults`),
@@ -50,6 +52,23 @@ export const RESULTS_SCHEMA_URL = 'https://ocm-conformance.github.io/schemas/res
 
 export type Outcome = 'passed' | 'failed' | 'warning' | 'not-applicable' | 'not-run';
 export const OUTCOMES: readonly Outcome[] = ['passed', 'failed', 'warning', 'not-applicable', 'not-run'];
+
+/** Which failures fail the run: a failed MUST (default), or a SHOULD not met as well. */
+export type FailOn = 'must' | 'should';
+export const FAIL_ON_LEVELS: readonly FailOn[] = ['must', 'should'];
+
+/**
+ * Whether a requirement's outcome fails the run at threshold `failOn`
+ * (before declared expected failures are taken off): a failed MUST always;
+ * with `should`, also a SHOULD requirement (not informational) not met.
+ */
+export function failsAtThreshold(
+  requirement: Pick<RequirementResult, 'outcome' | 'strength' | 'informational'>,
+  failOn: FailOn = 'must',
+): boolean {
+  if (requirement.outcome === 'failed') return true;
+  return failOn === 'should' && requirement.outcome === 'warning' && requirement.strength === 'should' && !requirement.informational;
+}
 
 export type CheckStatus = 'passed' | 'failed' | 'not-run' | 'timed-out' | 'interrupted';
 
@@ -133,7 +152,11 @@ export interface ComplianceResults {
     startedAt: string;
     durationMs: number;
     profile: Profile;
+    /** Why this profile: `from apiVersion "1.2.0"`, `--profile 1.3`, … */
+    profileReason?: string;
     profileWarning?: string;
+    /** Which failures fail the run (`run --fail-on`); absent: must. */
+    failOn?: FailOn;
     /** Only this shard of the suites ran (`run --shard i/n`). */
     shard?: { current: number; total: number };
     /** The shard results this file was merged from (`report --merge`). */
@@ -174,7 +197,14 @@ export interface ComplianceResults {
     checks: { run: number; passed: number; failed: number; notRun: number };
     must: MustSummary;
   };
-  verdict: { pass: boolean; mustFailures: string[]; expectedFailures: string[]; unexpectedPasses: string[] };
+  verdict: {
+    pass: boolean;
+    mustFailures: string[];
+    /** With `run.failOn: should`: SHOULD requirements not met (not declared); they fail the run. */
+    shouldFailures?: string[];
+    expectedFailures: string[];
+    unexpectedPasses: string[];
+  };
   requirements: RequirementResult[];
   /** HTTP transcripts (secrets redacted), keyed by `CheckResult.transcript`. */
   transcripts: Record<string, unknown>;
@@ -218,7 +248,9 @@ export interface BuildOptions {
   catalogue: { requirements: readonly JudgedRequirement[] };
   selected: ReadonlyMap<string, JudgedRequirement>;
   profile: Profile;
+  profileReason?: string;
   profileWarning?: string;
+  failOn?: FailOn;
   target: {
     name: string;
     url: string;
@@ -462,10 +494,14 @@ export function finalizeResults(results: ComplianceResults): ComplianceResults {
     },
     must: mustSummary(results.requirements),
   };
-  const failed = results.requirements.filter((r) => r.outcome === 'failed');
+  const failOn = results.run.failOn ?? 'must';
+  const failed = results.requirements.filter((r) => failsAtThreshold(r, failOn));
   results.verdict = {
     pass: failed.every((r) => declared.has(r.id)),
-    mustFailures: failed.filter((r) => !declared.has(r.id)).map((r) => r.id),
+    mustFailures: failed.filter((r) => r.outcome === 'failed' && !declared.has(r.id)).map((r) => r.id),
+    ...(failOn === 'should'
+      ? { shouldFailures: failed.filter((r) => r.outcome === 'warning' && !declared.has(r.id)).map((r) => r.id) }
+      : {}),
     expectedFailures: failed.filter((r) => declared.has(r.id)).map((r) => r.id),
     unexpectedPasses: results.requirements.filter((r) => r.unexpectedPass).map((r) => r.id),
   };
@@ -518,7 +554,9 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
       startedAt: started,
       durationMs: Math.round(report.stats?.duration ?? 0),
       profile: options.profile,
+      ...(options.profileReason ? { profileReason: options.profileReason } : {}),
       ...(options.profileWarning ? { profileWarning: options.profileWarning } : {}),
+      ...(options.failOn ? { failOn: options.failOn } : {}),
       ...(options.shard ? { shard: options.shard } : {}),
       ...(options.grep ? { grep: options.grep } : {}),
       ...(options.selection ? { only: options.selection.only, selectedBy: options.selection.selectedBy } : {}),
@@ -561,6 +599,11 @@ export function closingTable(results: ComplianceResults): string {
   if (failed.length) {
     out.push('', 'Failed MUST requirements:');
     for (const r of failed) out.push(`  ${r.id}${r.expectedFailure ? ' (expected)' : ''}  ${r.summary}\n      ${r.reason ?? ''}`);
+  }
+  const failedShould = results.requirements.filter((r) => r.outcome === 'warning' && failsAtThreshold(r, results.run.failOn));
+  if (failedShould.length) {
+    out.push('', 'Failed SHOULD requirements (--fail-on should):');
+    for (const r of failedShould) out.push(`  ${r.id}${r.expectedFailure ? ' (expected)' : ''}  ${r.summary}\n      ${r.reason ?? ''}`);
   }
   for (const id of results.verdict.unexpectedPasses) out.push(`  unexpected pass: ${id} (declared as an expected failure)`);
   return out.join('\n');

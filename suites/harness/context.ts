@@ -7,15 +7,8 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  loadCatalogue,
-  resolveProfile,
-  selectRequirements,
-  PROJECT_ROOT,
-  type Catalogue,
-  type Profile,
-  type Requirement,
-} from './requirements.ts';
+import { profileFromApiVersion } from './profile.ts';
+import { loadCatalogue, selectRequirements, PROJECT_ROOT, type Catalogue, type Profile, type Requirement } from './requirements.ts';
 import { loadTargetConfig, targetDomain, type TargetConfig } from './target.ts';
 
 export const TARGET_DISCOVERY_FILE = 'target-discovery.json';
@@ -31,6 +24,8 @@ export interface SuiteContext {
   profile: Profile;
   /** Set when the profile is a guess (auto without a known apiVersion). */
   profileWarning: string | undefined;
+  /** Why this profile: `from apiVersion "1.2.0"`, `--profile 1.3`, … (suites/harness/profile.ts). */
+  profileReason: string;
   /** The discovery document as fetched at the start of the run; undefined when it could not be read. */
   discovery: Record<string, any> | undefined;
   catalogue: Catalogue;
@@ -49,10 +44,9 @@ export function suiteContext(): SuiteContext {
   const discovery = existsSync(discoveryFile)
     ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { document?: Record<string, any> }).document
     : undefined;
-  const resolved = resolveProfile(
-    process.env.OCM_PROFILE ?? target.profile,
-    typeof discovery?.apiVersion === 'string' ? discovery.apiVersion : undefined,
-  );
+  const resolved = process.env.OCM_PROFILE
+    ? profileFromApiVersion(process.env.OCM_PROFILE, discovery?.apiVersion, '--profile')
+    : profileFromApiVersion(target.profile, discovery?.apiVersion, 'target config:');
   const catalogue = loadCatalogue();
   const selected = new Map(
     selectRequirements(catalogue, {
@@ -66,6 +60,7 @@ export function suiteContext(): SuiteContext {
     domain: targetDomain(target),
     profile: resolved.profile,
     profileWarning: resolved.warning,
+    profileReason: resolved.reason,
     discovery,
     catalogue,
     selected,

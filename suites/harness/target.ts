@@ -80,7 +80,7 @@ export interface TargetConfig {
   name: string;
   /** Origin serving `/.well-known/ocm`, e.g. https://cloud.example.org. */
   baseUrl: string;
-  /** OCM version profile: 1.0 … 1.4, main, or auto (from the target's apiVersion). */
+  /** OCM version profile: 1.0 … 1.4, main, or auto (from the target's apiVersion; the default). */
   profile: string;
   /**
    * Addresses (host:port on loopback) of the simulated peers the target
@@ -188,7 +188,7 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
   const config: TargetConfig = {
     name: typeof raw.name === 'string' ? raw.name : origin.host,
     baseUrl: origin.origin,
-    profile: typeof raw.profile === 'string' ? raw.profile : 'main',
+    profile: typeof raw.profile === 'string' ? raw.profile : 'auto',
     peers: peers as Array<[string, string]>,
     driver,
     resources: { ...DEFAULT_RESOURCES, ...(raw.resources ?? {}) },
