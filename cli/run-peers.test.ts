@@ -1,0 +1,83 @@
+/**
+ * `run --peers` for real, against the embedded reference pair: two runs side
+ * by side with different peer addresses both pass, and a run whose peer
+ * address is taken stops before any check with exit 2 and one line (no
+ * target failure, no report).
+ */
+import { test, expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../reference/base/config.ts';
+
+const SUBNET = process.env.OCM_SUBNET ?? '127.0.0';
+
+function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_PEERS', 'OCM_PEER_TLS'])
+    delete env[name];
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'run', ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+test('two runs side by side with different --peers both pass', async () => {
+  test.setTimeout(300_000);
+  const dirs = [await mkdtemp(join(tmpdir(), 'ocm-peers-a-')), await mkdtemp(join(tmpdir(), 'ocm-peers-b-'))];
+  const peerSets = [`${SUBNET}.50:0,${SUBNET}.51:0`, `${SUBNET}.52:0,${SUBNET}.53:0`];
+  try {
+    const outcomes = await Promise.all(
+      dirs.map((dir, i) => runCli(['--only', 'DISC-1,SHR-1', '--peers', peerSets[i]!, '--report-dir', dir], 280_000)),
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      expect(outcome.code, outcome.stdout + outcome.stderr).toBe(0);
+      const results = JSON.parse(await readFile(join(dirs[i]!, 'compliance-results.json'), 'utf8')) as {
+        peers: string[];
+        summary: { checks: { passed: number; failed: number; notRun: number } };
+      };
+      // Port 0 resolved before the run: the results name the actual ports.
+      expect(results.peers).toHaveLength(2);
+      for (const [j, peer] of results.peers.entries())
+        expect(peer).toMatch(new RegExp(`^${SUBNET.replaceAll('.', '\\.')}\\.5${i * 2 + j}:[1-9]\\d*$`));
+      expect(results.summary.checks.passed).toBeGreaterThan(0);
+      expect(results.summary.checks.failed).toBe(0);
+      expect(results.summary.checks.notRun).toBe(0);
+    }
+  } finally {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run whose peer address is taken exits 2 before testing, with one line', async () => {
+  test.setTimeout(120_000);
+  const holder = createServer();
+  await new Promise<void>((done) => holder.listen({ host: `${SUBNET}.54`, port: 0 }, done));
+  const taken = `${SUBNET}.54:${(holder.address() as { port: number }).port}`;
+  const dir = await mkdtemp(join(tmpdir(), 'ocm-peers-taken-'));
+  try {
+    const outcome = await runCli(['--only', 'DISC-1', '--peers', `${SUBNET}.55:0,${taken}`, '--report-dir', dir], 100_000);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr.trim().split('\n')).toEqual([`setup: cannot listen on ${taken}: EADDRINUSE`]);
+    expect(existsSync(join(dir, 'compliance-results.json')), 'no check ran, so no results').toBe(false);
+  } finally {
+    await new Promise<void>((done) => holder.close(() => done()));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
