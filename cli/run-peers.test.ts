@@ -81,3 +81,58 @@ test('a run whose peer address is taken exits 2 before testing, with one line', 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a peer that cannot listen inside a worker makes its checks not run (setup failed), never failed', async () => {
+  // The preflight of `run` is bypassed here (Playwright directly, OCM_PEERS set): the address is taken between preflight and worker.
+  test.setTimeout(180_000);
+  const holder = createServer();
+  await new Promise<void>((done) => holder.listen({ host: `${SUBNET}.56`, port: 0 }, done));
+  const taken = `${SUBNET}.56:${(holder.address() as { port: number }).port}`;
+  const reportDir = await mkdtemp(join(tmpdir(), 'ocm-peers-worker-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, OCM_REPORT_DIR: reportDir, OCM_PEERS: JSON.stringify([[`${SUBNET}.57:0`, taken]]) };
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_PEER_TLS']) delete env[name];
+  env.OCM_ONLY = 'SHR-1';
+  const cli = join(PROJECT_ROOT, 'node_modules/@playwright/test/cli.js');
+  try {
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'test', '--project=conformance', '--workers=1'], {
+        cwd: PROJECT_ROOT,
+        env,
+        stdio: 'ignore',
+      });
+      const timer = setTimeout(() => child.kill('SIGTERM'), 170_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(code, 'no check failed').toBe(0);
+    interface Spec {
+      title: string;
+      tests: Array<{ annotations: Array<{ type: string; description?: string }>; results: Array<{ status: string }> }>;
+    }
+    interface Suite {
+      specs?: Spec[];
+      suites?: Suite[];
+    }
+    const report = JSON.parse(await readFile(join(reportDir, 'test-results.json'), 'utf8')) as Suite;
+    const specs = (function collect(suite: Suite): Spec[] {
+      return [...(suite.specs ?? []), ...(suite.suites ?? []).flatMap(collect)];
+    })(report);
+    expect(specs.length).toBeGreaterThan(0);
+    for (const spec of specs) {
+      const [run] = spec.tests;
+      expect(
+        run!.results.map((r) => r.status),
+        spec.title,
+      ).toEqual(['skipped']);
+      expect(run!.annotations, spec.title).toContainEqual({
+        type: 'not-run',
+        description: `setup failed: cannot listen on ${taken}: EADDRINUSE`,
+      });
+    }
+  } finally {
+    await new Promise<void>((done) => holder.close(() => done()));
+    await rm(reportDir, { recursive: true, force: true });
+  }
+});
