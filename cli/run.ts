@@ -263,7 +263,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
       ...(process.env.OCM_TARGET_INSECURE === '1' || context.target.insecure ? { insecure: true } : {}),
     },
     ...(interop ? { interopWith: { name: interop.name, url: interop.baseUrl } } : {}),
-    peers: context.target.peers.flat().map(describePeer),
+    peers: context.target.peers.flat().map((address) => describePeer(address, peerTls)),
     expectedFailures,
     ...(flags.expectations
       ? { expectations: { file: flags.expectations, ...(ledger.implementation ? { implementation: ledger.implementation } : {}) } }

@@ -156,9 +156,10 @@ export function peerOrigin(address: PeerAddress, tls: boolean, actualPort?: numb
   return `${scheme}//${shownHost}:${finalPort ?? 0}`;
 }
 
-/** How a peer is shown in reports: its public origin, plus the bind address when they differ. */
-export function describePeer(address: PeerAddress): string {
-  return address.publicUrl ? `${address.publicUrl} (bind ${address.bind})` : address.bind;
+/** How a peer is shown in reports: its public URL with the bind address, `https://<bind>` for a TLS peer, else the bind address. */
+export function describePeer(address: PeerAddress, tls = false): string {
+  if (address.publicUrl) return `${address.publicUrl} (bind ${address.bind})`;
+  return tls ? `https://${address.bind}` : address.bind;
 }
 
 /** A peer that cannot listen: stops the run before any check (exit 2). */
