@@ -8,10 +8,12 @@ import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
+import { CA_CERT_FILE, createCertificateAuthority, issueServerCertificate, writeCertificateAuthority } from '../certs/ca.ts';
 
 const SUBNET = process.env.OCM_SUBNET ?? '127.0.0';
 
@@ -134,5 +136,49 @@ test('a peer that cannot listen inside a worker makes its checks not run (setup 
   } finally {
     await new Promise<void>((done) => holder.close(() => done()));
     await rm(reportDir, { recursive: true, force: true });
+  }
+});
+
+test('https peers: a fresh CA per run saved as peer-ca.pem, or the CA of --peer-ca DIR', async () => {
+  test.setTimeout(240_000);
+  // An https target (a bare discovery document) whose certificate comes from a CA made by `ca init`.
+  const caDir = await mkdtemp(join(tmpdir(), 'ocm-peers-ca-'));
+  const authority = await createCertificateAuthority();
+  await writeCertificateAuthority(caDir, authority);
+  const host = `${SUBNET}.58`;
+  const issued = await issueServerCertificate(authority, [host]);
+  let origin = '';
+  const target = createHttpsServer({ cert: issued.certPem, key: issued.keyPem }, (_request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ enabled: true, apiVersion: '1.1.0', endPoint: `${origin}/ocm`, provider: 'stub', resourceTypes: [] }));
+  });
+  await new Promise<void>((done) => target.listen({ host, port: 0 }, done));
+  origin = `https://${host}:${(target.address() as { port: number }).port}`;
+  const dirs = [await mkdtemp(join(tmpdir(), 'ocm-peers-fresh-')), await mkdtemp(join(tmpdir(), 'ocm-peers-reuse-'))];
+  try {
+    const common = ['--target', origin, '--ca-file', join(caDir, CA_CERT_FILE), '--only', 'DISC-1'];
+    const [fresh, reused] = await Promise.all([
+      runCli([...common, '--peers', `${SUBNET}.59:0,${SUBNET}.60:0`, '--report-dir', dirs[0]!], 200_000),
+      runCli([...common, '--peers', `${SUBNET}.61:0,${SUBNET}.62:0`, '--peer-ca', caDir, '--report-dir', dirs[1]!], 200_000),
+    ]);
+    for (const [i, outcome] of [fresh, reused].entries()) {
+      // The stub's document is not a conforming one: what matters is that the run ran its checks with https peers.
+      expect([0, 1], outcome.stdout + outcome.stderr).toContain(outcome.code);
+      const results = JSON.parse(await readFile(join(dirs[i]!, 'compliance-results.json'), 'utf8')) as {
+        peers: string[];
+        summary: { checks: { run: number; notRun: number } };
+      };
+      expect(results.summary.checks.run).toBeGreaterThan(0);
+      expect(results.summary.checks.notRun, 'no peer setup failed').toBe(0);
+      for (const peer of results.peers) expect(peer).toMatch(/^https:\/\//);
+    }
+    expect(fresh.stdout).toContain(`peers: https with a fresh CA for this run, ${join(dirs[0]!, 'peer-ca.pem')}`);
+    const freshCa = await readFile(join(dirs[0]!, 'peer-ca.pem'), 'utf8');
+    expect(freshCa).toContain('-----BEGIN CERTIFICATE-----');
+    expect(freshCa).not.toBe(authority.certPem);
+    expect(await readFile(join(dirs[1]!, 'peer-ca.pem'), 'utf8')).toBe(authority.certPem);
+  } finally {
+    await new Promise<void>((done) => target.close(() => done()));
+    for (const dir of [caDir, ...dirs]) await rm(dir, { recursive: true, force: true });
   }
 });
