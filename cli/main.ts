@@ -10,6 +10,7 @@ import { reportCommand } from './report.ts';
 import { matrixCommand } from './matrix.ts';
 import { certifyCommand } from './certify.ts';
 import { caCommand } from './ca.ts';
+import { peersCommand } from './peers.ts';
 
 const program = new Command()
   .name('ocm-conformance')
@@ -25,6 +26,7 @@ program.addCommand(reportCommand());
 program.addCommand(matrixCommand());
 program.addCommand(certifyCommand());
 program.addCommand(caCommand());
+program.addCommand(peersCommand());
 
 try {
   await program.parseAsync(process.argv);

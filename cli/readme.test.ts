@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { caCommand } from './ca.ts';
+import { peersCommand } from './peers.ts';
 import { certifyCommand } from './certify.ts';
 import { matrixCommand } from './matrix.ts';
 import { reportCommand } from './report.ts';
@@ -25,6 +26,7 @@ test('the README command table has a row per command naming every option', () =>
     matrixCommand(),
     certifyCommand(),
     caCommand(),
+    peersCommand(),
   ];
   const rows = README.split('\n').filter((line) => line.startsWith('| `'));
   for (const command of commands) {

@@ -10,7 +10,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -31,6 +32,22 @@ import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY
 import { targetDispatcher, tlsFailureHint, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { fetch as undiciFetch } from 'undici';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
+import {
+  describePeer,
+  parsePeerTlsMode,
+  PEER_CA_DIR_ENV,
+  PEER_TLS_ENV,
+  PeerAddressError,
+  PeerBindError,
+  peerOrigin,
+  peerPairsFromFlags,
+  PEERS_ENV,
+  peersUseTls,
+  preflightPeerPairs,
+  type PeerPair,
+  type PeerTlsMode,
+} from '../suites/harness/peer-addresses.ts';
+import { createCertificateAuthority, readCertificateAuthority, writeCertificateAuthority } from '../certs/ca.ts';
 import { loadCatalogue, selectRequirements, type Catalogue } from '../suites/harness/requirements.ts';
 import { profileFromApiVersion, profileLine, type JudgedProfile } from '../suites/harness/profile.ts';
 import { ONLY_ENV, PRESETS, resolveSelection } from '../suites/harness/selection.ts';
@@ -64,7 +81,18 @@ export interface RunFlags {
   insecure?: boolean;
   /** Which failures fail the run: `must` (default) or `should` (a failed SHOULD too). */
   failOn?: string;
+  /** Peer bind addresses `host:port`, comma-separated, taken two by two (config `peers`). */
+  peers?: string;
+  /** The peers' public URLs, one per `--peers` address. */
+  peerPublicUrl?: string;
+  /** auto, on or off (config `peerTls`). */
+  peerTls?: string;
+  /** A CA made by `ca init` that signs the peers' certificates (default: a fresh one per run, saved as peer-ca.pem). */
+  peerCa?: string;
 }
+
+/** The CA certificate of a run's https peers, in the report directory (what the target must trust). */
+export const PEER_CA_REPORT_FILE = 'peer-ca.pem';
 
 const require = createRequire(import.meta.url);
 
@@ -144,27 +172,34 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true });
   let targetConfigFile: string | undefined;
-  let peerSlots: number | undefined;
   let conflicts: TargetConfig['conflicts'] = {};
   let probe: TargetProbe | undefined;
   let trust: TargetTrust = { ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}), ...(flags.insecure ? { insecure: true } : {}) };
+  if (flags.peerPublicUrl && !flags.peers) throw new Error('--peer-public-url needs --peers (the addresses the peers listen on)');
+  // `--peers` overrides the config's peers; undefined = the embedded pair's own defaults.
+  let peerPairs: PeerPair[] | undefined = flags.peers
+    ? peerConfigStep(() => peerPairsFromFlags(flags.peers!, flags.peerPublicUrl))
+    : undefined;
+  let peerTlsMode: PeerTlsMode = flags.peerTls ? peerConfigStep(() => parsePeerTlsMode(flags.peerTls, '--peer-tls')) : 'auto';
+  let targetBaseUrl: string | undefined;
   if (flags.targetConfig && targetConfig) {
     targetConfigFile = resolve(flags.targetConfig);
     const target = targetConfig;
-    peerSlots = target.peers.length;
     conflicts = target.conflicts;
+    peerPairs ??= target.peers;
+    if (!flags.peerTls) peerTlsMode = target.peerTls;
+    targetBaseUrl = target.baseUrl;
     trust = {
       ...(trust.caFile || target.targetCa ? { caFile: trust.caFile ?? resolve(target.targetCa!) } : {}),
       ...(trust.insecure || target.insecure ? { insecure: true } : {}),
     };
-    probe = await assertReachable(target.baseUrl, trust);
   } else if (flags.target) {
     const generated = validateTargetConfig(
       { name: new URL(flags.target).host, baseUrl: flags.target, profile: requestedProfile },
       '--target',
     );
-    peerSlots = generated.peers.length;
-    probe = await assertReachable(generated.baseUrl, trust);
+    peerPairs ??= generated.peers;
+    targetBaseUrl = generated.baseUrl;
     if (trust.insecure) generated.insecure = true;
     targetConfigFile = join(runDir, 'target.yaml');
     await writeFile(
@@ -172,6 +207,24 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
       `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`,
     );
   }
+  // auto: https peers for an https target. The embedded pair speaks plain HTTP and does not trust a run CA.
+  const peerTls = targetBaseUrl ? peersUseTls(peerTlsMode, targetBaseUrl) : peerTlsMode === 'on';
+  if (peerTls && !targetBaseUrl)
+    throw new Error('--peer-tls on needs --target or --target-config: the embedded pair calls its peers over plain HTTP');
+  if (peerPairs) {
+    const pairs = peerPairs;
+    peerConfigStep(() => {
+      for (const address of pairs.flat()) peerOrigin(address, peerTls);
+    });
+    // A peer address that is taken stops the run here, before any check (exit 2, one line).
+    try {
+      peerPairs = await preflightPeerPairs(peerPairs);
+    } catch (error) {
+      if (error instanceof PeerBindError) throw new SetupStop(error.message);
+      throw error;
+    }
+  }
+  if (targetBaseUrl) probe = await assertReachable(targetBaseUrl, trust);
   // The embedded pair cannot be asked before it starts: with auto, its profile is printed with the results.
   const judged =
     !targetConfigFile && !profileFlag
@@ -188,6 +241,12 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   if (trust.insecure) process.env.OCM_TARGET_INSECURE = '1'; // read back when the results are built
   if (targetConfigFile) env.OCM_TARGET_CONFIG = targetConfigFile;
   else delete env.OCM_TARGET_CONFIG;
+  if (peerPairs) env[PEERS_ENV] = process.env[PEERS_ENV] = JSON.stringify(peerPairs);
+  else delete env[PEERS_ENV];
+  env[PEER_TLS_ENV] = peerTls ? '1' : '0';
+  const peerCa = peerTls ? await runPeerCa(flags.peerCa, reportDir) : undefined;
+  if (peerCa) env[PEER_CA_DIR_ENV] = peerCa.dir;
+  else delete env[PEER_CA_DIR_ENV];
   if (flags.split) env.OCM_SPLIT = '1';
   else delete env.OCM_SPLIT;
   if (flags.profile) env.OCM_PROFILE = flags.profile;
@@ -195,9 +254,11 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   else delete env[ONLY_ENV];
   const args: string[] = [];
   if (flags.grep) args.push('--grep', flags.grep);
-  // Each parallel worker needs its own pair of simulated peer addresses.
-  if (flags.workers) args.push('--workers', String(flags.workers));
-  else if (peerSlots !== undefined && peerSlots < 2) args.push('--workers', String(peerSlots));
+  // Each parallel worker needs its own pair of simulated peers: never more workers than pairs (2 by default).
+  const workers = peerPairs ? Math.min(flags.workers ?? 2, peerPairs.length) : flags.workers;
+  if (peerPairs && flags.workers && flags.workers > peerPairs.length)
+    console.log(`--workers ${flags.workers}: ${peerPairs.length} peer pair(s) given, so ${peerPairs.length} worker(s)`);
+  if (workers) args.push('--workers', String(workers));
   if (flags.shard) args.push('--shard', flags.shard);
   const inspector = flags.inspect ? await startRunInspector(env) : undefined;
   const started = Date.now();
@@ -205,6 +266,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
   } finally {
     if (inspector) await saveRunInspector(inspector, reportDir);
+    await peerCa?.dispose();
   }
 
   const reportFile = join(reportDir, 'test-results.json');
@@ -237,7 +299,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
       ...(process.env.OCM_TARGET_INSECURE === '1' || context.target.insecure ? { insecure: true } : {}),
     },
     ...(interop ? { interopWith: { name: interop.name, url: interop.baseUrl } } : {}),
-    peers: context.target.peers.flat(),
+    peers: context.target.peers.flat().map((address) => describePeer(address, peerTls)),
     expectedFailures,
     ...(flags.expectations
       ? { expectations: { file: flags.expectations, ...(ledger.implementation ? { implementation: ledger.implementation } : {}) } }
@@ -278,6 +340,38 @@ async function publishToCi(flags: RunFlags, outcome: RunOutcome): Promise<void> 
   for (const line of githubAnnotations(outcome.results)) console.log(line);
   const summaryFile = process.env.GITHUB_STEP_SUMMARY;
   if (summaryFile && outcome.reports) await appendFile(summaryFile, `${await readFile(outcome.reports.markdown, 'utf8')}\n`);
+}
+
+/** A bad peer setting (`--peers`, `--peer-public-url`, `--peer-tls`, config `peers`) as one plain error. */
+function peerConfigStep<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof PeerAddressError) throw new Error(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The CA that signs the https peers' certificates: `--peer-ca DIR` (made by
+ * `ca init`, already in the target's trust store), else a fresh one for this
+ * run whose key lives in a temporary folder until the run ends. Either way its
+ * certificate is copied to the report directory as peer-ca.pem.
+ */
+async function runPeerCa(peerCaDir: string | undefined, reportDir: string): Promise<{ dir: string; dispose(): Promise<void> }> {
+  await mkdir(reportDir, { recursive: true });
+  if (peerCaDir) {
+    const dir = resolve(peerCaDir);
+    const authority = await readCertificateAuthority(dir);
+    await writeFile(join(reportDir, PEER_CA_REPORT_FILE), authority.certPem);
+    return { dir, dispose: async () => {} };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'ocm-peer-ca-'));
+  const authority = await createCertificateAuthority({ commonName: 'ocm-conformance peers (one run)' });
+  await writeCertificateAuthority(dir, authority);
+  await writeFile(join(reportDir, PEER_CA_REPORT_FILE), authority.certPem);
+  console.log(`peers: https with a fresh CA for this run, ${join(reportDir, PEER_CA_REPORT_FILE)} (pass --peer-ca DIR to reuse one)`);
+  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -439,7 +533,17 @@ export function runCommand(): Command {
       'expectation ledger (YAML or JSON): {implementation, expectedFailures: [IDs]}; listed failures do not fail the run',
     )
     .option('--update-expectations', 'rewrite the --expectations ledger from this run (its failing MUST requirements), sorted')
-    .option('--workers <n>', 'parallel workers (each needs a trusted peer address pair)', positiveInt)
+    .option('--workers <n>', 'parallel workers (default 2; each needs a peer pair of its own, so at most one per pair)', positiveInt)
+    .option(
+      '--peers <binds>',
+      'addresses the simulated peers listen on, host:port comma-separated, two per worker (config peers); port 0 picks a free port',
+    )
+    .option('--peer-public-url <urls>', "the peers' public URLs (how the target reaches them), one per --peers address, comma-separated")
+    .option('--peer-tls <mode>', "peers on https: auto (when the target's baseUrl is https), on or off (config peerTls)")
+    .option(
+      '--peer-ca <dir>',
+      "CA made by `ca init` that signs the https peers' certificates (default: a fresh CA per run, saved as peer-ca.pem)",
+    )
     .option(
       '--shard <i/n>',
       'run one shard of the suites (Playwright sharding); writes compliance-results.shard-i-of-n.json, merge with `report --merge`',

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { profileFromApiVersion } from './profile.ts';
 import { loadCatalogue, selectRequirements, PROJECT_ROOT, type Catalogue, type Profile, type Requirement } from './requirements.ts';
 import { loadTargetConfig, targetDomain, type TargetConfig } from './target.ts';
+import { peerPairsFromEnv } from './peer-addresses.ts';
 
 export const TARGET_DISCOVERY_FILE = 'target-discovery.json';
 
@@ -40,6 +41,8 @@ export function suiteContext(): SuiteContext {
   const file = process.env.OCM_TARGET_CONFIG;
   if (!file) throw new Error('OCM_TARGET_CONFIG is not set: run the suites through `ocm-conformance run` or `npm test`');
   const target = loadTargetConfig(file);
+  // `run --peers` (and port 0 resolved before the run) override the config's peers.
+  target.peers = peerPairsFromEnv() ?? target.peers;
   const discoveryFile = join(runDir(), TARGET_DISCOVERY_FILE);
   const discovery = existsSync(discoveryFile)
     ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { document?: Record<string, any> }).document

@@ -1,7 +1,9 @@
 /**
  * Playwright fixtures for the conformance suites, in layers:
- *  - worker scope: the two simulated peers of this worker's slot (the
- *    addresses the target trusts), started once per worker;
+ *  - worker scope: the two simulated peers of this worker's pair (the
+ *    addresses the target trusts; worker N takes pair N), started once per
+ *    worker; a pair that cannot start makes every check of the worker not
+ *    run (setup failed), never a target failure;
  *  - test scope: `peer`/`peer2` reset to their defaults, the target handle
  *    with its driver, and `ocm`, a fetch that records a transcript of every
  *    exchange (secrets redacted) and attaches it to the test.
@@ -14,7 +16,8 @@
  */
 import { resolveDiscoveryUrl, type DiscoveryUrlField } from './discovery-urls.ts';
 import { test as base, expect, type TestInfo } from '@playwright/test';
-import { PeerSimulator } from './peer-simulator.ts';
+import type { PeerSimulator } from './peer-simulator.ts';
+import { peerTlsEnabled, startPeerPair, type PeerPairSetup } from './peer-pair.ts';
 import { forwardToInspector } from './inspect.ts';
 import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
 import { selectionFromEnv } from './selection.ts';
@@ -44,10 +47,11 @@ export interface TargetHandle {
 }
 
 interface WorkerFixtures {
-  peers: [PeerSimulator, PeerSimulator];
+  peerSetup: PeerPairSetup;
 }
 
 interface TestFixtures {
+  peers: [PeerSimulator, PeerSimulator];
   peer: PeerSimulator;
   peer2: PeerSimulator;
   target: TargetHandle;
@@ -55,22 +59,36 @@ interface TestFixtures {
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
-  peers: [
+  peerSetup: [
     async ({}, use, workerInfo) => {
       const context = suiteContext();
-      const slots = context.target.peers;
-      const slot = slots[workerInfo.parallelIndex % slots.length]!;
-      const peers = slot.map((address, i) => {
-        const [host, port] = address.split(':');
-        return new PeerSimulator({ name: `peer${i + 1}`, host: host!, port: Number(port), targetOrigin: context.target.baseUrl });
-      }) as [PeerSimulator, PeerSimulator];
-      forwardToInspector(peers, workerInfo.parallelIndex);
-      await Promise.all(peers.map((p) => p.start()));
-      await use(peers);
-      await Promise.all(peers.map((p) => p.stop()));
+      const pairs = context.target.peers;
+      const pair = pairs[workerInfo.parallelIndex];
+      if (!pair) {
+        // Two workers on one pair would collide on its addresses: more workers than pairs is a setup error.
+        await use({
+          failure: `setup failed: worker ${workerInfo.parallelIndex + 1} has no peer pair of its own (${pairs.length} configured); run with --workers ${pairs.length}`,
+        });
+        return;
+      }
+      const setup = await startPeerPair(pair, {
+        tls: peerTlsEnabled(context.target),
+        targetOrigin: context.target.baseUrl,
+        beforeStart: (peers) => forwardToInspector(peers, workerInfo.parallelIndex),
+      });
+      await use(setup);
+      if ('peers' in setup) await Promise.all(setup.peers.map((p) => p.stop()));
     },
     { scope: 'worker' },
   ],
+  peers: async ({ peerSetup }, use, testInfo) => {
+    if ('failure' in peerSetup) {
+      testInfo.annotations.push({ type: 'not-run', description: peerSetup.failure });
+      testInfo.skip(true, `not run: ${peerSetup.failure}`);
+      return;
+    }
+    await use(peerSetup.peers);
+  },
   peer: async ({ peers }, use) => {
     peers[0].reset();
     await use(peers[0]);

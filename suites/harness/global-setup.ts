@@ -15,6 +15,7 @@ import { type ConfigLayer, startEmbeddedPair } from '../../reference/embedded.ts
 import { TARGET_DISCOVERY_FILE } from './context.ts';
 import { PROJECT_ROOT } from './requirements.ts';
 import { loadTargetConfig } from './target.ts';
+import { peerOrigin, peerPairsFromEnv, type PeerPair } from './peer-addresses.ts';
 
 /** Loopback addresses of the simulated peers in `subnet` (.10 to .17): one pair per parallel worker. */
 export function peerHostsIn(subnet = '127.0.0'): Array<[string, string]> {
@@ -71,6 +72,8 @@ export interface EmbeddedOptions {
    * gRPC services; the back (`a`) listens on another port of A's address. Default: `OCM_SPLIT=1`.
    */
   split?: boolean;
+  /** The simulated peers to trust (`run --peers`); default: pairs on `<subnet>.10` to `.17`, on a port free on all of them. */
+  peers?: PeerPair[];
 }
 
 /** Whether the environment asks for the split deployment (`ocm-conformance run --split` sets it). */
@@ -86,11 +89,16 @@ export function splitRequested(env: NodeJS.ProcessEnv = process.env): boolean {
 export async function startEmbeddedTargets(runDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedTargets> {
   await mkdir(runDir, { recursive: true });
   const subnet = options.subnet ?? '127.0.0';
-  const peerHosts = peerHostsIn(subnet);
-  const peerPort = await commonFreePort(peerHosts.flat());
+  let peers = options.peers;
+  if (!peers) {
+    const peerHosts = peerHostsIn(subnet);
+    const peerPort = await commonFreePort(peerHosts.flat());
+    peers = peerHosts.map(([h1, h2]) => [{ bind: `${h1}:${peerPort}` }, { bind: `${h2}:${peerPort}` }]);
+  }
   const pair = await startEmbeddedPair({
     dataDir: runDir,
-    trust: peerHosts.flat().map((host) => `http://${host}:${peerPort}`),
+    // The embedded pair speaks plain HTTP, and so do the peers it trusts.
+    trust: peers.flat().map((address) => peerOrigin(address, false)),
     subnet,
     ...(options.configure ? { configure: options.configure } : {}),
     ...(options.configureTarget ? { configureTarget: options.configureTarget } : {}),
@@ -112,7 +120,7 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     name,
     baseUrl: origin,
     profile: 'main',
-    peers: peerHosts.map(([h1, h2]) => [`${h1}:${peerPort}`, `${h2}:${peerPort}`]),
+    peers,
     driver: driverFor(),
     exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
     allowHttp: true,
@@ -164,7 +172,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   let embedded: EmbeddedTargets | undefined;
   if (!process.env.OCM_TARGET_CONFIG) {
     // OCM_SUBNET: runs side by side (the split parity test) each on their own loopback addresses.
-    embedded = await startEmbeddedTargets(dir, process.env.OCM_SUBNET ? { subnet: process.env.OCM_SUBNET } : {});
+    // `run --peers`: the embedded pair trusts those peers instead of its defaults.
+    const peers = peerPairsFromEnv();
+    embedded = await startEmbeddedTargets(dir, {
+      ...(process.env.OCM_SUBNET ? { subnet: process.env.OCM_SUBNET } : {}),
+      ...(peers ? { peers } : {}),
+    });
     process.env.OCM_TARGET_CONFIG = embedded.configFile;
   }
   await recordTargetDiscovery(process.env.OCM_TARGET_CONFIG, dir);

@@ -114,8 +114,14 @@ export interface PeerInvite {
 
 export interface PeerSimulatorOptions {
   name: string;
+  /** Address to listen on (`0.0.0.0` for every address). */
   host: string;
+  /** Port to listen on; 0 picks a free one (the origin then gets the actual port once started). */
   port: number;
+  /** The origin the target reaches this peer at (default `http(s)://host:port`); its port is replaced when `port` is 0. */
+  publicUrl?: string;
+  /** Serve https with this certificate (signed by the run CA, certs/ca.ts). */
+  tls?: { certPem: string; keyPem: string };
   /** Where the target lives, for verifying its signatures (its discovery names its JWKS). */
   targetOrigin?: string;
 }
@@ -143,11 +149,14 @@ function defaultBehaviour(): PeerBehaviour {
 export class PeerSimulator {
   readonly name: string;
   readonly host: string;
-  readonly port: number;
-  readonly origin: string;
-  /** host:port — the server part of this peer's OCM Addresses. */
-  readonly domain: string;
-  readonly key: SigningKey;
+  /** The port it listens on (the actual one once started, when asked for port 0). */
+  port: number;
+  /** Where the target reaches it: its public URL's origin, else `http(s)://host:port`. */
+  origin: string;
+  /** host:port of `origin` — the server part of this peer's OCM Addresses. */
+  domain: string;
+  key: SigningKey;
+  readonly tls: { certPem: string; keyPem: string } | undefined;
   readonly requests: RecordedRequest[] = [];
   readonly users: PeerUser[];
   discovery: PeerDiscoverySettings = defaultDiscovery();
@@ -161,6 +170,7 @@ export class PeerSimulator {
   onExchange: ((exchange: PeerExchange) => string | undefined) | undefined;
 
   private app: FastifyInstance | undefined;
+  private readonly publicUrl: string | undefined;
   private filesDir = '';
   private targetJwks: { at: number; keys: Jwk[] } | undefined;
 
@@ -168,14 +178,28 @@ export class PeerSimulator {
     this.name = options.name;
     this.host = options.host;
     this.port = options.port;
-    this.origin = `http://${options.host}:${options.port}`;
-    this.domain = `${options.host}:${options.port}`;
+    this.tls = options.tls;
+    this.publicUrl = options.publicUrl;
+    this.origin = this.originFor(options.port);
+    this.domain = new URL(this.origin).host;
     this.targetOrigin = options.targetOrigin;
     this.key = peerKey(this.domain);
     this.users = [
       { id: `alice-${options.name}`, name: `Alice at ${options.name}`, email: `alice@${options.name}.test` },
       { id: `bob-${options.name}`, name: `Bob at ${options.name}`, email: `bob@${options.name}.test` },
     ];
+  }
+
+  /** The public origin for `port`: the public URL (its port replaced when listening on port 0), else this scheme, host and port. */
+  private originFor(port: number): string {
+    const scheme = this.tls ? 'https:' : 'http:';
+    if (this.publicUrl) {
+      const url = new URL(this.publicUrl);
+      if (this.port === 0 || url.port === '0') url.port = String(port);
+      return url.origin;
+    }
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `${scheme}//${host}:${port}`;
   }
 
   get endPoint(): string {
@@ -271,7 +295,11 @@ export class PeerSimulator {
   async start(): Promise<void> {
     this.filesDir = await mkdtemp(join(tmpdir(), `ocm-peer-${this.name}-`));
     await cp(SEED_FILES, this.filesDir, { recursive: true });
-    const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+    const app = (
+      this.tls
+        ? Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, https: { cert: this.tls.certPem, key: this.tls.keyPem } })
+        : Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 })
+    ) as FastifyInstance;
     this.app = app;
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -386,6 +414,14 @@ export class PeerSimulator {
     });
 
     await app.listen({ host: this.host, port: this.port });
+    if (this.port === 0) {
+      // Port 0: the system picked one; advertise it (and key the peer by its real address).
+      const actual = (app.server.address() as { port: number }).port;
+      this.origin = this.originFor(actual);
+      this.domain = new URL(this.origin).host;
+      this.key = peerKey(this.domain);
+      this.port = actual;
+    }
   }
 
   async stop(): Promise<void> {

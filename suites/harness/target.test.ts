@@ -19,7 +19,11 @@ test('bad target configs are refused with one line naming the problem', () => {
     [{}, /baseUrl is required/],
     [{ baseUrl: 'not a url' }, /not an absolute URL/],
     [{ baseUrl: 'http://x', surprise: 1 }, /unknown key "surprise"/],
-    [{ baseUrl: 'http://x', peers: [['10.0.0.1:9400', '127.0.0.2:1']] }, /127\.0\.0\.0\/8/],
+    [{ baseUrl: 'http://x', peers: [['peer-a:9400', '127.0.0.2:1']] }, /must be host:port with an IP address/],
+    [{ baseUrl: 'http://x', peers: ['127.0.0.10:9400'] }, /must come in pairs/],
+    [{ baseUrl: 'http://x', peers: [{ bind: '0.0.0.0:0', publicUrl: 'https://peer-a:9400' }, '127.0.0.11:1'] }, /must not name a port/],
+    [{ baseUrl: 'http://x', peers: ['127.0.0.10:9400', '127.0.0.10:9400'] }, /given twice/],
+    [{ baseUrl: 'http://x', peerTls: true }, /peerTls must be auto, on or off/],
     [{ baseUrl: 'http://x', driver: { kind: 'selenium' } }, /driver.kind/],
     [{ baseUrl: 'http://x', driver: { kind: 'ocs+sciencemesh', users: [] } }, /driver.users/],
     [

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { PeerAddressError, parsePeerPairs, parsePeerTlsMode, type PeerPair, type PeerTlsMode } from './peer-addresses.ts';
 
 export interface TargetUser {
   username: string;
@@ -83,10 +84,13 @@ export interface TargetConfig {
   /** OCM version profile: 1.0 … 1.4, main, or auto (from the target's apiVersion; the default). */
   profile: string;
   /**
-   * Addresses (host:port on loopback) of the simulated peers the target
-   * trusts, as pairs: one pair per parallel worker.
+   * The simulated peers the target trusts, as pairs: one pair per parallel
+   * worker. Each has a bind address and optionally a public URL
+   * (suites/harness/peer-addresses.ts).
    */
-  peers: Array<[string, string]>;
+  peers: PeerPair[];
+  /** Whether the peers serve https: `auto` (default) when baseUrl is https. */
+  peerTls: PeerTlsMode;
   driver: DriverSettings;
   resources: TargetResources;
   /** What else the target exposes to be tested. */
@@ -135,6 +139,7 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
     'baseUrl',
     'profile',
     'peers',
+    'peerTls',
     'driver',
     'resources',
     'exposes',
@@ -153,15 +158,14 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
   } catch {
     return fail(`baseUrl ${JSON.stringify(raw.baseUrl)} is not an absolute URL`);
   }
-  const peers = raw.peers ?? [['127.0.0.10:9400', '127.0.0.11:9400']];
-  if (
-    !Array.isArray(peers) ||
-    peers.length === 0 ||
-    !peers.every(
-      (p: unknown) => Array.isArray(p) && p.length === 2 && p.every((a) => typeof a === 'string' && /^127\.\d+\.\d+\.\d+:\d+$/.test(a)),
-    )
-  ) {
-    fail('peers must be a list of [host:port, host:port] pairs on 127.0.0.0/8');
+  let peers: PeerPair[] = [];
+  let peerTls: PeerTlsMode = 'auto';
+  try {
+    peers = parsePeerPairs(raw.peers ?? [['127.0.0.10:9400', '127.0.0.11:9400']]);
+    if (raw.peerTls !== undefined) peerTls = parsePeerTlsMode(raw.peerTls, 'peerTls');
+  } catch (error) {
+    if (error instanceof PeerAddressError) fail(error.message);
+    throw error;
   }
   const driver = (raw.driver ?? { kind: 'none' }) as DriverSettings;
   if (!['ocs+sciencemesh', 'http-trigger', 'manual', 'none'].includes(driver.kind))
@@ -189,7 +193,8 @@ export function validateTargetConfig(value: unknown, source: string, _baseDir = 
     name: typeof raw.name === 'string' ? raw.name : origin.host,
     baseUrl: origin.origin,
     profile: typeof raw.profile === 'string' ? raw.profile : 'auto',
-    peers: peers as Array<[string, string]>,
+    peers,
+    peerTls,
     driver,
     resources: { ...DEFAULT_RESOURCES, ...(raw.resources ?? {}) },
     exposes: { sciencemesh: false, ocs: false, ...(raw.exposes ?? {}) },
