@@ -156,7 +156,7 @@ test('https peers: a fresh CA per run saved as peer-ca.pem, or the CA of --peer-
   origin = `https://${host}:${(target.address() as { port: number }).port}`;
   const dirs = [await mkdtemp(join(tmpdir(), 'ocm-peers-fresh-')), await mkdtemp(join(tmpdir(), 'ocm-peers-reuse-'))];
   try {
-    const common = ['--target', origin, '--ca-file', join(caDir, CA_CERT_FILE), '--only', 'DISC-1'];
+    const common = ['--target', origin, '--ca-file', join(caDir, CA_CERT_FILE), '--profile', 'main', '--only', 'DISC-1'];
     const [fresh, reused] = await Promise.all([
       runCli([...common, '--peers', `${SUBNET}.59:0,${SUBNET}.60:0`, '--report-dir', dirs[0]!], 200_000),
       runCli([...common, '--peers', `${SUBNET}.61:0,${SUBNET}.62:0`, '--peer-ca', caDir, '--report-dir', dirs[1]!], 200_000),
