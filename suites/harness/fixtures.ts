@@ -16,7 +16,8 @@ import { resolveDiscoveryUrl, type DiscoveryUrlField } from './discovery-urls.ts
 import { test as base, expect, type TestInfo } from '@playwright/test';
 import { PeerSimulator } from './peer-simulator.ts';
 import { forwardToInspector } from './inspect.ts';
-import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
+import { suiteContext, notApplicableReason, recordGate, runDir, type SuiteContext } from './context.ts';
+import { cavageEra } from './cavage.ts';
 import { selectionFromEnv } from './selection.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
@@ -62,7 +63,15 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       const slot = slots[workerInfo.parallelIndex % slots.length]!;
       const peers = slot.map((address, i) => {
         const [host, port] = address.split(':');
-        return new PeerSimulator({ name: `peer${i + 1}`, host: host!, port: Number(port), targetOrigin: context.target.baseUrl });
+        return new PeerSimulator({
+          name: `peer${i + 1}`,
+          host: host!,
+          port: Number(port),
+          targetOrigin: context.target.baseUrl,
+          // A 1.2-era target (profile 1.2, or a legacy publicKey in its discovery) meets 1.2-era peers: cavage keys and signatures.
+          cavage: cavageEra(context.profile, context.discovery),
+          runDir: runDir(),
+        });
       }) as [PeerSimulator, PeerSimulator];
       forwardToInspector(peers, workerInfo.parallelIndex);
       await Promise.all(peers.map((p) => p.start()));

@@ -71,6 +71,8 @@ export interface EmbeddedOptions {
    * gRPC services; the back (`a`) listens on another port of A's address. Default: `OCM_SPLIT=1`.
    */
   split?: boolean;
+  /** The profile the target (A) is judged under (default main, the newest, which the reference implements). */
+  profile?: string;
 }
 
 /** Whether the environment asks for the split deployment (`ocm-conformance run --split` sets it). */
@@ -108,17 +110,17 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     users: users.map((u) => ({ username: u.username, password: u.password, id: u.id, displayName: u.displayName })),
     receivedDav: '/dav/ocm-received/{id}/{path}',
   });
-  const target = (name: string, origin: string, grpc: string | undefined) => ({
+  const target = (name: string, origin: string, grpc: string | undefined, profile = 'main') => ({
     name,
     baseUrl: origin,
-    profile: 'main',
+    profile,
     peers: peerHosts.map(([h1, h2]) => [`${h1}:${peerPort}`, `${h2}:${peerPort}`]),
     driver: driverFor(),
     exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
     allowHttp: true,
   });
   const config = {
-    ...target('reference A (embedded)', origins[0], grpc[0]),
+    ...target('reference A (embedded)', origins[0], grpc[0], options.profile),
     interopWith: target('reference B (embedded)', origins[1], grpc[1]),
   };
   const configFile = join(runDir, 'embedded-target.yaml');
