@@ -407,6 +407,14 @@ const CATALOGUE = [
     requirements: ['SIG-17'],
   },
   {
+    // Also the proof that the verifier checks' positive controls work: with it, every "refused and stores nothing"
+    // check must end not run (setup failed), never passed.
+    name: 'sig-valid-signature-refused',
+    area: 'signatures-verifier',
+    description: 'every signed request is refused, correctly signed ones too (a verifier that never accepts)',
+    requirements: ['SIG-15', 'SHR-1'],
+  },
+  {
     name: 'sig-cavage-forged-accepted',
     area: 'signatures-verifier',
     description: 'as a 1.2-era cavage verifier, a draft-cavage signature whose bytes do not verify is taken',
