@@ -412,7 +412,7 @@ const CATALOGUE = [
     name: 'sig-valid-signature-refused',
     area: 'signatures-verifier',
     description: 'every signed request is refused, correctly signed ones too (a verifier that never accepts)',
-    requirements: ['SIG-15', 'SHR-1'],
+    requirements: ['SIG-15'],
   },
   {
     name: 'sig-cavage-forged-accepted',
