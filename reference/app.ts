@@ -26,6 +26,7 @@ import { inviteDialogPlugin } from './http/invite-dialog.ts';
 import { davReceivedPlugin } from './http/dav-received.ts';
 import { OCS_V1_BASE, OCS_V2_BASE } from '../openapi/ocs.ts';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { discoveryPlugin } from './http/discovery.ts';
 import { ocmInviteAcceptedPlugin } from './http/ocm-invite-accepted.ts';
 import { ocmRequestSharePlugin } from './http/ocm-request-share.ts';
@@ -114,6 +115,7 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
   const discovery = buildDiscovery(config, {
     capabilities,
     ...(signingKeys ? { jwksUri: `${endPoint}/jwks` } : {}),
+    ...(signatures.legacyPublicKey ? { publicKey: legacyPublicKey(endPoint) } : {}),
     ...(tokenExchange.enabled ? { tokenEndPoint: `${endPoint}/token` } : {}),
   });
   const peerKeys = new PeerKeyCache({ client, ttlSeconds: signatures.keyCacheSeconds, maxEntries: signatures.keyCacheSize });
@@ -271,4 +273,14 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     await core.stores.close();
   });
   return { app, core };
+}
+
+/**
+ * A 1.2-era draft-cavage key for discovery (`signatures.legacyPublicKey`):
+ * RSA as the 1.2 text and Nextcloud use, under a keyId on our own host.
+ * Made once per start and never signed with (outbound stays RFC 9421).
+ */
+function legacyPublicKey(endPoint: string): { keyId: string; publicKeyPem: string } {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { keyId: `${endPoint}#signature`, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }

@@ -73,6 +73,14 @@ export interface SignatureSettings {
   verify: boolean;
   /** Also verify draft-cavage signatures of 1.2-era peers with their discovery `publicKey`. */
   legacyCavage: boolean;
+  /**
+   * Publish a draft-cavage `publicKey {keyId, publicKeyPem}` (RSA) in discovery,
+   * as 1.2-era servers do, so 1.2-era peers and the 1.2 signature checks see a
+   * cavage verifier (test setup for a 1.2-era target; needs legacyCavage).
+   * The key is made at start-up and kept in memory; outbound requests stay
+   * signed with RFC 9421 only.
+   */
+  legacyPublicKey: boolean;
   /** Refuse unsigned requests that claim to come from a peer whose discovery advertises `http-sig`. */
   refuseUnsignedFromSigners: boolean;
   /** Oldest acceptable `created` (or cavage `Date`), seconds before now. */
@@ -136,6 +144,7 @@ export function defaultConfig(): ReferenceConfig {
       sign: true,
       verify: true,
       legacyCavage: true,
+      legacyPublicKey: false,
       refuseUnsignedFromSigners: true,
       maxAgeSeconds: 300,
       maxSkewSeconds: 60,
@@ -296,9 +305,11 @@ export function providerDomain(config: ReferenceConfig): string {
 
 function validateSignatureSettings(config: ReferenceConfig): void {
   const { signatures, tokenExchange } = config;
-  for (const key of ['sign', 'verify', 'legacyCavage', 'refuseUnsignedFromSigners'] as const) {
+  for (const key of ['sign', 'verify', 'legacyCavage', 'legacyPublicKey', 'refuseUnsignedFromSigners'] as const) {
     if (typeof signatures[key] !== 'boolean') throw new ConfigError(`signatures.${key} must be true or false`);
   }
+  if (signatures.legacyPublicKey && !(signatures.legacyCavage && signatures.verify))
+    throw new ConfigError('signatures.legacyPublicKey needs signatures.legacyCavage and signatures.verify');
   for (const key of ['maxAgeSeconds', 'keyCacheSeconds', 'keyCacheSize'] as const) {
     if (!Number.isInteger(signatures[key]) || signatures[key] <= 0) throw new ConfigError(`signatures.${key} must be a positive integer`);
   }

@@ -45,6 +45,12 @@ export type FaultArea =
 /** Configuration of the faulted instance under which the fault is observable (merged into its config). */
 export interface FaultSetup {
   criteria?: string[];
+  /**
+   * `1.2`: the faulted instance plays a 1.2-era server (apiVersion 1.2.2, a
+   * draft-cavage `publicKey` in its discovery, cavage verification on), and
+   * the run judges it under profile 1.2.
+   */
+  era?: '1.2';
 }
 
 export interface FaultSpec {
@@ -58,6 +64,7 @@ export interface FaultSpec {
 }
 
 const MUST_USE_HTTP_SIG: FaultSetup = { criteria: ['must-use-http-sig'] };
+const ERA_1_2: FaultSetup = { era: '1.2' };
 
 const CATALOGUE = [
   // ---------------------------------------------------------------- discovery
@@ -398,6 +405,21 @@ const CATALOGUE = [
     area: 'signatures-verifier',
     description: 'a share signed by one server in the name of another is taken',
     requirements: ['SIG-17'],
+  },
+  {
+    // Also the proof that the verifier checks' positive controls work: with it, every "refused and stores nothing"
+    // check must end not run (setup failed), never passed.
+    name: 'sig-valid-signature-refused',
+    area: 'signatures-verifier',
+    description: 'every signed request is refused, correctly signed ones too (a verifier that never accepts)',
+    requirements: ['SIG-15'],
+  },
+  {
+    name: 'sig-cavage-forged-accepted',
+    area: 'signatures-verifier',
+    description: 'as a 1.2-era cavage verifier, a draft-cavage signature whose bytes do not verify is taken',
+    requirements: ['SIG-20'],
+    setup: ERA_1_2,
   },
 
   // ---------------------------------------------------------------- signatures, target as signer

@@ -16,6 +16,8 @@ export interface DiscoveryDocument {
   tokenEndPoint?: string;
   jwksUri?: string;
   inviteAcceptDialog?: string;
+  /** The 1.2-era draft-cavage key (signatures.legacyPublicKey). */
+  publicKey?: { keyId: string; publicKeyPem: string };
 }
 
 /** Where the OCM API lives below the public URL. */
@@ -23,7 +25,12 @@ export const OCM_PREFIX = '/ocm';
 
 export function buildDiscovery(
   config: ReferenceConfig,
-  features: { capabilities: string[]; tokenEndPoint?: string; jwksUri?: string },
+  features: {
+    capabilities: string[];
+    tokenEndPoint?: string;
+    jwksUri?: string;
+    publicKey?: { keyId: string; publicKeyPem: string };
+  },
 ): DiscoveryDocument {
   const protocols = { webdav: config.webdavPath, 'webdav-receive': { uri: config.webdavReceive } };
   const document: DiscoveryDocument = {
@@ -41,6 +48,7 @@ export function buildDiscovery(
   if (features.capabilities.includes('invites')) document.inviteAcceptDialog = `${config.publicUrl}/accept-invite`;
   if (features.tokenEndPoint) document.tokenEndPoint = features.tokenEndPoint;
   if (features.jwksUri) document.jwksUri = features.jwksUri;
+  if (features.publicKey) document.publicKey = features.publicKey;
   // Deliberate faults (reference/base/faults.ts); none in a normal run.
   if (faults.has('discovery-missing-endpoint')) delete (document as Partial<DiscoveryDocument>).endPoint;
   if (faults.has('discovery-sharetypes-without-user')) for (const type of document.resourceTypes) type.shareTypes = ['federation'];

@@ -145,6 +145,15 @@ export class InboundAuthenticator {
       result = { status: 'unsigned', detail: headers.has('signature') ? 'a Signature field that is not an OCM signature' : 'no signature' };
     }
 
+    // A verifier that never accepts (a wrong signature base, a broken key import): every good signature fails.
+    if (result.status === 'valid' && faults.has('sig-valid-signature-refused'))
+      result = {
+        status: 'invalid',
+        scheme: result.scheme,
+        reason: 'bad-signature',
+        detail: 'every signature fails (fault)',
+        keyid: result.keyid,
+      };
     if (result.status === 'invalid') {
       return {
         status: 'refused',

@@ -15,7 +15,8 @@ import {
 import type { AuthEvent } from '../core/inbound-auth.ts';
 import { buildTestApp, EINSTEIN, type TestApp } from '../testing/harness.ts';
 import { SigningPeer } from '../testing/signing-peer.ts';
-import type { ReferenceConfig } from '../base/config.ts';
+import { buildConfig, type ReferenceConfig } from '../base/config.ts';
+import { createPublicKey } from 'node:crypto';
 
 const SHARES_URL = 'http://127.0.0.2:8080/ocm/shares';
 const NOW = () => Math.floor(Date.now() / 1000);
@@ -332,6 +333,29 @@ test.describe('legacy draft-cavage signatures (1.2-era peers)', () => {
       await post('/ocm/shares', legacy.signLegacy(SHARES_URL, body), body.replace('report', 'REPORT')),
       'SIGNATURE_INVALID',
     );
+  });
+
+  test('signatures.legacyPublicKey publishes an RSA publicKey on our own host, and needs legacyCavage', async () => {
+    t = await buildTestApp({ signatures: { legacyPublicKey: true } as ReferenceConfig['signatures'] }, [legacy.origin]);
+    const discovery = (await t.app.inject({ method: 'GET', url: '/.well-known/ocm' })).json();
+    expect(discovery.publicKey.keyId).toBe(`${discovery.endPoint}#signature`);
+    expect(createPublicKey(discovery.publicKey.publicKeyPem).asymmetricKeyType).toBe('rsa');
+    expect(() => buildConfig({ signatures: { legacyCavage: false, legacyPublicKey: true } as ReferenceConfig['signatures'] })).toThrow(
+      'signatures.legacyPublicKey needs signatures.legacyCavage and signatures.verify',
+    );
+    const plainDiscovery = await buildTestApp({}, [legacy.origin]);
+    expect((await plainDiscovery.app.inject({ method: 'GET', url: '/.well-known/ocm' })).json().publicKey).toBeUndefined();
+    await plainDiscovery.close();
+  });
+
+  test('a cavage signature whose bytes do not verify (forged) is refused', async () => {
+    t = await buildTestApp({}, [legacy.origin]);
+    events = [];
+    t.core.inboundAuth.observer = (event) => events.push(event);
+    const body = share(legacy);
+    const headers = legacy.signLegacy(SHARES_URL, body);
+    const forged = { ...headers, signature: headers.signature!.replace(/signature="[^"]*"/, `signature="${'A'.repeat(342)}=="`) };
+    await expectRefused(await post('/ocm/shares', forged, body), 'SIGNATURE_INVALID', 'cavage: bad-signature');
   });
 
   test('with legacyCavage off a cavage signature counts as no signature', async () => {

@@ -22,6 +22,7 @@ import {
   verify as edVerify,
   type KeyObject,
 } from 'node:crypto';
+import { faults } from '../base/faults.ts';
 import { bodyBytes, digestBytes, isDigestAlgorithm, type BodyInput } from './content-digest.ts';
 import {
   DEFAULT_MAX_AGE_SECONDS,
@@ -275,7 +276,7 @@ async function verifyCavage(request: CavageRequest, options: CavageVerifyOptions
   }
   const algorithm = parsed.algorithm ?? (key.asymmetricKeyType === 'ed25519' ? 'ed25519' : 'rsa-sha256');
   const checked = cavageVerify(algorithm.toLowerCase(), key, Buffer.from(signingString, 'utf8'), parsed.signature);
-  if (!checked.ok) return invalid(checked.reason, checked.detail, keyid);
+  if (!checked.ok && !faults.has('sig-cavage-forged-accepted')) return invalid(checked.reason, checked.detail, keyid);
 
   const digest = verifyLegacyDigest((headers.get('digest') ?? []).join(', ') || undefined, request.body);
   if (!digest.ok) return invalid(digest.reason, digest.detail, keyid);

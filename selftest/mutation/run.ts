@@ -148,6 +148,8 @@ interface RunOptions {
    * judge MUST against SHOULD (the baselines).
    */
   files?: string[];
+  /** The profile the target is judged under (a fault's `setup.era`); default main. */
+  profile?: string;
 }
 
 /**
@@ -167,7 +169,11 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   await mkdir(reportDir, { recursive: true });
   let embedded;
   try {
-    embedded = await startEmbeddedTargets(join(reportDir, 'targets'), { subnet: slotSubnet(slot), configureTarget: layer });
+    embedded = await startEmbeddedTargets(join(reportDir, 'targets'), {
+      subnet: slotSubnet(slot),
+      configureTarget: layer,
+      ...(options.profile ? { profile: options.profile } : {}),
+    });
   } catch (error) {
     return {
       error: `the embedded pair did not start: ${(error as Error).message}`,
@@ -249,6 +255,11 @@ function checkCounts(results: ComplianceResults | undefined): FaultOutcome['chec
 function layerFor(variant: Variant, fault?: Fault): ConfigLayer {
   const layer: ConfigLayer = {};
   if (variant.setup.criteria) layer.criteria = [...variant.setup.criteria];
+  if (variant.setup.era === '1.2') {
+    // A 1.2-era server: its apiVersion, and a draft-cavage publicKey so the 1.2 signature checks see a cavage verifier.
+    layer.apiVersion = '1.2.2';
+    layer.signatures = { legacyCavage: true, legacyPublicKey: true } as ConfigLayer['signatures'];
+  }
   if (fault) {
     layer.faults = [fault.name];
     layer[ALLOW_FAULTS] = true;
@@ -308,6 +319,7 @@ async function main(): Promise<number> {
     const ids = selected.filter((f) => options.only || variantOf(f.setup).key === variant.key).flatMap((f) => f.requirements);
     const run = await runSuites(`baseline-${variant.key.replace(/[^a-z0-9=+.-]+/gi, '_')}`, layerFor(variant), slot, {
       timeoutMs: options.timeoutSeconds * (full ? 4 : 1) * 1000,
+      ...(variant.setup.era ? { profile: variant.setup.era } : {}),
       ...(full ? {} : { grep: grepFor(ids), workers: options.workers }),
     });
     const verdict = run.results
@@ -329,6 +341,7 @@ async function main(): Promise<number> {
       workers: options.workers,
       maxFailures: options.maxFailures,
       files: files.length > 0 ? files : ['suites'],
+      ...(fault.setup && 'era' in fault.setup ? { profile: fault.setup.era } : {}),
     });
     done++;
     const what = run.checks

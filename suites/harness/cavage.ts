@@ -9,7 +9,9 @@
  * decisions/0018). Only what a peer needs: rsa-sha256 signing, and a verifier
  * that answers a verdict instead of throwing.
  */
-import { createHash, createSign, createVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const CAVAGE_HEADERS = ['(request-target)', 'content-length', 'date', 'digest', 'host'] as const;
 
@@ -146,4 +148,63 @@ export async function cavageVerify(message: CavageMessage, body: Buffer, options
   if (!Number.isFinite(date) || Math.abs((options.now ?? new Date()).getTime() - date) > maxAge)
     return { status: 'invalid', keyId, reason: 'the Date is missing or outside the allowed window' };
   return { status: 'valid', keyId };
+}
+
+/**
+ * Whether the simulated peers act as 1.2-era servers towards this target:
+ * it is judged under profile 1.2, or it advertises a legacy draft-cavage
+ * `publicKey` in its discovery. They then publish a `publicKey` of their own
+ * and sign with draft-cavage where the target does not advertise http-sig.
+ */
+export function cavageEra(profile: string, discovery: Record<string, unknown> | undefined): boolean {
+  const publicKey = discovery?.publicKey;
+  return profile === '1.2' || (typeof publicKey === 'object' && publicKey !== null);
+}
+
+/**
+ * The host a keyId URL names, or undefined when it is no valid URL: a keyId
+ * comes from the other side, so reading it never throws.
+ */
+export function keyIdHost(keyId: unknown): string | undefined {
+  if (typeof keyId !== 'string') return undefined;
+  try {
+    return new URL(keyId).host || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CavageKey {
+  keyId: string;
+  privateKey: KeyObject;
+  publicKeyPem: string;
+}
+
+/**
+ * A peer's RSA key for draft-cavage, one per peer address and run: kept in
+ * `<runDir>/peer-cavage-keys/` so a worker that restarts after a failed check
+ * signs with the key the target may have cached from the peer's discovery.
+ * Without a run folder it lives in memory only.
+ */
+export function peerCavageKey(domain: string, keyId: string, runDir: string | undefined): CavageKey {
+  const file = runDir ? join(runDir, 'peer-cavage-keys', `${domain.replace(/[^A-Za-z0-9.-]+/g, '_')}.pem`) : undefined;
+  let privateKey: KeyObject | undefined;
+  if (file && existsSync(file)) {
+    try {
+      privateKey = createPrivateKey(readFileSync(file, 'utf8'));
+    } catch {
+      privateKey = undefined;
+    }
+  }
+  if (!privateKey) {
+    privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    if (file) {
+      mkdirSync(join(file, '..'), { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      writeFileSync(temp, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+      renameSync(temp, file);
+    }
+  }
+  const publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+  return { keyId, privateKey, publicKeyPem };
 }

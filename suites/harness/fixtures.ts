@@ -19,7 +19,8 @@ import { test as base, expect, type TestInfo } from '@playwright/test';
 import type { PeerSimulator } from './peer-simulator.ts';
 import { peerTlsEnabled, startPeerPair, type PeerPairSetup } from './peer-pair.ts';
 import { forwardToInspector } from './inspect.ts';
-import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
+import { suiteContext, notApplicableReason, recordGate, runDir, type SuiteContext } from './context.ts';
+import { cavageEra } from './cavage.ts';
 import { selectionFromEnv } from './selection.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
@@ -74,6 +75,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       const setup = await startPeerPair(pair, {
         tls: peerTlsEnabled(context.target),
         targetOrigin: context.target.baseUrl,
+        // A 1.2-era target (profile 1.2, or a legacy publicKey in its discovery) meets 1.2-era peers: cavage keys and signatures.
+        cavage: cavageEra(context.profile, context.discovery),
+        runDir: runDir(),
         beforeStart: (peers) => forwardToInspector(peers, workerInfo.parallelIndex),
       });
       await use(setup);

@@ -74,6 +74,8 @@ export interface EmbeddedOptions {
   split?: boolean;
   /** The simulated peers to trust (`run --peers`); default: pairs on `<subnet>.10` to `.17`, on a port free on all of them. */
   peers?: PeerPair[];
+  /** The profile the target (A) is judged under (default main, the newest, which the reference implements). */
+  profile?: string;
 }
 
 /** Whether the environment asks for the split deployment (`ocm-conformance run --split` sets it). */
@@ -116,17 +118,17 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     users: users.map((u) => ({ username: u.username, password: u.password, id: u.id, displayName: u.displayName })),
     receivedDav: '/dav/ocm-received/{id}/{path}',
   });
-  const target = (name: string, origin: string, grpc: string | undefined) => ({
+  const target = (name: string, origin: string, grpc: string | undefined, profile = 'main') => ({
     name,
     baseUrl: origin,
-    profile: 'main',
+    profile,
     peers,
     driver: driverFor(),
     exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
     allowHttp: true,
   });
   const config = {
-    ...target('reference A (embedded)', origins[0], grpc[0]),
+    ...target('reference A (embedded)', origins[0], grpc[0], options.profile),
     interopWith: target('reference B (embedded)', origins[1], grpc[1]),
   };
   const configFile = join(runDir, 'embedded-target.yaml');

@@ -32,10 +32,22 @@ export async function peerPost(
 ): Promise<Answer> {
   const url = `${target.endPoint}${path}`;
   const body = options.raw ?? JSON.stringify(payload);
-  const sign = options.sign ?? advertises('http-sig');
+  // A 1.2-era peer signs with draft-cavage unless the target advertises http-sig (RFC 9421).
+  const sign = options.sign ?? (advertises('http-sig') || peer.cavage);
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
-  if (sign) Object.assign(headers, peer.signatureHeaders(url, body));
+  if (sign) Object.assign(headers, peerSignature(peer, url, body));
   return ocm.request(url, { method: 'POST', headers, body });
+}
+
+/**
+ * Signature headers of `peer` for a POST of `body` to `url`: RFC 9421 (the OCM
+ * profile) when the target advertises http-sig or the peer is not a 1.2-era
+ * one, else draft-cavage with the peer's RSA key (content-type left to the caller).
+ */
+export function peerSignature(peer: PeerSimulator, url: string, body: string): Record<string, string> {
+  if (advertises('http-sig') || !peer.cavage) return peer.signatureHeaders(url, body);
+  const { 'content-type': _contentType, ...headers } = peer.cavageSignatureHeaders(url, body);
+  return headers;
 }
 
 /** The OCM Address of a target user. */
@@ -208,7 +220,7 @@ export async function requestToken(
   const url = discoveryUrl(target, 'tokenEndPoint');
   const body = new URLSearchParams(fields).toString();
   const headers: Record<string, string> = {
-    ...(options.sign === false ? {} : peer.signatureHeaders(url, body)),
+    ...(options.sign === false ? {} : peerSignature(peer, url, body)),
     'content-type': 'application/x-www-form-urlencoded',
     accept: 'application/json',
   };

@@ -42,7 +42,16 @@ export type PeerPairSetup = { peers: [PeerSimulator, PeerSimulator] } | { failur
 /** Starts the two peers of `pair` (both stopped again if either fails); a failure comes back as one line. */
 export async function startPeerPair(
   pair: PeerPair,
-  options: { tls: boolean; targetOrigin: string; env?: NodeJS.ProcessEnv; beforeStart?: (peers: [PeerSimulator, PeerSimulator]) => void },
+  options: {
+    tls: boolean;
+    targetOrigin: string;
+    /** Play 1.2-era servers (cavage keys and signatures); see `cavageEra` in cavage.ts. */
+    cavage?: boolean;
+    /** Where the peers keep their keys for the whole run. */
+    runDir?: string;
+    env?: NodeJS.ProcessEnv;
+    beforeStart?: (peers: [PeerSimulator, PeerSimulator]) => void;
+  },
 ): Promise<PeerPairSetup> {
   let peers: [PeerSimulator, PeerSimulator];
   try {
@@ -58,6 +67,8 @@ export async function startPeerPair(
           ...(address.publicUrl ? { publicUrl: address.publicUrl } : {}),
           ...(ca ? { tls: await issueServerCertificate(ca, peerCertificateNames(address)) } : {}),
           targetOrigin: options.targetOrigin,
+          ...(options.cavage ? { cavage: true } : {}),
+          ...(options.runDir ? { runDir: options.runDir } : {}),
         });
       }),
     )) as [PeerSimulator, PeerSimulator];

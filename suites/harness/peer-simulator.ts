@@ -26,6 +26,15 @@ import {
   type SigningKey,
 } from './http-signatures.ts';
 import { PROJECT_ROOT } from './requirements.ts';
+import {
+  cavageSign,
+  cavageVerify,
+  keyIdHost,
+  peerCavageKey,
+  type CavageKey,
+  type CavageSignOptions,
+  type CavageVerdict,
+} from './cavage.ts';
 
 export interface PeerUser {
   id: string;
@@ -45,6 +54,8 @@ export interface RecordedRequest {
   body: any;
   /** Verdict on an RFC 9421 OCM signature, checked against the target's JWKS (suites/harness/http-signatures.ts). */
   signature: SignatureVerdict | { status: 'not-checked'; reason: string };
+  /** Verdict on a 1.2-era draft-cavage signature (checked against the target's discovery `publicKey`); only when one was sent. */
+  cavageSignature?: CavageVerdict;
   /** Id of this exchange in the OCM inspector (`run --inspect`). */
   inspectorId?: string;
 }
@@ -124,6 +135,13 @@ export interface PeerSimulatorOptions {
   tls?: { certPem: string; keyPem: string };
   /** Where the target lives, for verifying its signatures (its discovery names its JWKS). */
   targetOrigin?: string;
+  /**
+   * Act as a 1.2-era server (see `cavageEra` in cavage.ts): publish a draft-cavage
+   * `publicKey` (RSA) in discovery and offer `cavageSignatureHeaders`.
+   */
+  cavage?: boolean;
+  /** The run folder, where the peer's RSA key outlives a worker restart. */
+  runDir?: string;
 }
 
 const SEED_FILES = join(PROJECT_ROOT, 'fixtures/files');
@@ -166,6 +184,8 @@ export class PeerSimulator {
   /** Shares the target sent us: the parsed bodies of accepted POST /shares. */
   readonly receivedShares: any[] = [];
   targetOrigin: string | undefined;
+  /** Whether this peer plays a 1.2-era server: a cavage `publicKey` in discovery, draft-cavage signatures. */
+  readonly cavage: boolean;
   /** Sees every exchange once answered, and may name its id (the OCM inspector of `run --inspect`). */
   onExchange: ((exchange: PeerExchange) => string | undefined) | undefined;
 
@@ -173,6 +193,9 @@ export class PeerSimulator {
   private readonly publicUrl: string | undefined;
   private filesDir = '';
   private targetJwks: { at: number; keys: Jwk[] } | undefined;
+  private targetLegacyKey: { at: number; key: { keyId?: string; publicKeyPem: string } | undefined } | undefined;
+  private readonly runDir: string | undefined;
+  private legacyKey: CavageKey | undefined;
 
   constructor(options: PeerSimulatorOptions) {
     this.name = options.name;
@@ -183,6 +206,8 @@ export class PeerSimulator {
     this.origin = this.originFor(options.port);
     this.domain = new URL(this.origin).host;
     this.targetOrigin = options.targetOrigin;
+    this.cavage = options.cavage ?? false;
+    this.runDir = options.runDir;
     this.key = peerKey(this.domain);
     this.users = [
       { id: `alice-${options.name}`, name: `Alice at ${options.name}`, email: `alice@${options.name}.test` },
@@ -204,6 +229,17 @@ export class PeerSimulator {
 
   get endPoint(): string {
     return `${this.origin}/ocm`;
+  }
+
+  /** The keyId of this peer's draft-cavage key: a URL on its own host, as the 1.2 text wants. */
+  get cavageKeyId(): string {
+    return `${this.endPoint}#signature`;
+  }
+
+  /** This peer's RSA key for draft-cavage (made on first use, kept for the run). */
+  cavageKey(): CavageKey {
+    this.legacyKey ??= peerCavageKey(this.domain, this.cavageKeyId, this.runDir);
+    return this.legacyKey;
   }
 
   address(userId: string): string {
@@ -231,6 +267,7 @@ export class PeerSimulator {
       jwksUri: `${this.endPoint}/jwks`,
       tokenEndPoint: `${this.endPoint}/token`,
       inviteAcceptDialog: `${this.origin}/accept-invite`,
+      ...(this.cavage ? { publicKey: { keyId: this.cavageKeyId, publicKeyPem: this.cavageKey().publicKeyPem } } : {}),
       ...d.extra,
     };
     if (!d.capabilities.includes('exchange-token')) delete doc.tokenEndPoint;
@@ -292,6 +329,19 @@ export class PeerSimulator {
     return signRequest({ method, url, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) }, this.key);
   }
 
+  /**
+   * Headers (content-type, date, digest, content-length, signature) of a 1.2-era
+   * draft-cavage signature by this peer's RSA key; `options` can change the
+   * keyId, key, headers, Date or Digest for negative cases.
+   */
+  cavageSignatureHeaders(url: string, body: string, options: Partial<CavageSignOptions> = {}, method = 'POST'): Record<string, string> {
+    const key = this.cavageKey();
+    return {
+      'content-type': 'application/json',
+      ...cavageSign(method, url, body, { keyId: key.keyId, privateKey: key.privateKey, ...options }),
+    };
+  }
+
   async start(): Promise<void> {
     this.filesDir = await mkdtemp(join(tmpdir(), `ocm-peer-${this.name}-`));
     await cp(SEED_FILES, this.filesDir, { recursive: true });
@@ -322,6 +372,8 @@ export class PeerSimulator {
         signature: { status: 'not-checked', reason: 'pending' },
       };
       entry.signature = await this.checkSignature(request, rawBody);
+      const cavage = await this.checkCavageSignature(request, rawBody);
+      if (cavage) entry.cavageSignature = cavage;
       this.requests.push(entry);
       this.recorded.set(request, entry);
       return entry;
@@ -474,6 +526,50 @@ export class PeerSimulator {
       { method: request.method, url, headers: request.headers as Record<string, string>, body: rawBody },
       async (keyid: string) => (await this.targetKeys()).find((k) => k.kid === keyid),
     );
+  }
+
+  /**
+   * Verifies an incoming draft-cavage signature (a Signature field with a keyId
+   * and no Signature-Input) against the target's discovery `publicKey`. The
+   * keyId and the key come from the target: a keyId that is no valid URL, or
+   * a key that does not load, is a verdict, never a thrown error.
+   */
+  private async checkCavageSignature(request: FastifyRequest, rawBody: Buffer): Promise<CavageVerdict | undefined> {
+    const field = request.headers.signature;
+    const value = Array.isArray(field) ? field.join(', ') : field;
+    if (request.method === 'GET' || request.headers['signature-input'] !== undefined || !value || !/keyId\s*=/.test(value))
+      return undefined;
+    const url = `${this.origin}${request.url}`;
+    return cavageVerify({ method: request.method, url, headers: request.headers }, rawBody, {
+      lookupKey: async (keyId) => {
+        const published = await this.targetCavageKey();
+        if (!published) return undefined;
+        // The key is the target's own: its keyId must name the target's host and be the one it publishes.
+        const host = keyIdHost(keyId);
+        if (host === undefined || !this.targetOrigin || host !== keyIdHost(this.targetOrigin)) return undefined;
+        if (published.keyId !== undefined && published.keyId !== keyId) return undefined;
+        return published.publicKeyPem;
+      },
+    });
+  }
+
+  private async targetCavageKey(): Promise<{ keyId?: string; publicKeyPem: string } | undefined> {
+    if (!this.targetOrigin) return undefined;
+    if (this.targetLegacyKey && Date.now() - this.targetLegacyKey.at < 30_000) return this.targetLegacyKey.key;
+    let key: { keyId?: string; publicKeyPem: string } | undefined;
+    try {
+      const discovery = (await (await fetch(`${this.targetOrigin}/.well-known/ocm`, { signal: AbortSignal.timeout(5000) })).json()) as {
+        publicKey?: { keyId?: unknown; id?: unknown; publicKeyPem?: unknown };
+      };
+      const published = discovery.publicKey;
+      const keyId = published?.keyId ?? published?.id;
+      if (published && typeof published.publicKeyPem === 'string')
+        key = { publicKeyPem: published.publicKeyPem, ...(typeof keyId === 'string' ? { keyId } : {}) };
+    } catch {
+      key = undefined;
+    }
+    this.targetLegacyKey = { at: Date.now(), key };
+    return key;
   }
 
   private async targetKeys(): Promise<Jwk[]> {

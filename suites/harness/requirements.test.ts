@@ -23,7 +23,8 @@ const SPEC_IDS = [
   ...range('INV', 12),
   ...range('RQS', 3),
   ...range('TOK', 9),
-  ...range('SIG', 19),
+  // SIG-20 and SIG-21: the 1.2 draft-cavage verifier's forged-signature and foreign-keyId cases (issue 14).
+  ...range('SIG', 21),
   'ADR-1',
   'ADR-2',
   'ACC-1',
@@ -54,8 +55,8 @@ const find = (list: SelectedRequirement[], id: string) => list.find((r) => r.id 
 const ids = (list: SelectedRequirement[]) => list.map((r) => r.id);
 
 test.describe('the catalogue', () => {
-  test('loads and holds exactly the 110 spec IDs plus the SM/CS3/OCS/DAV/ROB additions', () => {
-    expect(SPEC_IDS).toHaveLength(110);
+  test('loads and holds exactly the 112 spec IDs plus the SM/CS3/OCS/DAV/ROB additions', () => {
+    expect(SPEC_IDS).toHaveLength(112);
     const all = catalogue.requirements.map((r) => r.id);
     expect(all.filter((id) => !/^(SM|CS3|OCS|DAV|ROB)-/.test(id))).toEqual(SPEC_IDS);
     expect(all.filter((id) => /^(SM|CS3|OCS|DAV|ROB)-/.test(id))).toEqual(ADDED_IDS);
@@ -127,6 +128,8 @@ test.describe('profile selection', () => {
     expect(where('DISC-14')).toEqual(['main']);
     expect(where('SHR-16')).toEqual(['1.4', 'main']);
     expect(where('SIG-19')).toEqual(['1.2']);
+    expect(where('SIG-20')).toEqual(['1.2']);
+    expect(where('SIG-21')).toEqual(['1.2']);
     expect(where('SHR-1')).toEqual([...PROFILES]);
     expect(where('INV-1')).toEqual(['1.1', '1.2', '1.3', '1.4', 'main']);
     expect(where('CS3-1')).toEqual([...PROFILES]);

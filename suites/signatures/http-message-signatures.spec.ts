@@ -17,17 +17,21 @@
  *    Content-Digest, the algorithm, and the peer's verdict of verifying it
  *    with the target's JWK Set.
  *
- *  - VERIFIER (black-box, SIG-6…15, 17…19): the peer POSTs crafted shares
+ *  - VERIFIER (black-box, SIG-6…15, 17…21): the peer POSTs crafted shares
  *    (and one invite acceptance) to the target, each wrong in exactly one
- *    way, built with the reference's signature primitives. The target
- *    verifies with the peer's JWK Set at `<peer endPoint>/jwks` (Ed25519,
- *    kid `<host:port>#key-1`). A refusal must be a 4xx and must store
+ *    way. The target verifies with the peer's JWK Set at `<peer
+ *    endPoint>/jwks` (Ed25519, kid `<host:port>#key-1`), or, for a 1.2-era
+ *    target, with the RSA draft-cavage `publicKey` of the peer's discovery.
+ *    First a positive control: a fresh share built the same way and signed
+ *    correctly must be taken (and listed), else the check is not run (setup
+ *    failed), so a target that refuses everything or a driver that lists
+ *    nothing cannot pass it. Then the refusal must be a 4xx and must store
  *    nothing: where the driver can list received shares, the share must not
  *    show up. Then the same share, correctly signed, must be taken (and
- *    listed): the refusal was the signature's, not the payload's.
+ *    listed): the refused attempt left nothing behind.
  */
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { check, expect, needDriver, notRun, type CheckFixtures } from '../harness/fixtures.ts';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { check, expect, needDriver, notRun, test, type CheckFixtures } from '../harness/fixtures.ts';
 import { advertises, suiteContext } from '../harness/context.ts';
 import { DriverStepFailed, DriverUnsupported, type ReceivedShareView } from '../harness/drivers.ts';
 import {
@@ -43,7 +47,7 @@ import {
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { SelectedRequirement } from '../harness/requirements.ts';
 import type { Answer } from '../../results/transcript.ts';
-import { CAVAGE_HEADERS, cavageSign } from '../harness/cavage.ts';
+import { CAVAGE_HEADERS } from '../harness/cavage.ts';
 import {
   appendSignature,
   computeContentDigest,
@@ -496,13 +500,40 @@ async function expectNotStored(fixtures: Fixtures, offer: Offer, testInfo: impor
 /** Headers of a correct signature of `body` to `url`: the RFC 9421 OCM profile unless a check says otherwise (cavage). */
 type Signer = (url: string, body: string) => Record<string, string>;
 
-/** The same share, correctly signed, is taken (and listed): the refusal was about the signature. */
+/**
+ * The positive control, before any negative case: a fresh share, built the
+ * same way and correctly signed, must be taken and (where the driver can
+ * list) listed. Otherwise the check is not run (setup failed): a target that
+ * refuses everything, or a driver that lists nothing, cannot make a refusal
+ * or an empty list pass.
+ */
+async function positiveControl(fixtures: Fixtures, signer?: Signer): Promise<void> {
+  const offer = await prepareOffer(fixtures);
+  const url = sharesUrl(fixtures);
+  const answer = await post(fixtures, url, signer ? signer(url, offer.body) : goodHeaders(fixtures.peer, url, offer.body), offer.body);
+  test.info().annotations.push({ type: 'observation', description: `positive control, a correctly signed share: ${answer.status}` });
+  if (answer.status !== 201) notRun(`setup failed: a correctly signed share (the positive control): ${show(answer)}`);
+  if (!fixtures.target.driver.supports('listReceived')) return;
+  let listed: ReceivedShareView | undefined;
+  try {
+    listed = await eventually(() => listedShare(fixtures, offer), 3000, 100);
+  } catch (error) {
+    if (!(error instanceof DriverStepFailed)) throw error;
+    notRun(`setup failed: list received shares (the positive control): ${error.message}`);
+  }
+  if (!listed)
+    notRun(
+      `setup failed: the correctly signed share ${offer.payload.name} (the positive control) is not among ${fixtures.target.user.username}'s received shares, so "stores nothing" cannot be told apart`,
+    );
+}
+
+/** After the refusal, the same share correctly signed is taken (and listed): the refused attempt left nothing behind. */
 async function expectControlTaken(fixtures: Fixtures, offer: Offer, signer?: Signer): Promise<void> {
   const url = sharesUrl(fixtures);
   const answer = await post(fixtures, url, signer ? signer(url, offer.body) : goodHeaders(fixtures.peer, url, offer.body), offer.body);
   expect(
     answer.status,
-    `the same share, correctly signed, must be taken (else the refusal proves nothing about the signature): ${show(answer)}`,
+    `the same share, correctly signed after the refusal, must be taken (the refused attempt must leave nothing behind): ${show(answer)}`,
   ).toBe(201);
   if (!fixtures.target.driver.supports('listReceived')) return;
   const listed = await eventually(() => listedShare(fixtures, offer), 3000, 100);
@@ -510,8 +541,10 @@ async function expectControlTaken(fixtures: Fixtures, offer: Offer, signer?: Sig
 }
 
 /**
- * Posts a fresh share signed as `craft` says, expects a refusal that stores
- * nothing, then the control (`control` signs it; default the RFC 9421 profile).
+ * The positive control first (a fresh share signed by `control`, default the
+ * RFC 9421 profile, must be taken: else not run), then a fresh share signed as
+ * `craft` says must be refused and store nothing, and the same share signed
+ * by `control` must then be taken.
  * `craft` is a signature recipe, or a function that builds the headers (and
  * may change the body sent).
  */
@@ -522,6 +555,7 @@ async function refusedShare(
   craft: Craft | ((offer: Offer, url: string) => { headers: Record<string, string>; body?: string }),
   control?: Signer,
 ): Promise<void> {
+  await positiveControl(fixtures, control);
   const offer = await prepareOffer(fixtures);
   const url = sharesUrl(fixtures);
   const made = typeof craft === 'function' ? craft(offer, url) : { headers: craftHeaders(fixtures.peer, url, offer.body, craft) };
@@ -569,9 +603,20 @@ check(['SIG-7'], 'an invite acceptance signed one day ago is refused and leaves 
   // "Leaves the token usable" needs a token nobody used before: a target handing out one token again (INV-12) cannot be probed.
   const { token: another } = await target.driver.generateInvite(target.user);
   if (another === token) notRun(`setup failed: generate an invite: the target handed out token ${token} twice (see INV-12)`);
+  const url = `${target.endPoint}/invite-accepted`;
+  // Positive control: another invite, accepted with a correct signature, is redeemed (else a refusal proves nothing).
+  const controlUser = peer.newUser('sig7ok');
+  const controlBody = JSON.stringify({
+    recipientProvider: peer.domain,
+    token: another,
+    userID: controlUser.id,
+    email: controlUser.email,
+    name: controlUser.name,
+  });
+  const control = await post(fixtures, url, goodHeaders(peer, url, controlBody), controlBody);
+  if (control.status !== 200) notRun(`setup failed: a correctly signed invite acceptance (the positive control): ${show(control)}`);
   const user = peer.newUser('sig7');
   const body = JSON.stringify({ recipientProvider: peer.domain, token, userID: user.id, email: user.email, name: user.name });
-  const url = `${target.endPoint}/invite-accepted`;
   const stale = await post(
     fixtures,
     url,
@@ -610,6 +655,7 @@ check(
       return;
     }
     // 1.4.0: signatures are told apart by label; two `ocm` members can only travel as two field lines.
+    await positiveControl(fixtures);
     const offer = await prepareOffer(fixtures);
     const url = sharesUrl(fixtures);
     const first = craftHeaders(peer, url, offer.body);
@@ -682,6 +728,19 @@ check(['SIG-13'], 'an unsigned invite acceptance is refused and leaves the token
   const { target, peer } = fixtures;
   needDriver(target, 'generateInvite');
   const { token } = await target.driver.generateInvite(target.user);
+  const { token: another } = await target.driver.generateInvite(target.user);
+  if (another === token) notRun(`setup failed: generate an invite: the target handed out token ${token} twice (see INV-12)`);
+  // Positive control: another invite, accepted with a signature, is redeemed (else a refusal proves nothing).
+  const controlUser = peer.newUser('sig13ok');
+  const control = await peerPost(
+    fixtures.ocm,
+    target,
+    peer,
+    '/invite-accepted',
+    { recipientProvider: peer.domain, token: another, userID: controlUser.id, email: controlUser.email, name: controlUser.name },
+    { sign: true },
+  );
+  if (control.status !== 200) notRun(`setup failed: a signed invite acceptance (the positive control): ${show(control)}`);
   const user = peer.newUser('sig13');
   const payload = { recipientProvider: peer.domain, token, userID: user.id, email: user.email, name: user.name };
   const unsigned = await peerPost(fixtures.ocm, target, peer, '/invite-accepted', payload, { sign: false });
@@ -863,15 +922,14 @@ check(
   async (fixtures, testInfo) => {
     if (context.profile === '1.2') {
       // 1.2: the sender's key is the draft-cavage publicKey of its discovery.
-      const keyId = publishLegacyKey(fixtures.peer);
-      await cavagePremise(fixtures, keyId);
+      await cavagePremise(fixtures);
       const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
       await refusedShare(
         fixtures,
         testInfo,
         'cavage-signed with a key the sender does not publish',
-        (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { privateKey: rogue }) }),
-        (url, body) => cavageHeaders(url, body, keyId),
+        (offer, url) => ({ headers: fixtures.peer.cavageSignatureHeaders(url, offer.body, { privateKey: rogue }) }),
+        cavageSigner(fixtures.peer),
       );
       return;
     }
@@ -881,7 +939,7 @@ check(
   },
 );
 
-// ---------------------------------------------------------------- SIG-19 (1.2, draft-cavage)
+// ---------------------------------------------------------------- SIG-18…21 (1.2, draft-cavage)
 
 /** The target advertises draft-cavage verification: a 1.2 discovery publicKey (or the 1.2 criterion for signed requests). */
 function cavageGate(): string | undefined {
@@ -891,74 +949,87 @@ function cavageGate(): string | undefined {
   return 'the target publishes no draft-cavage publicKey (nor the http-request-signatures criterion): it does not advertise cavage signatures';
 }
 
-const LEGACY = { key: undefined as ReturnType<typeof generateKeyPairSync> | undefined };
-/** The peer's RSA key for 1.2-era signatures (one per worker process). */
-function legacyKey(): ReturnType<typeof generateKeyPairSync> {
-  LEGACY.key ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return LEGACY.key;
-}
-
-/** Publishes the peer's cavage key in its discovery, as a 1.2 server does. */
-function publishLegacyKey(peer: PeerSimulator): string {
-  const keyId = `${peer.endPoint}#signature`;
-  peer.discovery.extra = {
-    ...peer.discovery.extra,
-    publicKey: { keyId, publicKeyPem: legacyKey().publicKey.export({ type: 'spki', format: 'pem' }).toString() },
-  };
-  return keyId;
+/** A correct 1.2-era signature by `peer`: its RSA key, under the keyId its discovery publishes. */
+function cavageSigner(peer: PeerSimulator): Signer {
+  return (url, body) => peer.cavageSignatureHeaders(url, body);
 }
 
 /**
- * Headers of a 1.2-era (draft-cavage-12, rsa-sha256) signature by the peer's
- * RSA key over `names`; `digest` replaces the body's Digest, `date` the Date.
+ * The peers play 1.2-era servers for this target (a cavage publicKey in their
+ * discovery), and a correctly cavage-signed share is taken once the target has
+ * seen the peer's publicKey; else the check cannot judge refusals.
  */
-function cavageHeaders(
-  url: string,
-  body: string,
-  keyId: string,
-  options: { names?: string[]; date?: Date; digest?: string; privateKey?: KeyObject } = {},
-): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    ...cavageSign('POST', url, body, {
-      keyId,
-      privateKey: options.privateKey ?? legacyKey().privateKey,
-      names: options.names ?? CAVAGE_HEADERS,
-      ...(options.date ? { date: options.date } : {}),
-      ...(options.digest ? { digest: options.digest } : {}),
-    }),
-  };
-}
-
-/** A correctly cavage-signed share is taken first (once the target has seen the peer's publicKey), or the check cannot judge refusals. */
-async function cavagePremise(fixtures: Fixtures, keyId: string): Promise<void> {
+async function cavagePremise(fixtures: Fixtures): Promise<void> {
+  if (!fixtures.peer.cavage)
+    notRun('setup failed: the peers do not play 1.2-era servers for this target (neither profile 1.2 nor a publicKey in its discovery)');
   let status = 0;
+  let text = '';
   const taken = await afterRefresh(fixtures, async () => {
     const offer = await prepareOffer(fixtures);
     const url = sharesUrl(fixtures);
-    status = (await post(fixtures, url, cavageHeaders(url, offer.body, keyId), offer.body)).status;
+    const answer = await post(fixtures, url, fixtures.peer.cavageSignatureHeaders(url, offer.body), offer.body);
+    status = answer.status;
+    text = answer.text.slice(0, 200);
     return status === 201;
   });
   if (!taken)
     notRun(
-      `the target did not take a correctly cavage-signed share (last answer ${status}) from a peer publishing its publicKey: refusals cannot be judged`,
+      `setup failed: the target did not take a correctly cavage-signed share from a peer publishing its publicKey (last answer ${status} ${text}): refusals cannot be judged`,
     );
 }
+
+/**
+ * A 1.2-era negative case: the premise, then `refusedShare` with its positive
+ * control and the control after the refusal both signed correctly with cavage.
+ */
+async function cavageRefused(
+  fixtures: Fixtures,
+  testInfo: import('@playwright/test').TestInfo,
+  what: string,
+  craft: (offer: Offer, url: string) => { headers: Record<string, string>; body?: string },
+): Promise<void> {
+  await cavagePremise(fixtures);
+  await refusedShare(fixtures, testInfo, what, craft, cavageSigner(fixtures.peer));
+}
+
+check(
+  ['SIG-18'],
+  'a cavage signature under a keyId the sender does not publish is discarded',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    // The sender's own key and host, but a keyId its discovery does not name.
+    const keyId = `${peer.endPoint}#unknown-${randomUUID().slice(0, 8)}`;
+    await cavageRefused(fixtures, testInfo, `cavage keyId ${keyId}, not the published one`, (offer, url) => ({
+      headers: peer.cavageSignatureHeaders(url, offer.body, { keyId }),
+    }));
+  },
+  { unless: cavageGate },
+);
+
+check(
+  ['SIG-18'],
+  'a cavage signature whose keyId is no valid URL is discarded',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    // Not a URL (an unclosed IPv6 bracket): neither side may throw on it; the target finds no key under it.
+    const keyId = `https://[${peer.domain}/ocm#signature`;
+    expect(() => new URL(keyId), `${keyId} is no valid URL`).toThrow();
+    await cavageRefused(fixtures, testInfo, `cavage keyId ${keyId}`, (offer, url) => ({
+      headers: peer.cavageSignatureHeaders(url, offer.body, { keyId }),
+    }));
+  },
+  { unless: cavageGate },
+);
 
 for (const missing of ['content-length', 'date', 'digest', 'host']) {
   check(
     ['SIG-19'],
     `a cavage signature whose headers leave out ${missing} is refused and stores nothing`,
     async (fixtures, testInfo) => {
-      const keyId = publishLegacyKey(fixtures.peer);
-      await cavagePremise(fixtures, keyId);
-      await refusedShare(
-        fixtures,
-        testInfo,
-        `cavage headers without ${missing}`,
-        (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { names: CAVAGE_HEADERS.filter((h) => h !== missing) }) }),
-        (url, body) => cavageHeaders(url, body, keyId),
-      );
+      const { peer } = fixtures;
+      await cavageRefused(fixtures, testInfo, `cavage headers without ${missing}`, (offer, url) => ({
+        headers: peer.cavageSignatureHeaders(url, offer.body, { names: CAVAGE_HEADERS.filter((h) => h !== missing) }),
+      }));
     },
     { unless: cavageGate },
   );
@@ -968,19 +1039,30 @@ check(
   ['SIG-19'],
   'a cavage signature over a Digest that does not match the body is refused and stores nothing',
   async (fixtures, testInfo) => {
-    const keyId = publishLegacyKey(fixtures.peer);
-    await cavagePremise(fixtures, keyId);
-    await refusedShare(
-      fixtures,
-      testInfo,
-      'cavage Digest of another body',
-      (offer, url) => ({
-        headers: cavageHeaders(url, offer.body, keyId, {
-          digest: `SHA-256=${digestBytes(`${offer.body} `, 'sha-256').toString('base64')}`,
-        }),
+    const { peer } = fixtures;
+    await cavageRefused(fixtures, testInfo, 'cavage Digest of another body', (offer, url) => ({
+      headers: peer.cavageSignatureHeaders(url, offer.body, {
+        digest: `SHA-256=${digestBytes(`${offer.body} `, 'sha-256').toString('base64')}`,
       }),
-      (url, body) => cavageHeaders(url, body, keyId),
-    );
+    }));
+  },
+  { unless: cavageGate },
+);
+
+check(
+  ['SIG-19'],
+  'a cavage-signed share whose body was changed after signing is refused and stores nothing',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    await cavageRefused(fixtures, testInfo, 'cavage-signed body changed after signing', (offer, url) => {
+      const headers = peer.cavageSignatureHeaders(url, offer.body);
+      // Same length, another name: Content-Length and the signature still fit the headers; the Digest no longer fits the body.
+      const name = String(offer.payload.name);
+      const altered = offer.body.replace(JSON.stringify(name), JSON.stringify(`x${name.slice(1)}`));
+      expect(altered).not.toBe(offer.body);
+      expect(Buffer.byteLength(altered)).toBe(Buffer.byteLength(offer.body));
+      return { headers, body: altered };
+    });
   },
   { unless: cavageGate },
 );
@@ -989,15 +1071,39 @@ check(
   ['SIG-19'],
   'a cavage signature with a Date one day old is refused and stores nothing',
   async (fixtures, testInfo) => {
-    const keyId = publishLegacyKey(fixtures.peer);
-    await cavagePremise(fixtures, keyId);
-    await refusedShare(
-      fixtures,
-      testInfo,
-      'cavage Date a day old',
-      (offer, url) => ({ headers: cavageHeaders(url, offer.body, keyId, { date: new Date(Date.now() - 86_400_000) }) }),
-      (url, body) => cavageHeaders(url, body, keyId),
-    );
+    const { peer } = fixtures;
+    await cavageRefused(fixtures, testInfo, 'cavage Date a day old', (offer, url) => ({
+      headers: peer.cavageSignatureHeaders(url, offer.body, { date: new Date(Date.now() - 86_400_000) }),
+    }));
+  },
+  { unless: cavageGate },
+);
+
+check(
+  ['SIG-20'],
+  'a cavage signature with forged signature bytes is refused and stores nothing',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    await cavageRefused(fixtures, testInfo, 'cavage signature bytes forged', (offer, url) => {
+      const headers = peer.cavageSignatureHeaders(url, offer.body);
+      // Everything right (keyId, algorithm, headers, Date, Digest) but the signature value: random bytes of an RSA-2048 signature's length.
+      const forged = randomBytes(256).toString('base64');
+      return { headers: { ...headers, signature: headers.signature!.replace(/signature="[^"]*"/, `signature="${forged}"`) } };
+    });
+  },
+  { unless: cavageGate },
+);
+
+check(
+  ['SIG-21'],
+  'a share from one host cavage-signed under the keyId of another host is refused and stores nothing',
+  async ({ target, peer, peer2, ocm }, testInfo) => {
+    const fixtures = { target, peer, ocm };
+    if (!peer2.cavage) notRun('setup failed: the second peer does not play a 1.2-era server');
+    // peer2: a server the target trusts, publishing its own cavage key, signs a share whose sender and owner are at peer.
+    await cavageRefused(fixtures, testInfo, `cavage keyId ${peer2.cavageKeyId} for a share from ${peer.domain}`, (offer, url) => ({
+      headers: peer2.cavageSignatureHeaders(url, offer.body),
+    }));
   },
   { unless: cavageGate },
 );
