@@ -100,6 +100,16 @@ test.describe('against a local https server with a certificate for peer-a.test o
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ ok: true });
       expect(hosts.at(-1)).toBe(`peer-a.test:${port}`);
+      // A POST with its own Content-Length (webdav-client forwards it) goes through the same dispatcher.
+      const body = JSON.stringify({ shareWith: 'marie' });
+      const posted = await network.fetch(`https://peer-a.test:${port}/ocm/shares`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+        body,
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(posted.status).toBe(200);
+      await posted.body?.cancel();
       expect(network.pinnedAddress(`https://PEER-A.test:${port}/x`)).toBe('127.0.0.1');
       expect(network.pinnedAddress(`https://peer-a.test:${port + 1}/x`)).toBeUndefined();
       // By address, the certificate (DNS SAN peer-a.test only) does not match: the name is what TLS checks.
