@@ -28,9 +28,7 @@ const readYaml = <T>(name: string) => parseYaml(readFileSync(join(RECIPE, name),
 /** Commands issue 14 adds (none left: `ca init|show|issue` and `peers trust-list` exist). */
 const PENDING_COMMANDS: string[] = [];
 /** Flags issue 14 adds to commands that exist. */
-const PENDING_FLAGS: Record<string, string[]> = {
-  serve: ['--tls-cert', '--tls-key', '--ca-file'],
-};
+const PENDING_FLAGS: Record<string, string[]> = {};
 /** Target config keys issue 14 adds (none left: `peers` takes the {bind, publicUrl} form, `peerTls` and `targetCa` exist). */
 const PENDING_TARGET_KEYS: string[] = [];
 

@@ -7,6 +7,7 @@ import {
   buildConfig,
   ConfigError,
   defaultConfig,
+  NetworkSettingError,
   PROJECT_ROOT,
   providerDomain,
   readConfigFile,
@@ -148,6 +149,79 @@ test.describe('buildConfig', () => {
   });
 });
 
+test.describe('TLS and the outbound network', () => {
+  test('--tls-cert/--tls-key, --ca-file and --resolve become tls and outbound settings; https becomes the default public URL', () => {
+    const config = buildConfig(
+      flagsToConfig({
+        host: '127.0.0.4',
+        port: 9443,
+        tlsCert: 'certs/ref.pem',
+        tlsKey: 'certs/ref-key.pem',
+        caFile: 'certs/ca.pem',
+        resolve: ['peer-a.test:9400:127.0.0.10', 'peer-b.test:9400:127.0.0.11'],
+      }),
+    );
+    expect(config.tls).toEqual({ certFile: resolve('certs/ref.pem'), keyFile: resolve('certs/ref-key.pem') });
+    expect(config.outbound).toEqual({
+      timeoutMs: 10_000,
+      maxResponseBytes: 1_048_576,
+      allowPrivateAddresses: false,
+      caFile: resolve('certs/ca.pem'),
+      resolve: ['peer-a.test:9400:127.0.0.10', 'peer-b.test:9400:127.0.0.11'],
+    });
+    expect(config.publicUrl).toBe('https://127.0.0.4:9443');
+    // Without the flags nothing changes: plain http, no extra outbound keys.
+    const plain = buildConfig(flagsToConfig({ port: 9443 }));
+    expect(plain.tls).toBeUndefined();
+    expect(plain.publicUrl).toBe('http://127.0.0.1:9443');
+  });
+
+  test('a flag sets one TLS file and the config file the other', () => {
+    const config = buildConfig(
+      { tls: { keyFile: '/etc/ref-key.pem' } as ReferenceConfig['tls'] },
+      flagsToConfig({ tlsCert: '/etc/ref.pem' }),
+    );
+    expect(config.tls).toEqual({ certFile: '/etc/ref.pem', keyFile: '/etc/ref-key.pem' });
+  });
+
+  for (const [what, layer, message] of [
+    ['a certificate without a key', { tls: { certFile: '/a.pem' } }, /^--tls-cert needs --tls-key \(config tls\.keyFile\)/],
+    ['a key without a certificate', { tls: { keyFile: '/a-key.pem' } }, /^--tls-key needs --tls-cert \(config tls\.certFile\)/],
+    ['an unknown tls key', { tls: { certFile: '/a.pem', keyFile: '/k.pem', ca: '/c.pem' } }, /^unknown setting "tls\.ca"$/],
+    ['tls that is not a mapping', { tls: 'yes' }, /^tls must be a mapping/],
+    ['a resolve entry without a port', { outbound: { resolve: ['peer-a.test:127.0.0.10'] } }, /^--resolve "peer-a\.test:127\.0\.0\.10": /],
+    ['a resolve entry with port 0', { outbound: { resolve: ['peer-a.test:0:127.0.0.10'] } }, /"0" is not a port/],
+    ['a resolve entry to a name', { outbound: { resolve: ['peer-a.test:9400:localhost'] } }, /"localhost" is not an IP address/],
+    ['a resolve entry from an IP', { outbound: { resolve: ['127.0.0.9:9400:127.0.0.10'] } }, /"127\.0\.0\.9" is not a DNS name/],
+    [
+      'resolve that is not a list',
+      { outbound: { resolve: 'peer-a.test:9400:127.0.0.10' } },
+      /^outbound\.resolve \(--resolve\) must be a list/,
+    ],
+    [
+      'one name:port pinned to two addresses',
+      { outbound: { resolve: ['peer-a.test:9400:127.0.0.10', 'PEER-A.test:9400:127.0.0.11'] } },
+      /^--resolve peer-a\.test:9400 is given twice, with 127\.0\.0\.10 and 127\.0\.0\.11$/,
+    ],
+    ['an empty caFile', { outbound: { caFile: '' } }, /^outbound\.caFile \(--ca-file\) must be a file name$/],
+  ] as const) {
+    test(`${what} is refused with one line and exit code 2`, () => {
+      const error = refusal(() => buildConfig(layer as unknown as Partial<ReferenceConfig>));
+      expect(error).toBeInstanceOf(NetworkSettingError);
+      expect((error as NetworkSettingError).exitCode).toBe(2);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain('\n');
+    });
+  }
+
+  test('an IPv6 address may be bracketed, and the same pin twice is harmless', () => {
+    const config = buildConfig({
+      outbound: { resolve: ['peer-a.test:9400:[::1]', 'peer-a.test:9400:::1'] } as ReferenceConfig['outbound'],
+    });
+    expect(config.outbound.resolve).toHaveLength(2);
+  });
+});
+
 test.describe('readConfigFile', () => {
   let dir: string;
   test.beforeEach(async () => {
@@ -191,6 +265,32 @@ test.describe('readConfigFile', () => {
     expect(config.port).toBe(9001);
     expect(config.dataDir).toBe(join(dir, 'conf', 'data'));
     expect(config.outbound.timeoutMs).toBe(2500);
+  });
+
+  test('tls files and outbound.caFile are relative to the file folder; resolve entries are kept as written', async () => {
+    const file = join(dir, 'tls.yaml');
+    await writeFile(
+      file,
+      [
+        'tls:',
+        '  certFile: certs/ref.pem',
+        '  keyFile: /abs/ref-key.pem',
+        'outbound:',
+        '  caFile: ca/ca.pem',
+        '  resolve:',
+        '    - peer-a.test:9400:127.0.0.10',
+        '',
+      ].join('\n'),
+    );
+    const layer = await readConfigFile(file);
+    expect(layer).toEqual({
+      tls: { certFile: join(dir, 'certs', 'ref.pem'), keyFile: '/abs/ref-key.pem' },
+      outbound: { caFile: join(dir, 'ca', 'ca.pem'), resolve: ['peer-a.test:9400:127.0.0.10'] },
+    });
+    // A flag replaces the file's list.
+    const config = buildConfig(layer, flagsToConfig({ resolve: ['peer-b.test:9400:127.0.0.11'] }));
+    expect(config.outbound.resolve).toEqual(['peer-b.test:9400:127.0.0.11']);
+    expect(config.outbound.caFile).toBe(join(dir, 'ca', 'ca.pem'));
   });
 
   test('JSON, with relative paths resolved against the file folder, even when read through a relative path', async () => {

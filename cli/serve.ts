@@ -2,7 +2,7 @@
  * `ocm-conformance serve`: one reference instance.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { buildConfig, readConfigFile, type ConfigLayer, type ReferenceConfig } from '../reference/base/config.ts';
+import { buildConfig, parseResolveEntry, readConfigFile, type ConfigLayer, type ReferenceConfig } from '../reference/base/config.ts';
 import { ALLOW_FAULTS, checkFaultNames } from '../reference/base/faults.ts';
 import { startInstance } from '../reference/main.ts';
 import { freePort } from '../reference/pair.ts';
@@ -63,6 +63,10 @@ interface ServeFlags {
   inspect?: boolean;
   inspectAllowRemote?: boolean;
   inspectKeep?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  caFile?: string;
+  resolve?: string[];
 }
 
 /**
@@ -111,6 +115,10 @@ function defined<T extends object>(value: T): T | undefined {
 export function flagsToConfig(flags: ServeFlags): Partial<ReferenceConfig> {
   return {
     host: flags.host,
+    tls: defined({
+      certFile: flags.tlsCert === undefined ? undefined : resolve(flags.tlsCert),
+      keyFile: flags.tlsKey === undefined ? undefined : resolve(flags.tlsKey),
+    }) as ReferenceConfig['tls'],
     port: flags.port,
     grpcPort: flags.grpcPort,
     backend: defined({ grpc: flags.grpcBackend, http: flags.httpBackend }) as ReferenceConfig['backend'],
@@ -122,6 +130,10 @@ export function flagsToConfig(flags: ServeFlags): Partial<ReferenceConfig> {
     inviteExpirySeconds: flags.inviteExpiry,
     bodyLimitBytes: flags.bodyLimit,
     requestTimeoutMs: flags.requestTimeout,
+    outbound: defined({
+      caFile: flags.caFile === undefined ? undefined : resolve(flags.caFile),
+      resolve: flags.resolve,
+    }) as ReferenceConfig['outbound'] | undefined,
     logLevel: flags.logLevel,
     signatures: defined({
       sign: flags.sign,
@@ -157,7 +169,18 @@ export function serveCommand(): Command {
       '--http-backend <url>',
       "with --grpc-backend: the back's own HTTP listener, for file bytes, notifications, the token endpoint, keys and discovery",
     )
-    .option('--public-url <url>', 'base URL advertised in discovery (default http://HOST:PORT)')
+    .option('--public-url <url>', 'base URL advertised in discovery (default http://HOST:PORT, https:// with --tls-cert)')
+    .option('--tls-cert <file>', 'serve https with this certificate (PEM, e.g. from `ca issue`; needs --tls-key; test setups)')
+    .option('--tls-key <file>', "the certificate's private key (PEM; needs --tls-cert)")
+    .option(
+      '--ca-file <file>',
+      'PEM bundle trusted for the peers this instance calls, on top of the public roots (e.g. the ca.pem of `ca init`)',
+    )
+    .option(
+      '--resolve <name:port:address>',
+      "outbound calls to name:port connect to address, as curl's --resolve; TLS still checks the name (repeatable; test setups)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--data-dir <dir>', 'where the JSON stores live (default ./data)')
     .option('--users <file>', 'local users file (default fixtures/users.json)')
     .option('--providers <file>', 'trusted providers, ocmproviders.json format (default fixtures/ocmproviders.json)')
@@ -220,6 +243,7 @@ export function serveCommand(): Command {
       console.log(`  OCM API:     ${instance.core.discovery.endPoint}`);
       console.log(`  sciencemesh: ${config.publicUrl}/sciencemesh`);
       console.log(`  data dir:    ${config.dataDir}`);
+      for (const line of networkLines(config)) console.log(line);
       if (inspector)
         console.log(`  inspector:   ${instance.url}${INSPECTOR_PATH} (keeps the last ${inspector.capacity} exchanges in memory)`);
       if (instance.grpcAddress)
@@ -237,6 +261,18 @@ export function serveCommand(): Command {
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
     });
+}
+
+/** What the TLS and --resolve settings do, for the start-up banner (empty without them). */
+export function networkLines(config: ReferenceConfig): string[] {
+  const lines: string[] = [];
+  if (config.tls) lines.push(`  tls:         ${config.tls.certFile} (key ${config.tls.keyFile})`);
+  if (config.outbound.caFile) lines.push(`  peers' CA:   ${config.outbound.caFile} (trusted on top of the public roots)`);
+  for (const entry of config.outbound.resolve ?? []) {
+    const { name, port, address } = parseResolveEntry(entry);
+    lines.push(`  resolve:     ${name}:${port} -> ${address}`);
+  }
+  return lines;
 }
 
 interface ProcessFiles {
@@ -281,6 +317,7 @@ async function serveFront(config: ReferenceConfig, files: ProcessFiles): Promise
   console.log(`  gRPC backend: ${config.backend!.grpc} (CS3 services; metadata authorization: Basic base64(user:password))`);
   console.log(`  HTTP backend: ${config.backend!.http} (file bytes, notifications, token endpoint, keys, discovery)`);
   console.log('  data dir:     none (a front opens no stores)');
+  for (const line of networkLines(config)) console.log(line);
   await files.ready(front.url);
   let stopping = false;
   const stop = async (signal: string) => {

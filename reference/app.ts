@@ -37,6 +37,8 @@ import { lingerOnClose, serverLimits } from './http/server-limits.ts';
 import { openapiValidation } from './http/openapi-validation.ts';
 import { sciencemeshPlugin } from './http/sciencemesh.ts';
 import { OcmClient } from './outbound/ocm-client.ts';
+import { outboundNetwork } from './outbound/network.ts';
+import { serverTls } from './http/tls.ts';
 import { TrustedProviders } from './providers/trusted-providers.ts';
 import { openStores, type Stores } from './stores/index.ts';
 import { InboundAuthenticator } from './core/inbound-auth.ts';
@@ -91,6 +93,8 @@ export interface BuildOptions {
 }
 
 export async function buildCore(config: ReferenceConfig, options: BuildOptions = {}): Promise<Core> {
+  // Our CA bundle and --resolve pins, for this instance's calls only (outbound/network.ts); read before anything opens.
+  const network = outboundNetwork(config.outbound);
   const registry = getRegistry();
   const users = options.users ?? (await UserDirectory.fromFile(config.usersFile));
   const providers = options.providers ?? (await TrustedProviders.fromFile(config.providersFile));
@@ -100,10 +104,14 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
   const signingKeys = signatures.sign
     ? await loadOrCreateSigningKeys(signatures.keyDir ?? config.dataDir, { kidPrefix: signatures.kidPrefix ?? domain })
     : undefined;
+  const { timeoutMs, maxResponseBytes, allowPrivateAddresses } = config.outbound;
   const client = new OcmClient({
     providers,
     registry,
-    ...config.outbound,
+    timeoutMs,
+    maxResponseBytes,
+    allowPrivateAddresses,
+    network,
     userAgent: `ocm-conformance-reference (${domain})`,
     signingKey: () => signingKeys?.active,
     ...(options.inspect ? { observer: outboundObserver(options.inspect.inspector, domain) } : {}),
@@ -201,12 +209,15 @@ export async function buildCore(config: ReferenceConfig, options: BuildOptions =
 
 export async function buildApp(config: ReferenceConfig, options: BuildOptions = {}): Promise<{ app: FastifyInstance; core: Core }> {
   const pinoLogger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
+  // Read (and checked) before the stores open: a bad certificate stops start-up with one line.
+  const tls = serverTls(config);
   const core = await buildCore(config, { ...options, logger: pinoLogger });
   const logger: FastifyBaseLogger = pinoLogger;
-  const app: FastifyInstance = Fastify({
+  // With tls the server is https.Server; every route and hook sees the same request types.
+  const app = Fastify({
     loggerInstance: logger,
-    ...serverLimits(config),
-  });
+    ...serverLimits(config, tls),
+  }) as unknown as FastifyInstance;
   lingerOnClose(app.server);
   app.decorateRequest('localUser', undefined);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
@@ -271,6 +282,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
 
   app.addHook('onClose', async () => {
     await core.stores.close();
+    await core.client.network.close();
   });
   return { app, core };
 }

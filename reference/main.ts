@@ -8,6 +8,7 @@ import type { ReferenceConfig } from './base/config.ts';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.ts';
 import { withFaults } from './base/faults.ts';
 import { closeGracefully } from './http/server-limits.ts';
+import { listenScheme } from './http/tls.ts';
 
 export interface RunningInstance {
   app: FastifyInstance;
@@ -40,7 +41,7 @@ async function start(config: ReferenceConfig, options: BuildOptions): Promise<Ru
   return {
     app,
     core,
-    url: `http://${host}:${port}`,
+    url: `${listenScheme(config)}://${host}:${port}`,
     grpcAddress: grpc ? `${host}:${grpc.port}` : undefined,
     async close() {
       await grpc?.close();

@@ -5,6 +5,7 @@
  * one line saying which key is wrong.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -22,7 +23,9 @@ export interface ReferenceConfig {
    * listener; this process opens no stores, files or keys.
    */
   backend?: BackendSettings | undefined;
-  /** What discovery advertises; default `http://HOST:PORT`. */
+  /** Serve https with this certificate and key (PEM files; `serve --tls-cert/--tls-key`); absent: plain http. */
+  tls?: TlsSettings | undefined;
+  /** What discovery advertises; default `http://HOST:PORT` (`https://` with `tls`). */
   publicUrl: string;
   dataDir: string;
   usersFile: string;
@@ -50,6 +53,14 @@ export interface ReferenceConfig {
     maxResponseBytes: number;
     /** Let peers named by host name resolve to private, loopback or link-local addresses. */
     allowPrivateAddresses: boolean;
+    /** PEM bundle trusted for the peers we call, on top of the public roots (`serve --ca-file`). */
+    caFile?: string | undefined;
+    /**
+     * `name:port:address` entries, as curl's `--resolve`: calls to `name:port`
+     * connect to `address`, TLS still checks the certificate against `name`
+     * (`serve --resolve`, repeatable). The system resolver is never asked nor changed.
+     */
+    resolve?: string[] | undefined;
   };
   /** HTTP message signatures (RFC 9421, OCM profile); decisions/0008. */
   signatures: SignatureSettings;
@@ -97,6 +108,13 @@ export interface SignatureSettings {
   kidPrefix?: string | undefined;
 }
 
+export interface TlsSettings {
+  /** The server certificate (PEM; a chain may follow it). */
+  certFile: string;
+  /** Its private key (PEM). */
+  keyFile: string;
+}
+
 export interface BackendSettings {
   /** host:port of the back's CS3 gRPC services (its `--grpc-port`). */
   grpc: string;
@@ -120,6 +138,46 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * A bad TLS or `--resolve` setting: the instance cannot start as asked, so
+ * `serve` stops with this one line and exit code 2 (a setup stop).
+ */
+export class NetworkSettingError extends ConfigError {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetworkSettingError';
+  }
+}
+
+/** One `--resolve` entry: calls to `name:port` connect to `address`. */
+export interface ResolveEntry {
+  /** Lower-case DNS name. */
+  name: string;
+  port: number;
+  /** An IPv4 or IPv6 address (IPv6 without brackets). */
+  address: string;
+}
+
+const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+
+/** Parses `name:port:address` (curl's `--resolve` form; an IPv6 address may be bracketed). */
+export function parseResolveEntry(value: unknown): ResolveEntry {
+  const wrong = (why: string) =>
+    new NetworkSettingError(`--resolve ${JSON.stringify(value)}: ${why}; expected name:port:address, e.g. peer-a.test:9400:127.0.0.10`);
+  if (typeof value !== 'string') throw wrong('not a string');
+  const first = value.indexOf(':');
+  const second = first < 0 ? -1 : value.indexOf(':', first + 1);
+  if (second < 0) throw wrong('three parts are needed');
+  const name = value.slice(0, first);
+  const port = value.slice(first + 1, second);
+  const address = value.slice(second + 1).replace(/^\[(.*)\]$/, '$1');
+  if (!DNS_NAME.test(name) || isIP(name)) throw wrong(`${JSON.stringify(name)} is not a DNS name`);
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw wrong(`${JSON.stringify(port)} is not a port (1-65535)`);
+  if (!isIP(address)) throw wrong(`${JSON.stringify(address)} is not an IP address`);
+  return { name: name.toLowerCase(), port: Number(port), address };
 }
 
 export function defaultConfig(): ReferenceConfig {
@@ -185,6 +243,16 @@ export async function readConfigFile(file: string): Promise<Partial<ReferenceCon
   if (signatures && typeof signatures === 'object' && typeof signatures.keyDir === 'string') {
     config.signatures = { ...signatures, keyDir: resolve(base, signatures.keyDir) };
   }
+  const tls = config.tls as Record<string, unknown> | undefined;
+  if (tls && typeof tls === 'object' && !Array.isArray(tls)) {
+    config.tls = Object.fromEntries(
+      Object.entries(tls).map(([key, value]) => [key, typeof value === 'string' ? resolve(base, value) : value]),
+    );
+  }
+  const outbound = config.outbound as Record<string, unknown> | undefined;
+  if (outbound && typeof outbound === 'object' && typeof outbound.caFile === 'string') {
+    config.outbound = { ...outbound, caFile: resolve(base, outbound.caFile) };
+  }
   return config as Partial<ReferenceConfig>;
 }
 
@@ -194,7 +262,8 @@ export function buildConfig(...layers: ConfigLayer[]): ReferenceConfig {
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
-      if (!Object.hasOwn(config, key) && key !== 'grpcPort' && key !== 'backend') throw new ConfigError(`unknown setting "${key}"`);
+      if (!Object.hasOwn(config, key) && key !== 'grpcPort' && key !== 'backend' && key !== 'tls')
+        throw new ConfigError(`unknown setting "${key}"`);
       if (key === 'faults') {
         // Faults break the protocol on purpose: never from a config file or the environment.
         if (layer[ALLOW_FAULTS] !== true)
@@ -208,8 +277,8 @@ export function buildConfig(...layers: ConfigLayer[]): ReferenceConfig {
         }
       } else if (key === 'outbound') {
         if (typeof value !== 'object' || value === null || Array.isArray(value))
-          throw new ConfigError('outbound must be a mapping of timeoutMs, maxResponseBytes and allowPrivateAddresses');
-        const unknown = Object.keys(value).find((sub) => !Object.hasOwn(config.outbound, sub));
+          throw new ConfigError('outbound must be a mapping of timeoutMs, maxResponseBytes, allowPrivateAddresses, caFile and resolve');
+        const unknown = Object.keys(value).find((sub) => !Object.hasOwn(config.outbound, sub) && sub !== 'caFile' && sub !== 'resolve');
         if (unknown !== undefined) throw new ConfigError(`unknown setting "outbound.${unknown}"`);
         Object.assign(config.outbound, value);
       } else if (key === 'signatures' || key === 'tokenExchange') {
@@ -218,6 +287,9 @@ export function buildConfig(...layers: ConfigLayer[]): ReferenceConfig {
         const unknown = Object.keys(value).find((sub) => !known.includes(sub));
         if (unknown !== undefined) throw new ConfigError(`unknown setting "${key}.${unknown}"`);
         Object.assign(config[key], value);
+      } else if (key === 'tls' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        // Merged key by key, so a flag can name the certificate and the config file the key.
+        config.tls = { ...config.tls, ...(value as Partial<TlsSettings>) } as TlsSettings;
       } else if (key === 'backend' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
         // Merged key by key, so a flag can set one address and the config file the other.
         config.backend = { ...config.backend, ...(value as Partial<BackendSettings>) } as BackendSettings;
@@ -237,7 +309,10 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
   port('port', config.port);
   if (config.grpcPort !== undefined) port('grpcPort', config.grpcPort);
   if (config.backend !== undefined) validateBackend(config);
-  if (!config.publicUrl) config.publicUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  if (config.tls !== undefined) validateTls(config);
+  validateOutboundNetwork(config);
+  if (!config.publicUrl)
+    config.publicUrl = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   let url: URL;
   try {
     url = new URL(config.publicUrl);
@@ -268,6 +343,38 @@ function validateConfig(config: ReferenceConfig): ReferenceConfig {
     throw new ConfigError('webdavReceive must be "absolute" or "relative"');
   validateSignatureSettings(config);
   return config;
+}
+
+function validateTls(config: ReferenceConfig): void {
+  const tls = config.tls as unknown;
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls))
+    throw new NetworkSettingError('tls must be a mapping of certFile and keyFile');
+  const unknown = Object.keys(tls).find((key) => key !== 'certFile' && key !== 'keyFile');
+  if (unknown !== undefined) throw new NetworkSettingError(`unknown setting "tls.${unknown}"`);
+  const { certFile, keyFile } = tls as Partial<TlsSettings>;
+  const given = (file: unknown) => typeof file === 'string' && file !== '';
+  if (!given(certFile) && !given(keyFile)) {
+    config.tls = undefined; // an empty mapping: plain http
+    return;
+  }
+  if (!given(certFile)) throw new NetworkSettingError('--tls-key needs --tls-cert (config tls.certFile): the server certificate, PEM');
+  if (!given(keyFile)) throw new NetworkSettingError("--tls-cert needs --tls-key (config tls.keyFile): the certificate's private key, PEM");
+}
+
+function validateOutboundNetwork(config: ReferenceConfig): void {
+  const { caFile, resolve: entries } = config.outbound;
+  if (caFile !== undefined && (typeof caFile !== 'string' || caFile === ''))
+    throw new NetworkSettingError('outbound.caFile (--ca-file) must be a file name');
+  if (entries === undefined) return;
+  if (!Array.isArray(entries)) throw new NetworkSettingError('outbound.resolve (--resolve) must be a list of name:port:address');
+  const seen = new Map<string, string>();
+  for (const entry of entries) {
+    const { name, port, address } = parseResolveEntry(entry);
+    const previous = seen.get(`${name}:${port}`);
+    if (previous !== undefined && previous !== address)
+      throw new NetworkSettingError(`--resolve ${name}:${port} is given twice, with ${previous} and ${address}`);
+    seen.set(`${name}:${port}`, address);
+  }
 }
 
 function validateBackend(config: ReferenceConfig): void {

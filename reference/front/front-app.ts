@@ -44,6 +44,8 @@ import { ocsPlugin } from '../http/ocs.ts';
 import { openapiValidation, toOcmError } from '../http/openapi-validation.ts';
 import { sciencemeshPlugin } from '../http/sciencemesh.ts';
 import { OcmClient } from '../outbound/ocm-client.ts';
+import { outboundNetwork } from '../outbound/network.ts';
+import { listenScheme, serverTls } from '../http/tls.ts';
 import { BackendClient, type Cs3Service } from './backend-client.ts';
 import { relay, type RelayOptions } from './http-relay.ts';
 import {
@@ -123,6 +125,8 @@ function firstSegment(rawUrl: string, prefix: string): string | undefined {
 
 export async function buildFront(config: ReferenceConfig, options: FrontOptions = {}): Promise<Front> {
   if (!config.backend) throw new Error('buildFront needs config.backend');
+  // The front is the public URL: it serves https with `tls`; the back's listeners stay internal.
+  const tls = serverTls(config);
   const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
   const users = options.users ?? (await UserDirectory.fromFile(config.usersFile));
   const domain = providerDomain(config);
@@ -150,7 +154,16 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
 
   const registry = getRegistry();
   // Verification only: the front never signs (the back holds the keys), so its OCM client has no key.
-  const client = new OcmClient({ providers, registry, ...config.outbound, userAgent: `ocm-conformance-reference front (${domain})` });
+  const { maxResponseBytes, allowPrivateAddresses } = config.outbound;
+  const client = new OcmClient({
+    providers,
+    registry,
+    timeoutMs,
+    maxResponseBytes,
+    allowPrivateAddresses,
+    network: outboundNetwork(config.outbound),
+    userAgent: `ocm-conformance-reference front (${domain})`,
+  });
   const peerKeys = new PeerKeyCache({ client, ttlSeconds: config.signatures.keyCacheSeconds, maxEntries: config.signatures.keyCacheSize });
   // The criteria are the back's (it advertises and enforces them); the signature settings the front's.
   const inboundAuth = new InboundAuthenticator({
@@ -167,8 +180,8 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    ...serverLimits(config),
-  });
+    ...serverLimits(config, tls),
+  }) as unknown as FastifyInstance;
   lingerOnClose(app.server);
   app.decorateRequest('localUser', undefined);
   for (const [method, body] of EXTRA_METHODS) if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: body });
@@ -258,6 +271,7 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
   app.addHook('onClose', async () => {
     providers.stop();
     backend.close();
+    await client.network.close();
   });
   return { app, backend, providers, discovery, domain };
 }
@@ -282,7 +296,7 @@ export async function startFront(config: ReferenceConfig, options: FrontOptions 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
     ...front,
-    url: `http://${host}:${port}`,
+    url: `${listenScheme(config)}://${host}:${port}`,
     close: () => closeGracefully(front.app),
   };
 }

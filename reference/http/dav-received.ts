@@ -453,6 +453,7 @@ export const davReceivedPlugin: FastifyPluginAsync<DavReceivedOptions> = async (
       answer = await forwardDav({ method, relativePath: relativePathOf(parsed.rest, parsed.trailingSlash), headers, body }, access, {
         timeoutMs: opts.timeoutMs,
         allowPrivateAddresses: opts.allowPrivateAddresses === true,
+        network: opts.client.network,
         ...(opts.observer ? { observer: opts.observer } : {}),
       });
     } catch (error) {

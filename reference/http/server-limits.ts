@@ -6,7 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { ReferenceConfig } from '../base/config.ts';
+import type { ServerTls } from './tls.ts';
 
 /** How long a stop lets in-flight requests finish before cutting their connections. */
 export const CLOSE_GRACE_MS = 1_000;
@@ -14,16 +16,19 @@ export const CLOSE_GRACE_MS = 1_000;
 export const LINGER_MS = 2_000;
 export const LINGER_BYTES = 16 * 1024 * 1024;
 
-export function serverLimits(config: Pick<ReferenceConfig, 'bodyLimitBytes' | 'requestTimeoutMs'>) {
+/** The fastify server options: the limits, and https with `tls` (serverTls). */
+export function serverLimits(config: Pick<ReferenceConfig, 'bodyLimitBytes' | 'requestTimeoutMs'>, tls?: ServerTls) {
+  // Node swaps the two timeouts when headersTimeout (default 60 s) is the larger, and checks
+  // deadlines only every connectionsCheckingInterval (default 30 s): both would loosen the limit.
+  const timeouts = {
+    headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+    connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+  };
   return {
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
-    // Node swaps the two timeouts when headersTimeout (default 60 s) is the larger, and checks
-    // deadlines only every connectionsCheckingInterval (default 30 s): both would loosen the limit.
-    http: {
-      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
-      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
-    },
+    // fastify passes `https` (not `http`) to https.createServer, which takes the same timeouts.
+    ...(tls ? { https: { ...tls, ...timeouts } } : { http: timeouts }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
@@ -54,7 +59,9 @@ export async function closeGracefully(app: FastifyInstance, graceMs = CLOSE_GRAC
  * closes, for at most LINGER_MS and LINGER_BYTES, then closes.
  */
 export function lingerOnClose(server: Server): void {
-  server.on('connection', (socket: Socket) => {
+  // Over TLS the HTTP layer ends the TLS socket, not the TCP one under it.
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  server.on(event, (socket: Socket) => {
     // node:http ends a `Connection: close` exchange with socket.destroySoon().
     socket.destroySoon = function lingeringDestroySoon(this: Socket) {
       if (this.writable) this.end();

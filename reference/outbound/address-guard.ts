@@ -3,8 +3,10 @@
  * private, loopback, link-local or otherwise internal address (a DNS entry
  * must not turn a federation peer into a probe of our own network). A peer
  * configured with an IP literal was chosen explicitly by the operator and is
- * allowed; `outbound.allowPrivateAddresses` lifts the rule (test federations,
- * closed networks).
+ * allowed, and so is a name that `--resolve` (`outbound.resolve`) pins to an
+ * address: the operator chose that address too, and the system resolver is
+ * not asked. `outbound.allowPrivateAddresses` lifts the rule (test
+ * federations, closed networks).
  *
  * The check resolves before connecting; a resolver that answers differently
  * the second time (DNS rebinding) is not defended against here.
@@ -52,10 +54,15 @@ export function isInternalAddress(address: string): boolean {
 }
 
 /** Refuses a URL whose host NAME resolves to an internal address, unless allowed. */
-export async function assertAllowedDestination(url: string, allowPrivateAddresses: boolean): Promise<void> {
+export async function assertAllowedDestination(
+  url: string,
+  allowPrivateAddresses: boolean,
+  pinnedAddress: (url: string) => string | undefined = () => undefined,
+): Promise<void> {
   if (allowPrivateAddresses) return;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) return; // an IP literal in the trust list is the operator's explicit choice
+  if (pinnedAddress(url) !== undefined) return; // so is a --resolve entry
   const addresses = await lookup(host, { all: true, verbatim: true });
   const internal = addresses.find((a) => isInternalAddress(a.address));
   if (internal) throw new PrivateAddressError(host, internal.address);

@@ -20,6 +20,7 @@ import { assertAllowedDestination, PrivateAddressError } from './address-guard.t
 import { normaliseDomain, type TrustedProviders } from '../providers/trusted-providers.ts';
 import { signRequest, type SigningKey } from '../signatures/index.ts';
 import { faults } from '../base/faults.ts';
+import { DEFAULT_NETWORK, type OutboundNetwork } from './network.ts';
 
 export type OutboundFailure =
   | 'untrusted'
@@ -98,6 +99,8 @@ export interface OcmClientOptions {
   signingKey?: () => SigningKey | undefined;
   /** Sees every call once it ended, answered or not (the OCM inspector). */
   observer?: (exchange: OutboundExchange) => void;
+  /** Trusted CAs and `--resolve` pins of this instance (network.ts); default the plain global fetch. */
+  network?: OutboundNetwork;
 }
 
 /** One outbound call as sent and as answered (or why it was not). */
@@ -116,6 +119,11 @@ export interface OutboundExchange {
 
 export class OcmClient {
   constructor(private readonly options: OcmClientOptions) {}
+
+  /** How this client's calls reach the network (webdav-client uses the same). */
+  get network(): OutboundNetwork {
+    return this.options.network ?? DEFAULT_NETWORK;
+  }
 
   /**
    * Fetches the discovery document of a trusted provider: `/.well-known/ocm`
@@ -355,13 +363,13 @@ export class OcmClient {
     const headers = { 'user-agent': this.options.userAgent ?? 'ocm-conformance-reference', ...init.headers };
     let response: Response;
     try {
-      await assertAllowedDestination(url, this.options.allowPrivateAddresses === true);
+      await assertAllowedDestination(url, this.options.allowPrivateAddresses === true, this.network.pinnedAddress);
     } catch (error) {
       if (error instanceof PrivateAddressError) throw new OutboundError('private-address', error.message, url);
       throw fetchFailure(error, url, signal);
     }
     try {
-      response = await fetch(url, { ...init, headers, redirect: 'manual', signal });
+      response = await this.network.fetch(url, { ...init, headers, redirect: 'manual', signal });
     } catch (error) {
       throw fetchFailure(error, url, signal);
     }

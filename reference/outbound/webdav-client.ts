@@ -50,6 +50,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { ReceivedShareRecord } from '../stores/records.ts';
 import type { TrustedProviders } from '../providers/trusted-providers.ts';
 import { OutboundError, type DiscoveredPeer, type OcmClient, type OutboundExchange } from './ocm-client.ts';
+import { DEFAULT_NETWORK, type OutboundNetwork } from './network.ts';
 
 /** The prefix used when the sender's discovery names no webdav path. */
 export const DEFAULT_WEBDAV_PREFIX = '/dav/ocm';
@@ -228,6 +229,8 @@ export interface DavForwardOptions {
   allowPrivateAddresses?: boolean;
   /** Sees each call once its answer's headers arrived, or why none came (the OCM inspector); bodies are streams and not shown. */
   observer?: (exchange: OutboundExchange) => void;
+  /** Trusted CAs and `--resolve` pins (network.ts; the OCM client's); default the plain global fetch. */
+  network?: OutboundNetwork;
 }
 
 export interface DavForwardResponse {
@@ -245,6 +248,7 @@ export function targetUrl(access: ShareAccess, relativePath: string): string {
 }
 
 export async function forwardDav(request: DavForwardRequest, access: ShareAccess, opts: DavForwardOptions): Promise<DavForwardResponse> {
+  const network = opts.network ?? DEFAULT_NETWORK;
   const url = targetUrl(access, request.relativePath);
   const headers: Record<string, string> = {};
   const wanted = new Set<string>(FORWARDED_REQUEST_HEADERS);
@@ -298,7 +302,7 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
   }
 
   try {
-    await assertAllowedDestination(url, opts.allowPrivateAddresses === true);
+    await assertAllowedDestination(url, opts.allowPrivateAddresses === true, network.pinnedAddress);
   } catch (error) {
     if (error instanceof PrivateAddressError) throw new OutboundError('private-address', error.message, url);
     throw error;
@@ -318,7 +322,7 @@ export async function forwardDav(request: DavForwardRequest, access: ShareAccess
     });
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await network.fetch(url, {
       method,
       headers,
       body: body as BodyInit | undefined,
