@@ -9,15 +9,18 @@
  *  - check failed, requirement expected failure → <skipped message="expected failure: …"> (like pytest's xfail)
  *  - check failed, requirement warning         → passed, property outcome=warning and a <system-out> WARNING line
  *  - check not run / requirement without checks (not run, not applicable) → <skipped message="reason">
+ *  - check with a harness error (ours, not the target's) → <error type="harness">
+ * Harness errors of the run itself (a suite file that did not load, the
+ * test runner) are testcases of their own in a `harness` testsuite, each an <error>.
  */
-import type { CheckResult, ComplianceResults, RequirementResult } from '../results/model.ts';
+import { harnessErrors, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 import { areasOf, checkLocation, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
 import { redactDeep } from '../results/redact.ts';
 
 export interface JunitCase {
   requirement: RequirementResult;
   check?: CheckResult;
-  kind: 'passed' | 'failure' | 'skipped';
+  kind: 'passed' | 'failure' | 'skipped' | 'error';
   message?: string;
   note?: string;
 }
@@ -44,6 +47,8 @@ export function junitCases(results: ComplianceResults): JunitCase[] {
             ? { note: `UNEXPECTED PASS: ${r.id} is declared as an expected failure but passed; update the expectation ledger.` }
             : {}),
         });
+      } else if (c.status === 'error') {
+        cases.push({ requirement: r, check: c, kind: 'error', message: c.error ?? 'harness error' });
       } else if (c.status === 'not-run' || c.status === 'interrupted') {
         cases.push({ requirement: r, check: c, kind: 'skipped', message: `not run: ${c.reason ?? c.status}` });
       } else if (r.outcome === 'failed' && r.expectedFailure) {
@@ -95,6 +100,8 @@ function renderCase(c: JunitCase): string {
       .filter(Boolean)
       .join('\n');
     body.push(`<failure type="${x(r.level)}" message="${x(c.message)}">${xt(detail)}</failure>`);
+  } else if (c.kind === 'error') {
+    body.push(`<error type="harness" message="${x(c.message?.split('\n')[0])}">${xt(c.message)}</error>`);
   } else if (c.kind === 'skipped') {
     body.push(`<skipped message="${x(c.message)}"/>`);
   }
@@ -110,6 +117,7 @@ export function renderJunit(input: ComplianceResults): string {
     tests: list.length,
     failures: list.filter((c) => c.kind === 'failure').length,
     skipped: list.filter((c) => c.kind === 'skipped').length,
+    errors: list.filter((c) => c.kind === 'error').length,
     time: (list.reduce((sum, c) => sum + (c.check?.durationMs ?? 0), 0) / 1000).toFixed(3),
   });
   const all = count(cases);
@@ -120,20 +128,38 @@ export function renderJunit(input: ComplianceResults): string {
       property('target', results.target.name),
       property('target-url', results.target.url),
       property('profile', results.run.profile),
-      property('verdict', results.verdict.pass ? 'pass' : 'fail'),
+      property('verdict', verdictWord(results)),
     ];
     return [
-      `  <testsuite name="${x(area)}" tests="${n.tests}" failures="${n.failures}" errors="0" skipped="${n.skipped}" time="${n.time}" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
+      `  <testsuite name="${x(area)}" tests="${n.tests}" failures="${n.failures}" errors="${n.errors}" skipped="${n.skipped}" time="${n.time}" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
       `    <properties>${props.join('')}</properties>`,
       ...list.map(renderCase),
       '  </testsuite>',
     ].join('\n');
   });
+  // Errors of the run itself (not of one check): their own testsuite, one <error> each.
+  const runErrors = harnessErrors(results).filter((e) => e.requirements.length === 0);
+  if (runErrors.length)
+    suites.push(
+      [
+        `  <testsuite name="harness" tests="${runErrors.length}" failures="0" errors="${runErrors.length}" skipped="0" time="0.000" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
+        ...runErrors.map(
+          (e) =>
+            `    <testcase name="${x(e.where)}" classname="ocm.harness" time="0.000"><error type="harness" message="${x(e.message.split('\n')[0])}">${xt(e.message)}</error></testcase>`,
+        ),
+        '  </testsuite>',
+      ].join('\n'),
+    );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${x(`ocm-conformance: ${results.target.name} (profile ${results.run.profile})`)}" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="${(results.run.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="${x(`ocm-conformance: ${results.target.name} (profile ${results.run.profile})`)}" tests="${all.tests + runErrors.length}" failures="${all.failures}" errors="${all.errors + runErrors.length}" skipped="${all.skipped}" time="${(results.run.durationMs / 1000).toFixed(3)}">`,
     ...suites,
     '</testsuites>',
     '',
   ].join('\n');
+}
+
+/** pass, fail or inconclusive (harness errors: never a pass). */
+export function verdictWord(results: ComplianceResults): 'pass' | 'fail' | 'inconclusive' {
+  return results.verdict.inconclusive ? 'inconclusive' : results.verdict.pass ? 'pass' : 'fail';
 }

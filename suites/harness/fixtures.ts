@@ -9,8 +9,11 @@
  * `check(ids, title, body)` defines one check: only when one of its
  * requirements applies to the run (profile, capabilities), with the IDs in
  * front of the title, the level as a tag and IDs and spec anchors as
- * annotations. A step the target's driver cannot do ends the check as
- * not run (a skip with a `not-run` annotation), never as passed.
+ * annotations. A step the target's driver cannot do, or a step that failed
+ * (`StepFailed`, see step.ts), ends the check as not run (a skip with a
+ * `not-run` annotation), never as passed or failed. An error of our own code
+ * (see `isHarnessError`) is recorded as an `error` annotation: the results
+ * report it as a harness error, never as the target's failure.
  */
 import { resolveDiscoveryUrl, type DiscoveryUrlField } from './discovery-urls.ts';
 import { test as base, expect, type TestInfo } from '@playwright/test';
@@ -19,6 +22,7 @@ import { forwardToInspector } from './inspect.ts';
 import { suiteContext, notApplicableReason, recordGate, type SuiteContext } from './context.ts';
 import { selectionFromEnv } from './selection.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
+import { isHarnessError, StepFailed } from './step.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
@@ -47,6 +51,16 @@ interface WorkerFixtures {
   peers: [PeerSimulator, PeerSimulator];
 }
 
+/**
+ * The simulated peers could not start (an address in use...): our failure,
+ * so each test that needs them records a harness error and stops.
+ */
+function peersOrHarnessError(peers: [PeerSimulator, PeerSimulator] | Error, testInfo: TestInfo): [PeerSimulator, PeerSimulator] {
+  if (!(peers instanceof Error)) return peers;
+  testInfo.annotations.push({ type: 'error', description: `the simulated peers could not start: ${peers.message}` });
+  throw peers;
+}
+
 interface TestFixtures {
   peer: PeerSimulator;
   peer2: PeerSimulator;
@@ -65,21 +79,30 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         return new PeerSimulator({ name: `peer${i + 1}`, host: host!, port: Number(port), targetOrigin: context.target.baseUrl });
       }) as [PeerSimulator, PeerSimulator];
       forwardToInspector(peers, workerInfo.parallelIndex);
-      await Promise.all(peers.map((p) => p.start()));
-      await use(peers);
-      await Promise.all(peers.map((p) => p.stop()));
+      let started: [PeerSimulator, PeerSimulator] | Error = peers;
+      try {
+        await Promise.all(peers.map((p) => p.start()));
+      } catch (error) {
+        started = error instanceof Error ? error : new Error(String(error));
+      }
+      // The tests see the start failure (peersOrHarnessError): a harness error each, not a failed worker.
+      await use(started as [PeerSimulator, PeerSimulator]);
+      await Promise.allSettled(peers.map((p) => p.stop()));
     },
     { scope: 'worker' },
   ],
-  peer: async ({ peers }, use) => {
+  peer: async ({ peers: started }, use, testInfo) => {
+    const peers = peersOrHarnessError(started, testInfo);
     peers[0].reset();
     await use(peers[0]);
   },
-  peer2: async ({ peers }, use) => {
+  peer2: async ({ peers: started }, use, testInfo) => {
+    const peers = peersOrHarnessError(started, testInfo);
     peers[1].reset();
     await use(peers[1]);
   },
-  target: async ({ peers }, use) => {
+  target: async ({ peers: started }, use, testInfo) => {
+    const peers = peersOrHarnessError(started, testInfo);
     const context = suiteContext();
     const users = 'users' in context.target.driver ? context.target.driver.users : [];
     // A relative endPoint is DISC-4's finding; the checks use its one reading (or <origin>/ocm when there is none).
@@ -98,7 +121,8 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       user2: users[1],
     });
   },
-  ocm: async ({ peers }, use, testInfo) => {
+  ocm: async ({ peers: started }, use, testInfo) => {
+    const peers = peersOrHarnessError(started, testInfo);
     const transcript = new Transcript();
     await use(transcript);
     const received = [...peers[0].requests, ...peers[1].requests].map((r) => ({
@@ -134,7 +158,7 @@ export function requirementDetails(ids: string[]): CheckDetails {
   const annotation: CheckDetails['annotation'] = [];
   for (const id of ids) {
     const requirement = context.selected.get(id) ?? context.catalogue.byId.get(id);
-    if (!requirement) throw new Error(`check names unknown requirement ${id}`);
+    if (!requirement) throw new UnknownRequirement(id, callerLocation());
     tags.add(`@${requirement.strength}`);
     tags.add(`@${requirement.area}`);
     annotation.push({ type: 'requirement', description: id });
@@ -142,6 +166,17 @@ export function requirementDetails(ids: string[]): CheckDetails {
     annotation.push({ type: 'spec', description: `${id} ${requirement.section}` });
   }
   return { tag: [...tags], annotation };
+}
+
+/** A check names a requirement ID the catalogue does not have: the suite file fails to load, naming the file and the ID. */
+export class UnknownRequirement extends Error {
+  constructor(
+    readonly id: string,
+    readonly source: string | undefined,
+  ) {
+    super(`${source ?? 'a suite file'} names requirement ${id}, which is not in the catalogue (fixtures/requirements.yaml)`);
+    this.name = 'UnknownRequirement';
+  }
 }
 
 export interface CheckFixtures {
@@ -167,6 +202,9 @@ export interface CheckOptions {
  * The body may throw `DriverUnsupported`: the check is then not run.
  */
 export function check(ids: string[], title: string, body: CheckBody, options: CheckOptions = {}): void {
+  // Every ID must be in the catalogue, whatever this run selects: a typo fails the file at load, never silently.
+  const catalogue = suiteContext().catalogue.byId;
+  for (const id of ids) if (!catalogue.has(id)) throw new UnknownRequirement(id, callerLocation());
   // `run --only/--preset`: the other requirements' checks are not defined at all.
   const only = selectionFromEnv();
   const applicable = ids.filter((id) => (!only || only.has(id)) && notApplicableReason(id) === undefined);
@@ -185,13 +223,28 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
     try {
       await body({ target, peer, peer2, ocm }, testInfo);
     } catch (error) {
-      if (error instanceof DriverUnsupported) {
+      if (error instanceof DriverUnsupported || error instanceof StepFailed) {
         testInfo.annotations.push({ type: 'not-run', description: error.message });
         test.skip(true, `not run: ${error.message}`);
       }
+      // Ours, not the target's: the results say `error` (the stack stays in Playwright's output).
+      if (isHarnessError(error)) testInfo.annotations.push({ type: 'error', description: harnessErrorText(error) });
       throw error;
     }
   });
+}
+
+/** A harness error in one line: its class, message and the first frame of ours (where to look). */
+function harnessErrorText(error: unknown): string {
+  const e = error as Error;
+  const frame = e?.stack
+    ?.split('\n')
+    .find((line) => /^\s+at /.test(line) && !line.includes('node_modules') && !line.includes('node:'))
+    ?.trim()
+    .replace(/^at /, '')
+    .replace(/^.*?\((.*)\)$/, '$1')
+    .replace(/^(?:file:\/\/)?.*?\/((?:suites|results|reports|cli|certs)\/)/, '$1');
+  return `${e?.name ?? 'Error'}: ${String(e?.message ?? error).split('\n')[0]}${frame ? ` (at ${frame})` : ''}`;
 }
 
 /** Ends the current check as not run, with a reason (a missing driver step, a missing target user...). */

@@ -12,6 +12,7 @@ import type { TargetUser } from './target.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { advertises } from './context.ts';
+import { step, stepRequest } from './step.ts';
 
 export interface PostOptions {
   /** Sign even/never, regardless of what the target advertises. */
@@ -86,16 +87,20 @@ export async function becomeContact(
   targetUser = target.user,
 ): Promise<boolean> {
   if (!target.driver.supports('generateInvite')) return false;
-  const { token } = await target.driver.generateInvite(targetUser);
-  const answer = await peerPost(ocm, target, peer, '/invite-accepted', {
-    recipientProvider: peer.domain,
-    token,
-    userID: peerUser.id,
-    email: peerUser.email,
-    name: peerUser.name,
-  });
-  // A step, not the assertion under test: its failure means the check could not run (INV-4/INV-12 judge it on their own).
-  if (answer.status !== 200) notRun(`setup failed: become a contact (invite acceptance): ${answer.status} ${answer.text.slice(0, 200)}`);
+  // Steps, not the assertion under test: their failure means the check could not run (INV-4/INV-12 judge them on their own).
+  const { token } = await step('become a contact (generate an invite)', () => target.driver.generateInvite(targetUser));
+  await stepRequest(
+    'become a contact (invite acceptance)',
+    () =>
+      peerPost(ocm, target, peer, '/invite-accepted', {
+        recipientProvider: peer.domain,
+        token,
+        userID: peerUser.id,
+        email: peerUser.email,
+        name: peerUser.name,
+      }),
+    200,
+  );
   return true;
 }
 
@@ -134,12 +139,15 @@ export async function shareFromTarget(
   options: { path: string; role?: 'viewer' | 'editor'; user?: TargetUser },
 ): Promise<TargetShare> {
   const from = peer.requests.length;
-  const { id } = await target.driver.shareWith(options.user ?? target.user, {
-    path: options.path,
-    recipient: { userId: peerUser.id, domain: peer.domain },
-    role: options.role ?? 'viewer',
-  });
+  const { id } = await step(`the target shares ${options.path}`, () =>
+    target.driver.shareWith(options.user ?? target.user, {
+      path: options.path,
+      recipient: { userId: peerUser.id, domain: peer.domain },
+      role: options.role ?? 'viewer',
+    }),
+  );
   const request = await eventually(async () => peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/shares')));
+  // The driver said the target shared: a share that never reaches the peer is the target's failure, not a step's.
   if (!request)
     throw new Error(
       `no POST /shares reached ${peer.name} within 5 s after the driver shared ${options.path} with ${peer.address(peerUser.id)}`,
