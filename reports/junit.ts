@@ -13,7 +13,7 @@
  * Harness errors of the run itself (a suite file that did not load, the
  * test runner) are testcases of their own in a `harness` testsuite, each an <error>.
  */
-import { harnessErrors, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
+import { findingOf, harnessErrors, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 import { areasOf, checkLocation, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
 import { redactDeep } from '../results/redact.ts';
 
@@ -52,15 +52,15 @@ export function junitCases(results: ComplianceResults): JunitCase[] {
       } else if (c.status === 'not-run' || c.status === 'interrupted') {
         cases.push({ requirement: r, check: c, kind: 'skipped', message: `not run: ${c.reason ?? c.status}` });
       } else if (r.outcome === 'failed' && r.expectedFailure) {
-        cases.push({ requirement: r, check: c, kind: 'skipped', message: `expected failure: ${c.error?.split('\n')[0] ?? c.status}` });
+        cases.push({ requirement: r, check: c, kind: 'skipped', message: `expected failure: ${findingOf(c) ?? c.status}` });
       } else if (r.outcome === 'failed') {
-        cases.push({ requirement: r, check: c, kind: 'failure', message: c.error?.split('\n')[0] ?? c.status });
+        cases.push({ requirement: r, check: c, kind: 'failure', message: findingOf(c) ?? c.status });
       } else {
         cases.push({
           requirement: r,
           check: c,
           kind: 'passed',
-          note: `WARNING (${r.level} not met): ${c.error?.split('\n')[0] ?? c.status}`,
+          note: `WARNING (${r.level} not met): ${findingOf(c) ?? c.status}`,
         });
       }
     }
