@@ -5,7 +5,8 @@
  * `ocm-conformance run` builds them.
  *  - a step that fails gives not-run ("setup failed: ..."), never failed;
  *  - a TypeError thrown by a check gives the outcome `error`, an
- *    INCONCLUSIVE verdict and exit code 3;
+ *    INCONCLUSIVE verdict and exit code 3; so does a simulated peer that
+ *    cannot bind its address;
  *  - a suite file that names a requirement ID not in the catalogue fails at
  *    load, naming the file and the ID, and the run is INCONCLUSIVE;
  *  - every real suite file loads (`--list`).
@@ -137,6 +138,27 @@ test.describe('honest outcomes through Playwright', () => {
     // Playwright's exit 1 is the failed (errored) check, not a runner problem.
     expect(code).toBe(1);
     expect(results.run.errors).toBeUndefined();
+  });
+
+  test('a simulated peer that cannot bind its address (EADDRINUSE) gives error, never failed', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(9400, `${SUBNET}.60`, resolve));
+    try {
+      const s = await scratch('bind', {
+        'shares.spec.ts': `check([${JSON.stringify(STEP_ID)}], 'a check that needs the peers', async ({ peer }) => {
+  if (!peer) throw new Error('no peer');
+});`,
+      });
+      const { code } = await runPlaywright(['--config', join(s.dir, 'playwright.config.ts'), '--project=conformance'], s.env);
+      const results = await resultsOf(s, code);
+      const requirement = results.requirements.find((r) => r.id === STEP_ID)!;
+      expect(requirement.outcome).toBe('error');
+      expect(requirement.reason).toMatch(/^harness error: the simulated peers could not start: .*EADDRINUSE/);
+      expect(resultsExitCode(results)).toBe(3);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
   });
 
   test('a requirement ID not in the catalogue fails the file at load, naming file and ID; the run is INCONCLUSIVE', async () => {
