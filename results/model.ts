@@ -59,7 +59,7 @@ export const OUTCOMES: readonly Outcome[] = ['passed', 'failed', 'warning', 'not
 /** `error`: the check threw an error of the harness (see suites/harness/step.ts), not an assertion. */
 export type CheckStatus = 'passed' | 'failed' | 'not-run' | 'timed-out' | 'interrupted' | 'error';
 
-/** A problem of the run itself, outside any check: a suite file that did not load, a test runner that failed. */
+/** A problem of the run itself, outside any check: a suite file that did not load (or no test found), a test runner that failed. */
 export interface RunError {
   kind: 'load' | 'runner';
   message: string;
@@ -692,7 +692,7 @@ export function harnessErrors(results: ComplianceResults): Array<{ where: string
   const out: Array<{ where: string; message: string; requirements: string[] }> = [];
   for (const e of results.run.errors ?? [])
     out.push({
-      where: e.kind === 'load' ? `suite file did not load${e.location ? `: ${e.location}` : ''}` : 'test runner',
+      where: e.kind === 'runner' ? 'test runner' : e.location ? `suite file did not load: ${e.location}` : 'outside any check',
       message: e.message,
       requirements: [],
     });
