@@ -13,8 +13,7 @@ import {
   type PlaywrightReport,
 } from '../results/model.ts';
 import { resultsProblems } from '../results/schema.ts';
-import { sampleResults } from '../selftest/report-sample.ts';
-import { loadCatalogue, selectRequirements } from '../suites/harness/requirements.ts';
+import { sampleCatalogue, sampleResults } from '../selftest/report-sample.ts';
 import { renderCtrf } from './ctrf.ts';
 import { renderEarl } from './earl.ts';
 import { verdictText } from './format.ts';
@@ -24,9 +23,7 @@ import { renderMarkdown } from './markdown.ts';
 import { githubAnnotations } from './annotations.ts';
 import { runnerErrors } from '../cli/run.ts';
 
-const catalogue = loadCatalogue();
-const selectedList = selectRequirements(catalogue, { profile: 'main' });
-const selected = new Map(selectedList.map((r) => [r.id, r] as const));
+const { catalogue, selectedList, selected } = sampleCatalogue();
 const musts = selectedList.filter((r) => r.strength === 'must' && !r.informational && !r.capability && !r.criterion).map((r) => r.id);
 
 function build(report: PlaywrightReport, extra: { runErrors?: Parameters<typeof runnerErrors>[0] } = {}): ComplianceResults {
