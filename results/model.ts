@@ -581,7 +581,9 @@ function inconclusiveReason(results: ComplianceResults, checks: readonly CheckRe
 
 /** The errors of Playwright's report outside any test: spec files that failed to load, a global setup that threw. */
 export function reportRunErrors(report: PlaywrightReport): RunError[] {
-  return (report.errors ?? []).map((e) => {
+  // Stopping at --max-failures is Playwright's own report of failed checks, not an error of the run.
+  const errors = (report.errors ?? []).filter((e) => !/stopped early after \d+ maximum allowed failures/.test(e.message ?? ''));
+  return errors.map((e) => {
     const location = e.location?.file
       ? `${e.location.file.replace(/^.*?\/(suites|results|reports|cli)\//, '$1/')}${e.location.line ? `:${e.location.line}` : ''}`
       : undefined;
