@@ -38,5 +38,6 @@ try {
     process.exit(2);
   }
   console.error(`ocm-conformance: ${(error as Error).message}`);
-  process.exit(1);
+  // An inconclusive run (exit 3) is never reported as a plain failure.
+  process.exit((error as { exitCode?: unknown }).exitCode === 3 ? 3 : 1);
 }

@@ -4,8 +4,11 @@
  * the compliance results and prints the closing table. With no target it
  * tests the two embedded reference instances. Exit 0 only when no MUST
  * requirement failed (with `--fail-on should`, no SHOULD either), minus
- * declared expected failures; exit 2 when the run cannot start (an unknown
- * profile, nothing to judge under the profile, an untrusted certificate).
+ * declared expected failures; 1 when one did; exit 2 when the run cannot
+ * start (an unknown profile, nothing to judge under the profile, an untrusted
+ * certificate, a peer address taken); 3 when the run is inconclusive (a
+ * harness error, a suite file that did not load, a test runner that failed
+ * for another reason than failed checks, nothing judged).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
@@ -24,9 +27,11 @@ import {
   buildComplianceResults,
   closingTable,
   FAIL_ON_LEVELS,
+  resultsExitCode,
   type ComplianceResults,
   type FailOn,
   type PlaywrightReport,
+  type RunError,
 } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
 import { targetDispatcher, tlsFailureHint, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
@@ -103,7 +108,7 @@ function runPlaywright(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number
     const child = spawn(process.execPath, [cli, 'test', '--project=conformance', ...args], { cwd: PROJECT_ROOT, env, stdio: 'inherit' });
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error(`the conformance run did not finish within ${Math.round(timeoutMs / 1000)} s`));
+      reject(new InconclusiveRun(`the conformance run did not finish within ${Math.round(timeoutMs / 1000)} s; nothing was judged`));
     }, timeoutMs);
     child.once('error', reject);
     child.once('exit', (code) => {
@@ -262,15 +267,18 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   if (flags.shard) args.push('--shard', flags.shard);
   const inspector = flags.inspect ? await startRunInspector(env) : undefined;
   const started = Date.now();
+  const reportFile = join(reportDir, 'test-results.json');
+  await rm(reportFile, { force: true }); // a report left by an earlier run must not stand in for this one
+  let playwrightExit: number;
   try {
-    await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
+    playwrightExit = await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
   } finally {
     if (inspector) await saveRunInspector(inspector, reportDir);
     await peerCa?.dispose();
   }
 
-  const reportFile = join(reportDir, 'test-results.json');
-  if (!existsSync(reportFile)) throw new Error(`the suites wrote no report at ${reportFile}`);
+  if (!existsSync(reportFile))
+    throw new InconclusiveRun(`the suites wrote no report at ${reportFile} (Playwright exited with ${playwrightExit}); nothing was judged`);
   const report = JSON.parse(await readFile(reportFile, 'utf8')) as PlaywrightReport;
   process.env.OCM_TARGET_CONFIG = targetConfigFile ?? join(runDir, 'embedded-target.yaml');
   process.env.OCM_RUN_DIR = runDir;
@@ -310,6 +318,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
     gateReason: (requirement) => notApplicableReason(requirement.id) ?? recordedGateReason(requirement.id),
     attachmentsRoot: PROJECT_ROOT,
+    runErrors: runnerErrors(playwrightExit, report),
   });
   results.run.durationMs = Date.now() - started;
   if (shard) {
@@ -324,6 +333,28 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
   }
   return outcome;
+}
+
+/** A run that judged nothing (no report at all): exit 3, never a pass. */
+export class InconclusiveRun extends Error {
+  readonly exitCode = 3;
+}
+
+/**
+ * Playwright's exit code, read: 0, or 1 with failed checks in its report, is
+ * the run's normal end. Any other end (a crash, a signal, 1 with no failed
+ * check and no load error to explain it) is an error of the run itself.
+ */
+export function runnerErrors(exitCode: number, report: PlaywrightReport): RunError[] {
+  if (exitCode === 0) return [];
+  const failedChecks = (report.stats?.unexpected ?? 0) + (report.stats?.flaky ?? 0);
+  if (exitCode === 1 && (failedChecks > 0 || (report.errors?.length ?? 0) > 0)) return [];
+  return [
+    {
+      kind: 'runner',
+      message: `Playwright exited with ${exitCode}${failedChecks === 0 ? ' without a failed check' : ''}: the run did not end normally`,
+    },
+  ];
 }
 
 function selectionLabel(flags: RunFlags): string {
@@ -577,6 +608,8 @@ export function runCommand(): Command {
         `\n${c.run} checks run (${c.passed} passed, ${c.failed} failed, ${c.notRun} not run) in ${(results.run.durationMs / 1000).toFixed(1)} s`,
       );
       console.log(`verdict: ${verdictText(results)}`);
+      if (results.verdict.inconclusive)
+        console.log('The run is inconclusive: harness errors are ours, not the target\'s (see "Outcomes and exit codes" in the README).');
       if (results.verdict.unexpectedPasses.length)
         console.log(
           `unexpected passes (declared as expected failures): ${results.verdict.unexpectedPasses.join(', ')}; update the ledger with --update-expectations`,
@@ -585,6 +618,6 @@ export function runCommand(): Command {
       else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
       if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);
       await publishToCi(flags, outcome);
-      process.exitCode = results.verdict.pass ? 0 : 1;
+      process.exitCode = resultsExitCode(results);
     });
 }

@@ -11,7 +11,7 @@
  * become `%25`, `%0D`, `%0A`; in a property value also `:` and `,` become
  * `%3A` and `%2C`.
  */
-import type { ComplianceResults, RequirementResult } from '../results/model.ts';
+import { harnessErrors, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 
 export type AnnotationMode = 'github' | 'none';
 export const ANNOTATION_MODES: readonly AnnotationMode[] = ['github', 'none'];
@@ -47,6 +47,8 @@ export function githubAnnotations(results: ComplianceResults): string[] {
     else if (r.unexpectedPass)
       lines.push(command('notice', `${r.id} unexpected pass`, `${r.summary}\ndeclared as an expected failure, yet it passed`));
   }
+  // Ours, not the target's: the run is inconclusive until they are fixed.
+  for (const e of harnessErrors(results)) lines.push(command('error', `harness error: ${e.where}`, e.message));
   return lines;
 }
 

@@ -37,7 +37,7 @@ export function renderBadge(results: ComplianceResults): string {
   const left = `OCM ${results.run.profile}`;
   const right = mustRateText(results);
   const m = results.summary.must;
-  const title = `${results.target.name}: ${right} (OCM profile ${results.run.profile}; ${m.failed} failed${m.expectedFailures ? `, ${m.expectedFailures} expected` : ''}, ${m.notRun} not run, ${m.notApplicable} not applicable) — ${results.verdict.pass ? 'PASS' : 'FAIL'}`;
+  const title = `${results.target.name}: ${right} (OCM profile ${results.run.profile}; ${m.failed} failed${m.expectedFailures ? `, ${m.expectedFailures} expected` : ''}, ${m.notRun} not run, ${m.notApplicable} not applicable) — ${results.verdict.inconclusive ? 'INCONCLUSIVE' : results.verdict.pass ? 'PASS' : 'FAIL'}`;
   const lw = textWidth(left) + 12;
   const rw = textWidth(right) + 12;
   const w = lw + rw;

@@ -7,12 +7,14 @@
  *  - failed MUST (not an expected failure)   → failed, with message and the spec section as trace
  *  - expected failure, not run, not applicable → skipped (rawStatus says which)
  *  - SHOULD/MAY not met (a warning)          → other (rawStatus warning); a SHOULD under `--fail-on should`: failed
+ *  - harness error (ours, not the target's)  → other (rawStatus error); errors of the run
+ *    itself (a suite file that did not load) are tests of their own, suite ["harness"]
  * Each test names its requirement, level and area as labels, its suite file
  * and line, and `suite` is [area, requirement ID].
  */
 import { createHash } from 'node:crypto';
-import type { ComplianceResults } from '../results/model.ts';
-import { junitCases, type JunitCase } from './junit.ts';
+import { harnessErrors, type ComplianceResults } from '../results/model.ts';
+import { junitCases, verdictWord, type JunitCase } from './junit.ts';
 import { redactDeep } from '../results/redact.ts';
 
 export const CTRF_SPEC_VERSION = '0.0.0';
@@ -22,6 +24,7 @@ type CtrfStatus = 'passed' | 'failed' | 'skipped' | 'pending' | 'other';
 function statusOf(c: JunitCase): { status: CtrfStatus; rawStatus: string } {
   const r = c.requirement;
   if (c.kind === 'failure') return { status: 'failed', rawStatus: 'failed' };
+  if (c.kind === 'error') return { status: 'other', rawStatus: 'error' };
   if (c.kind === 'skipped')
     return {
       status: 'skipped',
@@ -61,6 +64,18 @@ export function renderCtrf(input: ComplianceResults): string {
       ...(c.kind === 'failure' ? { trace: [c.check?.error ?? '', `spec: ${r.section}`].filter(Boolean).join('\n') } : {}),
     };
   });
+  for (const e of harnessErrors(results).filter((error) => error.requirements.length === 0))
+    tests.push({
+      testId: createHash('sha256').update(`harness\n${e.where}\n${e.message}`).digest('hex').slice(0, 32),
+      name: e.where,
+      status: 'other',
+      rawStatus: 'error',
+      duration: 0,
+      suite: ['harness', 'harness'],
+      tags: ['@harness'],
+      labels: { requirement: '', level: '', area: 'harness', section: '', outcome: 'error' },
+      message: e.message,
+    });
   const count = (s: CtrfStatus) => tests.filter((t) => t.status === s).length;
   const report = {
     reportFormat: 'CTRF',
@@ -86,7 +101,7 @@ export function renderCtrf(input: ComplianceResults): string {
         reportName: `OCM conformance: ${results.target.name} (profile ${results.run.profile})`,
         appName: results.target.name,
         ...(results.target.apiVersion ? { appVersion: results.target.apiVersion } : {}),
-        extra: { targetUrl: results.target.url, profile: results.run.profile, verdict: results.verdict.pass ? 'pass' : 'fail' },
+        extra: { targetUrl: results.target.url, profile: results.run.profile, verdict: verdictWord(results) },
       },
     },
   };

@@ -2,14 +2,16 @@
  * EARL (W3C Evaluation and Report Language) in JSON-LD: one earl:Assertion
  * per requirement. Outcomes: passed → earl:passed, failed → earl:failed,
  * warning → earl:cantTell (a SHOULD/MAY not met: not a failure, not a pass),
- * not-applicable → earl:inapplicable, not-run → earl:untested. The assertor
+ * not-applicable → earl:inapplicable, not-run → earl:untested, error (a
+ * harness error, ours) → earl:cantTell. Each harness error is also a node of
+ * its own (ocm:HarnessError), and the run's verdict is ocm:verdict. The assertor
  * is the tool, the subject the target URL, the test the requirement IRI
  * `urn:ocm-conformance:req:<ID>` with its summary, level and spec section;
  * the checks behind a requirement are its parts (earl:TestCase). Expected
  * failures and unexpected passes are stated in earl:info and as
  * ocm:expectation.
  */
-import type { ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
+import { harnessErrors, type ComplianceResults, type Outcome, type RequirementResult } from '../results/model.ts';
 import { redactDeep } from '../results/redact.ts';
 
 export const EARL_OUTCOME: Record<Outcome, string> = {
@@ -18,6 +20,7 @@ export const EARL_OUTCOME: Record<Outcome, string> = {
   warning: 'earl:cantTell',
   'not-applicable': 'earl:inapplicable',
   'not-run': 'earl:untested',
+  error: 'earl:cantTell',
 };
 
 export const REQUIREMENT_IRI_PREFIX = 'urn:ocm-conformance:req:';
@@ -102,5 +105,18 @@ export function renderEarl(input: ComplianceResults): string {
       },
     });
   }
+  for (const [i, e] of harnessErrors(results).entries())
+    graph.push({
+      '@id': `urn:ocm-conformance:harness-error:${i + 1}`,
+      '@type': 'ocm:HarnessError',
+      'dct:title': e.where,
+      'dct:description': e.message,
+      ...(e.requirements.length ? { 'ocm:requirements': e.requirements } : {}),
+    });
+  (graph[0] as Record<string, unknown>)['ocm:verdict'] = results.verdict.inconclusive
+    ? `inconclusive: ${results.verdict.inconclusive}`
+    : results.verdict.pass
+      ? 'pass'
+      : 'fail';
   return `${JSON.stringify({ '@context': CONTEXT, '@graph': graph }, null, 2)}\n`;
 }

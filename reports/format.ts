@@ -36,6 +36,7 @@ export const OUTCOME_LABEL: Record<Outcome, string> = {
   warning: 'warning',
   'not-applicable': 'not applicable',
   'not-run': 'not run',
+  error: 'harness error',
 };
 
 /** The outcome as shown to people, with the expectation when one applies. */
@@ -55,6 +56,9 @@ export function verdictText(results: ComplianceResults): string {
   const v = results.verdict;
   const should = results.run.failOn === 'should';
   const threshold = should ? ' (--fail-on should)' : '';
+  // Never PASS when the run could not be judged; MUST failures found anyway are named too.
+  if (v.inconclusive)
+    return `INCONCLUSIVE: ${v.inconclusive}${v.mustFailures.length ? ` (and ${v.mustFailures.length} MUST requirement${v.mustFailures.length === 1 ? '' : 's'} failed: ${v.mustFailures.join(', ')})` : ''}`;
   if (!v.pass) {
     const parts = [
       v.mustFailures.length

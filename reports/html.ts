@@ -10,7 +10,7 @@
  * before rendering and the page is scrubbed once more when written.
  */
 import type { CheckResult, ComplianceResults, Outcome, RequirementResult } from '../results/model.ts';
-import { OUTCOMES } from '../results/model.ts';
+import { harnessErrors, OUTCOMES } from '../results/model.ts';
 import {
   areasOf,
   checkLocation,
@@ -56,7 +56,7 @@ th{background:var(--soft);font-weight:600}
 td.id{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
 td.level{white-space:nowrap}
 .o{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-size:12px;white-space:nowrap}
-.o-passed{background:var(--pass)}.o-failed{background:var(--fail)}.o-warning{background:var(--warn)}.o-not-applicable{background:var(--na)}.o-not-run{background:var(--nr)}
+.o-passed{background:var(--pass)}.o-failed{background:var(--fail)}.o-warning{background:var(--warn)}.o-not-applicable{background:var(--na)}.o-not-run{background:var(--nr)}.o-error{background:#bc4c00}
 .o.xfail{background:#bc4c00}.o.xpass{background:#0969da}
 details>summary{cursor:pointer}
 details[open]>summary{margin-bottom:6px}
@@ -232,7 +232,7 @@ export function renderHtml(input: ComplianceResults): string {
   const v = results.verdict;
   const m = results.summary.must;
   const total = results.requirements.length;
-  const title = `OCM conformance: ${results.target.name} — ${v.pass ? 'PASS' : 'FAIL'}`;
+  const title = `OCM conformance: ${results.target.name} — ${v.inconclusive ? 'INCONCLUSIVE' : v.pass ? 'PASS' : 'FAIL'}`;
   const runBits = [
     `profile <b>${h(results.run.profile)}</b>${results.run.profileReason ? ` (${h(results.run.profileReason)})` : ''}`,
     results.run.failOn === 'should' ? 'fails on <b>SHOULD</b>' : '',
@@ -245,6 +245,11 @@ export function renderHtml(input: ComplianceResults): string {
     results.run.grep ? `only checks matching <code>${h(results.run.grep)}</code>` : '',
   ].filter(Boolean);
   const notices: string[] = [];
+  const errors = harnessErrors(results);
+  if (errors.length)
+    notices.push(
+      `<div class="notice" id="harness-errors"><b>Harness errors (${errors.length})</b>: errors of the conformance tool or its setup, not of the target; the run is inconclusive.<ul>${errors.map((e) => `<li><b>${h(e.where)}</b>${e.requirements.length ? ` (${idLinks(e.requirements)})` : ''}<pre>${h(e.message)}</pre></li>`).join('')}</ul></div>`,
+    );
   if (v.mustFailures.length)
     notices.push(`<div class="notice" id="must-failures">Failed MUST requirements: ${idLinks(v.mustFailures)}</div>`);
   if (v.shouldFailures?.length)
@@ -263,7 +268,7 @@ export function renderHtml(input: ComplianceResults): string {
 
   const chips = OUTCOMES.map(
     (o) =>
-      `<button type="button" class="chip" data-only="${o}" title="show only ${OUTCOME_LABEL[o]}"><span class="o o-${o}">${h(OUTCOME_LABEL[o])}</span><b class="count" data-outcome="${o}">${results.summary.byOutcome[o]}</b></button>`,
+      `<button type="button" class="chip" data-only="${o}" title="show only ${OUTCOME_LABEL[o]}"><span class="o o-${o}">${h(OUTCOME_LABEL[o])}</span><b class="count" data-outcome="${o}">${results.summary.byOutcome[o] ?? 0}</b></button>`,
   ).join('');
 
   const runDetails = [
@@ -291,7 +296,7 @@ export function renderHtml(input: ComplianceResults): string {
     '<fieldset><legend>Outcome</legend>',
     ...OUTCOMES.map(
       (o) =>
-        `<label><input type="checkbox" name="outcome" value="${o}" checked> ${h(OUTCOME_LABEL[o])} (${results.summary.byOutcome[o]})</label>`,
+        `<label><input type="checkbox" name="outcome" value="${o}" checked> ${h(OUTCOME_LABEL[o])} (${results.summary.byOutcome[o] ?? 0})</label>`,
     ),
     '</fieldset><fieldset><legend>Level</legend>',
     ...levelsOf(results).map((l) => `<label><input type="checkbox" name="level" value="${h(l)}" checked> ${h(l)}</label>`),

@@ -11,15 +11,25 @@
  *                                                outcome=warning and warning=<finding>, and a <system-out> WARNING line;
  *                                                a SHOULD under `--fail-on should`: <failure type="SHOULD"> (skipped when expected)
  *  - check not run / requirement without checks (not run, not applicable) → <skipped message="reason">
+ *  - check with a harness error (ours, not the target's) → <error type="harness">
+ * Harness errors of the run itself (a suite file that did not load, the
+ * test runner) are testcases of their own in a `harness` testsuite, each an <error>.
  */
-import { failsAtThreshold, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
+import {
+  failsAtThreshold,
+  findingOf,
+  harnessErrors,
+  type CheckResult,
+  type ComplianceResults,
+  type RequirementResult,
+} from '../results/model.ts';
 import { areasOf, checkLocation, escapeXml as x, escapeXmlText as xt, outcomeText } from './format.ts';
 import { redactDeep } from '../results/redact.ts';
 
 export interface JunitCase {
   requirement: RequirementResult;
   check?: CheckResult;
-  kind: 'passed' | 'failure' | 'skipped';
+  kind: 'passed' | 'failure' | 'skipped' | 'error';
   message?: string;
   note?: string;
 }
@@ -47,18 +57,20 @@ export function junitCases(results: ComplianceResults): JunitCase[] {
             ? { note: `UNEXPECTED PASS: ${r.id} is declared as an expected failure but passed; update the expectation ledger.` }
             : {}),
         });
+      } else if (c.status === 'error') {
+        cases.push({ requirement: r, check: c, kind: 'error', message: c.error ?? 'harness error' });
       } else if (c.status === 'not-run' || c.status === 'interrupted') {
         cases.push({ requirement: r, check: c, kind: 'skipped', message: `not run: ${c.reason ?? c.status}` });
       } else if (failsRun && r.expectedFailure) {
-        cases.push({ requirement: r, check: c, kind: 'skipped', message: `expected failure: ${c.error?.split('\n')[0] ?? c.status}` });
+        cases.push({ requirement: r, check: c, kind: 'skipped', message: `expected failure: ${findingOf(c) ?? c.status}` });
       } else if (failsRun) {
-        cases.push({ requirement: r, check: c, kind: 'failure', message: c.error?.split('\n')[0] ?? c.status });
+        cases.push({ requirement: r, check: c, kind: 'failure', message: findingOf(c) ?? c.status });
       } else {
         cases.push({
           requirement: r,
           check: c,
           kind: 'passed',
-          note: `WARNING (${r.level} not met): ${c.error?.split('\n')[0] ?? c.status}`,
+          note: `WARNING (${r.level} not met): ${findingOf(c) ?? c.status}`,
         });
       }
     }
@@ -86,7 +98,7 @@ function renderCase(c: JunitCase): string {
     ...(c.check ? [property('check', c.check.id), property('check-status', c.check.status), property('file', checkLocation(c.check))] : []),
     ...(r.expectedFailure ? [property('expectation', r.unexpectedPass ? 'unexpected-pass' : 'expected-failure')] : []),
     ...(c.kind === 'passed' && r.outcome === 'warning' && c.check && c.check.status !== 'passed'
-      ? [property('warning', c.check.error?.split('\n')[0] ?? c.check.status)]
+      ? [property('warning', findingOf(c.check) ?? c.check.status)]
       : []),
     ...(c.check?.transcript ? [property('transcript', c.check.transcript)] : []),
   ];
@@ -101,6 +113,8 @@ function renderCase(c: JunitCase): string {
       .filter(Boolean)
       .join('\n');
     body.push(`<failure type="${x(r.level)}" message="${x(c.message)}">${xt(detail)}</failure>`);
+  } else if (c.kind === 'error') {
+    body.push(`<error type="harness" message="${x(c.message?.split('\n')[0])}">${xt(c.message)}</error>`);
   } else if (c.kind === 'skipped') {
     body.push(`<skipped message="${x(c.message)}"/>`);
   }
@@ -116,6 +130,7 @@ export function renderJunit(input: ComplianceResults): string {
     tests: list.length,
     failures: list.filter((c) => c.kind === 'failure').length,
     skipped: list.filter((c) => c.kind === 'skipped').length,
+    errors: list.filter((c) => c.kind === 'error').length,
     time: (list.reduce((sum, c) => sum + (c.check?.durationMs ?? 0), 0) / 1000).toFixed(3),
   });
   const all = count(cases);
@@ -126,21 +141,39 @@ export function renderJunit(input: ComplianceResults): string {
       property('target', results.target.name),
       property('target-url', results.target.url),
       property('profile', results.run.profile),
-      property('verdict', results.verdict.pass ? 'pass' : 'fail'),
+      property('verdict', verdictWord(results)),
       property('fail-on', results.run.failOn ?? 'must'),
     ];
     return [
-      `  <testsuite name="${x(area)}" tests="${n.tests}" failures="${n.failures}" errors="0" skipped="${n.skipped}" time="${n.time}" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
+      `  <testsuite name="${x(area)}" tests="${n.tests}" failures="${n.failures}" errors="${n.errors}" skipped="${n.skipped}" time="${n.time}" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
       `    <properties>${props.join('')}</properties>`,
       ...list.map(renderCase),
       '  </testsuite>',
     ].join('\n');
   });
+  // Errors of the run itself (not of one check): their own testsuite, one <error> each.
+  const runErrors = harnessErrors(results).filter((e) => e.requirements.length === 0);
+  if (runErrors.length)
+    suites.push(
+      [
+        `  <testsuite name="harness" tests="${runErrors.length}" failures="0" errors="${runErrors.length}" skipped="0" time="0.000" timestamp="${x(results.run.startedAt.replace(/Z$/, ''))}">`,
+        ...runErrors.map(
+          (e) =>
+            `    <testcase name="${x(e.where)}" classname="ocm.harness" time="0.000"><error type="harness" message="${x(e.message.split('\n')[0])}">${xt(e.message)}</error></testcase>`,
+        ),
+        '  </testsuite>',
+      ].join('\n'),
+    );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${x(`ocm-conformance: ${results.target.name} (profile ${results.run.profile})`)}" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="${(results.run.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="${x(`ocm-conformance: ${results.target.name} (profile ${results.run.profile})`)}" tests="${all.tests + runErrors.length}" failures="${all.failures}" errors="${all.errors + runErrors.length}" skipped="${all.skipped}" time="${(results.run.durationMs / 1000).toFixed(3)}">`,
     ...suites,
     '</testsuites>',
     '',
   ].join('\n');
+}
+
+/** pass, fail or inconclusive (harness errors: never a pass). */
+export function verdictWord(results: ComplianceResults): 'pass' | 'fail' | 'inconclusive' {
+  return results.verdict.inconclusive ? 'inconclusive' : results.verdict.pass ? 'pass' : 'fail';
 }

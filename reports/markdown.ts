@@ -4,7 +4,7 @@
  * unexpected passes, warnings and the not-run counts by reason. Long lists
  * are capped; the HTML report has everything.
  */
-import type { ComplianceResults, RequirementResult } from '../results/model.ts';
+import { harnessErrors, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 import { areasOf, formatDuration, mustRateText, verdictText } from './format.ts';
 import { redactDeep } from '../results/redact.ts';
 
@@ -39,7 +39,10 @@ export function renderMarkdown(input: ComplianceResults): string {
   const m = results.summary.must;
   const total = results.summary.byOutcome;
   const out: string[] = [];
-  out.push(`## ${v.pass ? '✅' : '❌'} OCM conformance: ${v.pass ? 'PASS' : 'FAIL'} — ${mdCell(results.target.name)}`, '');
+  const headline = v.inconclusive
+    ? '⚠️ OCM conformance: INCONCLUSIVE'
+    : `${v.pass ? '✅' : '❌'} OCM conformance: ${v.pass ? 'PASS' : 'FAIL'}`;
+  out.push(`## ${headline} — ${mdCell(results.target.name)}`, '');
   out.push(`**${mdCell(verdictText(results))}**`, '');
   const meta = [
     `target \`${results.target.url.replace(/`/g, '')}\``,
@@ -59,15 +62,30 @@ export function renderMarkdown(input: ComplianceResults): string {
     `**${mustRateText(results)}** MUST requirements passed of those judged (${m.failed} failed${m.expectedFailures ? `, ${m.expectedFailures} of them expected` : ''}, ${m.notRun} not run, ${m.notApplicable} not applicable) · ${results.summary.checks.run} checks run (${results.summary.checks.passed} passed, ${results.summary.checks.failed} failed, ${results.summary.checks.notRun} not run)`,
     '',
   );
-  out.push('| area | passed | failed | warning | n/a | not run |', '|---|---:|---:|---:|---:|---:|');
+  out.push('| area | passed | failed | warning | n/a | not run | error |', '|---|---:|---:|---:|---:|---:|---:|');
   for (const area of areasOf(results)) {
     const c = results.summary.byArea[area]!;
-    out.push(`| ${mdCell(area)} | ${c.passed} | ${c.failed} | ${c.warning} | ${c['not-applicable']} | ${c['not-run']} |`);
+    out.push(`| ${mdCell(area)} | ${c.passed} | ${c.failed} | ${c.warning} | ${c['not-applicable']} | ${c['not-run']} | ${c.error ?? 0} |`);
   }
   out.push(
-    `| **total** | **${total.passed}** | **${total.failed}** | **${total.warning}** | **${total['not-applicable']}** | **${total['not-run']}** |`,
+    `| **total** | **${total.passed}** | **${total.failed}** | **${total.warning}** | **${total['not-applicable']}** | **${total['not-run']}** | **${total.error ?? 0}** |`,
     '',
   );
+  const errors = harnessErrors(results);
+  if (errors.length) {
+    out.push(
+      `### ⚠️ Harness errors (${errors.length})`,
+      '',
+      'Errors of the conformance tool or its setup, not of the target: the run is inconclusive until they are fixed.',
+      '',
+      '| where | requirements | error |',
+      '|---|---|---|',
+    );
+    for (const e of errors.slice(0, MAX_ROWS))
+      out.push(`| ${mdCell(e.where)} | ${mdCell(e.requirements.join(', '))} | ${mdCell(e.message)} |`);
+    if (errors.length > MAX_ROWS) out.push('', `…and ${errors.length - MAX_ROWS} more (see report.html).`);
+    out.push('');
+  }
 
   const byId = new Map(results.requirements.map((r) => [r.id, r]));
   const pick = (ids: string[]) => ids.map((id) => byId.get(id)).filter((r): r is RequirementResult => r !== undefined);

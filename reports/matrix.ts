@@ -85,7 +85,7 @@ function labelsFor(inputs: MatrixInput[]): string[] {
 }
 
 function areaCell(c: OutcomeCounts | undefined, expectedFailures: number): AreaCell {
-  const z = c ?? { passed: 0, failed: 0, warning: 0, 'not-applicable': 0, 'not-run': 0 };
+  const z = c ?? { passed: 0, failed: 0, warning: 0, 'not-applicable': 0, 'not-run': 0, error: 0 };
   return {
     passed: z.passed,
     judged: z.passed + z.failed + z.warning,
@@ -161,6 +161,7 @@ export const CELL_SYMBOL = {
   warning: '⚠',
   'not-run': '·',
   'not-applicable': '–',
+  error: '!',
   absent: ' ',
 } as const;
 

@@ -9,7 +9,7 @@
  */
 import { finalizeResults, type CheckResult, type ComplianceResults, type RequirementResult } from '../results/model.ts';
 
-const RANK: Record<CheckResult['status'], number> = { failed: 4, 'timed-out': 3, passed: 2, interrupted: 1, 'not-run': 0 };
+const RANK: Record<CheckResult['status'], number> = { error: 5, failed: 4, 'timed-out': 3, passed: 2, interrupted: 1, 'not-run': 0 };
 
 export function mergeResults(parts: ComplianceResults[]): ComplianceResults {
   if (parts.length === 0) throw new Error('nothing to merge: give at least one results file');

@@ -28,6 +28,7 @@ export const STATUS_LABEL: Record<SubmissionStatus, string> = {
   'not-supported': 'not supported (capability not advertised)',
   'not-applicable': 'not applicable',
   'not-run': 'not run',
+  error: 'harness error (not judged)',
 };
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";

@@ -13,7 +13,8 @@
  *  - `not-supported`: gated by a capability or criterion the implementation
  *    does not advertise (a choice, not a fault);
  *  - `not-applicable`: outside the profile;
- *  - `not-run`: no check could run (no driver step, no check yet).
+ *  - `not-run`: no check could run (no driver step, no check yet);
+ *  - `error`: a check hit an error of the harness, not of the implementation.
  */
 import { createHash } from 'node:crypto';
 import type { ComplianceResults, RequirementResult } from '../results/model.ts';
@@ -28,6 +29,7 @@ export const SUBMISSION_STATUSES = [
   'not-supported',
   'not-applicable',
   'not-run',
+  'error',
 ] as const;
 export type SubmissionStatus = (typeof SUBMISSION_STATUSES)[number];
 

@@ -13,14 +13,20 @@
  *  - `warning`         a check failed and the requirement is a SHOULD, a MAY or informational;
  *  - `not-applicable`  the requirement is outside the profile, or gated by a
  *                      capability or criterion the target does not advertise;
- *  - `not-run`         no check could run: a driver step is missing, no
+ *  - `not-run`         no check could run: a driver step is missing, a step
+ *                      failed ("setup failed: <step>: <status> <message>"), no
  *                      automated check exists, or (in a shard) its checks ran
- *                      in another shard; each with a reason.
+ *                      in another shard; each with a reason;
+ *  - `error`           no check failed, but one threw an error of the harness
+ *                      (our code, not the target: a TypeError, a bind failure).
  * The verdict passes when no MUST failed, minus declared expected failures;
  * with the threshold `run.failOn: should` (`run --fail-on should`), a SHOULD
  * not met (a `warning` of a SHOULD requirement, not informational) fails it
  * too. A declared expected failure that passed is an "unexpected pass"
- * (reported, not failing).
+ * (reported, not failing). A run with a harness error, a suite file that
+ * failed to load, a test runner that failed for another reason than failed
+ * checks, or no requirement judged at all is INCONCLUSIVE: it never passes
+ * (exit 3).
  *
  * Outcomes, summary and verdict are a pure function of the requirements'
  * metadata, their checks and the declared expectations (`finalizeResults`),
@@ -50,8 +56,8 @@ export const RESULTS_FORMAT = 'ocm-conformance/results@1';
 /** The stable URL of the results schema (its `$id`); each results file names it in `$schema`. */
 export const RESULTS_SCHEMA_URL = 'https://ocm-conformance.github.io/schemas/results-1.json';
 
-export type Outcome = 'passed' | 'failed' | 'warning' | 'not-applicable' | 'not-run';
-export const OUTCOMES: readonly Outcome[] = ['passed', 'failed', 'warning', 'not-applicable', 'not-run'];
+export type Outcome = 'passed' | 'failed' | 'warning' | 'not-applicable' | 'not-run' | 'error';
+export const OUTCOMES: readonly Outcome[] = ['passed', 'failed', 'warning', 'not-applicable', 'not-run', 'error'];
 
 /** Which failures fail the run: a failed MUST (default), or a SHOULD not met as well. */
 export type FailOn = 'must' | 'should';
@@ -70,7 +76,16 @@ export function failsAtThreshold(
   return failOn === 'should' && requirement.outcome === 'warning' && requirement.strength === 'should' && !requirement.informational;
 }
 
-export type CheckStatus = 'passed' | 'failed' | 'not-run' | 'timed-out' | 'interrupted';
+/** `error`: the check threw an error of the harness (see suites/harness/step.ts), not an assertion. */
+export type CheckStatus = 'passed' | 'failed' | 'not-run' | 'timed-out' | 'interrupted' | 'error';
+
+/** A problem of the run itself, outside any check: a suite file that did not load (or no test found), a test runner that failed. */
+export interface RunError {
+  kind: 'load' | 'runner';
+  message: string;
+  /** file:line of a load error, when known. */
+  location?: string;
+}
 
 export interface CheckResult {
   /** Playwright's test id: stable for one check across shards and reruns of the same code. */
@@ -82,7 +97,7 @@ export interface CheckResult {
   line?: number;
   status: CheckStatus;
   durationMs: number;
-  /** First lines of the failure message (ANSI stripped). */
+  /** The failure message up to its stack trace (ANSI stripped); for status `error`, the harness error. */
   error?: string;
   /** Expected value of the failing assertion, when Playwright's message states it. */
   expected?: string;
@@ -167,6 +182,8 @@ export interface ComplianceResults {
     only?: string[];
     /** How `only` was chosen, e.g. `--preset pr`. */
     selectedBy?: string;
+    /** Problems of the run outside any check (a suite file that did not load...): the verdict is then inconclusive. */
+    errors?: RunError[];
   };
   target: {
     name: string;
@@ -194,7 +211,7 @@ export interface ComplianceResults {
     byOutcome: OutcomeCounts;
     byLevel: Record<string, OutcomeCounts>;
     byArea: Record<string, OutcomeCounts>;
-    checks: { run: number; passed: number; failed: number; notRun: number };
+    checks: { run: number; passed: number; failed: number; notRun: number; errors?: number };
     must: MustSummary;
   };
   verdict: {
@@ -204,6 +221,8 @@ export interface ComplianceResults {
     shouldFailures?: string[];
     expectedFailures: string[];
     unexpectedPasses: string[];
+    /** Why the run cannot be judged (harness errors, load errors, nothing judged); the run then does not pass. */
+    inconclusive?: string;
   };
   requirements: RequirementResult[];
   /** HTTP transcripts (secrets redacted), keyed by `CheckResult.transcript`. */
@@ -240,8 +259,10 @@ interface PwSuite {
   suites?: PwSuite[];
 }
 export interface PlaywrightReport {
-  stats?: { startTime?: string; duration?: number };
+  stats?: { startTime?: string; duration?: number; expected?: number; unexpected?: number; flaky?: number; skipped?: number };
   suites?: PwSuite[];
+  /** Errors outside any test: a spec file that failed to load, a global setup that threw. */
+  errors?: Array<{ message?: string; stack?: string; location?: { file?: string; line?: number; column?: number } }>;
 }
 
 export interface BuildOptions {
@@ -271,6 +292,8 @@ export interface BuildOptions {
   gateReason(requirement: JudgedRequirement): string | undefined;
   /** Folder that relative attachment paths are resolved against (Playwright writes absolute ones). */
   attachmentsRoot?: string;
+  /** Problems of the run the caller saw (the test runner's exit code...), on top of the report's own errors. */
+  runErrors?: RunError[];
 }
 
 /** Playwright project whose tests are conformance checks. */
@@ -356,6 +379,7 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
         const ids = [...new Set(annotations.filter((a) => a.type === 'requirement').map((a) => a.description ?? ''))];
         const notRun = annotations.find((a) => a.type === 'not-run');
+        const harnessError = annotations.find((a) => a.type === 'error');
         const notes = [...new Set(annotations.filter((a) => a.type === 'note' && a.description).map((a) => a.description!))];
         // `check()` records where it was called (suite file:line:column); Playwright only knows the harness line.
         const source = /^(.+?)(?::(\d+):\d+)?$/.exec(annotations.find((a) => a.type === 'source')?.description ?? '');
@@ -370,8 +394,9 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const attachment = result.attachments?.find((a) => a.name === 'transcript');
         const transcript = attachment ? readAttachment(attachment, root) : undefined;
         if (transcript !== undefined) transcripts[id] = transcript;
-        const status: CheckStatus =
-          result.status === 'passed'
+        const status: CheckStatus = harnessError
+          ? 'error'
+          : result.status === 'passed'
             ? 'passed'
             : result.status === 'skipped'
               ? 'not-run'
@@ -387,8 +412,12 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
           ...(source?.[2] ? { line: Number(source[2]) } : {}),
           status,
           durationMs: Math.round(result.duration),
-          ...(message ? { error: message.split('\n').slice(0, 12).join('\n').trim() } : {}),
-          ...(message ? expectedActual(message) : {}),
+          ...(harnessError?.description
+            ? { error: `harness error: ${harnessError.description}` }
+            : message
+              ? { error: messageWithoutStack(message) }
+              : {}),
+          ...(message && !harnessError ? expectedActual(message) : {}),
           ...(notRun?.description ? { reason: notRun.description } : status === 'not-run' ? { reason: 'the check was skipped' } : {}),
           ...(notes.length ? { notes } : {}),
           ...(transcript !== undefined ? { transcript: id } : {}),
@@ -404,6 +433,46 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
   };
   for (const suite of report.suites ?? []) visit(suite, undefined);
   return { byRequirement, transcripts };
+}
+
+const MESSAGE_CHARS = 4000;
+
+/** A failure message without its stack trace and source excerpt (Playwright appends both), whole otherwise. */
+export function messageWithoutStack(message: string): string {
+  const lines = message.split('\n');
+  const stack = lines.findIndex((line) => /^\s+at .+/.test(line) || /^\s*>?\s*\d+ \|/.test(line));
+  const kept = (stack === -1 ? lines : lines.slice(0, stack)).join('\n').trim();
+  return kept.length > MESSAGE_CHARS ? `${kept.slice(0, MESSAGE_CHARS)}…` : kept;
+}
+
+const VALUE_CHARS = 600;
+
+function bounded(value: string): string {
+  const flat = value.trim();
+  return flat.length > VALUE_CHARS ? `${flat.slice(0, VALUE_CHARS)}…` : flat;
+}
+
+/**
+ * The finding a failed check states, as a requirement's reason: the message
+ * its assertion was given (which names the problem), followed by what was
+ * received when that says more than the message itself (not for a bare
+ * true/false). Never cut at the first line: a multi-line message (a JSON
+ * body) is kept whole (bounded).
+ */
+export function findingOf(check: Pick<CheckResult, 'error' | 'expected' | 'actual' | 'status'>): string | undefined {
+  if (!check.error) return check.status === 'timed-out' ? 'the check timed out' : undefined;
+  let text = messageWithoutStack(check.error).replace(/^(?:Error|AssertionError): /, '');
+  // Playwright's "expect(received).toBe(expected)" block follows the custom message after a blank line.
+  const matcher = /(?:^|\n)\s*(?:\n\s*)?expect\((?:received|locator|page)\)[^\n]*(?:\n|$)/.exec(text);
+  const custom = matcher ? text.slice(0, matcher.index).trim() : '';
+  if (matcher) text = custom || text.slice(matcher.index).trim();
+  const { expected, actual } = check;
+  const trivial = (value: string | undefined) => value === undefined || /^(true|false|undefined)$/.test(value.trim());
+  if (custom && !trivial(actual) && !custom.includes(actual!.trim()))
+    return `${custom} (expected ${bounded(expected ?? '?')}, received ${bounded(actual!)})`;
+  if (!custom && matcher && (expected !== undefined || actual !== undefined))
+    return `expected ${bounded(expected ?? '?')}, received ${bounded(actual ?? '?')}`;
+  return text.length > MESSAGE_CHARS ? `${text.slice(0, MESSAGE_CHARS)}…` : text;
 }
 
 /** The outcome of one requirement from its metadata and checks. */
@@ -424,10 +493,14 @@ export function requirementOutcome(
   }
   if (checks.some((c) => c.status === 'failed' || c.status === 'timed-out')) {
     const failing =
-      checks.find((c) => (c.status === 'failed' || c.status === 'timed-out') && c.error) ?? checks.find((c) => c.status !== 'passed');
-    const reason = failing?.error?.split('\n')[0] ?? (failing?.status === 'timed-out' ? 'the check timed out' : 'a check failed');
+      checks.find((c) => (c.status === 'failed' || c.status === 'timed-out') && c.error) ??
+      checks.find((c) => c.status === 'failed' || c.status === 'timed-out');
+    const reason = (failing ? findingOf(failing) : undefined) ?? 'a check failed';
     return { outcome: requirement.strength === 'must' && !requirement.informational ? 'failed' : 'warning', reason };
   }
+  // A harness error leaves the requirement unjudged, whatever its other checks did: no pass on a partial run.
+  const errored = checks.find((c) => c.status === 'error');
+  if (errored) return { outcome: 'error', reason: errored.error ?? 'harness error' };
   if (checks.every((c) => c.status === 'not-run' || c.status === 'interrupted')) {
     return { outcome: 'not-run', reason: checks.find((c) => c.reason)?.reason ?? 'the check did not run' };
   }
@@ -491,19 +564,22 @@ export function finalizeResults(results: ComplianceResults): ComplianceResults {
       passed: checkList.filter((c) => c.status === 'passed').length,
       failed: checkList.filter((c) => c.status === 'failed' || c.status === 'timed-out').length,
       notRun: checkList.filter((c) => c.status === 'not-run' || c.status === 'interrupted').length,
+      ...(checkList.some((c) => c.status === 'error') ? { errors: checkList.filter((c) => c.status === 'error').length } : {}),
     },
     must: mustSummary(results.requirements),
   };
   const failOn = results.run.failOn ?? 'must';
   const failed = results.requirements.filter((r) => failsAtThreshold(r, failOn));
+  const inconclusive = inconclusiveReason(results, checkList);
   results.verdict = {
-    pass: failed.every((r) => declared.has(r.id)),
+    pass: failed.every((r) => declared.has(r.id)) && inconclusive === undefined,
     mustFailures: failed.filter((r) => r.outcome === 'failed' && !declared.has(r.id)).map((r) => r.id),
     ...(failOn === 'should'
       ? { shouldFailures: failed.filter((r) => r.outcome === 'warning' && !declared.has(r.id)).map((r) => r.id) }
       : {}),
     expectedFailures: failed.filter((r) => declared.has(r.id)).map((r) => r.id),
     unexpectedPasses: results.requirements.filter((r) => r.unexpectedPass).map((r) => r.id),
+    ...(inconclusive ? { inconclusive } : {}),
   };
   const cells = new Map<string, InteropCell>();
   for (const c of checkList) {
@@ -519,6 +595,42 @@ export function finalizeResults(results: ComplianceResults): ComplianceResults {
   if (cells.size) results.interop = [...cells.values()];
   else delete results.interop;
   return results;
+}
+
+/**
+ * Why the run cannot be judged, or undefined: harness errors (checks whose
+ * outcome is `error`, suite files that did not load, a test runner that
+ * failed), or no requirement judged at all (passed, failed or warning).
+ */
+function inconclusiveReason(results: ComplianceResults, checks: readonly CheckResult[]): string | undefined {
+  const errors = checks.filter((c) => c.status === 'error').length + (results.run.errors?.length ?? 0);
+  if (errors > 0) return `${errors} harness error${errors === 1 ? '' : 's'}`;
+  // A shard may hold nothing of a selection; the merged results are judged as a whole.
+  if (results.run.shard) return undefined;
+  const judged = results.requirements.some((r) => r.outcome === 'passed' || r.outcome === 'failed' || r.outcome === 'warning');
+  return judged ? undefined : 'no requirement was judged';
+}
+
+/** The errors of Playwright's report outside any test: spec files that failed to load, a global setup that threw. */
+export function reportRunErrors(report: PlaywrightReport): RunError[] {
+  // Stopping at --max-failures is Playwright's own report of failed checks, not an error of the run.
+  const errors = (report.errors ?? []).filter((e) => !/stopped early after \d+ maximum allowed failures/.test(e.message ?? ''));
+  return errors.map((e) => {
+    const location = e.location?.file
+      ? `${e.location.file.replace(/^.*?\/(suites|results|reports|cli)\//, '$1/')}${e.location.line ? `:${e.location.line}` : ''}`
+      : undefined;
+    return {
+      kind: 'load' as const,
+      message: messageWithoutStack(stripAnsi(e.message ?? e.stack ?? 'an error outside any check')),
+      ...(location ? { location } : {}),
+    };
+  });
+}
+
+/** The process exit code for a run's results: 0 pass, 1 a MUST failed, 3 inconclusive (never a pass). */
+export function resultsExitCode(results: ComplianceResults): 0 | 1 | 3 {
+  if (results.verdict.inconclusive) return 3;
+  return results.verdict.pass ? 0 : 1;
 }
 
 export function buildComplianceResults(report: PlaywrightReport, options: BuildOptions): ComplianceResults {
@@ -547,6 +659,7 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
   }
   const started = report.stats?.startTime ?? new Date().toISOString();
   const discovery = options.target.discovery;
+  const runErrors = [...reportRunErrors(report), ...(options.runErrors ?? [])];
   const results: ComplianceResults = {
     format: RESULTS_FORMAT,
     tool: { name: 'ocm-conformance', version: options.toolVersion },
@@ -560,6 +673,7 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
       ...(options.shard ? { shard: options.shard } : {}),
       ...(options.grep ? { grep: options.grep } : {}),
       ...(options.selection ? { only: options.selection.only, selectedBy: options.selection.selectedBy } : {}),
+      ...(runErrors.length ? { errors: runErrors } : {}),
     },
     target: {
       name: options.target.name,
@@ -588,10 +702,10 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
 /** The closing table: per area passed, failed, warnings, not applicable, not run; then each failed MUST. */
 export function closingTable(results: ComplianceResults): string {
   const rows = Object.entries(results.summary.byArea).sort(([a], [b]) => a.localeCompare(b));
-  const header = ['area', 'passed', 'failed', 'warning', 'n/a', 'not run'];
-  const body = rows.map(([area, c]) => [area, c.passed, c.failed, c.warning, c['not-applicable'], c['not-run']].map(String));
+  const header = ['area', 'passed', 'failed', 'warning', 'n/a', 'not run', 'error'];
+  const body = rows.map(([area, c]) => [area, c.passed, c.failed, c.warning, c['not-applicable'], c['not-run'], c.error ?? 0].map(String));
   const total = results.summary.byOutcome;
-  body.push(['TOTAL', total.passed, total.failed, total.warning, total['not-applicable'], total['not-run']].map(String));
+  body.push(['TOTAL', total.passed, total.failed, total.warning, total['not-applicable'], total['not-run'], total.error ?? 0].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
@@ -606,5 +720,34 @@ export function closingTable(results: ComplianceResults): string {
     for (const r of failedShould) out.push(`  ${r.id}${r.expectedFailure ? ' (expected)' : ''}  ${r.summary}\n      ${r.reason ?? ''}`);
   }
   for (const id of results.verdict.unexpectedPasses) out.push(`  unexpected pass: ${id} (declared as an expected failure)`);
+  const errors = harnessErrors(results);
+  if (errors.length) {
+    out.push('', "Harness errors (ours, not the target's; the run is inconclusive):");
+    for (const e of errors) out.push(`  ${e.where}\n      ${e.message.replace(/\n/g, '\n      ')}`);
+  }
   return out.join('\n');
+}
+
+/** Every harness error of a run, for the reports' own section: errors of the run, then checks whose status is `error`. */
+export function harnessErrors(results: ComplianceResults): Array<{ where: string; message: string; requirements: string[] }> {
+  const out: Array<{ where: string; message: string; requirements: string[] }> = [];
+  for (const e of results.run.errors ?? [])
+    out.push({
+      where: e.kind === 'runner' ? 'test runner' : e.location ? `suite file did not load: ${e.location}` : 'outside any check',
+      message: e.message,
+      requirements: [],
+    });
+  const seen = new Map<string, { where: string; message: string; requirements: string[] }>();
+  for (const r of results.requirements)
+    for (const c of r.checks) {
+      if (c.status !== 'error') continue;
+      const entry = seen.get(c.id) ?? {
+        where: `${c.title} (${c.line ? `${c.file}:${c.line}` : c.file})`,
+        message: c.error ?? 'harness error',
+        requirements: [],
+      };
+      entry.requirements.push(r.id);
+      seen.set(c.id, entry);
+    }
+  return [...out, ...seen.values()];
 }

@@ -231,3 +231,14 @@ export function sampleResults(options: { profile?: 'main' | '1.1' } = {}): Sampl
   });
   return { results, ids, report };
 }
+
+/** The real catalogue and its selection for `profile`, for report tests that build results of their own. */
+export function sampleCatalogue(profile: 'main' | '1.1' = 'main'): {
+  catalogue: ReturnType<typeof loadCatalogue>;
+  selectedList: Requirement[];
+  selected: Map<string, Requirement>;
+} {
+  const catalogue = loadCatalogue();
+  const selectedList = selectRequirements(catalogue, { profile });
+  return { catalogue, selectedList, selected: new Map(selectedList.map((r) => [r.id, r] as const)) };
+}

@@ -323,9 +323,11 @@ async function main(): Promise<number> {
       ...(full ? {} : { grep: grepFor(ids), workers: options.workers }),
     });
     const verdict = run.results
-      ? run.results.verdict.pass
-        ? 'no MUST requirement failed'
-        : `MUST requirements failed: ${run.results.verdict.mustFailures.join(', ')}`
+      ? run.results.verdict.inconclusive
+        ? `INCONCLUSIVE: ${run.results.verdict.inconclusive}`
+        : run.results.verdict.pass
+          ? 'no MUST requirement failed'
+          : `MUST requirements failed: ${run.results.verdict.mustFailures.join(', ')}`
       : `CRASHED: ${run.error}`;
     console.log(`baseline (${variant.key}${full ? ', every suite' : ''}): ${verdict} (${(run.durationMs / 1000).toFixed(1)} s)`);
     return { variant, run };

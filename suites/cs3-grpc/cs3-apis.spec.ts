@@ -26,6 +26,7 @@ import type { TargetUser } from '../harness/target.ts';
 import { getRegistry } from '../../openapi/registry.ts';
 import { authProviderApi, callUnary, CS3_SERVICES, inviteApi, ocmApi, ocmCoreApi, providerApi } from './cs3-protos.ts';
 import type { TestInfo } from '@playwright/test';
+import { StepFailed, stepRequest } from '../harness/step.ts';
 
 type Any = Record<string, any>;
 type ServiceKey = keyof typeof CS3_SERVICES;
@@ -326,7 +327,11 @@ async function resourceIdOf(cs3: Cs3Session, ocm: Transcript, target: TargetHand
   const shares: Any[] = Array.isArray(listed.shares) ? listed.shares : [];
   const share = shares.find((s) => shareIdOf(s) === id) ?? shares.find((s) => s.grantee?.user_id?.opaque_id === user.id);
   if (!share?.resource_id)
-    throw new Error(`setup: the share of ${path} the driver made (id ${id}) is not in ListOCMShares, so its ResourceId cannot be learnt`);
+    throw new StepFailed(
+      ['learn the ResourceId of a share'],
+      undefined,
+      `the share of ${path} the driver made (id ${id}) is not in ListOCMShares`,
+    );
   resourceIds.set(key, share.resource_id);
   return structuredClone(share.resource_id);
 }
@@ -399,8 +404,11 @@ async function peerSendsShare(
 ): Promise<{ share: PeerShare; name: string }> {
   const share = peer.createShare('/welcome.txt');
   const name = `cs3-${randomBytes(4).toString('hex')}.txt`;
-  const answer = await peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), owner, { name }));
-  expect(answer.status, `setup: the target took the peer's share: ${answer.status} ${answer.text.slice(0, 300)}`).toBe(201);
+  await stepRequest(
+    'the peer shares a file with the target user',
+    () => peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), owner, { name })),
+    201,
+  );
   return { share, name };
 }
 

@@ -12,6 +12,7 @@
  */
 import type { HttpTriggerAction, TargetConfig, TargetUser, DriverAction } from './target.ts';
 import { DRIVER_ACTIONS } from './target.ts';
+import { StepFailed } from './step.ts';
 
 export class DriverUnsupported extends Error {
   constructor(
@@ -23,13 +24,14 @@ export class DriverUnsupported extends Error {
   }
 }
 
-export class DriverStepFailed extends Error {
+/** A driver action the target did not do: a failed step (the check is not run), never a target failure by itself. */
+export class DriverStepFailed extends StepFailed {
   constructor(
     readonly action: DriverAction,
-    readonly status: number,
+    status: number | string,
     detail: string,
   ) {
-    super(`driver step ${action} failed with ${status}: ${detail}`);
+    super([`driver ${action}`], status, detail.replace(/\s+/g, ' ').trim());
     this.name = 'DriverStepFailed';
   }
 }
@@ -71,9 +73,22 @@ interface HttpAnswer {
   bytes: Buffer;
 }
 
-async function http(url: string, init: { method: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<HttpAnswer> {
-  const response = await fetch(url, { ...init, body: toBody(init.body), redirect: 'manual', signal: AbortSignal.timeout(20_000) });
-  const bytes = Buffer.from(await response.arrayBuffer());
+async function http(
+  action: DriverAction,
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<HttpAnswer> {
+  let bytes: Buffer;
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, body: toBody(init.body), redirect: 'manual', signal: AbortSignal.timeout(20_000) });
+    bytes = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    // The target did not answer the driver: the step failed (a bad URL in the config is our error, not a step's).
+    if (error instanceof TypeError && !/^fetch failed/.test(error.message)) throw error;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new DriverStepFailed(action, 'network error', `${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+  }
   const text = bytes.toString('utf8');
   let json: unknown;
   try {
@@ -110,7 +125,7 @@ export class OcsScienceMeshDriver implements Driver {
   }
 
   private async ocsCall(action: DriverAction, user: TargetUser, method: string, path: string, form?: Record<string, string>): Promise<any> {
-    const answer = await http(`${this.ocs}${path}${path.includes('?') ? '&' : '?'}format=json`, {
+    const answer = await http(action, `${this.ocs}${path}${path.includes('?') ? '&' : '?'}format=json`, {
       method,
       headers: {
         authorization: basic(user),
@@ -128,7 +143,7 @@ export class OcsScienceMeshDriver implements Driver {
 
   async generateInvite(user: TargetUser, options: { expiresInSeconds?: number } = {}): Promise<{ token: string; expiration?: number }> {
     const body = options.expiresInSeconds ? { expiresIn: options.expiresInSeconds } : {};
-    const answer = await http(`${this.mesh}/generate-invite`, {
+    const answer = await http('generateInvite', `${this.mesh}/generate-invite`, {
       method: 'POST',
       headers: { authorization: basic(user), 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -140,7 +155,7 @@ export class OcsScienceMeshDriver implements Driver {
   }
 
   async acceptInvite(user: TargetUser, invite: { token: string; providerDomain: string }): Promise<void> {
-    const answer = await http(`${this.mesh}/accept-invite`, {
+    const answer = await http('acceptInvite', `${this.mesh}/accept-invite`, {
       method: 'POST',
       headers: { authorization: basic(user), 'content-type': 'application/json' },
       body: JSON.stringify(invite),
@@ -149,7 +164,10 @@ export class OcsScienceMeshDriver implements Driver {
   }
 
   async listContacts(user: TargetUser): Promise<RemoteUserRef[]> {
-    const answer = await http(`${this.mesh}/find-accepted-users`, { method: 'GET', headers: { authorization: basic(user) } });
+    const answer = await http('listContacts', `${this.mesh}/find-accepted-users`, {
+      method: 'GET',
+      headers: { authorization: basic(user) },
+    });
     if (answer.status !== 200 || !Array.isArray(answer.json))
       throw new DriverStepFailed('listContacts', answer.status, answer.text.slice(0, 200));
     return (answer.json as Array<{ user_id: string; idp: string }>).map((c) => ({
@@ -200,13 +218,16 @@ export class OcsScienceMeshDriver implements Driver {
 
   async readReceived(user: TargetUser, id: string, relativePath = ''): Promise<{ status: number; bytes: Buffer }> {
     if (!this.receivedDav) throw new DriverUnsupported('readReceived', this.kind);
-    const answer = await http(this.receivedUrl(id, relativePath), { method: 'GET', headers: { authorization: basic(user) } });
+    const answer = await http('readReceived', this.receivedUrl(id, relativePath), {
+      method: 'GET',
+      headers: { authorization: basic(user) },
+    });
     return { status: answer.status, bytes: answer.bytes };
   }
 
   async writeReceived(user: TargetUser, id: string, relativePath: string, content: Buffer): Promise<{ status: number }> {
     if (!this.receivedDav) throw new DriverUnsupported('readReceived', this.kind);
-    const answer = await http(this.receivedUrl(id, relativePath), {
+    const answer = await http('readReceived', this.receivedUrl(id, relativePath), {
       method: 'PUT',
       headers: { authorization: basic(user), 'content-type': 'application/octet-stream' },
       body: content,
@@ -255,7 +276,7 @@ export class HttpTriggerDriver implements Driver {
     if (!spec) throw new DriverUnsupported(action, this.kind);
     const all = { username: user.username, userId: user.id, password: user.password, ...values };
     const body = spec.json === undefined ? undefined : JSON.stringify(fillJson(spec.json, all));
-    const answer = await http(fill(spec.url, all, true), {
+    const answer = await http(action, fill(spec.url, all, true), {
       method: spec.method ?? (body ? 'POST' : 'GET'),
       headers: {
         ...(body ? { 'content-type': 'application/json' } : {}),

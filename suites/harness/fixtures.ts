@@ -11,8 +11,11 @@
  * `check(ids, title, body)` defines one check: only when one of its
  * requirements applies to the run (profile, capabilities), with the IDs in
  * front of the title, the level as a tag and IDs and spec anchors as
- * annotations. A step the target's driver cannot do ends the check as
- * not run (a skip with a `not-run` annotation), never as passed.
+ * annotations. A step the target's driver cannot do, or a step that failed
+ * (`StepFailed`, see step.ts), ends the check as not run (a skip with a
+ * `not-run` annotation), never as passed or failed. An error of our own code
+ * (see `isHarnessError`) is recorded as an `error` annotation: the results
+ * report it as a harness error, never as the target's failure.
  */
 import { resolveDiscoveryUrl, type DiscoveryUrlField } from './discovery-urls.ts';
 import { test as base, expect, type TestInfo } from '@playwright/test';
@@ -23,6 +26,7 @@ import { suiteContext, notApplicableReason, recordGate, runDir, type SuiteContex
 import { cavageEra } from './cavage.ts';
 import { selectionFromEnv } from './selection.ts';
 import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
+import { isHarnessError, StepFailed } from './step.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
@@ -51,6 +55,10 @@ interface WorkerFixtures {
   peerSetup: PeerPairSetup;
 }
 
+/**
+ * The simulated peers could not start (an address in use...): our failure,
+ * so each test that needs them records a harness error and stops.
+ */
 interface TestFixtures {
   peers: [PeerSimulator, PeerSimulator];
   peer: PeerSimulator;
@@ -87,9 +95,10 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   ],
   peers: async ({ peerSetup }, use, testInfo) => {
     if ('failure' in peerSetup) {
-      testInfo.annotations.push({ type: 'not-run', description: peerSetup.failure });
-      testInfo.skip(true, `not run: ${peerSetup.failure}`);
-      return;
+      // Ours, not the target's: a harness error (the run is inconclusive), never a failed or passed requirement.
+      const message = `the simulated peers could not start: ${peerSetup.failure.replace(/^setup failed: /, '')}`;
+      testInfo.annotations.push({ type: 'error', description: message });
+      throw new Error(message);
     }
     await use(peerSetup.peers);
   },
@@ -156,7 +165,7 @@ export function requirementDetails(ids: string[]): CheckDetails {
   const annotation: CheckDetails['annotation'] = [];
   for (const id of ids) {
     const requirement = context.selected.get(id) ?? context.catalogue.byId.get(id);
-    if (!requirement) throw new Error(`check names unknown requirement ${id}`);
+    if (!requirement) throw new UnknownRequirement(id, callerLocation());
     tags.add(`@${requirement.strength}`);
     tags.add(`@${requirement.area}`);
     annotation.push({ type: 'requirement', description: id });
@@ -164,6 +173,17 @@ export function requirementDetails(ids: string[]): CheckDetails {
     annotation.push({ type: 'spec', description: `${id} ${requirement.section}` });
   }
   return { tag: [...tags], annotation };
+}
+
+/** A check names a requirement ID the catalogue does not have: the suite file fails to load, naming the file and the ID. */
+export class UnknownRequirement extends Error {
+  constructor(
+    readonly id: string,
+    readonly source: string | undefined,
+  ) {
+    super(`${source ?? 'a suite file'} names requirement ${id}, which is not in the catalogue (fixtures/requirements.yaml)`);
+    this.name = 'UnknownRequirement';
+  }
 }
 
 export interface CheckFixtures {
@@ -189,6 +209,9 @@ export interface CheckOptions {
  * The body may throw `DriverUnsupported`: the check is then not run.
  */
 export function check(ids: string[], title: string, body: CheckBody, options: CheckOptions = {}): void {
+  // Every ID must be in the catalogue, whatever this run selects: a typo fails the file at load, never silently.
+  const catalogue = suiteContext().catalogue.byId;
+  for (const id of ids) if (!catalogue.has(id)) throw new UnknownRequirement(id, callerLocation());
   // `run --only/--preset`: the other requirements' checks are not defined at all.
   const only = selectionFromEnv();
   const applicable = ids.filter((id) => (!only || only.has(id)) && notApplicableReason(id) === undefined);
@@ -207,13 +230,28 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
     try {
       await body({ target, peer, peer2, ocm }, testInfo);
     } catch (error) {
-      if (error instanceof DriverUnsupported) {
+      if (error instanceof DriverUnsupported || error instanceof StepFailed) {
         testInfo.annotations.push({ type: 'not-run', description: error.message });
         test.skip(true, `not run: ${error.message}`);
       }
+      // Ours, not the target's: the results say `error` (the stack stays in Playwright's output).
+      if (isHarnessError(error)) testInfo.annotations.push({ type: 'error', description: harnessErrorText(error) });
       throw error;
     }
   });
+}
+
+/** A harness error in one line: its class, message and the first frame of ours (where to look). */
+function harnessErrorText(error: unknown): string {
+  const e = error as Error;
+  const frame = e?.stack
+    ?.split('\n')
+    .find((line) => /^\s+at /.test(line) && !line.includes('node_modules') && !line.includes('node:'))
+    ?.trim()
+    .replace(/^at /, '')
+    .replace(/^.*?\((.*)\)$/, '$1')
+    .replace(/^(?:file:\/\/)?.*?\/((?:suites|results|reports|cli|certs)\/)/, '$1');
+  return `${e?.name ?? 'Error'}: ${String(e?.message ?? error).split('\n')[0]}${frame ? ` (at ${frame})` : ''}`;
 }
 
 /** Ends the current check as not run, with a reason (a missing driver step, a missing target user...). */

@@ -4,7 +4,7 @@
  * `http-sig`), build newest-draft share payloads, and become a contact of a
  * target user through the invite flow.
  */
-import { expect } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { discoveryUrl, notRun, type TargetHandle } from './fixtures.ts';
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from './peer-simulator.ts';
 import { redactHeaders, redactText, type Answer, type Transcript } from '../../results/transcript.ts';
@@ -12,6 +12,7 @@ import type { TargetUser } from './target.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { advertises } from './context.ts';
+import { step, stepRequest, StepFailed } from './step.ts';
 
 export interface PostOptions {
   /** Sign even/never, regardless of what the target advertises. */
@@ -98,16 +99,20 @@ export async function becomeContact(
   targetUser = target.user,
 ): Promise<boolean> {
   if (!target.driver.supports('generateInvite')) return false;
-  const { token } = await target.driver.generateInvite(targetUser);
-  const answer = await peerPost(ocm, target, peer, '/invite-accepted', {
-    recipientProvider: peer.domain,
-    token,
-    userID: peerUser.id,
-    email: peerUser.email,
-    name: peerUser.name,
-  });
-  // A step, not the assertion under test: its failure means the check could not run (INV-4/INV-12 judge it on their own).
-  if (answer.status !== 200) notRun(`setup failed: become a contact (invite acceptance): ${answer.status} ${answer.text.slice(0, 200)}`);
+  // Steps, not the assertion under test: their failure means the check could not run (INV-4/INV-12 judge them on their own).
+  const { token } = await step('become a contact (generate an invite)', () => target.driver.generateInvite(targetUser));
+  await stepRequest(
+    'become a contact (invite acceptance)',
+    () =>
+      peerPost(ocm, target, peer, '/invite-accepted', {
+        recipientProvider: peer.domain,
+        token,
+        userID: peerUser.id,
+        email: peerUser.email,
+        name: peerUser.name,
+      }),
+    200,
+  );
   return true;
 }
 
@@ -146,19 +151,51 @@ export async function shareFromTarget(
   options: { path: string; role?: 'viewer' | 'editor'; user?: TargetUser },
 ): Promise<TargetShare> {
   const from = peer.requests.length;
-  const { id } = await target.driver.shareWith(options.user ?? target.user, {
-    path: options.path,
-    recipient: { userId: peerUser.id, domain: peer.domain },
-    role: options.role ?? 'viewer',
-  });
-  const request = await eventually(async () => peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/shares')));
+  const { id, failed } = await stepEvenIfSent(`the target shares ${options.path}`, () =>
+    target.driver.shareWith(options.user ?? target.user, {
+      path: options.path,
+      recipient: { userId: peerUser.id, domain: peer.domain },
+      role: options.role ?? 'viewer',
+    }),
+  );
+  const request = await eventually(
+    async () => peer.requests.slice(from).find((r) => r.method === 'POST' && r.path.endsWith('/shares')),
+    failed ? 1000 : 5000,
+  );
+  // The driver failed and nothing was sent: a step failure. Sent anyway (the peer refused it, say): what was sent is judged.
+  if (failed && !request) throw failed;
+  if (failed) sentDespiteFailedStep(failed);
+  // The driver said the target shared: a share that never reaches the peer is the target's failure, not a step's.
   if (!request)
     throw new Error(
       `no POST /shares reached ${peer.name} within 5 s after the driver shared ${options.path} with ${peer.address(peerUser.id)}`,
     );
   if (!request.body || typeof request.body !== 'object')
     throw new Error(`the POST /shares that reached ${peer.name} has no JSON object body`);
-  return { id, request, body: request.body as Record<string, any> };
+  return { id: id ?? '', request, body: request.body as Record<string, any> };
+}
+
+/**
+ * A driver step whose effect the check judges on the peer's side (what the
+ * target sent): a driver error is kept, not thrown, so that the caller can
+ * look whether the target sent something anyway (the peer's refusal makes
+ * a target's own action fail). The caller throws it when nothing was sent.
+ */
+export async function stepEvenIfSent<T extends object>(
+  name: string,
+  body: () => Promise<T>,
+): Promise<(T & { failed?: undefined }) | (Partial<T> & { failed: StepFailed })> {
+  try {
+    return await step(name, body);
+  } catch (error) {
+    if (!(error instanceof StepFailed)) throw error;
+    return { failed: error } as Partial<T> & { failed: StepFailed };
+  }
+}
+
+/** Notes on the check that its driver step failed after the target had sent what the check judges. */
+export function sentDespiteFailedStep(failed: StepFailed): void {
+  test.info().annotations.push({ type: 'note', description: `the target sent it, though its driver step then failed (${failed.message})` });
 }
 
 /**

@@ -14,6 +14,7 @@ import type { TargetHandle } from '../harness/fixtures.ts';
 import type { PeerInvite, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import { registerSecret, type Answer, type Transcript } from '../../results/transcript.ts';
 import { getRegistry } from '../../openapi/registry.ts';
+import { sentDespiteFailedStep, stepEvenIfSent } from '../harness/ocm-actions.ts';
 import { isFqdnWithPort } from '../../openapi/formats.ts';
 
 const registry = getRegistry();
@@ -31,11 +32,17 @@ async function targetAcceptsInvite(target: TargetHandle, peer: PeerSimulator, us
   needDriver(target, 'acceptInvite');
   const invite = peer.createInvite(user);
   const from = peer.requests.length;
-  await target.driver.acceptInvite(target.user, { token: invite.token, providerDomain: peer.domain });
+  // The peer may refuse a faulty acceptance, and the target's accept then fails: what it sent is still judged.
+  const { failed } = await stepEvenIfSent('the target user accepts the invite', async () => {
+    await target.driver.acceptInvite(target.user, { token: invite.token, providerDomain: peer.domain });
+    return {};
+  });
   const requests = peer.requests.slice(from);
   const post =
     requests.find((r) => r.method === 'POST' && r.path.endsWith('/invite-accepted')) ??
-    (await peer.waitFor('/invite-accepted', 'POST', 5000));
+    (await peer.waitFor('/invite-accepted', 'POST', failed ? 1000 : 5000));
+  if (failed && !post) throw failed;
+  if (failed) sentDespiteFailedStep(failed);
   if (!post)
     throw new Error(
       `the driver accepted the invite but no POST …/invite-accepted reached ${peer.name}; it received: ${requests.map((r) => `${r.method} ${r.path}`).join(', ') || 'nothing'}`,

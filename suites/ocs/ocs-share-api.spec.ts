@@ -20,6 +20,7 @@ import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../har
 import type { TargetUser } from '../harness/target.ts';
 import { registerSecret, type Answer, type Transcript } from '../../results/transcript.ts';
 import { getRegistry } from '../../openapi/registry.ts';
+import { StepFailed, stepRequest } from '../harness/step.ts';
 
 const registry = getRegistry();
 
@@ -143,8 +144,11 @@ async function peerSendsShare(
 ): Promise<{ share: PeerShare; name: string }> {
   const share = peer.createShare('/welcome.txt');
   const name = `ocs-${randomBytes(4).toString('hex')}.txt`;
-  const answer = await peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), owner, { name }));
-  expect(answer.status, `setup: the target took the peer's share: ${show(answer)}`).toBe(201);
+  await stepRequest(
+    'the peer shares a file with the target user',
+    () => peerPost(ocm, target, peer, '/shares', sharePayload(peer, share, targetAddress(target), owner, { name })),
+    201,
+  );
   return { share, name };
 }
 
@@ -316,7 +320,7 @@ check(
     const pending = await pendingShare(ocm, target, peer);
     const declined = await pendingShare(ocm, target, peer);
     const decline = await ocs(ocm, target, 2, 'DELETE', `/shares/pending/${encodeURIComponent(declined.id)}`);
-    expect(metaOf(decline)?.status, `setup: declining ${declined.id}: ${show(decline)}`).toBe('ok');
+    if (metaOf(decline)?.status !== 'ok') throw new StepFailed([`decline share ${declined.id}`], decline.status, show(decline));
     for (const version of [2, 1] as Version[]) {
       const { answer, shares } = await receivedList(ocm, target, version);
       const a = findReceived(shares, pending.share, pending.name);

@@ -12,6 +12,7 @@
 import { check, expect, needDriver, notRun, type TargetHandle } from '../harness/fixtures.ts';
 import { advertises, suiteContext } from '../harness/context.ts';
 import { DriverStepFailed } from '../harness/drivers.ts';
+import { StepFailed } from '../harness/step.ts';
 import { becomeContact, isAbsoluteUri, shareFromTarget, sharedResourceUrl, type TargetShare } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
 import type { Transcript } from '../../results/transcript.ts';
@@ -203,7 +204,7 @@ check(
       providerIds.push((await shareFromTarget(target, peer, first, { path: resource })).body.providerId);
     } catch (error) {
       // A target may refuse to share one resource twice with one person; then only different recipients are compared.
-      if (!(error instanceof DriverStepFailed)) throw error;
+      if (!(error instanceof StepFailed)) throw error;
       testInfo.annotations.push({ type: 'note', description: `the target refused a second share to the same recipient: ${error.message}` });
     }
     providerIds.push((await shareFromTarget(target, peer, second, { path: resource })).body.providerId);

@@ -33,14 +33,17 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { check, expect, needDriver, notRun, test, type CheckFixtures } from '../harness/fixtures.ts';
 import { advertises, suiteContext } from '../harness/context.ts';
-import { DriverStepFailed, DriverUnsupported, type ReceivedShareView } from '../harness/drivers.ts';
+import { DriverUnsupported, type ReceivedShareView } from '../harness/drivers.ts';
+import { StepFailed } from '../harness/step.ts';
 import {
   becomeContact,
   eventually,
   peerPost,
   rawPathRequest,
   requestToken,
+  sentDespiteFailedStep,
   sharePayload,
+  stepEvenIfSent,
   targetAddress,
   tokenRequestFields,
 } from '../harness/ocm-actions.ts';
@@ -148,7 +151,7 @@ async function produce(testInfo: import('@playwright/test').TestInfo, kind: stri
     await step();
     return true;
   } catch (error) {
-    if (!(error instanceof DriverUnsupported) && !(error instanceof DriverStepFailed) && !(error instanceof NotProduced)) throw error;
+    if (!(error instanceof DriverUnsupported) && !(error instanceof StepFailed) && !(error instanceof NotProduced)) throw error;
     testInfo.annotations.push({ type: 'note', description: `${kind} not examined: ${(error as Error).message}` });
     return false;
   }
@@ -215,15 +218,24 @@ async function targetTraffic(fixtures: Fixtures, testInfo: import('@playwright/t
 
   // The target's user shares with the peer's user (mandatory), then unshares: POST /shares, POST /notifications.
   const mark = peer.requests.length;
-  const { id } = await target.driver.shareWith(target.user, {
-    path: target.context.target.resources.file,
-    recipient: { userId: peerUser.id, domain: peer.domain },
-    role: 'viewer',
-  });
-  const share = await eventually(async () => peer.requests.slice(mark).find((r) => r.method === 'POST' && r.path.endsWith('/shares')));
+  // The peer may refuse what the target sends (a bad signature), and the target's share then fails: what was sent is judged.
+  const { id, failed } = await stepEvenIfSent('the target shares with the peer', () =>
+    target.driver.shareWith(target.user, {
+      path: target.context.target.resources.file,
+      recipient: { userId: peerUser.id, domain: peer.domain },
+      role: 'viewer',
+    }),
+  );
+  const share = await eventually(
+    async () => peer.requests.slice(mark).find((r) => r.method === 'POST' && r.path.endsWith('/shares')),
+    failed ? 1000 : 5000,
+  );
+  if (failed && !share) throw failed;
+  if (failed) sentDespiteFailedStep(failed);
   expect(share, `a POST /shares reached ${peer.name} after the driver shared ${target.context.target.resources.file}`).toBeTruthy();
   await produce(testInfo, 'SHARE_UNSHARED notification', async () => {
     const before = peer.requests.length;
+    if (id === undefined) throw new NotProduced('the driver reported no share id to unshare');
     await target.driver.unshare(target.user, id);
     await arrival(peer, before, '/notifications', 'SHARE_UNSHARED notification', (r) => r.body?.notificationType === 'SHARE_UNSHARED');
   });
@@ -518,7 +530,7 @@ async function positiveControl(fixtures: Fixtures, signer?: Signer): Promise<voi
   try {
     listed = await eventually(() => listedShare(fixtures, offer), 3000, 100);
   } catch (error) {
-    if (!(error instanceof DriverStepFailed)) throw error;
+    if (!(error instanceof StepFailed)) throw error;
     notRun(`setup failed: list received shares (the positive control): ${error.message}`);
   }
   if (!listed)
