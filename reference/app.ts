@@ -11,6 +11,7 @@ import formbody from '@fastify/formbody';
 import pino from 'pino';
 import { getRegistry, type SchemaRegistry } from '../openapi/registry.ts';
 import { providerDomain, type ReferenceConfig } from './base/config.ts';
+import { faults } from './base/faults.ts';
 import { buildDiscovery, OCM_PREFIX, type DiscoveryDocument } from './core/discovery.ts';
 import { InviteService } from './core/invites.ts';
 import { NotificationService } from './core/notifications.ts';
@@ -206,6 +207,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     ...serverLimits(config),
   });
   lingerOnClose(app.server);
+  if (faults.has('target-stops-answering')) stopAnsweringOnShare(app, 3);
   app.decorateRequest('localUser', undefined);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await app.register(openapiValidation, { registry: core.registry });
@@ -271,4 +273,24 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     await core.stores.close();
   });
   return { app, core };
+}
+
+/**
+ * The `target-stops-answering` fault: on the `nth` POST /ocm/shares the
+ * instance behaves as a server that crashed on that request. It stops
+ * listening (new connections are refused), cuts every open connection, and
+ * leaves the request unanswered; the process itself lives on (the embedded
+ * pair shares it with the harness). A later close() of the instance still works.
+ */
+function stopAnsweringOnShare(app: FastifyInstance, nth: number): void {
+  let seen = 0;
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== `${OCM_PREFIX}/shares`) return done();
+    seen++;
+    if (seen < nth) return done();
+    app.log.warn({ fault: 'target-stops-answering', seen }, 'the instance stops answering');
+    app.server.close();
+    app.server.closeAllConnections();
+    request.raw.socket.destroy();
+  });
 }

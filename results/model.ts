@@ -244,6 +244,18 @@ export interface BuildOptions {
 /** Playwright project whose tests are conformance checks. */
 export const CONFORMANCE_PROJECT = 'conformance';
 
+/**
+ * Target liveness (suites/harness/liveness.ts, decisions/0015): a check during
+ * which the target stopped answering carries `target-stopped` (the sentence
+ * filed as a failure of LIVENESS_REQUIREMENT); a check skipped or overlapped
+ * by the outage carries `target-down` (its not-run reason); `target-back` says
+ * the target answers again. Such a check is never passed nor failed.
+ */
+export const TARGET_STOPPED_ANNOTATION = 'target-stopped';
+export const TARGET_DOWN_ANNOTATION = 'target-down';
+export const TARGET_BACK_ANNOTATION = 'target-back';
+export const LIVENESS_REQUIREMENT = 'ROB-10';
+
 export function emptyCounts(): OutcomeCounts {
   return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
 }
@@ -338,8 +350,16 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const attachment = result.attachments?.find((a) => a.name === 'transcript');
         const transcript = attachment ? readAttachment(attachment, root) : undefined;
         if (transcript !== undefined) transcripts[id] = transcript;
-        const status: CheckStatus =
-          result.status === 'passed'
+        const stopped = [
+          ...new Set(annotations.filter((a) => a.type === TARGET_STOPPED_ANNOTATION && a.description).map((a) => a.description!)),
+        ];
+        const down = annotations.find((a) => a.type === TARGET_DOWN_ANNOTATION)?.description;
+        const outage = stopped.length > 0 ? 'the target stopped answering during this check' : down;
+        for (const back of annotations.filter((a) => a.type === TARGET_BACK_ANNOTATION && a.description))
+          if (!notes.includes(back.description!)) notes.push(back.description!);
+        const status: CheckStatus = outage
+          ? 'not-run'
+          : result.status === 'passed'
             ? 'passed'
             : result.status === 'skipped'
               ? 'not-run'
@@ -355,9 +375,15 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
           ...(source?.[2] ? { line: Number(source[2]) } : {}),
           status,
           durationMs: Math.round(result.duration),
-          ...(message ? { error: message.split('\n').slice(0, 12).join('\n').trim() } : {}),
-          ...(message ? expectedActual(message) : {}),
-          ...(notRun?.description ? { reason: notRun.description } : status === 'not-run' ? { reason: 'the check was skipped' } : {}),
+          ...(message && !outage ? { error: message.split('\n').slice(0, 12).join('\n').trim() } : {}),
+          ...(message && !outage ? expectedActual(message) : {}),
+          ...(outage
+            ? { reason: outage }
+            : notRun?.description
+              ? { reason: notRun.description }
+              : status === 'not-run'
+                ? { reason: 'the check was skipped' }
+                : {}),
           ...(notes.length ? { notes } : {}),
           ...(transcript !== undefined ? { transcript: id } : {}),
           ...(interop ? { interop: { sender: party(interop[1]!), receiver: party(interop[2]!) } } : {}),
@@ -366,6 +392,21 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
           const list = byRequirement.get(requirementId) ?? [];
           list.push(check);
           byRequirement.set(requirementId, list);
+        }
+        // The target stopped answering during this check: that is the liveness requirement's failure, not this check's.
+        for (const [i, sentence] of stopped.entries()) {
+          const list = byRequirement.get(LIVENESS_REQUIREMENT) ?? [];
+          list.push({
+            id: `${id}-stopped-${i + 1}`,
+            title: `${LIVENESS_REQUIREMENT} the target keeps answering (watched during: ${spec.title})`,
+            file: check.file,
+            ...(check.line ? { line: check.line } : {}),
+            status: 'failed',
+            durationMs: 0,
+            error: sentence,
+            ...(transcript !== undefined ? { transcript: id } : {}),
+          });
+          byRequirement.set(LIVENESS_REQUIREMENT, list);
         }
       }
     }

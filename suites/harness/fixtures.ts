@@ -22,6 +22,8 @@ import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
+import { guardTargetLiveness } from './liveness.ts';
+import { runDir } from './context.ts';
 
 // run --ca-file / --insecure: every harness request of this worker trusts the target the same way.
 installTargetTrust(trustFromEnv());
@@ -52,6 +54,8 @@ interface TestFixtures {
   peer2: PeerSimulator;
   target: TargetHandle;
   ocm: Transcript;
+  /** Automatic: skips checks while the target is down, and judges whether it stopped answering during one (liveness.ts). */
+  liveness: void;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
@@ -112,6 +116,13 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     }));
     await attachTranscript(testInfo, transcript, received);
   },
+  liveness: [
+    async ({}, use, testInfo) => {
+      // Set up first: while the target is down the check ends here, before its peers and driver are set up.
+      await guardTargetLiveness({ dir: runDir(), baseUrl: suiteContext().target.baseUrl }, use, testInfo);
+    },
+    { auto: true },
+  ],
 });
 
 async function attachTranscript(testInfo: TestInfo, transcript: Transcript, received: unknown[]): Promise<void> {
