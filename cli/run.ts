@@ -29,6 +29,7 @@ import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } fr
 import { verdictText } from '../reports/format.ts';
 import { collectRunSecrets } from '../results/redact.ts';
 import { writeResults } from '../results/schema.ts';
+import { livenessLines } from '../suites/harness/liveness.ts';
 import { describeReportFiles, writeReports, type ReportFiles } from '../reports/write.ts';
 
 export interface RunFlags {
@@ -81,6 +82,8 @@ export interface RunOutcome {
   reportDir: string;
   /** The ledger written by --update-expectations. */
   ledgerFile?: string;
+  /** What the liveness watch saw: the target stopped answering (and came back). */
+  liveness: { lines: string[]; stopped: boolean };
 }
 
 /** `i/n` with 1 <= i <= n. */
@@ -187,6 +190,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     : { expectedFailures: [] };
   const expectedFailures = [...new Set([...context.target.expectedFailures, ...ledger.expectedFailures])];
   const discoveryFetch = await readDiscoveryFetch(runDir);
+  const liveness = livenessLines(runDir);
   const interop = context.target.interopWith;
   const results = buildComplianceResults(report, {
     catalogue: context.catalogue,
@@ -212,15 +216,16 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
     gateReason: (requirement) => notApplicableReason(requirement.id) ?? recordedGateReason(requirement.id),
     attachmentsRoot: PROJECT_ROOT,
+    ...(liveness.downReason ? { stoppedBecause: liveness.downReason } : {}),
   });
   results.run.durationMs = Date.now() - started;
   if (shard) {
     const resultsFile = join(reportDir, `compliance-results.shard-${shard.current}-of-${shard.total}.json`);
     await writeResults(resultsFile, results);
-    return { results, resultsFile, reportDir };
+    return { results, resultsFile, reportDir, liveness };
   }
   const reports = await writeReports(results, reportDir);
-  const outcome: RunOutcome = { results, resultsFile: reports.results, reports, reportDir };
+  const outcome: RunOutcome = { results, resultsFile: reports.results, reports, reportDir, liveness };
   if (flags.updateExpectations && flags.expectations) {
     outcome.ledgerFile = resolve(flags.expectations);
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
@@ -358,7 +363,10 @@ export function runCommand(): Command {
       console.log(
         `\n${c.run} checks run (${c.passed} passed, ${c.failed} failed, ${c.notRun} not run) in ${(results.run.durationMs / 1000).toFixed(1)} s`,
       );
-      console.log(`verdict: ${verdictText(results)}`);
+      for (const line of outcome.liveness.lines) console.log(`liveness: ${line}`);
+      // A target that stopped answering is never a PASS, even with ROB-10 declared as an expected failure.
+      const targetDied = outcome.liveness.stopped && results.verdict.pass;
+      console.log(`verdict: ${targetDied ? 'FAIL: the target stopped answering during the run' : verdictText(results)}`);
       if (results.verdict.unexpectedPasses.length)
         console.log(
           `unexpected passes (declared as expected failures): ${results.verdict.unexpectedPasses.join(', ')}; update the ledger with --update-expectations`,
@@ -367,6 +375,6 @@ export function runCommand(): Command {
       else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
       if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);
       await publishToCi(flags, outcome);
-      process.exitCode = results.verdict.pass ? 0 : 1;
+      process.exitCode = results.verdict.pass && !targetDied ? 0 : 1;
     });
 }

@@ -239,6 +239,8 @@ export interface BuildOptions {
   gateReason(requirement: JudgedRequirement): string | undefined;
   /** Folder that relative attachment paths are resolved against (Playwright writes absolute ones). */
   attachmentsRoot?: string;
+  /** The run was stopped because the target stopped answering: checks without a result are not run, for this reason. */
+  stoppedBecause?: string;
 }
 
 /** Playwright project whose tests are conformance checks. */
@@ -321,7 +323,12 @@ interface Collected {
   transcripts: Record<string, unknown>;
 }
 
-function collectChecks(report: PlaywrightReport, names: { target: string; partner?: string }, root: string | undefined): Collected {
+function collectChecks(
+  report: PlaywrightReport,
+  names: { target: string; partner?: string },
+  root: string | undefined,
+  stoppedBecause?: string,
+): Collected {
   const byRequirement = new Map<string, CheckResult[]>();
   const transcripts: Record<string, unknown> = {};
   const party = (name: string) => (name === 'target' ? names.target : name === 'partner' ? (names.partner ?? 'partner') : name);
@@ -331,7 +338,16 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
     for (const spec of suite.specs ?? []) {
       for (const test of spec.tests) {
         if (test.projectName !== CONFORMANCE_PROJECT) continue;
-        const result = test.results.at(-1);
+        // A run the liveness watch stopped: the check in flight was interrupted, the checks after it never started.
+        const unfinished = stoppedBecause && (!test.results.at(-1) || test.results.at(-1)!.status === 'interrupted');
+        const result = unfinished
+          ? {
+              status: 'skipped',
+              duration: 0,
+              ...test.results.at(-1),
+              annotations: [{ type: TARGET_DOWN_ANNOTATION, description: stoppedBecause }],
+            }
+          : test.results.at(-1);
         if (!result) continue;
         const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
         const ids = [...new Set(annotations.filter((a) => a.type === 'requirement').map((a) => a.description ?? ''))];
@@ -531,6 +547,7 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
     report,
     { target: options.target.name, ...(options.interopWith ? { partner: options.interopWith.name } : {}) },
     options.attachmentsRoot,
+    options.stoppedBecause,
   );
   const requirements: RequirementResult[] = [];
   for (const base of options.catalogue.requirements) {

@@ -22,7 +22,7 @@ import { createDriver, DriverUnsupported, type Driver } from './drivers.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
-import { guardTargetLiveness } from './liveness.ts';
+import { guardTargetLiveness, skipIfTargetStopped } from './liveness.ts';
 import { runDir } from './context.ts';
 
 // run --ca-file / --insecure: every harness request of this worker trusts the target the same way.
@@ -196,6 +196,7 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
     try {
       await body({ target, peer, peer2, ocm }, testInfo);
     } catch (error) {
+      await skipIfTargetStopped(error); // a check the target's crash ended is not run, not failed (liveness.ts)
       if (error instanceof DriverUnsupported) {
         testInfo.annotations.push({ type: 'not-run', description: error.message });
         test.skip(true, `not run: ${error.message}`);

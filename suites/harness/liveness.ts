@@ -30,7 +30,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestInfo } from '@playwright/test';
+import { test, type TestInfo } from '@playwright/test';
 import { TARGET_BACK_ANNOTATION, TARGET_DOWN_ANNOTATION, TARGET_STOPPED_ANNOTATION } from '../../results/model.ts';
 
 export const TARGET_DOWN_FILE = 'target-down.json';
@@ -52,7 +52,9 @@ export interface ProbeOptions {
   gapMs: number;
 }
 
-export type ProbeResult = { answering: true; status: number; at: string } | { answering: false; reason: string; at: string };
+export type ProbeResult =
+  | { answering: true; status: number; at: string }
+  | { answering: false; reason: string; at: string; firstFailedAt: string };
 
 /** The harness's own fetch, before the watch wraps it: probes must not watch themselves. */
 const plainFetch: typeof fetch = globalThis.fetch;
@@ -60,7 +62,9 @@ const plainFetch: typeof fetch = globalThis.fetch;
 /** GET `url` until it answers: any HTTP status is an answer. Bounded by `options`. */
 export async function probeTarget(url: string, options: ProbeOptions = PROBE): Promise<ProbeResult> {
   let reason = 'not probed';
+  let firstFailedAt: string | undefined;
   for (let attempt = 1; attempt <= options.tries; attempt++) {
+    const tried = new Date().toISOString();
     try {
       const response = await plainFetch(url, { redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
       await response.body?.cancel().catch(() => undefined);
@@ -68,6 +72,7 @@ export async function probeTarget(url: string, options: ProbeOptions = PROBE): P
     } catch (error) {
       reason = networkFailure(error) ?? String((error as Error).message);
       if ((error as Error).name === 'TimeoutError') reason = `no answer within ${options.timeoutMs} ms`;
+      firstFailedAt ??= tried;
     }
     if (attempt < options.tries) await new Promise((resolve) => setTimeout(resolve, options.gapMs));
   }
@@ -75,6 +80,7 @@ export async function probeTarget(url: string, options: ProbeOptions = PROBE): P
     answering: false,
     reason: `${reason} (${options.tries} ${options.tries === 1 ? 'try' : 'tries'})`,
     at: new Date().toISOString(),
+    firstFailedAt: firstFailedAt ?? new Date().toISOString(),
   };
 }
 
@@ -120,11 +126,14 @@ function errorCode(error: unknown): string | undefined {
 
 /** One line of liveness.jsonl. */
 export type LivenessEvent =
-  | { event: 'stopped'; during: string; since: string; at: string; reason: string }
+  | { event: 'stopped'; during: string; since: string; at: string; firstFailedProbeAt: string; reason: string }
+  | { event: 'run-stopped'; at: string; downSince: string }
   | { event: 'back'; at: string; downSince: string };
 
 interface DownMarker {
   during: string;
+  /** When the first probe that failed was sent: the run stops STOP_AFTER_MS later unless the target answers again. */
+  firstFailedProbeAt: string;
   /** When the first network failure that led to the verdict happened. */
   since: string;
   /** When the probe concluded the target does not answer. */
@@ -191,7 +200,7 @@ export function outages(dir: string, now = Date.now()): Array<{ since: number; u
   const result: Array<{ since: number; until: number; during: string }> = [];
   for (const event of readLivenessEvents(dir)) {
     if (event.event === 'stopped') result.push({ since: Date.parse(event.since), until: now, during: event.during });
-    else {
+    else if (event.event === 'back') {
       const open = result.findLast((o) => o.until === now && o.since === Date.parse(event.downSince));
       if (open) open.until = Date.parse(event.at);
     }
@@ -266,8 +275,8 @@ class CheckWatch {
       if (result.answering) return;
       const since = new Date(failure.at).toISOString();
       const sentence = `the target stopped answering during ${this.title} (at ${result.at})`;
-      if (markTargetDown(this.dir, { during: this.title, since, at: result.at, reason: `${failure.what}; probe: ${result.reason}` }))
-        this.recordedStop = { sentence };
+      const stop = { during: this.title, since, at: result.at, firstFailedProbeAt: result.firstFailedAt };
+      if (markTargetDown(this.dir, { ...stop, reason: `${failure.what}; probe: ${result.reason}` })) this.recordedStop = { sentence };
     } finally {
       rmSync(suspect, { force: true });
     }
@@ -379,12 +388,33 @@ function judgeCheck(watch: CheckWatch, testInfo: TestInfo): void {
     const since = new Date(refused.at).toISOString();
     const at = new Date(now).toISOString();
     const sentence = `the target stopped answering during ${watch.title} (at ${since})`;
-    if (markTargetDown(watch.dir, { during: watch.title, since, at: since, reason: `${refused.what}; it answers again` }))
-      markTargetBack(watch.dir, at);
+    const stop = { during: watch.title, since, at: since, firstFailedProbeAt: since };
+    if (markTargetDown(watch.dir, { ...stop, reason: `${refused.what}; it answers again` })) markTargetBack(watch.dir, at);
     annotate(testInfo, { type: TARGET_STOPPED_ANNOTATION, description: sentence });
     annotate(testInfo, { type: TARGET_BACK_ANNOTATION, description: `the target answers again (at ${at})` });
     testInfo.skip(true, `not run: ${sentence}`);
   }
+}
+
+/**
+ * For a check's `catch` (fixtures.ts, `check()`): when the error came from
+ * the target going down, the check ends here as not run (a skip, so
+ * Playwright keeps its worker instead of restarting it after a failure) and
+ * the liveness fixture files the stop. Any other error is left alone.
+ */
+export async function skipIfTargetStopped(error: unknown): Promise<void> {
+  const watch = current;
+  if (!watch) return;
+  const network = networkFailure(error) !== undefined;
+  if (!network && !readTargetDown(watch.dir)) return;
+  // A body cut mid-read fails outside fetch: probe for it too.
+  if (network && watch.probes.length === 0) watch.noteFailure(error, undefined);
+  await Promise.all(watch.probes);
+  await waitForSuspects(watch.dir);
+  const now = Date.now();
+  const stopped = watch.recordedStop?.sentence ?? outages(watch.dir, now).find((o) => o.until >= watch.started)?.during;
+  if (!stopped) return;
+  test.skip(true, `not run: the target stopped answering (during ${stopped})`);
 }
 
 /** One quick probe while the target is down; the `target-back` sentence when it answers again. */
@@ -405,16 +435,55 @@ async function recheck(dir: string, down: DownMarker, discoveryUrl: string): Pro
   return `the target answers again (at ${result.at}; it stopped answering at ${down.at})`;
 }
 
+/** The run stops this long after the first failed probe when the target has not answered again (decisions/0015). */
+export const STOP_AFTER_MS = 10_000;
+
+/**
+ * Runs in Playwright's runner process (the global setup): once the target has
+ * not answered for STOP_AFTER_MS since the first failed probe, it stops the
+ * run the way Ctrl-C does (SIGINT to the runner itself): the check in flight
+ * is interrupted, the checks not started stay without a result, and every
+ * report is still written. Re-probes in the meantime give a restarted target
+ * its chance. Returns the function that stops watching.
+ */
+export function stopRunWhenTargetStaysDown(
+  dir: string,
+  baseUrl: string,
+  stop: () => void = () => process.kill(process.pid, 'SIGINT'),
+): () => void {
+  let busy = false;
+  const timer = setInterval(async () => {
+    const down = readTargetDown(dir);
+    if (busy || !down || Date.now() - Date.parse(down.firstFailedProbeAt) < STOP_AFTER_MS) return;
+    busy = true;
+    // A last chance (the checks in flight may not have asked for a while): one quick probe.
+    const back = await recheck(dir, down, `${baseUrl}/.well-known/ocm`);
+    busy = false;
+    if (back) {
+      console.log(`liveness: ${back}`);
+      return;
+    }
+    clearInterval(timer);
+    logEvent(dir, { event: 'run-stopped', at: new Date().toISOString(), downSince: down.since });
+    console.log(`liveness: the target has not answered since ${down.at}: stopping the run (the checks left are not run)`);
+    stop();
+  }, 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** `liveness:` lines for the end of a run: each stop (with how long the run went on after it) and each return. */
-export function livenessLines(dir: string, runEnded = Date.now()): { lines: string[]; stopped: boolean } {
+export function livenessLines(dir: string, runEnded = Date.now()): { lines: string[]; stopped: boolean; downReason?: string } {
   const lines: string[] = [];
   const events = readLivenessEvents(dir);
   for (const event of events) {
     if (event.event === 'stopped')
       lines.push(
-        `the target stopped answering during ${event.during} (at ${event.at}; ${event.reason}); the run ended ${((runEnded - Date.parse(event.at)) / 1000).toFixed(1)} s later`,
+        `the target stopped answering during ${event.during} (at ${event.at}; ${event.reason}); the run ended ${((runEnded - Date.parse(event.firstFailedProbeAt ?? event.at)) / 1000).toFixed(1)} s after the first failed probe`,
       );
-    else lines.push(`the target answers again (at ${event.at}; down since ${event.downSince})`);
+    else if (event.event === 'back') lines.push(`the target answers again (at ${event.at}; down since ${event.downSince})`);
+    else lines.push(`the run was stopped at ${event.at}: the target did not answer again; the checks left are not run`);
   }
-  return { lines, stopped: events.some((e) => e.event === 'stopped') };
+  const down = readTargetDown(dir);
+  return { lines, stopped: events.some((e) => e.event === 'stopped'), ...(down ? { downReason: downReason(down) } : {}) };
 }
