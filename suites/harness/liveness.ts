@@ -244,6 +244,7 @@ class CheckWatch {
   readonly probes: Array<Promise<void>> = [];
   /** Set when a probe of this check found the target down and recorded it. */
   recordedStop: { sentence: string } | undefined;
+  private probing = false;
 
   constructor(
     readonly dir: string,
@@ -257,7 +258,10 @@ class CheckWatch {
     const refusedByTarget = isRefused(error) && url !== undefined && sameOrigin(url, this.discoveryUrl);
     const failure: Failure = { at: Date.now(), what, refusedByTarget };
     this.failures.push(failure);
-    this.probes.push(this.probe(failure));
+    // One probe at a time: a check that sends many doomed requests (hostile input) asks once per verdict.
+    if (this.probing) return;
+    this.probing = true;
+    this.probes.push(this.probe(failure).finally(() => (this.probing = false)));
   }
 
   /** Probes now; records the stop when the target does not answer. */
