@@ -96,6 +96,7 @@ test.describe('networkFailure', () => {
     expect(isRefused(refused)).toBe(true);
     expect(networkFailure(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).toBeDefined();
     expect(networkFailure(new Error('POST /shares: no answer within 5000 ms — the target hangs on this input'))).toBeDefined();
+    expect(networkFailure(new Error('POST /shares with an empty body: the connection closed without an answer'))).toBeDefined();
     // An assertion about an answer, a bug of ours, a bad URL: not the network.
     expect(networkFailure(new Error('expect(received).toBe(expected)\n\nExpected: 201\nReceived: 400'))).toBeUndefined();
     expect(networkFailure(new TypeError('Invalid URL'))).toBeUndefined();
@@ -121,7 +122,7 @@ test.describe("the run's liveness record", () => {
     const { lines, stopped } = livenessLines(dir, Date.parse('2026-01-01T00:00:09.000Z'));
     expect(stopped).toBe(true);
     expect(lines[0]).toContain('the target stopped answering during SHR-1 a share (at 2026-01-01T00:00:00.000Z');
-    expect(lines[0]).toContain('the run ended 9.0 s after the first failed probe');
+    expect(lines[0], 'it came back: the run went on').not.toContain('the run ended');
     expect(lines[1]).toContain('the target answers again (at 2026-01-01T00:00:03.000Z');
   });
 
@@ -136,7 +137,10 @@ test.describe("the run's liveness record", () => {
     await expect.poll(() => stopped, { timeout: 5000 }).toBe(1);
     unwatch();
     expect(readLivenessEvents(dir).map((e) => e.event)).toEqual(['stopped', 'run-stopped']);
-    expect(livenessLines(dir).downReason).toBe(`the target is down (it stopped answering at ${longAgo})`);
+    const { lines, downReason } = livenessLines(dir, Date.parse(longAgo) + 12_000);
+    expect(downReason).toBe(`the target is down (it stopped answering at ${longAgo})`);
+    expect(lines[0]).toContain('the run ended 12.0 s after the first failed probe');
+    expect(lines[1]).toMatch(/^the run was stopped at .*: the target did not answer again; the checks left are not run$/);
   });
 
   test('a target that answers again by then is not stopped: the marker is retired and the run goes on', async () => {

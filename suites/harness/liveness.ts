@@ -87,7 +87,7 @@ export async function probeTarget(url: string, options: ProbeOptions = PROBE): P
 const NETWORK_CODES =
   /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|EAI_AGAIN|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CLOSED|ERR_SOCKET_CONNECTION_TIMEOUT)$/;
 const NETWORK_TEXT =
-  /fetch failed|other side closed|socket hang up|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UND_ERR_|no answer within|operation was aborted|aborted due to timeout|TimeoutError|^TypeError: terminated|\bterminated\b.*socket/i;
+  /fetch failed|connection closed without an answer|no answer and no close|other side closed|socket hang up|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UND_ERR_|no answer within|operation was aborted|aborted due to timeout|TimeoutError|^TypeError: terminated|\bterminated\b.*socket/i;
 
 /**
  * A short description of a network-level failure ("fetch failed (ECONNREFUSED)",
@@ -255,7 +255,8 @@ class CheckWatch {
   noteFailure(error: unknown, url: string | undefined): void {
     const what = networkFailure(error);
     if (!what) return;
-    const refusedByTarget = isRefused(error) && url !== undefined && sameOrigin(url, this.discoveryUrl);
+    const refusedByTarget =
+      isRefused(error) && (url !== undefined ? sameOrigin(url, this.discoveryUrl) : namesAddressOf(error, this.discoveryUrl));
     const failure: Failure = { at: Date.now(), what, refusedByTarget };
     this.failures.push(failure);
     // One probe at a time: a check that sends many doomed requests (hostile input) asks once per verdict.
@@ -285,6 +286,23 @@ class CheckWatch {
       rmSync(suspect, { force: true });
     }
   }
+}
+
+/** Whether a socket error names the target's own host:port (`connect ECONNREFUSED 127.0.0.2:8080`, or its address and port fields). */
+function namesAddressOf(error: unknown, url: string): boolean {
+  try {
+    const { hostname, port, protocol } = new URL(url);
+    const hostPort = `${hostname}:${port || (protocol === 'https:' ? '443' : '80')}`;
+    let current: unknown = error;
+    for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
+      const { address, port: errorPort, message } = current as { address?: unknown; port?: unknown; message?: unknown };
+      if (`${address}:${errorPort}` === hostPort || (typeof message === 'string' && message.includes(hostPort))) return true;
+      current = (current as { cause?: unknown }).cause;
+    }
+  } catch {
+    // not a URL: nothing to compare
+  }
+  return false;
 }
 
 function sameOrigin(a: string, b: string): boolean {
@@ -416,7 +434,11 @@ export async function skipIfTargetStopped(error: unknown): Promise<void> {
   await Promise.all(watch.probes);
   await waitForSuspects(watch.dir);
   const now = Date.now();
-  const stopped = watch.recordedStop?.sentence ?? outages(watch.dir, now).find((o) => o.until >= watch.started)?.during;
+  // Refused by the target's own address: it was not listening, even if it answers again now (judged in the fixture).
+  const stopped =
+    watch.recordedStop?.sentence ??
+    outages(watch.dir, now).find((o) => o.until >= watch.started)?.during ??
+    (watch.failures.some((f) => f.refusedByTarget) ? watch.title : undefined);
   if (!stopped) return;
   test.skip(true, `not run: the target stopped answering (during ${stopped})`);
 }
@@ -480,8 +502,11 @@ export function stopRunWhenTargetStaysDown(
 export function livenessLines(dir: string, runEnded = Date.now()): { lines: string[]; stopped: boolean; downReason?: string } {
   const lines: string[] = [];
   const events = readLivenessEvents(dir);
-  for (const event of events) {
-    if (event.event === 'stopped')
+  for (const [i, event] of events.entries()) {
+    const cameBack = events.slice(i + 1).some((e) => e.event === 'back');
+    if (event.event === 'stopped' && cameBack)
+      lines.push(`the target stopped answering during ${event.during} (at ${event.at}; ${event.reason})`);
+    else if (event.event === 'stopped')
       lines.push(
         `the target stopped answering during ${event.during} (at ${event.at}; ${event.reason}); the run ended ${((runEnded - Date.parse(event.firstFailedProbeAt ?? event.at)) / 1000).toFixed(1)} s after the first failed probe`,
       );
