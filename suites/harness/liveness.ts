@@ -41,7 +41,7 @@ const SUSPECT_DIR = 'liveness-suspects';
 /** How the target is probed after a network failure: at most tries × timeoutMs + (tries − 1) × gapMs (7 s). */
 export const PROBE = { tries: 3, timeoutMs: 2000, gapMs: 500 };
 /** While the target is down, a starting check probes again (once, 1 s) at most this often. */
-export const RECHECK_MS = 3000;
+export const RECHECK_MS = 1000;
 const RECHECK_PROBE = { tries: 1, timeoutMs: 1000, gapMs: 0 };
 /** How long a check waits for another worker's probe to conclude (longer than a whole probe). */
 const SUSPECT_WAIT_MS = 9000;
