@@ -279,8 +279,9 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
  * The `target-stops-answering` fault: on the `nth` POST /ocm/shares the
  * instance behaves as a server that crashed on that request. It stops
  * listening (new connections are refused), cuts every open connection, and
- * leaves the request unanswered; the process itself lives on (the embedded
- * pair shares it with the harness). A later close() of the instance still works.
+ * leaves the request unanswered. Under `serve` the process then ends, as
+ * nothing else keeps it alive; in the embedded pair it is the harness's own
+ * process and lives on. A later close() of the instance still works.
  */
 function stopAnsweringOnShare(app: FastifyInstance, nth: number): void {
   let seen = 0;
