@@ -61,6 +61,7 @@ import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } fr
 import { verdictText } from '../reports/format.ts';
 import { collectRunSecrets } from '../results/redact.ts';
 import { writeResults } from '../results/schema.ts';
+import { livenessLines } from '../suites/harness/liveness.ts';
 import { describeReportFiles, writeReports, type ReportFiles } from '../reports/write.ts';
 
 export interface RunFlags {
@@ -126,6 +127,8 @@ export interface RunOutcome {
   reportDir: string;
   /** The ledger written by --update-expectations. */
   ledgerFile?: string;
+  /** What the liveness watch saw: the target stopped answering (and came back). */
+  liveness: { lines: string[]; stopped: boolean };
 }
 
 /** `i/n` with 1 <= i <= n. */
@@ -291,6 +294,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     : { expectedFailures: [] };
   const expectedFailures = [...new Set([...context.target.expectedFailures, ...ledger.expectedFailures])];
   const discoveryFetch = await readDiscoveryFetch(runDir);
+  const liveness = livenessLines(runDir);
   const interop = context.target.interopWith;
   const results = buildComplianceResults(report, {
     catalogue: context.catalogue,
@@ -318,16 +322,18 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     toolVersion: JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
     gateReason: (requirement) => notApplicableReason(requirement.id) ?? recordedGateReason(requirement.id),
     attachmentsRoot: PROJECT_ROOT,
-    runErrors: runnerErrors(playwrightExit, report),
+    // Stopped by the liveness watch (the target died): the runner's interrupted exit is the target's doing, not ours.
+    runErrors: liveness.stopped ? [] : runnerErrors(playwrightExit, report),
+    ...(liveness.downReason ? { stoppedBecause: liveness.downReason } : {}),
   });
   results.run.durationMs = Date.now() - started;
   if (shard) {
     const resultsFile = join(reportDir, `compliance-results.shard-${shard.current}-of-${shard.total}.json`);
     await writeResults(resultsFile, results);
-    return { results, resultsFile, reportDir };
+    return { results, resultsFile, reportDir, liveness };
   }
   const reports = await writeReports(results, reportDir);
-  const outcome: RunOutcome = { results, resultsFile: reports.results, reports, reportDir };
+  const outcome: RunOutcome = { results, resultsFile: reports.results, reports, reportDir, liveness };
   if (flags.updateExpectations && flags.expectations) {
     outcome.ledgerFile = resolve(flags.expectations);
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
@@ -607,7 +613,10 @@ export function runCommand(): Command {
       console.log(
         `\n${c.run} checks run (${c.passed} passed, ${c.failed} failed, ${c.notRun} not run) in ${(results.run.durationMs / 1000).toFixed(1)} s`,
       );
-      console.log(`verdict: ${verdictText(results)}`);
+      for (const line of outcome.liveness.lines) console.log(`liveness: ${line}`);
+      // A target that stopped answering is never a PASS, even with ROB-10 declared as an expected failure.
+      const targetDied = outcome.liveness.stopped && results.verdict.pass;
+      console.log(`verdict: ${targetDied ? 'FAIL: the target stopped answering during the run' : verdictText(results)}`);
       if (results.verdict.inconclusive)
         console.log('The run is inconclusive: harness errors are ours, not the target\'s (see "Outcomes and exit codes" in the README).');
       if (results.verdict.unexpectedPasses.length)
@@ -618,6 +627,6 @@ export function runCommand(): Command {
       else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
       if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);
       await publishToCi(flags, outcome);
-      process.exitCode = resultsExitCode(results);
+      process.exitCode = targetDied ? 1 : resultsExitCode(results);
     });
 }

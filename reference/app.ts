@@ -11,6 +11,7 @@ import formbody from '@fastify/formbody';
 import pino from 'pino';
 import { getRegistry, type SchemaRegistry } from '../openapi/registry.ts';
 import { providerDomain, type ReferenceConfig } from './base/config.ts';
+import { faults } from './base/faults.ts';
 import { buildDiscovery, OCM_PREFIX, type DiscoveryDocument } from './core/discovery.ts';
 import { InviteService } from './core/invites.ts';
 import { NotificationService } from './core/notifications.ts';
@@ -219,6 +220,7 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
     ...serverLimits(config, tls),
   }) as unknown as FastifyInstance;
   lingerOnClose(app.server);
+  if (faults.has('target-stops-answering')) stopAnsweringOnShare(app, 3);
   app.decorateRequest('localUser', undefined);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await app.register(openapiValidation, { registry: core.registry });
@@ -295,4 +297,25 @@ export async function buildApp(config: ReferenceConfig, options: BuildOptions = 
 function legacyPublicKey(endPoint: string): { keyId: string; publicKeyPem: string } {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { keyId: `${endPoint}#signature`, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/**
+ * The `target-stops-answering` fault: on the `nth` POST /ocm/shares the
+ * instance behaves as a server that crashed on that request. It stops
+ * listening (new connections are refused), cuts every open connection, and
+ * leaves the request unanswered. Under `serve` the process then ends, as
+ * nothing else keeps it alive; in the embedded pair it is the harness's own
+ * process and lives on. A later close() of the instance still works.
+ */
+function stopAnsweringOnShare(app: FastifyInstance, nth: number): void {
+  let seen = 0;
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== `${OCM_PREFIX}/shares`) return done();
+    seen++;
+    if (seen < nth) return done();
+    app.log.warn({ fault: 'target-stops-answering', seen }, 'the instance stops answering');
+    app.server.close();
+    app.server.closeAllConnections();
+    request.raw.socket.destroy();
+  });
 }

@@ -294,10 +294,24 @@ export interface BuildOptions {
   attachmentsRoot?: string;
   /** Problems of the run the caller saw (the test runner's exit code...), on top of the report's own errors. */
   runErrors?: RunError[];
+  /** The run was stopped because the target stopped answering: checks without a result are not run, for this reason. */
+  stoppedBecause?: string;
 }
 
 /** Playwright project whose tests are conformance checks. */
 export const CONFORMANCE_PROJECT = 'conformance';
+
+/**
+ * Target liveness (suites/harness/liveness.ts, decisions/0015): a check during
+ * which the target stopped answering carries `target-stopped` (the sentence
+ * filed as a failure of LIVENESS_REQUIREMENT); a check skipped or overlapped
+ * by the outage carries `target-down` (its not-run reason); `target-back` says
+ * the target answers again. Such a check is never passed nor failed.
+ */
+export const TARGET_STOPPED_ANNOTATION = 'target-stopped';
+export const TARGET_DOWN_ANNOTATION = 'target-down';
+export const TARGET_BACK_ANNOTATION = 'target-back';
+export const LIVENESS_REQUIREMENT = 'ROB-10';
 
 export function emptyCounts(): OutcomeCounts {
   return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
@@ -364,7 +378,12 @@ interface Collected {
   transcripts: Record<string, unknown>;
 }
 
-function collectChecks(report: PlaywrightReport, names: { target: string; partner?: string }, root: string | undefined): Collected {
+function collectChecks(
+  report: PlaywrightReport,
+  names: { target: string; partner?: string },
+  root: string | undefined,
+  stoppedBecause?: string,
+): Collected {
   const byRequirement = new Map<string, CheckResult[]>();
   const transcripts: Record<string, unknown> = {};
   const party = (name: string) => (name === 'target' ? names.target : name === 'partner' ? (names.partner ?? 'partner') : name);
@@ -374,7 +393,16 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
     for (const spec of suite.specs ?? []) {
       for (const test of spec.tests) {
         if (test.projectName !== CONFORMANCE_PROJECT) continue;
-        const result = test.results.at(-1);
+        // A run the liveness watch stopped: the check in flight was interrupted, the checks after it never started.
+        const unfinished = stoppedBecause && (!test.results.at(-1) || test.results.at(-1)!.status === 'interrupted');
+        const result = unfinished
+          ? {
+              status: 'skipped',
+              duration: 0,
+              ...test.results.at(-1),
+              annotations: [{ type: TARGET_DOWN_ANNOTATION, description: stoppedBecause }],
+            }
+          : test.results.at(-1);
         if (!result) continue;
         const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
         const ids = [...new Set(annotations.filter((a) => a.type === 'requirement').map((a) => a.description ?? ''))];
@@ -394,17 +422,27 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
         const attachment = result.attachments?.find((a) => a.name === 'transcript');
         const transcript = attachment ? readAttachment(attachment, root) : undefined;
         if (transcript !== undefined) transcripts[id] = transcript;
-        const status: CheckStatus = harnessError
-          ? 'error'
-          : result.status === 'passed'
-            ? 'passed'
-            : result.status === 'skipped'
-              ? 'not-run'
-              : result.status === 'timedOut'
-                ? 'timed-out'
-                : result.status === 'interrupted'
-                  ? 'interrupted'
-                  : 'failed';
+        const stopped = [
+          ...new Set(annotations.filter((a) => a.type === TARGET_STOPPED_ANNOTATION && a.description).map((a) => a.description!)),
+        ];
+        const down = annotations.find((a) => a.type === TARGET_DOWN_ANNOTATION)?.description;
+        const outage = stopped.length > 0 ? 'the target stopped answering during this check' : down;
+        for (const back of annotations.filter((a) => a.type === TARGET_BACK_ANNOTATION && a.description))
+          if (!notes.includes(back.description!)) notes.push(back.description!);
+        // A crash of the target outranks everything a check saw (liveness.ts): not run, never failed, passed or ours.
+        const status: CheckStatus = outage
+          ? 'not-run'
+          : harnessError
+            ? 'error'
+            : result.status === 'passed'
+              ? 'passed'
+              : result.status === 'skipped'
+                ? 'not-run'
+                : result.status === 'timedOut'
+                  ? 'timed-out'
+                  : result.status === 'interrupted'
+                    ? 'interrupted'
+                    : 'failed';
         const check: CheckResult = {
           id,
           title: spec.title,
@@ -412,13 +450,21 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
           ...(source?.[2] ? { line: Number(source[2]) } : {}),
           status,
           durationMs: Math.round(result.duration),
-          ...(harnessError?.description
-            ? { error: `harness error: ${harnessError.description}` }
-            : message
-              ? { error: messageWithoutStack(message) }
-              : {}),
-          ...(message && !harnessError ? expectedActual(message) : {}),
-          ...(notRun?.description ? { reason: notRun.description } : status === 'not-run' ? { reason: 'the check was skipped' } : {}),
+          ...(outage
+            ? {}
+            : harnessError?.description
+              ? { error: `harness error: ${harnessError.description}` }
+              : message
+                ? { error: messageWithoutStack(message) }
+                : {}),
+          ...(message && !harnessError && !outage ? expectedActual(message) : {}),
+          ...(outage
+            ? { reason: outage }
+            : notRun?.description
+              ? { reason: notRun.description }
+              : status === 'not-run'
+                ? { reason: 'the check was skipped' }
+                : {}),
           ...(notes.length ? { notes } : {}),
           ...(transcript !== undefined ? { transcript: id } : {}),
           ...(interop ? { interop: { sender: party(interop[1]!), receiver: party(interop[2]!) } } : {}),
@@ -427,6 +473,21 @@ function collectChecks(report: PlaywrightReport, names: { target: string; partne
           const list = byRequirement.get(requirementId) ?? [];
           list.push(check);
           byRequirement.set(requirementId, list);
+        }
+        // The target stopped answering during this check: that is the liveness requirement's failure, not this check's.
+        for (const [i, sentence] of stopped.entries()) {
+          const list = byRequirement.get(LIVENESS_REQUIREMENT) ?? [];
+          list.push({
+            id: `${id}-stopped-${i + 1}`,
+            title: `${LIVENESS_REQUIREMENT} the target keeps answering (watched during: ${spec.title})`,
+            file: check.file,
+            ...(check.line ? { line: check.line } : {}),
+            status: 'failed',
+            durationMs: 0,
+            error: sentence,
+            ...(transcript !== undefined ? { transcript: id } : {}),
+          });
+          byRequirement.set(LIVENESS_REQUIREMENT, list);
         }
       }
     }
@@ -638,6 +699,7 @@ export function buildComplianceResults(report: PlaywrightReport, options: BuildO
     report,
     { target: options.target.name, ...(options.interopWith ? { partner: options.interopWith.name } : {}) },
     options.attachmentsRoot,
+    options.stoppedBecause,
   );
   const requirements: RequirementResult[] = [];
   for (const base of options.catalogue.requirements) {

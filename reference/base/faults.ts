@@ -524,6 +524,13 @@ const CATALOGUE = [
     description: 'a malformed JSON body is answered 500 instead of 400',
     requirements: ['ROB-1', 'ROB-2', 'ROB-3'],
   },
+  {
+    name: 'target-stops-answering',
+    area: 'robustness',
+    description:
+      'on its third POST /ocm/shares the instance stops answering: it closes its listener and cuts every connection, that request unanswered',
+    requirements: ['ROB-10'],
+  },
 ] as const satisfies readonly FaultSpec[];
 
 export type FaultName = (typeof CATALOGUE)[number]['name'];

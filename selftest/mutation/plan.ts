@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ComplianceResults, PlaywrightReport } from '../../results/model.ts';
-import { CONFORMANCE_PROJECT } from '../../results/model.ts';
+import { CONFORMANCE_PROJECT, LIVENESS_REQUIREMENT, TARGET_DOWN_ANNOTATION, TARGET_STOPPED_ANNOTATION } from '../../results/model.ts';
 import type { Fault, FaultSetup } from '../../reference/base/faults.ts';
 
 export const MUTATION_FORMAT = 'ocm-conformance/mutation@1';
@@ -104,6 +104,12 @@ export function checksOfReport(report: PlaywrightReport): ReportChecks {
         const result = test.results.at(-1);
         if (!result) continue;
         const annotations = [...(test.annotations ?? []), ...(result.annotations ?? [])];
+        // The target stopped answering (suites/harness/liveness.ts): the check is not run, and the stop is ROB-10's failure.
+        if (annotations.some((a) => a.type === TARGET_STOPPED_ANNOTATION)) failed.add(LIVENESS_REQUIREMENT);
+        if (annotations.some((a) => a.type === TARGET_STOPPED_ANNOTATION || a.type === TARGET_DOWN_ANNOTATION)) {
+          checks.notRun++;
+          continue;
+        }
         if (result.status === 'skipped') {
           checks.notRun++;
           continue;

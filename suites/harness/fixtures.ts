@@ -30,6 +30,7 @@ import { isHarnessError, StepFailed } from './step.ts';
 import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
+import { guardTargetLiveness, skipIfTargetStopped } from './liveness.ts';
 
 // run --ca-file / --insecure: every harness request of this worker trusts the target the same way.
 installTargetTrust(trustFromEnv());
@@ -65,6 +66,8 @@ interface TestFixtures {
   peer2: PeerSimulator;
   target: TargetHandle;
   ocm: Transcript;
+  /** Automatic: skips checks while the target is down, and judges whether it stopped answering during one (liveness.ts). */
+  liveness: void;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
@@ -143,6 +146,13 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     }));
     await attachTranscript(testInfo, transcript, received);
   },
+  liveness: [
+    async ({}, use, testInfo) => {
+      // Set up first: while the target is down the check ends here, before its peers and driver are set up.
+      await guardTargetLiveness({ dir: runDir(), baseUrl: suiteContext().target.baseUrl }, use, testInfo);
+    },
+    { auto: true },
+  ],
 });
 
 async function attachTranscript(testInfo: TestInfo, transcript: Transcript, received: unknown[]): Promise<void> {
@@ -230,6 +240,7 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
     try {
       await body({ target, peer, peer2, ocm }, testInfo);
     } catch (error) {
+      await skipIfTargetStopped(error); // a check the target's crash ended is not run, not failed (liveness.ts)
       if (error instanceof DriverUnsupported || error instanceof StepFailed) {
         testInfo.annotations.push({ type: 'not-run', description: error.message });
         test.skip(true, `not run: ${error.message}`);

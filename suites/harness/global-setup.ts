@@ -16,6 +16,7 @@ import { TARGET_DISCOVERY_FILE } from './context.ts';
 import { PROJECT_ROOT } from './requirements.ts';
 import { loadTargetConfig } from './target.ts';
 import { peerOrigin, peerPairsFromEnv, type PeerPair } from './peer-addresses.ts';
+import { stopRunWhenTargetStaysDown } from './liveness.ts';
 
 /** Loopback addresses of the simulated peers in `subnet` (.10 to .17): one pair per parallel worker. */
 export function peerHostsIn(subnet = '127.0.0'): Array<[string, string]> {
@@ -183,7 +184,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     process.env.OCM_TARGET_CONFIG = embedded.configFile;
   }
   await recordTargetDiscovery(process.env.OCM_TARGET_CONFIG, dir);
+  // A target that stopped answering ends the run within seconds (liveness.ts, decisions/0015).
+  const stopWatching = stopRunWhenTargetStaysDown(dir, loadTargetConfig(process.env.OCM_TARGET_CONFIG).baseUrl);
   return async () => {
+    stopWatching();
     await embedded?.close();
     if (ownRunDir) await rm(dir, { recursive: true, force: true });
   };

@@ -38,7 +38,7 @@ const SPEC_IDS = [
 ];
 
 /** Our additions for reva-family targets, and the robustness of every OCM endpoint. */
-const ADDED_IDS = [...range('SM', 16), ...range('CS3', 21), ...range('OCS', 7), ...range('DAV', 5), ...range('ROB', 4)];
+const ADDED_IDS = [...range('SM', 16), ...range('CS3', 21), ...range('OCS', 7), ...range('DAV', 5), ...range('ROB', 4), 'ROB-10'];
 
 function range(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
