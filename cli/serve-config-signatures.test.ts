@@ -22,6 +22,7 @@ test('signature and token exchange settings default on, merge per key and do not
     sign: true,
     verify: true,
     legacyCavage: true,
+    legacyPublicKey: false,
     refuseUnsignedFromSigners: true,
     maxAgeSeconds: 120,
     maxSkewSeconds: 60,
