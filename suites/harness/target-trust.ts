@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 
 export interface TargetTrust {
   /** PEM bundle file trusted for the target, on top of the public roots. */
@@ -54,12 +54,22 @@ export function targetDispatcher(trust: TargetTrust): Dispatcher | undefined {
 /**
  * Makes the trust settings apply to every fetch of this harness process
  * (suites, simulated peers' calls to the target, discovery recording). It is
- * the dispatcher of this process only: the target and the reference are other
+ * the fetch of this process only: the target and the reference are other
  * processes or use their own dispatchers.
+ *
+ * The dispatcher is npm undici's (7.x); Node 20's built-in fetch bundles
+ * undici 6, whose request handling does not match a 7.x dispatcher (a request
+ * with its own Content-Length fails with "invalid content-length header").
+ * So the global dispatcher is left alone and globalThis.fetch becomes npm
+ * undici's fetch bound to this dispatcher: fetch and dispatcher always come
+ * from the same undici.
  */
 export function installTargetTrust(trust: TargetTrust): void {
   const dispatcher = targetDispatcher(trust);
-  if (dispatcher) setGlobalDispatcher(dispatcher);
+  if (!dispatcher) return;
+  const trustedFetch = (input: Parameters<typeof undiciFetch>[0], init: Parameters<typeof undiciFetch>[1] = {}) =>
+    undiciFetch(input, { ...init, dispatcher: init.dispatcher ?? dispatcher });
+  globalThis.fetch = trustedFetch as unknown as typeof globalThis.fetch;
 }
 
 const TLS_CAUSES: Record<string, string> = {

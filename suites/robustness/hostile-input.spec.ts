@@ -24,8 +24,10 @@
  * past authentication to the parsing and validation they probe.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, rootCertificates, type ConnectionOptions } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { trustFromEnv } from '../harness/target-trust.ts';
 import { check, discoveryUrl, expect, notRun } from '../harness/fixtures.ts';
 import type { TargetHandle } from '../harness/fixtures.ts';
 import { advertises } from '../harness/context.ts';
@@ -144,6 +146,21 @@ function parseRaw(data: Buffer): { status: number; headers: Record<string, strin
 }
 
 /**
+ * TLS options for a raw connection to the target: the same trust as every
+ * other harness request (run --ca-file / --insecure, target-trust.ts), and SNI
+ * only for a DNS name (a servername that is an IP address is not allowed).
+ */
+function rawTlsOptions(hostname: string): ConnectionOptions {
+  const trust = trustFromEnv();
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return {
+    ...(isIP(host) ? {} : { servername: host }),
+    ...(trust.insecure ? { rejectUnauthorized: false } : {}),
+    ...(trust.caFile && !trust.insecure ? { ca: [...rootCertificates, readFileSync(trust.caFile, 'utf8')] } : {}),
+  };
+}
+
+/**
  * Sends `head` + `body` bytes over a raw connection and reads the first
  * answer. `halfClose` ends our side after sending (no more bytes will come).
  * Recorded in the transcript.
@@ -177,7 +194,7 @@ async function rawExchange(
   const answer = await new Promise<RawAnswer>((resolve) => {
     const socket: Socket =
       origin.protocol === 'https:'
-        ? tlsConnect({ host: origin.hostname, port, servername: origin.hostname, allowHalfOpen: true } as never)
+        ? tlsConnect({ host: origin.hostname, port, allowHalfOpen: true, ...rawTlsOptions(origin.hostname) } as never)
         : netConnect({ host: origin.hostname, port, allowHalfOpen: true });
     const received: Buffer[] = [];
     let settled = false;
