@@ -25,9 +25,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, rootCertificates, type ConnectionOptions } from 'node:tls';
-import { readFileSync } from 'node:fs';
-import { trustFromEnv } from '../harness/target-trust.ts';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { rawConnectOptions, trustFromEnv } from '../harness/target-trust.ts';
 import { check, discoveryUrl, expect, notRun } from '../harness/fixtures.ts';
 import type { TargetHandle } from '../harness/fixtures.ts';
 import { advertises } from '../harness/context.ts';
@@ -151,13 +150,8 @@ function parseRaw(data: Buffer): { status: number; headers: Record<string, strin
  * only for a DNS name (a servername that is an IP address is not allowed).
  */
 function rawTlsOptions(hostname: string): ConnectionOptions {
-  const trust = trustFromEnv();
   const host = hostname.replace(/^\[|\]$/g, '');
-  return {
-    ...(isIP(host) ? {} : { servername: host }),
-    ...(trust.insecure ? { rejectUnauthorized: false } : {}),
-    ...(trust.caFile && !trust.insecure ? { ca: [...rootCertificates, readFileSync(trust.caFile, 'utf8')] } : {}),
-  };
+  return { ...(isIP(host) ? {} : { servername: host }), ...rawConnectOptions(trustFromEnv()) };
 }
 
 /**
@@ -195,7 +189,7 @@ async function rawExchange(
     const socket: Socket =
       origin.protocol === 'https:'
         ? tlsConnect({ host: origin.hostname, port, allowHalfOpen: true, ...rawTlsOptions(origin.hostname) } as never)
-        : netConnect({ host: origin.hostname, port, allowHalfOpen: true });
+        : netConnect({ host: origin.hostname, port, allowHalfOpen: true, ...rawConnectOptions(trustFromEnv()) });
     const received: Buffer[] = [];
     let settled = false;
     const finish = (result: RawAnswer) => {
