@@ -29,7 +29,7 @@ import {
   type PlaywrightReport,
 } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
-import { targetDispatcher, tlsFailureHint, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
+import { targetDispatcher, tlsFailureHint, trustFromEnv, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { fetch as undiciFetch } from 'undici';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import {
@@ -177,7 +177,13 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   let targetConfigFile: string | undefined;
   let conflicts: TargetConfig['conflicts'] = {};
   let probe: TargetProbe | undefined;
-  let trust: TargetTrust = { ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}), ...(flags.insecure ? { insecure: true } : {}) };
+  // OCM_TARGET_RESOLVE (name=address pins, set by the mutation run's TLS setup) is kept for the probe and the suites.
+  const pinned = trustFromEnv().resolve;
+  let trust: TargetTrust = {
+    ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}),
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(pinned ? { resolve: pinned } : {}),
+  };
   if (flags.peerPublicUrl && !flags.peers) throw new Error('--peer-public-url needs --peers (the addresses the peers listen on)');
   // `--peers` overrides the config's peers; undefined = the embedded pair's own defaults.
   let peerPairs: PeerPair[] | undefined = flags.peers
@@ -195,6 +201,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     trust = {
       ...(trust.caFile || target.targetCa ? { caFile: trust.caFile ?? resolve(target.targetCa!) } : {}),
       ...(trust.insecure || target.insecure ? { insecure: true } : {}),
+      ...(trust.resolve ? { resolve: trust.resolve } : {}),
     };
   } else if (flags.target) {
     const generated = validateTargetConfig(

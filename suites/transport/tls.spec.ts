@@ -6,11 +6,19 @@
  * applicable, with the reason; it is judged (and can pass) on https only,
  * e.g. `run --tls` for the embedded pair.
  *
- * Black-box: the endpoints the target's discovery document advertises, and
- * the origin the suites reach it on.
+ * TLS-1 is black-box: the endpoints the target's discovery document
+ * advertises, and the origin the suites reach it on. TLS-2 and TLS-3 judge
+ * the calls the target makes to https peers (`run --tls`, or an https target
+ * whose peers serve https): over https, and only to a peer whose certificate
+ * it can verify.
  */
-import { check, expect } from '../harness/fixtures.ts';
+import { check, expect, needDriver, notRun, type TargetHandle } from '../harness/fixtures.ts';
 import { plainHttpReason } from '../discovery/discovery-rules.ts';
+import { becomeContact, eventually, shareFromTarget } from '../harness/ocm-actions.ts';
+import type { PeerSimulator } from '../harness/peer-simulator.ts';
+import { peerTlsEnabled } from '../harness/peer-pair.ts';
+import type { SuiteContext } from '../harness/context.ts';
+import { createCertificateAuthority, issueServerCertificate } from '../../certs/ca.ts';
 
 /** What the target offers over HTTP: its origin and every endpoint in its discovery document. */
 function advertisedEndpoints(origin: string, discovery: Record<string, any>): Array<[string, string]> {
@@ -63,3 +71,75 @@ check(
     },
   },
 );
+
+/** TLS-2 and TLS-3 need peers on https: the target's calls to them are what is judged. */
+function peersOnPlainHttp(context: SuiteContext): string | undefined {
+  return peerTlsEnabled(context.target)
+    ? undefined
+    : 'the simulated peers serve plain http (run --tls, or an https target with peerTls auto or on, puts them on https)';
+}
+
+/** The plain-HTTP requests `peer` refused on its https port since `from`. */
+function plainHttpAttempts(peer: PeerSimulator, from: number): string[] {
+  return peer.tlsFailures
+    .slice(from)
+    .filter((failure) => failure.plainHttp)
+    .map((failure) => failure.code);
+}
+
+check(
+  ['TLS-2'],
+  'the target calls a peer that advertises https over https (invite acceptance, share), never over plain http',
+  async ({ target, peer, ocm }) => {
+    needDriver(target, 'generateInvite', 'shareWith');
+    const from = peer.tlsFailures.length;
+    const peerUser = peer.newUser();
+    try {
+      await becomeContact(ocm, target, peer, peerUser);
+      await shareFromTarget(target, peer, peerUser, { path: target.context.target.resources.file });
+    } catch (error) {
+      // A plain-HTTP call to the https peer explains the failed step: that is the finding.
+      expect(plainHttpAttempts(peer, from), `the target sent plain http to ${peer.origin}, which advertises https`).toEqual([]);
+      throw error;
+    }
+    expect(plainHttpAttempts(peer, from), `the target sent plain http to ${peer.origin}, which advertises https`).toEqual([]);
+  },
+  { unless: peersOnPlainHttp },
+);
+
+check(
+  ['TLS-3'],
+  'the target does not talk to a peer whose certificate chains to a CA it does not trust',
+  async ({ target, peer, ocm }) => {
+    needDriver(target, 'generateInvite', 'shareWith');
+    const peerUser = peer.newUser();
+    // A contact first, over the peer's good certificate: the refusal below is then about the certificate alone.
+    await becomeContact(ocm, target, peer, peerUser);
+    const stranger = await createCertificateAuthority({ commonName: 'a CA nobody trusts' });
+    const names = [new URL(peer.origin).hostname.replace(/^\[(.*)\]$/, '$1'), peer.host];
+    peer.presentCertificate(await issueServerCertificate(stranger, [...new Set(names)]));
+    const requestsBefore = peer.requests.length;
+    const failuresBefore = peer.tlsFailures.length;
+    await shareAttempt(target, peer, peerUser.id);
+    // Bounded: a connection attempt (refused handshake) or a request, whichever comes.
+    await eventually(async () => (peer.requests.length > requestsBefore || peer.tlsFailures.length > failuresBefore ? true : undefined));
+    const talked = peer.requests.slice(requestsBefore).map((request) => `${request.method} ${request.path}`);
+    expect(talked, 'the target sent requests to a peer whose certificate is signed by a CA it does not trust').toEqual([]);
+    if (peer.tlsFailures.length === failuresBefore)
+      notRun('the target made no connection to the peer after the share step: nothing to judge');
+  },
+  { unless: peersOnPlainHttp },
+);
+
+/** The driver's share step; refusing to reach the peer may fail it, which is the expected outcome here. */
+async function shareAttempt(target: TargetHandle, peer: PeerSimulator, userId: string): Promise<void> {
+  try {
+    await target.driver.shareWith(target.user, {
+      path: target.context.target.resources.file,
+      recipient: { userId, domain: peer.domain },
+      role: 'viewer',
+    });
+  } catch {
+    // The target could not deliver the share to an unverified peer: what TLS-3 wants.
+  }
+}
