@@ -58,3 +58,23 @@ for (const mode of ['ca-file', 'insecure'] as const) {
     }
   });
 }
+
+test('a pinned name (run --tls) reaches its address, and TLS checks the name, without the system resolver', async () => {
+  const ca = await createCertificateAuthority();
+  const issued = await issueServerCertificate(ca, ['a.ocm.test']);
+  const caFile = join(await mkdtemp(join(tmpdir(), 'ocm-trust-')), 'ca.pem');
+  await writeFile(caFile, ca.certPem);
+  const { server, origin } = await echoServer(issued.certPem, issued.keyPem);
+  const named = origin.replace('127.0.0.1', 'a.ocm.test');
+  const originalFetch = globalThis.fetch;
+  try {
+    installTargetTrust({ caFile, resolve: { 'a.ocm.test': '127.0.0.1' } });
+    const { status } = await postWithOwnLength(named);
+    expect(status).toBe(200);
+    // The certificate names a.ocm.test only: the same server by its address is refused.
+    await expect(fetch(`${origin}/`)).rejects.toThrow(/fetch failed/);
+  } finally {
+    globalThis.fetch = originalFetch;
+    server.close();
+  }
+});
