@@ -34,7 +34,7 @@ import {
   type RunError,
 } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
-import { targetDispatcher, tlsFailureHint, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
+import { targetDispatcher, tlsFailureHint, trustFromEnv, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { fetch as undiciFetch } from 'undici';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import {
@@ -52,7 +52,8 @@ import {
   type PeerPair,
   type PeerTlsMode,
 } from '../suites/harness/peer-addresses.ts';
-import { createCertificateAuthority, readCertificateAuthority, writeCertificateAuthority } from '../certs/ca.ts';
+import { CA_CERT_FILE, createCertificateAuthority, readCertificateAuthority, writeCertificateAuthority } from '../certs/ca.ts';
+import { EMBEDDED_TLS_ENV, embeddedTlsNames } from '../suites/harness/embedded-tls.ts';
 import { loadCatalogue, selectRequirements, type Catalogue } from '../suites/harness/requirements.ts';
 import { profileFromApiVersion, profileLine, type JudgedProfile } from '../suites/harness/profile.ts';
 import { ONLY_ENV, PRESETS, resolveSelection } from '../suites/harness/selection.ts';
@@ -77,6 +78,8 @@ export interface RunFlags {
   timeout?: number;
   /** Embedded pair only: instance A as an HTTP front over its back's gRPC services (decisions/0009). */
   split?: boolean;
+  /** Embedded pair and peers on https with a run CA and DNS names (`run --tls`). */
+  tls?: boolean;
   inspect?: boolean;
   only?: string;
   preset?: string;
@@ -182,7 +185,13 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   let targetConfigFile: string | undefined;
   let conflicts: TargetConfig['conflicts'] = {};
   let probe: TargetProbe | undefined;
-  let trust: TargetTrust = { ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}), ...(flags.insecure ? { insecure: true } : {}) };
+  // OCM_TARGET_RESOLVE (name=address pins, set by the mutation run's TLS setup) is kept for the probe and the suites.
+  const pinned = trustFromEnv().resolve;
+  let trust: TargetTrust = {
+    ...(flags.caFile ? { caFile: resolve(flags.caFile) } : {}),
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(pinned ? { resolve: pinned } : {}),
+  };
   if (flags.peerPublicUrl && !flags.peers) throw new Error('--peer-public-url needs --peers (the addresses the peers listen on)');
   // `--peers` overrides the config's peers; undefined = the embedded pair's own defaults.
   let peerPairs: PeerPair[] | undefined = flags.peers
@@ -200,6 +209,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     trust = {
       ...(trust.caFile || target.targetCa ? { caFile: trust.caFile ?? resolve(target.targetCa!) } : {}),
       ...(trust.insecure || target.insecure ? { insecure: true } : {}),
+      ...(trust.resolve ? { resolve: trust.resolve } : {}),
     };
   } else if (flags.target) {
     const generated = validateTargetConfig(
@@ -215,10 +225,11 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
       `# Written by ocm-conformance run --target: black-box checks only (no driver).\n${toYaml(generated)}`,
     );
   }
-  // auto: https peers for an https target. The embedded pair speaks plain HTTP and does not trust a run CA.
-  const peerTls = targetBaseUrl ? peersUseTls(peerTlsMode, targetBaseUrl) : peerTlsMode === 'on';
-  if (peerTls && !targetBaseUrl)
-    throw new Error('--peer-tls on needs --target or --target-config: the embedded pair calls its peers over plain HTTP');
+  // auto: https peers for an https target. The embedded pair speaks plain HTTP unless --tls puts it and its peers on https.
+  if (flags.tls && flags.peerTls === 'off') throw new Error('--tls puts the peers on https: it cannot be given with --peer-tls off');
+  const peerTls = targetBaseUrl ? peersUseTls(peerTlsMode, targetBaseUrl) : flags.tls === true || peerTlsMode === 'on';
+  if (peerTls && !targetBaseUrl && !flags.tls)
+    throw new Error('--peer-tls on needs --target or --target-config, or --tls (the embedded pair on https too)');
   if (peerPairs) {
     const pairs = peerPairs;
     peerConfigStep(() => {
@@ -245,6 +256,12 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     assertSomethingToJudge(catalogue, judged, { conflicts, only, selectedBy: selectionLabel(flags), discovery: probe?.document });
   }
   const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
+  const peerCa = peerTls ? await runPeerCa(flags.peerCa, reportDir) : undefined;
+  if (flags.tls) {
+    // The embedded pair on https under DNS names: the harness trusts the run CA and pins the names, as the pair does.
+    trust = { caFile: join(peerCa!.dir, CA_CERT_FILE), resolve: embeddedTlsNames(process.env.OCM_SUBNET ?? '127.0.0') };
+    env[EMBEDDED_TLS_ENV] = '1';
+  } else delete env[EMBEDDED_TLS_ENV];
   Object.assign(env, trustToEnv(trust));
   if (trust.insecure) process.env.OCM_TARGET_INSECURE = '1'; // read back when the results are built
   if (targetConfigFile) env.OCM_TARGET_CONFIG = targetConfigFile;
@@ -252,7 +269,6 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   if (peerPairs) env[PEERS_ENV] = process.env[PEERS_ENV] = JSON.stringify(peerPairs);
   else delete env[PEERS_ENV];
   env[PEER_TLS_ENV] = peerTls ? '1' : '0';
-  const peerCa = peerTls ? await runPeerCa(flags.peerCa, reportDir) : undefined;
   if (peerCa) env[PEER_CA_DIR_ENV] = peerCa.dir;
   else delete env[PEER_CA_DIR_ENV];
   if (flags.split) env.OCM_SPLIT = '1';
@@ -589,11 +605,17 @@ export function runCommand(): Command {
     .option('--split', "embedded pair only: run instance A as an HTTP front over its back's CS3 gRPC services (the oCIS split)")
     .option('--ca-file <file>', "PEM bundle to trust for the target's certificate (config targetCa), on top of the public roots")
     .option('--insecure', "skip verification of the target's certificate (config insecure: true); printed in every report")
+    .option(
+      '--tls',
+      'embedded pair only: the pair and every peer on https with a fresh run CA (or --peer-ca), DNS names pinned like serve --resolve, allowHttp off',
+    )
     .option('--inspect', "serve the OCM inspector for the simulated peers' side while the suites run (its URL is printed at the start)")
     .action(async (flags: RunFlags) => {
       if (flags.target && flags.targetConfig) throw new Error('give --target or --target-config, not both');
       if (flags.split && (flags.target || flags.targetConfig))
         throw new Error('--split starts the embedded pair split in two; it cannot be given with --target or --target-config');
+      if (flags.tls && (flags.target || flags.targetConfig))
+        throw new Error('--tls starts the embedded pair on https; for another server use its https baseUrl with --ca-file');
       if (flags.target) {
         try {
           new URL(flags.target);

@@ -51,6 +51,11 @@ export interface FaultSetup {
    * the run judges it under profile 1.2.
    */
   era?: '1.2';
+  /**
+   * The run as `run --tls`: the faulted pair and the simulated peers on https
+   * under pinned names with a run CA, allowHttp off (what the TLS faults need).
+   */
+  tls?: true;
 }
 
 export interface FaultSpec {
@@ -65,6 +70,7 @@ export interface FaultSpec {
 
 const MUST_USE_HTTP_SIG: FaultSetup = { criteria: ['must-use-http-sig'] };
 const ERA_1_2: FaultSetup = { era: '1.2' };
+const TLS_PEERS: FaultSetup = { tls: true };
 
 const CATALOGUE = [
   // ---------------------------------------------------------------- discovery
@@ -413,6 +419,21 @@ const CATALOGUE = [
     area: 'signatures-verifier',
     description: 'every signed request is refused, correctly signed ones too (a verifier that never accepts)',
     requirements: ['SIG-15'],
+  },
+  {
+    name: 'peer-calls-over-http',
+    area: 'shares-sender',
+    description: 'calls peers over plain http although their discovery advertises https endpoints',
+    requirements: ['TLS-2'],
+    setup: TLS_PEERS,
+  },
+  {
+    name: 'peer-tls-unverified',
+    area: 'shares-sender',
+    description:
+      'skips certificate verification when it calls peers: a peer whose certificate chains to an untrusted CA is still talked to',
+    requirements: ['TLS-3'],
+    setup: TLS_PEERS,
   },
   {
     name: 'sig-cavage-forged-accepted',

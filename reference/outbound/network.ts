@@ -17,6 +17,19 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { NetworkSettingError, parseResolveEntry, type ReferenceConfig } from '../base/config.ts';
+import { faults } from '../base/faults.ts';
+
+/** The URL an outbound call goes to: the fault `peer-calls-over-http` turns https into plain http. */
+function outboundUrl(url: string): string {
+  return faults.has('peer-calls-over-http') ? url.replace(/^https:/i, 'http:') : url;
+}
+
+/** Fault `peer-tls-unverified`: a dispatcher that takes any certificate. */
+let unverified: Agent | undefined;
+function unverifiedDispatcher(): Agent {
+  unverified ??= new Agent({ connect: { rejectUnauthorized: false } });
+  return unverified;
+}
 
 export type OutboundFetch = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -32,7 +45,13 @@ export interface OutboundNetwork {
 /** The plain network: the global fetch (which tests may intercept), the system resolver and the public roots. */
 export const DEFAULT_NETWORK: OutboundNetwork = {
   // Looked up at call time: a test's interceptor replaces globalThis.fetch after this module loaded.
-  fetch: (url, init) => fetch(url, init),
+  fetch: (url, init) =>
+    faults.has('peer-tls-unverified')
+      ? (undiciFetch(outboundUrl(url), {
+          ...(init as Parameters<typeof undiciFetch>[1]),
+          dispatcher: unverifiedDispatcher(),
+        }) as unknown as Promise<Response>)
+      : fetch(outboundUrl(url), init),
   pinnedAddress: () => undefined,
   close: async () => undefined,
 };
@@ -80,26 +99,38 @@ export function outboundNetwork(settings: OutboundNetworkSettings | ReferenceCon
   };
   // Our CA on top of the public roots: a peer with a publicly trusted certificate stays reachable.
   const connector = buildConnector(ca ? { ca: [...rootCertificates, ca] } : {});
-  const dispatcher = new Agent({
-    connect(options, callback) {
-      const host = options.hostname; // undici has already taken the brackets off an IPv6 literal
-      const port = Number(options.port) || defaultPort(options.protocol);
-      const address = pins.get(`${host.toLowerCase()}:${port}`);
-      if (address === undefined) return connector(options, callback);
-      // Connect to the pinned address; the server name (SNI, certificate check) stays the name.
-      return connector(
-        {
-          ...options,
-          hostname: address,
-          ...(options.protocol === 'https:' ? { servername: host } : {}),
-        },
-        callback,
-      );
-    },
-  });
+  const uncheckedConnector = buildConnector({ rejectUnauthorized: false });
+  const agent = (connect: typeof connector) =>
+    new Agent({
+      connect(options, callback) {
+        const host = options.hostname; // undici has already taken the brackets off an IPv6 literal
+        const port = Number(options.port) || defaultPort(options.protocol);
+        const address = pins.get(`${host.toLowerCase()}:${port}`);
+        if (address === undefined) return connect(options, callback);
+        // Connect to the pinned address; the server name (SNI, certificate check) stays the name.
+        return connect(
+          {
+            ...options,
+            hostname: address,
+            ...(options.protocol === 'https:' ? { servername: host } : {}),
+          },
+          callback,
+        );
+      },
+    });
+  const dispatcher = agent(connector);
+  let unchecked: Agent | undefined; // fault peer-tls-unverified only: made on first use
   return {
-    fetch: (url, init) => undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>,
+    fetch: (url, init) => {
+      const chosen = faults.has('peer-tls-unverified') ? (unchecked ??= agent(uncheckedConnector)) : dispatcher;
+      return undiciFetch(outboundUrl(url), {
+        ...(init as Parameters<typeof undiciFetch>[1]),
+        dispatcher: chosen,
+      }) as unknown as Promise<Response>;
+    },
     pinnedAddress,
-    close: () => dispatcher.close(),
+    close: async () => {
+      await Promise.all([dispatcher.close(), unchecked?.close()]);
+    },
   };
 }

@@ -41,6 +41,10 @@ import { PROJECT_ROOT, type ConfigLayer } from '../../reference/base/config.ts';
 import { ALLOW_FAULTS, FAULTS, findFault, type Fault } from '../../reference/base/faults.ts';
 import type { ComplianceResults, PlaywrightReport } from '../../results/model.ts';
 import { startEmbeddedTargets } from '../../suites/harness/global-setup.ts';
+import { CA_CERT_FILE, createCertificateAuthority, writeCertificateAuthority, type CertificateAuthority } from '../../certs/ca.ts';
+import { embeddedTlsNames } from '../../suites/harness/embedded-tls.ts';
+import { PEER_CA_DIR_ENV, PEER_TLS_ENV } from '../../suites/harness/peer-addresses.ts';
+import { trustToEnv } from '../../suites/harness/target-trust.ts';
 import {
   checksOfReport,
   failedRequirements,
@@ -150,6 +154,8 @@ interface RunOptions {
   files?: string[];
   /** The profile the target is judged under (a fault's `setup.era`); default main. */
   profile?: string;
+  /** A fault's `setup.tls`: the pair and the peers on https with a run CA, as `run --tls`. */
+  tls?: boolean;
 }
 
 /**
@@ -168,11 +174,24 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
   await rm(reportDir, { recursive: true, force: true });
   await mkdir(reportDir, { recursive: true });
   let embedded;
+  // setup.tls: as `run --tls`: a run CA signs the pair's and the peers' certificates; the harness trusts it and pins the names.
+  const tlsEnv: NodeJS.ProcessEnv = {};
+  let tlsArgs: string[] = [];
   try {
+    let ca: CertificateAuthority | undefined;
+    if (options.tls) {
+      const caDir = join(reportDir, 'ca');
+      ca = await createCertificateAuthority({ commonName: `ocm-conformance mutation run (${label})` });
+      await writeCertificateAuthority(caDir, ca);
+      const trust = { caFile: join(caDir, CA_CERT_FILE), resolve: embeddedTlsNames(slotSubnet(slot)) };
+      Object.assign(tlsEnv, trustToEnv(trust), { [PEER_TLS_ENV]: '1', [PEER_CA_DIR_ENV]: caDir });
+      tlsArgs = ['--peer-ca', caDir, '--ca-file', trust.caFile];
+    }
     embedded = await startEmbeddedTargets(join(reportDir, 'targets'), {
       subnet: slotSubnet(slot),
       configureTarget: layer,
       ...(options.profile ? { profile: options.profile } : {}),
+      ...(ca ? { tls: ca } : {}),
     });
   } catch (error) {
     return {
@@ -182,7 +201,7 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
       reportDir,
     };
   }
-  const env = { ...process.env };
+  const env = { ...process.env, ...tlsEnv };
   for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
   const args = options.files
     ? [PLAYWRIGHT_CLI, 'test', '--project=conformance', ...options.files]
@@ -195,6 +214,7 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
         reportDir,
         '--timeout',
         String(Math.ceil(options.timeoutMs / 1000)),
+        ...tlsArgs,
       ];
   if (options.files)
     Object.assign(env, { OCM_TARGET_CONFIG: embedded.configFile, OCM_RUN_DIR: join(reportDir, 'run'), OCM_REPORT_DIR: reportDir });
@@ -320,6 +340,7 @@ async function main(): Promise<number> {
     const run = await runSuites(`baseline-${variant.key.replace(/[^a-z0-9=+.-]+/gi, '_')}`, layerFor(variant), slot, {
       timeoutMs: options.timeoutSeconds * (full ? 4 : 1) * 1000,
       ...(variant.setup.era ? { profile: variant.setup.era } : {}),
+      ...(variant.setup.tls ? { tls: true } : {}),
       ...(full ? {} : { grep: grepFor(ids), workers: options.workers }),
     });
     const verdict = run.results
@@ -344,6 +365,7 @@ async function main(): Promise<number> {
       maxFailures: options.maxFailures,
       files: files.length > 0 ? files : ['suites'],
       ...(fault.setup && 'era' in fault.setup ? { profile: fault.setup.era } : {}),
+      ...(fault.setup && 'tls' in fault.setup ? { tls: true } : {}),
     });
     done++;
     const what = run.checks

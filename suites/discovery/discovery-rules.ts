@@ -46,6 +46,21 @@ export interface DiscoveryRule {
   /** What the rule needs fetched besides the document. */
   needs?: RuleNeed[];
   evaluate(input: DiscoveryInput): RuleVerdict;
+  /**
+   * Why the rule does not apply to this document at all (the suite reports
+   * it not applicable, with the reason): e.g. an https rule on a test setup
+   * that serves plain http (allowHttp).
+   */
+  notApplicable?(input: Pick<DiscoveryInput, 'document' | 'allowHttp'>): string | undefined;
+}
+
+/**
+ * The reason an "is it https" requirement is not applicable when a test
+ * setup (allowHttp) serves `what` over plain http: such a requirement is
+ * judged on https only, never passed over http.
+ */
+export function plainHttpReason(what: string): string {
+  return `${what} is plain http in a test setup (allowHttp): https can only be judged where it is served (run --tls)`;
 }
 
 const ASYMMETRIC_JOSE = /^(Ed25519|Ed448|EdDSA|ES(256|384|512)|ES256K|RS(256|384|512)|PS(256|384|512))$/;
@@ -271,11 +286,16 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
   {
     ids: ['DISC-14'],
     title: 'jwksUri uses https (http only in test setups)',
+    notApplicable: ({ document: d, allowHttp }) =>
+      allowHttp && typeof d?.jwksUri === 'string' && URL.canParse(d.jwksUri) && new URL(d.jwksUri).protocol === 'http:'
+        ? plainHttpReason(`jwksUri ${d.jwksUri}`)
+        : undefined,
     evaluate: ({ document: d, allowHttp }) => {
       const problem = urlFieldProblem('jwksUri', d?.jwksUri);
       if (problem) return problem;
       const protocol = new URL(d!.jwksUri).protocol;
-      return protocol === 'https:' || (allowHttp && protocol === 'http:') ? undefined : `jwksUri uses ${protocol}`;
+      if (allowHttp && protocol === 'http:') return nothingToJudge(plainHttpReason(`jwksUri ${d!.jwksUri}`));
+      return protocol === 'https:' ? undefined : `jwksUri uses ${protocol}`;
     },
   },
   {

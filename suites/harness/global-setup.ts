@@ -15,7 +15,9 @@ import { type ConfigLayer, startEmbeddedPair } from '../../reference/embedded.ts
 import { TARGET_DISCOVERY_FILE } from './context.ts';
 import { PROJECT_ROOT } from './requirements.ts';
 import { loadTargetConfig } from './target.ts';
-import { peerOrigin, peerPairsFromEnv, type PeerPair } from './peer-addresses.ts';
+import { PEER_CA_DIR_ENV, peerOrigin, peerPairsFromEnv, type PeerPair } from './peer-addresses.ts';
+import { EMBEDDED_NAMES, EMBEDDED_TLS_ENV, peerName, peerResolvePins } from './embedded-tls.ts';
+import { issueServerCertificate, readCertificateAuthority, type CertificateAuthority } from '../../certs/ca.ts';
 import { stopRunWhenTargetStaysDown } from './liveness.ts';
 
 /** Loopback addresses of the simulated peers in `subnet` (.10 to .17): one pair per parallel worker. */
@@ -77,6 +79,11 @@ export interface EmbeddedOptions {
   peers?: PeerPair[];
   /** The profile the target (A) is judged under (default main, the newest, which the reference implements). */
   profile?: string;
+  /**
+   * `run --tls`: A, B and the peers on https under DNS names (embedded-tls.ts),
+   * certificates from this CA, which both instances trust; allowHttp off.
+   */
+  tls?: CertificateAuthority;
 }
 
 /** Whether the environment asks for the split deployment (`ocm-conformance run --split` sets it). */
@@ -96,12 +103,31 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
   if (!peers) {
     const peerHosts = peerHostsIn(subnet);
     const peerPort = await commonFreePort(peerHosts.flat());
-    peers = peerHosts.map(([h1, h2]) => [{ bind: `${h1}:${peerPort}` }, { bind: `${h2}:${peerPort}` }]);
+    peers = peerHosts.map(([h1, h2], i) =>
+      options.tls
+        ? [
+            { bind: `${h1}:${peerPort}`, publicUrl: `https://${peerName(2 * i + 1)}:${peerPort}` },
+            { bind: `${h2}:${peerPort}`, publicUrl: `https://${peerName(2 * i + 2)}:${peerPort}` },
+          ]
+        : [{ bind: `${h1}:${peerPort}` }, { bind: `${h2}:${peerPort}` }],
+    );
   }
+  const tls = options.tls;
+  const issue = async (name: string, address: string) => {
+    const issued = await issueServerCertificate(tls!, [name, address]);
+    return { cert: issued.certPem, key: issued.keyPem };
+  };
   const pair = await startEmbeddedPair({
     dataDir: runDir,
-    // The embedded pair speaks plain HTTP, and so do the peers it trusts.
-    trust: peers.flat().map((address) => peerOrigin(address, false)),
+    // Plain HTTP by default, and so are the peers it trusts; https for both with --tls.
+    trust: peers.flat().map((address) => peerOrigin(address, Boolean(tls))),
+    ...(tls
+      ? {
+          tls: { a: await issue(EMBEDDED_NAMES[0], `${subnet}.2`), b: await issue(EMBEDDED_NAMES[1], `${subnet}.3`), ca: tls.certPem },
+          names: EMBEDDED_NAMES,
+          resolve: peerResolvePins(peers),
+        }
+      : {}),
     subnet,
     ...(options.configure ? { configure: options.configure } : {}),
     ...(options.configureTarget ? { configureTarget: options.configureTarget } : {}),
@@ -126,7 +152,8 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
     peers,
     driver: driverFor(),
     exposes: { sciencemesh: true, ocs: true, ...(grpc ? { grpc } : {}) },
-    allowHttp: true,
+    // Plain http is a test setup; with --tls every endpoint is https and http is not tolerated.
+    allowHttp: !tls,
   });
   const config = {
     ...target('reference A (embedded)', origins[0], grpc[0], options.profile),
@@ -165,6 +192,13 @@ export async function recordTargetDiscovery(configFile: string, runDir: string):
   await writeFile(join(runDir, TARGET_DISCOVERY_FILE), JSON.stringify(record, null, 2));
 }
 
+/** `run --tls`: the run CA that `run` made (or `--peer-ca`), which signs the peers' certificates too. */
+async function embeddedTlsCa(): Promise<CertificateAuthority> {
+  const dir = process.env[PEER_CA_DIR_ENV];
+  if (!dir) throw new Error(`${EMBEDDED_TLS_ENV}=1 needs the run CA in ${PEER_CA_DIR_ENV}: start it with ocm-conformance run --tls`);
+  return readCertificateAuthority(dir);
+}
+
 export default async function globalSetup(): Promise<() => Promise<void>> {
   // run --ca-file / --insecure: this process's own requests to the target (discovery record, peers' calls).
   installTargetTrust(trustFromEnv());
@@ -180,6 +214,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     embedded = await startEmbeddedTargets(dir, {
       ...(process.env.OCM_SUBNET ? { subnet: process.env.OCM_SUBNET } : {}),
       ...(peers ? { peers } : {}),
+      ...(process.env[EMBEDDED_TLS_ENV] === '1' ? { tls: await embeddedTlsCa() } : {}),
     });
     process.env.OCM_TARGET_CONFIG = embedded.configFile;
   }

@@ -13,6 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { advertises } from './context.ts';
 import { step, stepRequest, StepFailed } from './step.ts';
+import { rawConnectOptions, trustFromEnv } from './target-trust.ts';
 
 export interface PostOptions {
   /** Sign even/never, regardless of what the target advertises. */
@@ -297,7 +298,16 @@ export async function rawPathRequest(
     const answer = await new Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>(
       (resolve, reject) => {
         const req = send(
-          { host: base.hostname, port: base.port || undefined, path: rawPath, method, headers, timeout: options.timeoutMs ?? 15_000 },
+          {
+            host: base.hostname,
+            port: base.port || undefined,
+            path: rawPath,
+            method,
+            headers,
+            timeout: options.timeoutMs ?? 15_000,
+            // The same trust as every harness request (run --ca-file / --insecure / --tls pins).
+            ...(rawConnectOptions(trustFromEnv()) as Record<string, unknown>),
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));

@@ -176,6 +176,12 @@ export class PeerSimulator {
   key: SigningKey;
   readonly tls: { certPem: string; keyPem: string } | undefined;
   readonly requests: RecordedRequest[] = [];
+  /**
+   * Connections to this https peer that failed before any request (newest
+   * last): `plainHttp` when a client sent plain HTTP to the TLS port, else the
+   * TLS error (e.g. the client refused our certificate with an alert).
+   */
+  readonly tlsFailures: Array<{ at: number; plainHttp: boolean; code: string }> = [];
   readonly users: PeerUser[];
   discovery: PeerDiscoverySettings = defaultDiscovery();
   behaviour: PeerBehaviour = defaultBehaviour();
@@ -281,6 +287,25 @@ export class PeerSimulator {
     this.behaviour = defaultBehaviour();
     this.requests.length = 0;
     this.receivedShares.length = 0;
+    this.tlsFailures.length = 0;
+    if (this.presentedOther && this.tls) this.presentCertificate(this.tls);
+  }
+
+  private presentedOther = false;
+
+  /**
+   * Serves from now on with this certificate (e.g. one from a CA the target
+   * does not trust), and drops the open connections so that the next call
+   * makes a new handshake; `reset()` puts the peer's own certificate back.
+   */
+  presentCertificate(certificate: { certPem: string; keyPem: string }): void {
+    const server = this.app?.server as unknown as
+      | { setSecureContext?(options: { cert: string; key: string }): void; closeAllConnections?(): void }
+      | undefined;
+    if (!this.tls || !server?.setSecureContext) throw new Error(`${this.name} does not serve https`);
+    server.setSecureContext({ cert: certificate.certPem, key: certificate.keyPem });
+    server.closeAllConnections?.();
+    this.presentedOther = certificate !== this.tls;
   }
 
   /** Requests received on a path (suffix match), oldest first. */
@@ -465,6 +490,11 @@ export class PeerSimulator {
       return reply.code(404).send({ message: 'NOT_FOUND' });
     });
 
+    if (this.tls)
+      app.server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
+        const code = error.code ?? error.message;
+        this.tlsFailures.push({ at: Date.now(), plainHttp: /HTTP_REQUEST|http request/i.test(`${code} ${error.message}`), code });
+      });
     await app.listen({ host: this.host, port: this.port });
     if (this.port === 0) {
       // Port 0: the system picked one; advertise it (and key the peer by its real address).

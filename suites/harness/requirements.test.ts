@@ -35,6 +35,9 @@ const SPEC_IDS = [
   'ERR-1',
   'ERR-2',
   'TLS-1',
+  // TLS-2 and TLS-3: "over TLS" for the calls a server makes to its peers (issue 14).
+  'TLS-2',
+  'TLS-3',
 ];
 
 /** Our additions for reva-family targets, and the robustness of every OCM endpoint. */
@@ -55,8 +58,8 @@ const find = (list: SelectedRequirement[], id: string) => list.find((r) => r.id 
 const ids = (list: SelectedRequirement[]) => list.map((r) => r.id);
 
 test.describe('the catalogue', () => {
-  test('loads and holds exactly the 112 spec IDs plus the SM/CS3/OCS/DAV/ROB additions', () => {
-    expect(SPEC_IDS).toHaveLength(112);
+  test('loads and holds exactly the 114 spec IDs plus the SM/CS3/OCS/DAV/ROB additions', () => {
+    expect(SPEC_IDS).toHaveLength(114);
     const all = catalogue.requirements.map((r) => r.id);
     expect(all.filter((id) => !/^(SM|CS3|OCS|DAV|ROB)-/.test(id))).toEqual(SPEC_IDS);
     expect(all.filter((id) => /^(SM|CS3|OCS|DAV|ROB)-/.test(id))).toEqual(ADDED_IDS);

@@ -74,7 +74,8 @@ check(
     expect(registry.validate('ocm', 'AcceptedInvite', body), JSON.stringify(body)).toEqual({ ok: true });
     expect(Object.keys(body), 'userID is spelt with a capital ID').toContain('userID');
     const provider = String(body.recipientProvider);
-    expect(provider, 'recipientProvider carries no scheme').not.toMatch(/^[a-z][a-z0-9+.-]*:/i);
+    // A scheme is `name:` not followed by a bare port: `a.ocm.test:8443` is a DNS name with its port, `https://…` is not host[:port].
+    expect(provider, 'recipientProvider carries no scheme').not.toMatch(/^[a-z][a-z0-9+.-]*:(?!\d+$)/i);
     expect(isFqdnWithPort(provider), `recipientProvider ${provider} is host[:port]`).toBe(true);
     expect(provider.toLowerCase(), "recipientProvider is the target's own server").toBe(target.domain.toLowerCase());
     expect(body.token, 'token is the invite token').toBe(invite.token);

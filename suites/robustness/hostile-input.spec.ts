@@ -24,8 +24,9 @@
  * past authentication to the parsing and validation they probe.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { rawConnectOptions, trustFromEnv } from '../harness/target-trust.ts';
 import { check, discoveryUrl, expect, notRun } from '../harness/fixtures.ts';
 import type { TargetHandle } from '../harness/fixtures.ts';
 import { advertises } from '../harness/context.ts';
@@ -144,6 +145,16 @@ function parseRaw(data: Buffer): { status: number; headers: Record<string, strin
 }
 
 /**
+ * TLS options for a raw connection to the target: the same trust as every
+ * other harness request (run --ca-file / --insecure, target-trust.ts), and SNI
+ * only for a DNS name (a servername that is an IP address is not allowed).
+ */
+function rawTlsOptions(hostname: string): ConnectionOptions {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return { ...(isIP(host) ? {} : { servername: host }), ...rawConnectOptions(trustFromEnv()) };
+}
+
+/**
  * Sends `head` + `body` bytes over a raw connection and reads the first
  * answer. `halfClose` ends our side after sending (no more bytes will come).
  * Recorded in the transcript.
@@ -177,8 +188,8 @@ async function rawExchange(
   const answer = await new Promise<RawAnswer>((resolve) => {
     const socket: Socket =
       origin.protocol === 'https:'
-        ? tlsConnect({ host: origin.hostname, port, servername: origin.hostname, allowHalfOpen: true } as never)
-        : netConnect({ host: origin.hostname, port, allowHalfOpen: true });
+        ? tlsConnect({ host: origin.hostname, port, allowHalfOpen: true, ...rawTlsOptions(origin.hostname) } as never)
+        : netConnect({ host: origin.hostname, port, allowHalfOpen: true, ...rawConnectOptions(trustFromEnv()) });
     const received: Buffer[] = [];
     let settled = false;
     const finish = (result: RawAnswer) => {

@@ -17,6 +17,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { check, discoveryUrl, expect, needDriver, notRun, type TargetHandle } from '../harness/fixtures.ts';
+import { resolveDiscoveryUrl } from '../harness/discovery-urls.ts';
+import { plainHttpReason } from '../discovery/discovery-rules.ts';
 import {
   becomeContact,
   peerPost,
@@ -79,12 +81,23 @@ const WRONG_CODE = () => randomBytes(32).toString('base64url');
 
 // ---------------------------------------------------------------- the endpoint
 
-check(['TOK-6'], 'the tokenEndPoint is an https URL (http only in test setups)', async ({ target }) => {
-  // Whether it is absolute is DISC-17's; here only the scheme it is reached over (a path is on the discovery origin).
-  const url = new URL(discoveryUrl(target, 'tokenEndPoint'));
-  const allowed = target.context.target.allowHttp ? ['https:', 'http:'] : ['https:'];
-  expect(allowed, `tokenEndPoint ${url.href} uses ${url.protocol}`).toContain(url.protocol);
-});
+check(
+  ['TOK-6'],
+  'the tokenEndPoint is an https URL',
+  async ({ target }) => {
+    // Whether it is absolute is DISC-17's; here only the scheme it is reached over (a path is on the discovery origin).
+    const url = new URL(discoveryUrl(target, 'tokenEndPoint'));
+    expect(['https:'], `tokenEndPoint ${url.href} uses ${url.protocol}`).toContain(url.protocol);
+  },
+  {
+    // A test setup on plain http (allowHttp): not judged, never passed over http.
+    unless: (context) => {
+      if (!context.target.allowHttp) return undefined;
+      const resolved = resolveDiscoveryUrl(context.discovery, 'tokenEndPoint', context.target.baseUrl);
+      return 'url' in resolved && new URL(resolved.url).protocol === 'http:' ? plainHttpReason(`tokenEndPoint ${resolved.url}`) : undefined;
+    },
+  },
+);
 
 check(
   ['TOK-1'],
