@@ -76,7 +76,8 @@ test('over plain http (allowHttp) TLS-1, TOK-6 and DISC-14 are not applicable, w
   test.setTimeout(120_000);
   const dir = await mkdtemp(join(tmpdir(), 'ocm-run-plain-'));
   try {
-    const outcome = await runCli(['--only', HTTPS_REQUIREMENTS.join(','), '--report-dir', dir], 110_000);
+    // DISC-1 as well: a run that judges nothing at all is inconclusive (exit 3), whatever its not-applicable reasons.
+    const outcome = await runCli(['--only', [...HTTPS_REQUIREMENTS, 'DISC-1'].join(','), '--report-dir', dir], 110_000);
     const results = await readResults(dir);
     expect(outcome.code, `${outcome.stdout}\n${outcome.stderr}`).toBe(0);
     for (const id of HTTPS_REQUIREMENTS) {
