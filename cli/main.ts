@@ -3,14 +3,6 @@
  * this file only wires them to commander and turns failures into one line.
  */
 import { Command, CommanderError } from 'commander';
-import { serveCommand } from './serve.ts';
-import { runCommand } from './run.ts';
-import { validateDiscoveryCommand } from './validate-discovery.ts';
-import { reportCommand } from './report.ts';
-import { matrixCommand } from './matrix.ts';
-import { certifyCommand } from './certify.ts';
-import { caCommand } from './ca.ts';
-import { peersCommand } from './peers.ts';
 
 const program = new Command()
   .name('ocm-conformance')
@@ -19,14 +11,22 @@ const program = new Command()
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
 
-program.addCommand(serveCommand());
-program.addCommand(runCommand());
-program.addCommand(validateDiscoveryCommand());
-program.addCommand(reportCommand());
-program.addCommand(matrixCommand());
-program.addCommand(certifyCommand());
-program.addCommand(caCommand());
-program.addCommand(peersCommand());
+// Each command's module is loaded only when that command runs (the others pull in the
+// reference server, the inspector, certificate code...: seconds of start-up on a small
+// machine); help and an unknown command load them all, in this order.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serveCommand(),
+  run: async () => (await import('./run.ts')).runCommand(),
+  'validate-discovery': async () => (await import('./validate-discovery.ts')).validateDiscoveryCommand(),
+  report: async () => (await import('./report.ts')).reportCommand(),
+  matrix: async () => (await import('./matrix.ts')).matrixCommand(),
+  certify: async () => (await import('./certify.ts')).certifyCommand(),
+  ca: async () => (await import('./ca.ts')).caCommand(),
+  peers: async () => (await import('./peers.ts')).peersCommand(),
+};
+const named = process.argv[2];
+const needed = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const command of await Promise.all(needed.map((name) => COMMANDS[name]!()))) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

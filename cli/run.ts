@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { INSPECTOR_REPORT_FILE, inspectorPage } from '../inspector/page.ts';
-import { startInspectorServer, type InspectorServer } from '../inspector/server.ts';
-import { getRegistry } from '../openapi/registry.ts';
+// --inspect and https peers only: their modules (fastify, ajv, x509) are loaded when asked for, not at every start.
+import type { InspectorServer } from '../inspector/server.ts';
 import { INSPECT_URL_ENV } from '../suites/harness/inspect.ts';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
 import {
@@ -52,7 +51,6 @@ import {
   type PeerPair,
   type PeerTlsMode,
 } from '../suites/harness/peer-addresses.ts';
-import { CA_CERT_FILE, createCertificateAuthority, readCertificateAuthority, writeCertificateAuthority } from '../certs/ca.ts';
 import { EMBEDDED_TLS_ENV, embeddedTlsNames } from '../suites/harness/embedded-tls.ts';
 import { loadCatalogue, selectRequirements, type Catalogue } from '../suites/harness/requirements.ts';
 import { profileFromApiVersion, profileLine, type JudgedProfile } from '../suites/harness/profile.ts';
@@ -259,7 +257,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const peerCa = peerTls ? await runPeerCa(flags.peerCa, reportDir) : undefined;
   if (flags.tls) {
     // The embedded pair on https under DNS names: the harness trusts the run CA and pins the names, as the pair does.
-    trust = { caFile: join(peerCa!.dir, CA_CERT_FILE), resolve: embeddedTlsNames(process.env.OCM_SUBNET ?? '127.0.0') };
+    trust = { caFile: peerCa!.certFile, resolve: embeddedTlsNames(process.env.OCM_SUBNET ?? '127.0.0') };
     env[EMBEDDED_TLS_ENV] = '1';
   } else delete env[EMBEDDED_TLS_ENV];
   Object.assign(env, trustToEnv(trust));
@@ -411,20 +409,24 @@ function peerConfigStep<T>(step: () => T): T {
  * run whose key lives in a temporary folder until the run ends. Either way its
  * certificate is copied to the report directory as peer-ca.pem.
  */
-async function runPeerCa(peerCaDir: string | undefined, reportDir: string): Promise<{ dir: string; dispose(): Promise<void> }> {
+async function runPeerCa(
+  peerCaDir: string | undefined,
+  reportDir: string,
+): Promise<{ dir: string; certFile: string; dispose(): Promise<void> }> {
+  const { CA_CERT_FILE, createCertificateAuthority, readCertificateAuthority, writeCertificateAuthority } = await import('../certs/ca.ts');
   await mkdir(reportDir, { recursive: true });
   if (peerCaDir) {
     const dir = resolve(peerCaDir);
     const authority = await readCertificateAuthority(dir);
     await writeFile(join(reportDir, PEER_CA_REPORT_FILE), authority.certPem);
-    return { dir, dispose: async () => {} };
+    return { dir, certFile: join(dir, CA_CERT_FILE), dispose: async () => {} };
   }
   const dir = await mkdtemp(join(tmpdir(), 'ocm-peer-ca-'));
   const authority = await createCertificateAuthority({ commonName: 'ocm-conformance peers (one run)' });
   await writeCertificateAuthority(dir, authority);
   await writeFile(join(reportDir, PEER_CA_REPORT_FILE), authority.certPem);
   console.log(`peers: https with a fresh CA for this run, ${join(reportDir, PEER_CA_REPORT_FILE)} (pass --peer-ca DIR to reuse one)`);
-  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, certFile: join(dir, CA_CERT_FILE), dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -432,6 +434,10 @@ async function runPeerCa(peerCaDir: string | undefined, reportDir: string): Prom
  * while the suites run (the peers forward their exchanges to it; suites/harness/inspect.ts).
  */
 async function startRunInspector(env: NodeJS.ProcessEnv): Promise<InspectorServer> {
+  const [{ startInspectorServer }, { getRegistry }] = await Promise.all([
+    import('../inspector/server.ts'),
+    import('../openapi/registry.ts'),
+  ]);
   const server = await startInspectorServer({ registry: getRegistry(), capacity: 10_000, title: 'OCM inspector · simulated peers' });
   env[INSPECT_URL_ENV] = server.ingestUrl;
   console.log(`inspector: ${server.pageUrl} (what the target sends to the simulated peers, live)`);
@@ -440,6 +446,7 @@ async function startRunInspector(env: NodeJS.ProcessEnv): Promise<InspectorServe
 
 /** Saves the page with the run's exchanges next to the reports (inspector.html; transcripts link to it by id) and stops it. */
 async function saveRunInspector(server: InspectorServer, reportDir: string): Promise<void> {
+  const { INSPECTOR_REPORT_FILE, inspectorPage } = await import('../inspector/page.ts');
   await mkdir(reportDir, { recursive: true });
   const exchanges = server.inspector.list();
   await writeFile(

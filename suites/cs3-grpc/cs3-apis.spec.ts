@@ -23,7 +23,7 @@ import { becomeContact, eventually, peerPost, sharePayload, targetAddress } from
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import { redactText, registerSecret, type Exchange, type Transcript } from '../../results/transcript.ts';
 import type { TargetUser } from '../harness/target.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 import { authProviderApi, callUnary, CS3_SERVICES, inviteApi, ocmApi, ocmCoreApi, providerApi } from './cs3-protos.ts';
 import type { TestInfo } from '@playwright/test';
 import { StepFailed, stepRequest } from '../harness/step.ts';
@@ -31,7 +31,7 @@ import { StepFailed, stepRequest } from '../harness/step.ts';
 type Any = Record<string, any>;
 type ServiceKey = keyof typeof CS3_SERVICES;
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 
 const CONSTRUCTORS: Record<ServiceKey, grpc.ServiceClientConstructor> = { providerApi, inviteApi, ocmApi, ocmCoreApi, authProviderApi };
 

@@ -5,7 +5,7 @@
  * check against the target; `ocm-conformance validate-discovery` runs them on
  * any document, URL or file.
  */
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 import { OCM_CAPABILITIES, OCM_CRITERIA } from '../../openapi/ocm.ts';
 import { resolveDiscoveryUrl } from '../harness/discovery-urls.ts';
 
@@ -119,7 +119,7 @@ const OWNED_ELSEWHERE = new Set(['tokenEndPoint', 'jwksUri', 'publicKey', 'invit
 /** Every missing or mistyped field of the document, each with its JSON pointer; capability and criterion values are DISC-21's. */
 function structureProblems(d: Record<string, any>): string[] {
   const problems: string[] = [];
-  const outcome = getRegistry().validate('ocm', 'Discovery', d);
+  const outcome = getLazyRegistry().validate('ocm', 'Discovery', d);
   if (!outcome.ok) {
     for (const issue of outcome.issues) {
       // Fields other rules own: capability and criterion values (DISC-21), the URLs and keys of DISC-13/14/17/19/20, resource types' insides (DISC-6..12, 22).
@@ -310,7 +310,7 @@ export const DISCOVERY_RULES: DiscoveryRule[] = [
         if (typeof key?.kid !== 'string') return 'a key has no kid';
         if (!ASYMMETRIC_JOSE.test(String(key.alg)))
           return `key ${key.kid}: alg ${JSON.stringify(key.alg)} is not an asymmetric JOSE algorithm`;
-        const outcome = getRegistry().validate('ocm', 'Jwk', key);
+        const outcome = getLazyRegistry().validate('ocm', 'Jwk', key);
         return outcome.ok ? undefined : `key ${key.kid}: ${outcome.issues.map((i) => `${i.name} ${i.message}`).join(', ')}`;
       });
     },

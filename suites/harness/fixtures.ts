@@ -66,6 +66,12 @@ interface TestFixtures {
   peer2: PeerSimulator;
   target: TargetHandle;
   ocm: Transcript;
+  /**
+   * `target`, `peer`, `peer2` and `ocm` set up as one fixture, for `check()`:
+   * each fixture is a step the runner records with a captured stack, at set-up
+   * and at teardown, which costs more than most checks themselves.
+   */
+  checkFixtures: CheckFixtures;
   /** Automatic: skips checks while the target is down, and judges whether it stopped answering during one (liveness.ts). */
   liveness: void;
 }
@@ -97,13 +103,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { scope: 'worker' },
   ],
   peers: async ({ peerSetup }, use, testInfo) => {
-    if ('failure' in peerSetup) {
-      // Ours, not the target's: a harness error (the run is inconclusive), never a failed or passed requirement.
-      const message = `the simulated peers could not start: ${peerSetup.failure.replace(/^setup failed: /, '')}`;
-      testInfo.annotations.push({ type: 'error', description: message });
-      throw new Error(message);
-    }
-    await use(peerSetup.peers);
+    await use(startedPeers(peerSetup, testInfo));
   },
   peer: async ({ peers }, use) => {
     peers[0].reset();
@@ -114,37 +114,22 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     await use(peers[1]);
   },
   target: async ({ peers }, use) => {
-    const context = suiteContext();
-    const users = 'users' in context.target.driver ? context.target.driver.users : [];
-    // A relative endPoint is DISC-4's finding; the checks use its one reading (or <origin>/ocm when there is none).
-    const advertised = resolveDiscoveryUrl(context.discovery, 'endPoint', context.target.baseUrl);
-    const endPoint = 'url' in advertised ? advertised.url.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
-    const driver = createDriver(context.target, async (suffix, timeoutMs) => peers[0].waitFor(suffix, 'POST', timeoutMs));
-    await use({
-      context,
-      origin: context.target.baseUrl,
-      domain: context.domain,
-      endPoint,
-      discovery: context.discovery,
-      driver,
-      users,
-      user: users[0] ?? { username: '', password: '', id: '' },
-      user2: users[1],
-    });
+    await use(targetHandle(peers));
   },
   ocm: async ({ peers }, use, testInfo) => {
     const transcript = new Transcript();
     await use(transcript);
-    const received = [...peers[0].requests, ...peers[1].requests].map((r) => ({
-      peer: r.headers.host,
-      method: r.method,
-      url: r.url,
-      headers: r.headers,
-      body: r.body ?? (r.rawBody.length ? r.rawBody.toString('utf8').slice(0, 4000) : undefined),
-      signature: r.signature.status,
-      ...(r.inspectorId ? { exchangeId: r.inspectorId } : {}),
-    }));
-    await attachTranscript(testInfo, transcript, received);
+    await attachTranscript(testInfo, transcript, receivedBy(peers));
+  },
+  checkFixtures: async ({ peerSetup }, use, testInfo) => {
+    // The same set-up as the fixtures above, in their order: peers, peer, peer2, target, ocm.
+    const peers = startedPeers(peerSetup, testInfo);
+    peers[0].reset();
+    peers[1].reset();
+    const target = targetHandle(peers);
+    const ocm = new Transcript();
+    await use({ target, peer: peers[0], peer2: peers[1], ocm });
+    await attachTranscript(testInfo, ocm, receivedBy(peers));
   },
   liveness: [
     async ({}, use, testInfo) => {
@@ -154,6 +139,49 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     { auto: true },
   ],
 });
+
+/** This worker's peers; when they could not start, a harness error (ours, not the target's), never a failed or passed requirement. */
+function startedPeers(peerSetup: PeerPairSetup, testInfo: TestInfo): [PeerSimulator, PeerSimulator] {
+  if ('failure' in peerSetup) {
+    const message = `the simulated peers could not start: ${peerSetup.failure.replace(/^setup failed: /, '')}`;
+    testInfo.annotations.push({ type: 'error', description: message });
+    throw new Error(message);
+  }
+  return peerSetup.peers;
+}
+
+function targetHandle(peers: [PeerSimulator, PeerSimulator]): TargetHandle {
+  const context = suiteContext();
+  const users = 'users' in context.target.driver ? context.target.driver.users : [];
+  // A relative endPoint is DISC-4's finding; the checks use its one reading (or <origin>/ocm when there is none).
+  const advertised = resolveDiscoveryUrl(context.discovery, 'endPoint', context.target.baseUrl);
+  const endPoint = 'url' in advertised ? advertised.url.replace(/\/+$/, '') : `${context.target.baseUrl}/ocm`;
+  const driver = createDriver(context.target, async (suffix, timeoutMs) => peers[0].waitFor(suffix, 'POST', timeoutMs));
+  return {
+    context,
+    origin: context.target.baseUrl,
+    domain: context.domain,
+    endPoint,
+    discovery: context.discovery,
+    driver,
+    users,
+    user: users[0] ?? { username: '', password: '', id: '' },
+    user2: users[1],
+  };
+}
+
+/** What the peers received during the check, for its transcript. */
+function receivedBy(peers: [PeerSimulator, PeerSimulator]): unknown[] {
+  return [...peers[0].requests, ...peers[1].requests].map((r) => ({
+    peer: r.headers.host,
+    method: r.method,
+    url: r.url,
+    headers: r.headers,
+    body: r.body ?? (r.rawBody.length ? r.rawBody.toString('utf8').slice(0, 4000) : undefined),
+    signature: r.signature.status,
+    ...(r.inspectorId ? { exchangeId: r.inspectorId } : {}),
+  }));
+}
 
 async function attachTranscript(testInfo: TestInfo, transcript: Transcript, received: unknown[]): Promise<void> {
   const body = transcript.redactJson({ sent: transcript.exchanges, receivedByPeers: received });
@@ -235,10 +263,10 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
   // Playwright places the test where `test()` is called (here); record the check's own file:line:column for the reports.
   const source = callerLocation();
   if (source) details.annotation.push({ type: 'source', description: source });
-  // Playwright reads the fixture names from the destructuring pattern, so name them all here.
-  test(`${applicable.join(' ')} ${title}`, details, async ({ target, peer, peer2, ocm }, testInfo) => {
+  // Playwright reads the fixture names from the destructuring pattern: one fixture holds them all (see checkFixtures).
+  test(`${applicable.join(' ')} ${title}`, details, async ({ checkFixtures }, testInfo) => {
     try {
-      await body({ target, peer, peer2, ocm }, testInfo);
+      await body(checkFixtures, testInfo);
     } catch (error) {
       await skipIfTargetStopped(error); // a check the target's crash ended is not run, not failed (liveness.ts)
       if (error instanceof DriverUnsupported || error instanceof StepFailed) {

@@ -30,7 +30,8 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestInfo } from '@playwright/test';
+// A type only at load: `run` reads the liveness log in its own process, which need not load the test runner (half a second).
+import type { TestInfo } from '@playwright/test';
 import { TARGET_BACK_ANNOTATION, TARGET_DOWN_ANNOTATION, TARGET_STOPPED_ANNOTATION } from '../../results/model.ts';
 
 export const TARGET_DOWN_FILE = 'target-down.json';
@@ -440,6 +441,7 @@ export async function skipIfTargetStopped(error: unknown): Promise<void> {
     outages(watch.dir, now).find((o) => o.until >= watch.started)?.during ??
     (watch.failures.some((f) => f.refusedByTarget) ? watch.title : undefined);
   if (!stopped) return;
+  const { test } = await import('@playwright/test'); // loaded already in a worker
   test.skip(true, `not run: the target stopped answering (during ${stopped})`);
 }
 

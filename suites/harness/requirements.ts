@@ -16,8 +16,11 @@
  *   resolved from this file's location.
  * Scheme and defaults: decisions/0006-requirement-catalogue.md.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { CONFLICT_OPTIONS, type ConflictEffect, type ConflictOption, type ConflictReading } from './spec-conflicts.ts';
@@ -568,6 +571,39 @@ export interface ParseOptions {
    * off for partial catalogues (tests, excerpts).
    */
   readonly complete?: boolean;
+  /** Reuse the YAML parse of identical text from an earlier process (see parseYamlCached); on for catalogue files. */
+  readonly cacheParse?: boolean;
+}
+
+/**
+ * The YAML parse of `text`, kept as JSON in the temporary folder under the
+ * SHA-256 of the text: the catalogue is read by the CLI, the test runner and
+ * every worker of each run, and parsing its YAML costs ~0.4 s of CPU each time,
+ * JSON a millisecond. Keyed by content, so an edited catalogue is parsed anew;
+ * the validation below runs on every load either way. A parse that JSON cannot
+ * hold exactly is never cached; a cache that cannot be read or written is skipped.
+ */
+function parseYamlCached(text: string): unknown {
+  const dir = join(tmpdir(), `ocm-conformance-cache-${userInfo().uid}`);
+  const file = join(dir, `yaml-${createHash('sha256').update(text).digest('hex')}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // not cached yet (or unreadable): parse below
+  }
+  const doc = parseYaml(text) as unknown;
+  try {
+    const json = JSON.stringify(doc);
+    if (json !== undefined && isDeepStrictEqual(JSON.parse(json), doc)) {
+      mkdirSync(dir, { recursive: true });
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, json);
+      renameSync(partial, file); // whole or absent: a process reading it never sees half a file
+    }
+  } catch {
+    // a cache is an optimisation: a read-only or full temporary folder only costs the parse
+  }
+  return doc;
 }
 
 /** Parse and validate catalogue YAML text. Throws one Error listing every problem, each naming its entry. */
@@ -575,7 +611,7 @@ export function parseCatalogue(text: string, options: ParseOptions = {}): Catalo
   const origin = options.origin ?? 'requirements catalogue';
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = options.cacheParse ? parseYamlCached(text) : parseYaml(text);
   } catch (err) {
     throw new Error(`${origin}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -639,7 +675,7 @@ export function loadCatalogue(path?: string, options: Omit<ParseOptions, 'origin
   } catch (err) {
     throw new Error(`cannot read requirement catalogue ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseCatalogue(text, { origin: file, complete: options.complete ?? path === undefined });
+  return parseCatalogue(text, { origin: file, complete: options.complete ?? path === undefined, cacheParse: true });
 }
 
 let projectCatalogue: Catalogue | undefined;

@@ -14,9 +14,9 @@ import type { TargetHandle } from '../harness/fixtures.ts';
 import { peerPost } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
 import type { Answer, Transcript } from '../../results/transcript.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 const FIELDS = ['recipientProvider', 'token', 'userID', 'email', 'name'] as const;
 
 /** The Invite Acceptance Request `peer` sends for `user` redeeming `token`. */

@@ -13,11 +13,11 @@ import { check, expect, needDriver, notRun } from '../harness/fixtures.ts';
 import type { TargetHandle } from '../harness/fixtures.ts';
 import type { PeerInvite, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import { registerSecret, type Answer, type Transcript } from '../../results/transcript.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 import { sentDespiteFailedStep, stepEvenIfSent } from '../harness/ocm-actions.ts';
 import { isFqdnWithPort } from '../../openapi/formats.ts';
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 
 interface Acceptance {
   invite: PeerInvite;

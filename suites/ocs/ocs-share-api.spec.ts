@@ -19,10 +19,10 @@ import { becomeContact, eventually, peerPost, sharePayload, targetAddress } from
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { TargetUser } from '../harness/target.ts';
 import { registerSecret, type Answer, type Transcript } from '../../results/transcript.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 import { StepFailed, stepRequest } from '../harness/step.ts';
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 
 type Version = 1 | 2;
 type Any = Record<string, any>;

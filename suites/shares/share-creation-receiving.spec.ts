@@ -20,9 +20,9 @@ import { PROJECT_ROOT, type SelectedRequirement } from '../harness/requirements.
 import type { PeerShare, PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
 import type { Answer } from '../../results/transcript.ts';
 import type { ReceivedShareView } from '../harness/drivers.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 const context = suiteContext();
 /** The variant of the spec-conflict reading in force for a requirement (see spec-conflicts.ts). */
 const readingVariant = (id: string): string | undefined => (context.selected.get(id) as SelectedRequirement | undefined)?.reading?.variant;

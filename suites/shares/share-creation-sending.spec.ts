@@ -16,9 +16,9 @@ import { StepFailed } from '../harness/step.ts';
 import { becomeContact, isAbsoluteUri, shareFromTarget, sharedResourceUrl, type TargetShare } from '../harness/ocm-actions.ts';
 import type { PeerSimulator, PeerUser } from '../harness/peer-simulator.ts';
 import type { Transcript } from '../../results/transcript.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 
 /** host[:port] as an OCM Address's server part: a DNS name or IPv4/[IPv6] literal, optional port, nothing else. */
 const HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;

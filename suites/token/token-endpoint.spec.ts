@@ -35,9 +35,9 @@ import {
 import type { PeerShare, PeerSimulator, PeerUser, RecordedRequest } from '../harness/peer-simulator.ts';
 import type { Transcript } from '../../results/transcript.ts';
 import { PROJECT_ROOT } from '../harness/requirements.ts';
-import { getRegistry } from '../../openapi/registry.ts';
+import { getLazyRegistry } from '../../openapi/registry.ts';
 
-const registry = getRegistry();
+const registry = getLazyRegistry();
 
 /** A fresh peer user who is an accepted contact of the target's user. */
 async function contact(ocm: Transcript, target: TargetHandle, peer: PeerSimulator): Promise<PeerUser> {
