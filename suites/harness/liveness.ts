@@ -57,8 +57,15 @@ export type ProbeResult =
   | { answering: true; status: number; at: string }
   | { answering: false; reason: string; at: string; firstFailedAt: string };
 
-/** The harness's own fetch, before the watch wraps it: probes must not watch themselves. */
-const plainFetch: typeof fetch = globalThis.fetch;
+/**
+ * The harness's own fetch without the watch (probes must not watch
+ * themselves): the one the watch wrapped, else whatever fetch is current.
+ * Read at call time, never at import: `installTargetTrust` replaces the
+ * global fetch with one that trusts the target's CA (`--ca-file`,
+ * `--insecure`), and a probe without that trust would call a TLS target dead.
+ */
+let unwatchedFetch: typeof fetch | undefined;
+const plainFetch: typeof fetch = (input, init) => (unwatchedFetch ?? globalThis.fetch)(input, init);
 
 /** GET `url` until it answers: any HTTP status is an answer. Bounded by `options`. */
 export async function probeTarget(url: string, options: ProbeOptions = PROBE): Promise<ProbeResult> {
@@ -321,6 +328,7 @@ function watchFetch(): void {
   if (fetchWrapped) return;
   fetchWrapped = true;
   const original = globalThis.fetch;
+  unwatchedFetch = original;
   globalThis.fetch = async function watchedFetch(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) {
     try {
       return await original(input, init);

@@ -78,3 +78,22 @@ test('a pinned name (run --tls) reaches its address, and TLS checks the name, wi
     server.close();
   }
 });
+
+test('the liveness probe trusts the target as the checks do: a TLS target with --ca-file is answering, not dead', async () => {
+  const { probeTarget } = await import('./liveness.ts'); // imported before the trust is installed, as fixtures.ts does
+  const ca = await createCertificateAuthority();
+  const issued = await issueServerCertificate(ca, ['127.0.0.1']);
+  const caFile = join(await mkdtemp(join(tmpdir(), 'ocm-trust-')), 'ca.pem');
+  await writeFile(caFile, ca.certPem);
+  const { server, origin } = await echoServer(issued.certPem, issued.keyPem);
+  const originalFetch = globalThis.fetch;
+  const once = { tries: 1, timeoutMs: 2000, gapMs: 0 };
+  try {
+    expect((await probeTarget(`${origin}/.well-known/ocm`, once)).answering, 'untrusted: the probe cannot tell').toBe(false);
+    installTargetTrust({ caFile });
+    expect(await probeTarget(`${origin}/.well-known/ocm`, once)).toMatchObject({ answering: true, status: 200 });
+  } finally {
+    globalThis.fetch = originalFetch;
+    server.close();
+  }
+});
