@@ -55,6 +55,24 @@ test('the ring keeps the last N exchanges, newest first, and counts every one', 
   expect(inspector.get('x1')).toBeUndefined();
 });
 
+test('capture is lazy: the record is built once, on first read, and equals the one built at once; a listener gets it live', () => {
+  const lazy = new Inspector({ registry: getRegistry() });
+  const eager = new Inspector({ registry: getRegistry() });
+  const input = exchange({ startedAt: 1_700_000_000_000 });
+  expect(lazy.capture(input)).toBe('x1');
+  const first = lazy.get('x1');
+  expect(first).toEqual(eager.record(input));
+  expect(lazy.list()[0]).toBe(first);
+  expect(JSON.stringify(lazy.list())).not.toContain(SECRET);
+
+  const live: string[] = [];
+  const unsubscribe = lazy.subscribe((record) => live.push(record.verdict));
+  lazy.capture(exchange());
+  unsubscribe();
+  expect(live).toEqual(['POST /ocm/shares 201 · schema ✔ · signed ✔ 127.0.0.3:9999#key-1']);
+  expect(lazy.total).toBe(2);
+});
+
 test('a valid signed share: schema ✔, signed ✔, the requirements it touched, nothing failed', () => {
   const record = new Inspector({ registry: getRegistry() }).record(exchange());
   expect(record.verdict).toBe('POST /ocm/shares 201 · schema ✔ · signed ✔ 127.0.0.3:9999#key-1');

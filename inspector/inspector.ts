@@ -1,13 +1,22 @@
 /**
  * The inspector: a bounded ring of the latest exchanges (1,000 by default,
  * in memory only), each turned into an `ExchangeRecord` with its redacted
- * transcript and verdicts as it arrives, and handed to whoever listens (the
- * page's event stream).
+ * transcript and verdicts when first read (or at once while someone listens:
+ * the page's event stream), so recording costs little on the request path.
  */
 import type { SchemaRegistry } from '../openapi/registry.ts';
 import type { ExchangeInput, ExchangeRecord, SignatureVerdict } from './exchange.ts';
 import { surfaceOf } from './exchange.ts';
-import { captureBody, collectHeaderSecrets, collectSecrets, curlFor, redactHeaders, redactText, SecretSet } from './redact.ts';
+import {
+  BODY_CAP_BYTES,
+  captureBody,
+  collectHeaderSecrets,
+  collectSecrets,
+  curlFor,
+  redactHeaders,
+  redactText,
+  SecretSet,
+} from './redact.ts';
 import { requirementMap, type RequirementMap } from './requirements.ts';
 import { findOperation, requestVerdict, requirementsOf, responseVerdict, schemaLine, signatureLine } from './verdicts.ts';
 
@@ -23,9 +32,27 @@ export interface InspectorOptions {
 
 type Listener = (record: ExchangeRecord) => void;
 
+/**
+ * One slot of the ring: the raw facts as captured, turned into the shown
+ * record (redaction, schema verdicts, requirement links) once, when first read.
+ * Recording stays cheap on the request path; what is shown is the same.
+ */
+interface Slot {
+  id: string;
+  input?: ExchangeInput;
+  record?: ExchangeRecord;
+}
+
+/**
+ * Bodies above this size are turned into records at once, so a pending slot
+ * never keeps more than about what a record keeps (the shown body is capped at
+ * the same size): the ring's memory stays bounded as before.
+ */
+const LAZY_BODY_LIMIT_BYTES = BODY_CAP_BYTES;
+
 export class Inspector {
   readonly capacity: number;
-  private readonly ring: Array<ExchangeRecord | undefined>;
+  private readonly ring: Array<Slot | undefined>;
   private next = 0;
   private sequence = 0;
   private readonly listeners = new Set<Listener>();
@@ -47,33 +74,57 @@ export class Inspector {
     return this.sequence;
   }
 
+  /** Records an exchange and returns its record (built at once). */
   record(input: ExchangeInput): ExchangeRecord {
-    const record = this.build(input);
-    this.ring[this.next] = record;
+    return this.recordOf(this.store(input));
+  }
+
+  /**
+   * Records an exchange cheaply and returns its id: the record is built when
+   * first read, or at once when someone listens (the page's live view) or a
+   * body is large.
+   */
+  capture(input: ExchangeInput): string {
+    return this.store(input).id;
+  }
+
+  private store(input: ExchangeInput): Slot {
+    const id = input.id ?? `${this.idPrefix}${this.sequence + 1}`;
+    this.sequence++;
+    const slot: Slot = { id, input };
+    this.ring[this.next] = slot;
     this.next = (this.next + 1) % this.capacity;
-    for (const listener of this.listeners) {
-      try {
-        listener(record);
-      } catch {
-        // a listener that fails (a closed page) never disturbs the capture
+    if (
+      this.listeners.size > 0 ||
+      bodySize(input.requestBody) > LAZY_BODY_LIMIT_BYTES ||
+      bodySize(input.responseBody) > LAZY_BODY_LIMIT_BYTES
+    ) {
+      const record = this.recordOf(slot);
+      for (const listener of this.listeners) {
+        try {
+          listener(record);
+        } catch {
+          // a listener that fails (a closed page) never disturbs the capture
+        }
       }
     }
-    return record;
+    return slot;
   }
 
   /** Kept exchanges, newest first. */
   list(): ExchangeRecord[] {
     const out: ExchangeRecord[] = [];
     for (let i = 1; i <= this.capacity; i++) {
-      const record = this.ring[(this.next - i + this.capacity) % this.capacity];
-      if (!record) break;
-      out.push(record);
+      const slot = this.ring[(this.next - i + this.capacity) % this.capacity];
+      if (!slot) break;
+      out.push(this.recordOf(slot));
     }
     return out;
   }
 
   get(id: string): ExchangeRecord | undefined {
-    return this.ring.find((r) => r?.id === id);
+    const slot = this.ring.find((s) => s?.id === id);
+    return slot ? this.recordOf(slot) : undefined;
   }
 
   subscribe(listener: Listener): () => void {
@@ -81,9 +132,15 @@ export class Inspector {
     return () => this.listeners.delete(listener);
   }
 
-  private build(input: ExchangeInput): ExchangeRecord {
-    const id = input.id ?? `${this.idPrefix}${++this.sequence}`;
-    if (input.id) this.sequence++;
+  private recordOf(slot: Slot): ExchangeRecord {
+    if (!slot.record) {
+      slot.record = this.build(slot.id, slot.input!);
+      slot.input = undefined;
+    }
+    return slot.record;
+  }
+
+  private build(id: string, input: ExchangeInput): ExchangeRecord {
     const requestType = header(input.requestHeaders, 'content-type');
     const responseType = header(input.responseHeaders ?? {}, 'content-type');
     const requestText = textOf(input.requestBody);
@@ -166,4 +223,10 @@ function header(headers: Record<string, unknown>, name: string): string | undefi
 function textOf(body: string | Buffer | undefined): string | undefined {
   if (body === undefined) return undefined;
   return typeof body === 'string' ? body : body.subarray(0, 1024 * 1024).toString('utf8');
+}
+
+/** Size of a body, cheaply: bytes of a buffer, UTF-16 units of a string (its UTF-8 size is at most three times that). */
+function bodySize(body: string | Buffer | undefined): number {
+  if (body === undefined) return 0;
+  return body.length;
 }

@@ -45,8 +45,8 @@ export async function startInspectorServer(options: {
     const wire = request.body as WireExchange;
     if (!wire || typeof wire !== 'object' || typeof wire.method !== 'string' || typeof wire.url !== 'string')
       return reply.code(400).send({ message: 'an exchange needs at least method and url' });
-    const record = inspector.record({ ...wire, requestBody: fromWire(wire.requestBody), responseBody: fromWire(wire.responseBody) });
-    return reply.code(201).send({ id: record.id });
+    const id = inspector.capture({ ...wire, requestBody: fromWire(wire.requestBody), responseBody: fromWire(wire.responseBody) });
+    return reply.code(201).send({ id });
   });
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();

@@ -68,7 +68,7 @@ async function capture(app: FastifyInstance, options: { inspector: Inspector; pu
     const started = request.inspectStarted;
     if (started === undefined) return done();
     const durationMs = performance.now() - started;
-    inspector.record({
+    inspector.capture({
       direction: 'inbound',
       peer: peerOf(request),
       method: request.method,
@@ -93,7 +93,7 @@ export const inspectorCapture = fp(capture, { name: 'inspector-capture' });
 export function outboundObserver(inspector: Inspector, domain: string): (exchange: OutboundExchange) => void {
   return (exchange) => {
     const keyid = /keyid="([^"]*)"/.exec(exchange.requestHeaders['signature-input'] ?? '')?.[1];
-    inspector.record({
+    inspector.capture({
       direction: 'outbound',
       peer: hostOf(exchange.url),
       ...exchange,
