@@ -13,31 +13,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
+import { runCli } from './run-child.ts';
 import { CA_CERT_FILE, createCertificateAuthority, issueServerCertificate, writeCertificateAuthority } from '../certs/ca.ts';
 
 const SUBNET = process.env.OCM_SUBNET ?? '127.0.0';
-
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_PEERS', 'OCM_PEER_TLS'])
-    delete env[name];
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'run', ...args], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
 
 test('two runs side by side with different --peers both pass', async () => {
   test.setTimeout(300_000);

@@ -7,35 +7,13 @@
  * applicable, with the reason: never passed over http.
  */
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
+import { runCli } from './run-child.ts';
 
 const HTTPS_REQUIREMENTS = ['TLS-1', 'TOK-6', 'DISC-14'];
-
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_PEERS', 'OCM_PEER_TLS'])
-    delete env[name];
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'run', ...args], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
 
 async function readResults(dir: string): Promise<any> {
   return JSON.parse(await readFile(join(dir, 'compliance-results.json'), 'utf8'));
