@@ -10,7 +10,6 @@ import { test, expect } from '@playwright/test';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../reference/base/config.ts';
 import { runCli } from './run-child.ts';
 
 const HTTPS_REQUIREMENTS = ['TLS-1', 'TOK-6', 'DISC-14'];
