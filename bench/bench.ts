@@ -29,11 +29,14 @@
  *  (f) `serve --inspect`: POST /ocm/shares with and without the inspector,
  *      side by side (bench/inspector.ts); target: at most 15 % slower. And the
  *      inspector's heap after 100,000 exchanges against after 10,000: flat.
+ *  (g) a failing target: `ocm-conformance run` against the reference broken
+ *      by every default-configuration fault at once, against the unfaulted
+ *      reference, alternated (bench/failing-target.ts); target: ≤ 1.5×.
  *
- *   npm run bench -- [--skip-run] [--quick] [--only discovery,shares,memory,inspect,run,pr]
+ *   npm run bench -- [--skip-run] [--quick] [--only discovery,shares,memory,inspect,run,pr,failing]
  *                    [--duration S] [--connections N] [--sizes 1000,10000,100000]
  *
- * --quick: 3 s runs, two alternations; --skip-run: leave out (d) and (e).
+ * --quick: 3 s runs, two alternations (one for (g)); --skip-run: leave out (d), (e) and (g).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -45,6 +48,7 @@ import { prefillReceivedShares } from '../reference/hardening/prefill.ts';
 import { startPlainPeer } from '../reference/hardening/world.ts';
 import { JsonCollection } from '../reference/stores/json-collection.ts';
 import type { ReceivedShareRecord } from '../reference/stores/records.ts';
+import { benchFailingTarget } from './failing-target.ts';
 import { benchInspect } from './inspector.ts';
 import { load, loadAverage, median, memoryOf, runNode, shareBody, spawnNode, startServe, table, type LoadFigures } from './lib.ts';
 
@@ -64,8 +68,8 @@ const DURATION = Number(values.duration ?? (values.quick ? 3 : 8));
 const ROUNDS = values.quick ? 2 : 3;
 const CONNECTIONS = Number(values.connections);
 const SIZES = values.sizes!.split(',').map(Number);
-const only = new Set((values.only ?? 'discovery,shares,memory,inspect,run,pr').split(','));
-if (values['skip-run']) for (const name of ['run', 'pr']) only.delete(name);
+const only = new Set((values.only ?? 'discovery,shares,memory,inspect,run,pr,failing').split(','));
+if (values['skip-run']) for (const name of ['run', 'pr', 'failing']) only.delete(name);
 
 const HOST = '127.0.0.2';
 const PEER_HOST = '127.0.0.3';
@@ -483,6 +487,11 @@ if (only.has('inspect')) {
   results.inspect = inspect.results;
 }
 for (const spec of RUN_FIGURES) if (only.has(spec.key)) await benchRun(spec);
+if (only.has('failing')) {
+  const failing = await benchFailingTarget({ rounds: values.quick ? 1 : 2 });
+  verdicts.push(...failing.verdicts);
+  results.failing = failing.results;
+}
 const loadAfter = await loadAverage();
 
 console.log('\nsummary');

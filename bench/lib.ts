@@ -122,9 +122,13 @@ export async function loadAverage(): Promise<number[]> {
 }
 
 /** Runs a node process to its end; resolves with its exit code, output and wall time. */
-export async function runNode(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; wallMs: number }> {
+export async function runNode(
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; output: string; wallMs: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout!.on('data', (c) => (output += c));
   child.stderr!.on('data', (c) => (output += c));

@@ -8,7 +8,7 @@ import { PROJECT_ROOT } from '../reference/base/config.ts';
 
 export function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
-  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_PEERS', 'OCM_PEER_TLS'])
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS', 'OCM_PEERS', 'OCM_PEER_TLS'])
     delete env[name];
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/ocm-conformance.js'), 'run', ...args], {
     cwd: PROJECT_ROOT,

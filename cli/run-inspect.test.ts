@@ -18,7 +18,7 @@ test('run --inspect prints the page URL, fills it while the suites run, and save
   test.setTimeout(300_000);
   const reportDir = await mkdtemp(join(tmpdir(), 'ocm-run-inspect-'));
   const env = { ...process.env };
-  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_INSPECT_URL'])
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS', 'OCM_INSPECT_URL'])
     delete env[name];
   const child = spawn(
     process.execPath,

@@ -71,7 +71,7 @@ test('a peer that cannot listen inside a worker makes its checks harness errors 
   const taken = `${SUBNET}.56:${(holder.address() as { port: number }).port}`;
   const reportDir = await mkdtemp(join(tmpdir(), 'ocm-peers-worker-'));
   const env: NodeJS.ProcessEnv = { ...process.env, OCM_REPORT_DIR: reportDir, OCM_PEERS: JSON.stringify([[`${SUBNET}.57:0`, taken]]) };
-  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_PEER_TLS']) delete env[name];
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS', 'OCM_PEER_TLS']) delete env[name];
   env.OCM_ONLY = 'SHR-1';
   const cli = join(PROJECT_ROOT, 'node_modules/@playwright/test/cli.js');
   try {

@@ -30,7 +30,7 @@ interface CliRun {
 function cli(args: string[], timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
-    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'GITHUB_ACTIONS'])
+    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS', 'GITHUB_ACTIONS'])
       delete env[name];
     const child = spawn(process.execPath, [join(ROOT, 'bin/ocm-conformance.js'), ...args], {
       cwd: ROOT,

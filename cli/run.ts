@@ -21,6 +21,7 @@ import { stringify as toYaml } from 'yaml';
 // --inspect and https peers only: their modules (fastify, ajv, x509) are loaded when asked for, not at every start.
 import type { InspectorServer } from '../inspector/server.ts';
 import { INSPECT_URL_ENV } from '../suites/harness/inspect.ts';
+import { KEEP_WORKERS_ENV } from '../suites/harness/kept-workers.ts';
 import { PROJECT_ROOT } from '../reference/base/config.ts';
 import {
   buildComplianceResults,
@@ -59,9 +60,8 @@ import { annotationMode, githubAnnotations } from '../reports/annotations.ts';
 import { ledgerFromResults, readLedger, writeLedger, type ExpectationLedger } from '../reports/expectations.ts';
 import { verdictText } from '../reports/format.ts';
 import { collectRunSecrets } from '../results/redact.ts';
-import { writeResults } from '../results/schema.ts';
 import { livenessLines } from '../suites/harness/liveness.ts';
-import { describeReportFiles, writeReports, type ReportFiles } from '../reports/write.ts';
+import type { ReportFiles } from '../reports/write.ts';
 
 export interface RunFlags {
   target?: string;
@@ -253,7 +253,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     console.log(profileLine(judged));
     assertSomethingToJudge(catalogue, judged, { conflicts, only, selectedBy: selectionLabel(flags), discovery: probe?.document });
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, OCM_FULL_REPORTS: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OCM_RUN_DIR: runDir, OCM_REPORT_DIR: reportDir, [KEEP_WORKERS_ENV]: '1' };
   const peerCa = peerTls ? await runPeerCa(flags.peerCa, reportDir) : undefined;
   if (flags.tls) {
     // The embedded pair on https under DNS names: the harness trusts the run CA and pins the names, as the pair does.
@@ -287,6 +287,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const reportFile = join(reportDir, 'test-results.json');
   await rm(reportFile, { force: true }); // a report left by an earlier run must not stand in for this one
   let playwrightExit: number;
+  const reporting = reportingWhileSuitesRun();
   try {
     playwrightExit = await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
   } finally {
@@ -341,6 +342,7 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     ...(liveness.downReason ? { stoppedBecause: liveness.downReason } : {}),
   });
   results.run.durationMs = Date.now() - started;
+  const { writeReports, writeResults } = await reporting();
   if (shard) {
     const resultsFile = join(reportDir, `compliance-results.shard-${shard.current}-of-${shard.total}.json`);
     await writeResults(resultsFile, results);
@@ -353,6 +355,30 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
   }
   return outcome;
+}
+
+/**
+ * The report writers, loaded and the results schema compiled while the suites run (the CLI only waits
+ * then): a few hundred milliseconds less between the last check and the verdict. Started a moment after
+ * Playwright, so it does not compete with the workers' own start-up for the CPU.
+ */
+function reportingWhileSuitesRun(delayMs = 3000): () => Promise<{
+  writeReports: typeof import('../reports/write.ts').writeReports;
+  writeResults: typeof import('../results/schema.ts').writeResults;
+}> {
+  let loading: ReturnType<ReturnType<typeof reportingWhileSuitesRun>> | undefined;
+  const load = () =>
+    (loading ??= Promise.all([import('../reports/write.ts'), import('../results/schema.ts')]).then(([write, schema]) => {
+      schema.prepareResultsValidator();
+      return { writeReports: write.writeReports, writeResults: schema.writeResults };
+    }));
+  // Its failure surfaces where the writers are awaited, never as an unhandled rejection.
+  const timer = setTimeout(() => load().catch(() => {}), delayMs);
+  timer.unref();
+  return () => {
+    clearTimeout(timer);
+    return load();
+  };
 }
 
 /** A run that judged nothing (no report at all): exit 3, never a pass. */
@@ -652,7 +678,7 @@ export function runCommand(): Command {
         console.log(
           `unexpected passes (declared as expected failures): ${results.verdict.unexpectedPasses.join(', ')}; update the ledger with --update-expectations`,
         );
-      if (reports) console.log(`reports:\n${describeReportFiles(reports)}`);
+      if (reports) console.log(`reports:\n${(await import('../reports/write.ts')).describeReportFiles(reports)}`);
       else console.log(`shard results: ${resultsFile}\nmerge every shard's file with: npx ocm-conformance report --merge FILES… --out DIR`);
       if (ledgerFile) console.log(`expectation ledger written: ${ledgerFile}`);
       await publishToCi(flags, outcome);

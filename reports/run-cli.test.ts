@@ -21,7 +21,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 function cli(args: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
-    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
+    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS']) delete env[name];
     const child = spawn(process.execPath, [join(ROOT, 'bin/ocm-conformance.js'), ...args], {
       cwd: ROOT,
       env,

@@ -28,7 +28,7 @@ const only = new Set(values.only!.split(','));
 function cli(args: string[], timeoutMs = 1_200_000): Promise<number> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
-    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS', 'OCM_ONLY'])
+    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS', 'OCM_ONLY'])
       delete env[name];
     const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env, stdio: 'inherit' });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);

@@ -202,7 +202,7 @@ async function runSuites(label: string, layer: ConfigLayer, slot: number, option
     };
   }
   const env = { ...process.env, ...tlsEnv };
-  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_FULL_REPORTS']) delete env[name];
+  for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS']) delete env[name];
   const args = options.files
     ? [PLAYWRIGHT_CLI, 'test', '--project=conformance', ...options.files]
     : [

@@ -31,6 +31,7 @@ import type { TargetUser } from './target.ts';
 import { Transcript } from '../../results/transcript.ts';
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
 import { guardTargetLiveness, skipIfTargetStopped } from './liveness.ts';
+import { findingsKeepWorker, KEPT_FINDING_NOTE } from './kept-workers.ts';
 
 // run --ca-file / --insecure: every harness request of this worker trusts the target the same way.
 installTargetTrust(trustFromEnv());
@@ -275,6 +276,8 @@ export function check(ids: string[], title: string, body: CheckBody, options: Ch
       }
       // Ours, not the target's: the results say `error` (the stack stays in Playwright's output).
       if (isHarnessError(error)) testInfo.annotations.push({ type: 'error', description: harnessErrorText(error) });
+      // A finding: the check still fails (its status says so), but Playwright keeps the worker (kept-workers.ts).
+      else if (findingsKeepWorker()) test.fail(true, KEPT_FINDING_NOTE);
       throw error;
     }
   });

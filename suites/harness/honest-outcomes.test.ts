@@ -9,7 +9,10 @@
  *    cannot bind its address;
  *  - a suite file that names a requirement ID not in the catalogue fails at
  *    load, naming the file and the ID, and the run is INCONCLUSIVE;
- *  - every real suite file loads (`--list`).
+ *  - every real suite file loads (`--list`);
+ *  - under `ocm-conformance run` a finding still fails its requirement but
+ *    keeps the worker (kept-workers.ts), and the check reporter counts it as
+ *    failed; a plain Playwright run restarts the worker as before.
  */
 import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -21,6 +24,7 @@ import { join } from 'node:path';
 import { buildComplianceResults, resultsExitCode, type PlaywrightReport } from '../../results/model.ts';
 import { verdictText } from '../../reports/format.ts';
 import { loadCatalogue, PROJECT_ROOT, selectRequirements } from './requirements.ts';
+import { KEEP_WORKERS_ENV } from './kept-workers.ts';
 
 const PLAYWRIGHT_CLI = join(createRequire(import.meta.url).resolve('@playwright/test/package.json'), '..', 'cli.js');
 const SUBNET = process.env.OCM_SUBNET ?? '127.0.0';
@@ -175,6 +179,54 @@ test.describe('honest outcomes through Playwright', () => {
     expect(results.verdict.pass).toBe(false);
     expect(verdictText(results)).toMatch(/^INCONCLUSIVE: 1 harness error/);
     expect(resultsExitCode(results)).toBe(3);
+  });
+
+  test('a finding under ocm-conformance run fails its requirement and keeps the worker; a plain run restarts it', async () => {
+    const s = await scratch('kept', {
+      'findings.spec.ts': `check(['ROB-1'], 'a finding', async () => {
+  throw new Error('answered 201 to {}');
+});
+check(['ROB-2'], 'a pass after the finding', async () => {});
+check(['ROB-1'], 'a second finding', async () => {
+  throw new Error('answered 500 to a truncated object');
+});`,
+    });
+    const reporter = join(PROJECT_ROOT, 'suites/harness/check-reporter.ts');
+    const workersOf = async () => {
+      const report = JSON.parse(await readFile(s.reportFile, 'utf8')) as {
+        suites: Array<{ specs: Array<{ title: string; tests: Array<{ results: Array<{ workerIndex: number }> }> }> }>;
+      };
+      const specs = report.suites.flatMap(function all(suite: any): any[] {
+        return [...(suite.specs ?? []), ...(suite.suites ?? []).flatMap(all)];
+      });
+      return specs.map((spec) => spec.tests[0].results[0].workerIndex as number);
+    };
+    const kept = await runPlaywright(
+      ['--config', join(s.dir, 'playwright.config.ts'), '--project=conformance', `--reporter=${reporter},json`],
+      {
+        ...s.env,
+        [KEEP_WORKERS_ENV]: '1',
+        PLAYWRIGHT_JSON_OUTPUT_NAME: s.reportFile,
+      },
+    );
+    const keptResults = await resultsOf(s, kept.code);
+    const outcomes = (results: typeof keptResults) =>
+      Object.fromEntries(results.requirements.filter((r) => /^ROB-[12]$/.test(r.id)).map((r) => [r.id, r.outcome]));
+    expect(outcomes(keptResults)).toEqual({ 'ROB-1': 'failed', 'ROB-2': 'passed' });
+    expect(keptResults.requirements.find((r) => r.id === 'ROB-1')!.reason).toBe('answered 201 to {}');
+    expect(resultsExitCode(keptResults)).toBe(1);
+    // For Playwright the findings were expected: no restart, exit 0; the run's verdict comes from the results.
+    expect(kept.code).toBe(0);
+    expect(new Set(await workersOf()).size).toBe(1);
+    expect(kept.output).toMatch(/✘ 1\/3 ROB-1 a finding .* failed/);
+    expect(kept.output).toContain('3 checks ended: 2 failed, 1 passed');
+
+    const plain = await runPlaywright(['--config', join(s.dir, 'playwright.config.ts'), '--project=conformance'], s.env);
+    const plainResults = await resultsOf(s, plain.code);
+    expect(outcomes(plainResults)).toEqual(outcomes(keptResults));
+    expect(plain.code).toBe(1);
+    // A new worker after the first finding (the last check's failure ends the run anyway).
+    expect(new Set(await workersOf()).size).toBe(2);
   });
 
   test('every suite file loads: no unknown requirement ID, no load error', async () => {

@@ -31,7 +31,7 @@
  *    listed): the refused attempt left nothing behind.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { check, expect, needDriver, notRun, test, type CheckFixtures } from '../harness/fixtures.ts';
+import { check, discoveryUrl, expect, needDriver, notRun, test, type CheckFixtures } from '../harness/fixtures.ts';
 import { advertises, suiteContext } from '../harness/context.ts';
 import { DriverUnsupported, type ReceivedShareView } from '../harness/drivers.ts';
 import { StepFailed } from '../harness/step.ts';
@@ -281,15 +281,90 @@ function kindOf(request: RecordedRequest): string {
   return `POST /ocm/${tail}`;
 }
 
-/** The target's JWK Set: discovery jwksUri (main), else the 1.3–1.4.0 fixed location. */
+/**
+ * The target's JWK Set: discovery jwksUri (main; a relative one resolved against the discovery origin, as
+ * DISC-14 reports it), else the 1.3–1.4.0 fixed location.
+ */
 async function targetJwks({ target, ocm }: Fixtures): Promise<Jwk[]> {
-  const uri = typeof target.discovery?.jwksUri === 'string' ? target.discovery.jwksUri : `${target.origin}/.well-known/jwks.json`;
+  const uri = target.discovery?.jwksUri === undefined ? `${target.origin}/.well-known/jwks.json` : discoveryUrl(target, 'jwksUri');
   const answer = await ocm.request(uri);
   expect(answer.status, `GET ${uri} (the target's JWK Set)`).toBe(200);
   const keys = answer.json?.keys;
   expect(Array.isArray(keys), `${uri} holds a JWK Set {keys: [...]}`).toBe(true);
   return keys as Jwk[];
 }
+
+// ---------------------------------------------------------------- SIG-14
+// First in the file: it waits twice for the target to refresh what it knows of the peer (about 2 s of
+// pauses), so it starts while the other worker still has checks to run, instead of ending the run alone.
+
+/** A broken OCM signature: right shape and key, wrong bytes. Any verifier refuses it. */
+function brokenHeaders(peer: PeerSimulator, url: string, body: string): Record<string, string> {
+  const headers = craftHeaders(peer, url, body);
+  return { ...headers, signature: `ocm=:${Buffer.alloc(64, 7).toString('base64')}:` };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `probe` until it holds (true) or the attempts are used up (false).
+ * A target that caches the peer's discovery sees a change the peer made only
+ * when it fetches the document again: between attempts it is sent a broken
+ * signature (which it must refuse anyway, and which makes a verifier that
+ * refreshes keys after a failed signature fetch the peer's documents again)
+ * and given a moment.
+ */
+async function afterRefresh(fixtures: Fixtures, probe: () => Promise<boolean>, attempts = 4): Promise<boolean> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (await probe()) return true;
+    if (attempt === attempts - 1) break;
+    await pause(1100);
+    const nudge = await prepareOffer(fixtures);
+    await post(fixtures, sharesUrl(fixtures), brokenHeaders(fixtures.peer, sharesUrl(fixtures), nudge.body), nudge.body);
+  }
+  return false;
+}
+
+/** Unsigned share probes until the target takes one (`taken`) or refuses one (`!taken`). */
+async function untilUnsigned(fixtures: Fixtures, taken: boolean): Promise<boolean> {
+  return afterRefresh(fixtures, async () => {
+    const probe = await prepareOffer(fixtures);
+    const answer = await post(fixtures, sharesUrl(fixtures), { 'content-type': 'application/json' }, probe.body);
+    return (answer.status === 201) === taken;
+  });
+}
+
+check(
+  ['SIG-14'],
+  'from a peer that does not advertise http-sig, an unsigned share is taken but a broken signature is refused',
+  async (fixtures, testInfo) => {
+    const { peer } = fixtures;
+    if (criteria.includes('must-use-http-sig'))
+      notRun('the target demands must-use-http-sig: it takes no unsigned request, so "would take it unsigned" cannot be arranged');
+    const advertised = [...peer.discovery.capabilities];
+    peer.discovery.capabilities = advertised.filter((c) => c !== 'http-sig');
+    try {
+      const premise = await untilUnsigned(fixtures, true);
+      if (!premise) {
+        notRun(
+          `the target refused unsigned shares from ${peer.domain} even after the peer stopped advertising http-sig (it may cache the peer's discovery): no request it would take unsigned`,
+        );
+      }
+      await refusedShare(fixtures, testInfo, 'a broken signature from a peer whose unsigned shares are taken', (offer, url) => ({
+        headers: brokenHeaders(peer, url, offer.body),
+      }));
+    } finally {
+      // Later checks rely on the target seeing the peer as a signer again.
+      peer.discovery.capabilities = advertised;
+      const restored = await untilUnsigned(fixtures, false);
+      if (!restored)
+        testInfo.annotations.push({
+          type: 'note',
+          description: `the target still takes unsigned shares from ${peer.domain} after the peer advertises http-sig again`,
+        });
+    }
+  },
+);
 
 check(
   ['SIG-1'],
@@ -809,76 +884,6 @@ check(['SIG-13'], 'an unsigned token request is refused; the same one signed get
   const signed = await requestToken(fixtures.ocm, fixtures.target, fixtures.peer, tokenRequestFields(fixtures.peer, code));
   expect(signed.status, `the same token request signed: ${show(signed)}`).toBe(200);
 });
-
-// ---------------------------------------------------------------- SIG-14
-
-/** A broken OCM signature: right shape and key, wrong bytes. Any verifier refuses it. */
-function brokenHeaders(peer: PeerSimulator, url: string, body: string): Record<string, string> {
-  const headers = craftHeaders(peer, url, body);
-  return { ...headers, signature: `ocm=:${Buffer.alloc(64, 7).toString('base64')}:` };
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Runs `probe` until it holds (true) or the attempts are used up (false).
- * A target that caches the peer's discovery sees a change the peer made only
- * when it fetches the document again: between attempts it is sent a broken
- * signature (which it must refuse anyway, and which makes a verifier that
- * refreshes keys after a failed signature fetch the peer's documents again)
- * and given a moment.
- */
-async function afterRefresh(fixtures: Fixtures, probe: () => Promise<boolean>, attempts = 4): Promise<boolean> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (await probe()) return true;
-    if (attempt === attempts - 1) break;
-    await pause(1100);
-    const nudge = await prepareOffer(fixtures);
-    await post(fixtures, sharesUrl(fixtures), brokenHeaders(fixtures.peer, sharesUrl(fixtures), nudge.body), nudge.body);
-  }
-  return false;
-}
-
-/** Unsigned share probes until the target takes one (`taken`) or refuses one (`!taken`). */
-async function untilUnsigned(fixtures: Fixtures, taken: boolean): Promise<boolean> {
-  return afterRefresh(fixtures, async () => {
-    const probe = await prepareOffer(fixtures);
-    const answer = await post(fixtures, sharesUrl(fixtures), { 'content-type': 'application/json' }, probe.body);
-    return (answer.status === 201) === taken;
-  });
-}
-
-check(
-  ['SIG-14'],
-  'from a peer that does not advertise http-sig, an unsigned share is taken but a broken signature is refused',
-  async (fixtures, testInfo) => {
-    const { peer } = fixtures;
-    if (criteria.includes('must-use-http-sig'))
-      notRun('the target demands must-use-http-sig: it takes no unsigned request, so "would take it unsigned" cannot be arranged');
-    const advertised = [...peer.discovery.capabilities];
-    peer.discovery.capabilities = advertised.filter((c) => c !== 'http-sig');
-    try {
-      const premise = await untilUnsigned(fixtures, true);
-      if (!premise) {
-        notRun(
-          `the target refused unsigned shares from ${peer.domain} even after the peer stopped advertising http-sig (it may cache the peer's discovery): no request it would take unsigned`,
-        );
-      }
-      await refusedShare(fixtures, testInfo, 'a broken signature from a peer whose unsigned shares are taken', (offer, url) => ({
-        headers: brokenHeaders(peer, url, offer.body),
-      }));
-    } finally {
-      // Later checks rely on the target seeing the peer as a signer again.
-      peer.discovery.capabilities = advertised;
-      const restored = await untilUnsigned(fixtures, false);
-      if (!restored)
-        testInfo.annotations.push({
-          type: 'note',
-          description: `the target still takes unsigned shares from ${peer.domain} after the peer advertises http-sig again`,
-        });
-    }
-  },
-);
 
 // ---------------------------------------------------------------- SIG-15
 
