@@ -17,7 +17,7 @@ import { PROJECT_ROOT } from './requirements.ts';
 import { loadTargetConfig } from './target.ts';
 import { PEER_CA_DIR_ENV, peerOrigin, peerPairsFromEnv, type PeerPair } from './peer-addresses.ts';
 import { EMBEDDED_NAMES, EMBEDDED_TLS_ENV, peerName, peerResolvePins } from './embedded-tls.ts';
-import { issueServerCertificate, readCertificateAuthority, type CertificateAuthority } from '../../certs/ca.ts';
+import type { CertificateAuthority } from '../../certs/ca.ts';
 import { stopRunWhenTargetStaysDown } from './liveness.ts';
 
 /** Loopback addresses of the simulated peers in `subnet` (.10 to .17): one pair per parallel worker. */
@@ -114,6 +114,7 @@ export async function startEmbeddedTargets(runDir: string, options: EmbeddedOpti
   }
   const tls = options.tls;
   const issue = async (name: string, address: string) => {
+    const { issueServerCertificate } = await import('../../certs/ca.ts');
     const issued = await issueServerCertificate(tls!, [name, address]);
     return { cert: issued.certPem, key: issued.keyPem };
   };
@@ -196,7 +197,7 @@ export async function recordTargetDiscovery(configFile: string, runDir: string):
 async function embeddedTlsCa(): Promise<CertificateAuthority> {
   const dir = process.env[PEER_CA_DIR_ENV];
   if (!dir) throw new Error(`${EMBEDDED_TLS_ENV}=1 needs the run CA in ${PEER_CA_DIR_ENV}: start it with ocm-conformance run --tls`);
-  return readCertificateAuthority(dir);
+  return (await import('../../certs/ca.ts')).readCertificateAuthority(dir);
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {

@@ -7,7 +7,7 @@
  * reason, never thrown into a check as the target's fault.
  */
 import { isIP } from 'node:net';
-import { createCertificateAuthority, issueServerCertificate, readCertificateAuthority, type CertificateAuthority } from '../../certs/ca.ts';
+import type { CertificateAuthority } from '../../certs/ca.ts';
 import { PEER_CA_DIR_ENV, PEER_TLS_ENV, parseBind, peerOrigin, peersUseTls, type PeerAddress, type PeerPair } from './peer-addresses.ts';
 import { PeerSimulator } from './peer-simulator.ts';
 import type { TargetConfig } from './target.ts';
@@ -33,7 +33,10 @@ let runCa: Promise<CertificateAuthority> | undefined;
 /** The CA of this run: the one `run` chose (OCM_PEER_CA_DIR), else one made here for this process (a direct Playwright run). */
 function peerCa(env: NodeJS.ProcessEnv): Promise<CertificateAuthority> {
   const dir = env[PEER_CA_DIR_ENV];
-  runCa ??= dir ? readCertificateAuthority(dir) : createCertificateAuthority({ commonName: 'ocm-conformance peers (this worker)' });
+  // The certificate tooling (@peculiar/x509 and its ASN.1 stack) loads only for https peers.
+  runCa ??= import('../../certs/ca.ts').then((ca) =>
+    dir ? ca.readCertificateAuthority(dir) : ca.createCertificateAuthority({ commonName: 'ocm-conformance peers (this worker)' }),
+  );
   return runCa;
 }
 
@@ -65,7 +68,7 @@ export async function startPeerPair(
           host,
           port,
           ...(address.publicUrl ? { publicUrl: address.publicUrl } : {}),
-          ...(ca ? { tls: await issueServerCertificate(ca, peerCertificateNames(address)) } : {}),
+          ...(ca ? { tls: await (await import('../../certs/ca.ts')).issueServerCertificate(ca, peerCertificateNames(address)) } : {}),
           targetOrigin: options.targetOrigin,
           ...(options.cavage ? { cavage: true } : {}),
           ...(options.runDir ? { runDir: options.runDir } : {}),

@@ -9,8 +9,17 @@
 import { readFileSync } from 'node:fs';
 import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { createRequire } from 'node:module';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher, fetch as undiciFetch } from 'undici';
+
+/**
+ * npm undici, loaded on first use: most runs trust the target the default way and never need it, and
+ * every Playwright worker would otherwise load its hundred modules at start-up.
+ */
+function undici(): typeof import('undici') {
+  return createRequire(import.meta.url)('undici') as typeof import('undici');
+}
 
 export interface TargetTrust {
   /** PEM bundle file trusted for the target, on top of the public roots. */
@@ -104,7 +113,7 @@ export function rawConnectOptions(trust: TargetTrust): ConnectionOptions {
 /** The dispatcher for requests to the target; undefined when the defaults apply. */
 export function targetDispatcher(trust: TargetTrust): Dispatcher | undefined {
   const connect = connectOptions(trust);
-  return connect ? new Agent({ connect: connect as never }) : undefined;
+  return connect ? new (undici().Agent)({ connect: connect as never }) : undefined;
 }
 
 /**
@@ -123,8 +132,9 @@ export function targetDispatcher(trust: TargetTrust): Dispatcher | undefined {
 export function installTargetTrust(trust: TargetTrust): void {
   const dispatcher = targetDispatcher(trust);
   if (!dispatcher) return;
+  const { fetch } = undici();
   const trustedFetch = (input: Parameters<typeof undiciFetch>[0], init: Parameters<typeof undiciFetch>[1] = {}) =>
-    undiciFetch(input, { ...init, dispatcher: init.dispatcher ?? dispatcher });
+    fetch(input, { ...init, dispatcher: init.dispatcher ?? dispatcher });
   globalThis.fetch = trustedFetch as unknown as typeof globalThis.fetch;
 }
 
