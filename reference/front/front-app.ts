@@ -47,7 +47,7 @@ import { OcmClient } from '../outbound/ocm-client.ts';
 import { outboundNetwork } from '../outbound/network.ts';
 import { listenScheme, serverTls } from '../http/tls.ts';
 import { BackendClient, type Cs3Service } from './backend-client.ts';
-import { relay, type RelayOptions } from './http-relay.ts';
+import { passBodiesThrough, relay, type RelayOptions } from './http-relay.ts';
 import {
   liveProviderList,
   RemoteInviteService,
@@ -212,8 +212,7 @@ export async function buildFront(config: ReferenceConfig, options: FrontOptions 
 
   // The relayed surfaces: bodies are streams handed through, answers are the back's.
   await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    passBodiesThrough(scope);
     scope.setErrorHandler(async (error, request, reply) => {
       const failure = toOcmError(error);
       logFailure(request.log, error, failure, 'front: relayed request failed');

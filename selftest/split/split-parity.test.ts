@@ -5,8 +5,9 @@
  * outcome for every requirement (and every check) as the in-process run, and
  * no MUST fails.
  *
- * Both runs go side by side, each on its own loopback subnet and with one
- * worker, so together they load the machine as one ordinary run does.
+ * Both runs go side by side, each on its own loopback subnet (127.78.1 and
+ * 127.78.2, or the two of OCM_PARITY_SUBNETS) and with one worker, so
+ * together they load the machine as one ordinary run does.
  */
 import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -78,19 +79,31 @@ function checkOutcomes(results: RunResults): Record<string, string[]> {
   return byCheck;
 }
 
-// KNOWN PROBLEM, not hidden: about one split run in three, one hostile-input check (ROB-2 odd Unicode on
-// /notifications, once ROB-4) gets no answer within 5 s from the split front, whose HTTP relay
-// (reference/front/http-relay.ts) then stalls; alone the check passes. Until that stall is found and
-// fixed, a second attempt runs, and Playwright reports the first as a flaky failure in every run.
-test.describe.configure({ retries: 1 });
+/**
+ * The two runs' loopback subnets: OCM_PARITY_SUBNETS (two, comma-separated) so that this test can run beside
+ * other runs on one machine, else 127.78.1 and 127.78.2.
+ */
+function paritySubnets(): [string, string] {
+  const given = (process.env.OCM_PARITY_SUBNETS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (given.length === 0) return ['127.78.1', '127.78.2'];
+  if (given.length !== 2 || new Set(given).size !== 2 || !given.every((s) => /^127\.\d{1,3}\.\d{1,3}$/.test(s)))
+    throw new Error(
+      `OCM_PARITY_SUBNETS must name two different loopback subnets such as 127.62.0,127.63.0, not ${JSON.stringify(process.env.OCM_PARITY_SUBNETS)}`,
+    );
+  return given as [string, string];
+}
 
 test('run --split gives the in-process outcome for every requirement, and no MUST fails', async () => {
   test.setTimeout((RUN_TIMEOUT_S + 60) * 1000);
   // Reports stay in the test's output folder, to read when the runs differ.
   const dir = test.info().outputPath('runs');
+  const [inProcessSubnet, splitSubnet] = paritySubnets();
   const [inProcess, split] = await Promise.all([
-    runConformance([], join(dir, 'in-process'), '127.78.1'),
-    runConformance(['--split'], join(dir, 'split'), '127.78.2'),
+    runConformance([], join(dir, 'in-process'), inProcessSubnet),
+    runConformance(['--split'], join(dir, 'split'), splitSubnet),
   ]);
   const tail = (run: Finished) => run.output.slice(-3000);
   expect(inProcess.results, `the in-process run wrote no results:\n${tail(inProcess)}`).toBeDefined();
