@@ -34,8 +34,7 @@ import {
   type RunError,
 } from '../results/model.ts';
 import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
-import { targetDispatcher, tlsFailureHint, trustFromEnv, trustToEnv, type TargetTrust } from '../suites/harness/target-trust.ts';
-import { fetch as undiciFetch } from 'undici';
+import { targetDispatcher, tlsFailureHint, trustFromEnv, trustToEnv, undici, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import {
   describePeer,
@@ -503,11 +502,9 @@ async function assertReachable(baseUrl: string, trust: TargetTrust): Promise<Tar
   const url = new URL('/.well-known/ocm', baseUrl);
   const dispatcher = targetDispatcher(trust);
   try {
-    const response = await undiciFetch(url, {
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-      ...(dispatcher ? { dispatcher } : {}),
-    });
+    const init = { redirect: 'manual', signal: AbortSignal.timeout(10_000) } as const;
+    // A dispatcher and its fetch come from the same undici (target-trust.ts); the defaults need neither.
+    const response = dispatcher ? await undici().fetch(url, { ...init, dispatcher }) : await fetch(url, init);
     if (response.status !== 200) {
       await response.body?.cancel();
       return {};

@@ -8,16 +8,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SchemaRegistry } from '../openapi/registry.ts';
 import type { ExchangeInput } from './exchange.ts';
+import { exchangeForwarder, type WireBody } from './forward.ts';
 import { Inspector } from './inspector.ts';
 import { INSPECTOR_PATH, inspectorPlugin, isLoopbackAddress } from './plugin.ts';
 
 export const INGEST_PATH = `${INSPECTOR_PATH}/ingest`;
 
-/** A body on the wire: text as is, bytes as base64. */
-type WireBody = string | { base64: string } | undefined;
 type WireExchange = Omit<ExchangeInput, 'requestBody' | 'responseBody'> & { requestBody?: WireBody; responseBody?: WireBody };
 
-const toWire = (body: string | Buffer | undefined): WireBody => (Buffer.isBuffer(body) ? { base64: body.toString('base64') } : body);
+// The forwarder lives in forward.ts (no fastify); exported here too, beside the server it posts to.
+export { exchangeForwarder };
+
 const fromWire = (body: WireBody): string | Buffer | undefined =>
   body !== undefined && typeof body === 'object' ? Buffer.from(body.base64, 'base64') : body;
 
@@ -57,34 +58,5 @@ export async function startInspectorServer(options: {
     pageUrl: `${origin}${INSPECTOR_PATH}`,
     ingestUrl: `${origin}${INGEST_PATH}`,
     close: () => app.close(),
-  };
-}
-
-/**
- * Posts exchanges to an inspector server, fire and forget: at most
- * `maxInFlight` at once (more are dropped, counted), each within 2 s, so a
- * slow or absent inspector never slows the run down.
- */
-export function exchangeForwarder(ingestUrl: string, maxInFlight = 32): { send(exchange: ExchangeInput): void; dropped(): number } {
-  let inFlight = 0;
-  let dropped = 0;
-  return {
-    send(exchange) {
-      if (inFlight >= maxInFlight) {
-        dropped++;
-        return;
-      }
-      inFlight++;
-      const body = JSON.stringify({ ...exchange, requestBody: toWire(exchange.requestBody), responseBody: toWire(exchange.responseBody) });
-      fetch(ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(2000) })
-        .then((response) => response.body?.cancel())
-        .catch(() => {
-          dropped++;
-        })
-        .finally(() => {
-          inFlight--;
-        });
-    },
-    dropped: () => dropped,
   };
 }

@@ -5,7 +5,7 @@
  * so a check's transcript can name its exchanges.
  */
 import type { ExchangeInput, SignatureVerdict } from '../../inspector/exchange.ts';
-import { exchangeForwarder } from '../../inspector/server.ts';
+import { exchangeForwarder } from '../../inspector/forward.ts';
 import type { PeerExchange, PeerSimulator, RecordedRequest } from './peer-simulator.ts';
 
 export const INSPECT_URL_ENV = 'OCM_INSPECT_URL';

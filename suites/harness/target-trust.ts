@@ -17,7 +17,7 @@ import type { Dispatcher, fetch as undiciFetch } from 'undici';
  * npm undici, loaded on first use: most runs trust the target the default way and never need it, and
  * every Playwright worker would otherwise load its hundred modules at start-up.
  */
-function undici(): typeof import('undici') {
+export function undici(): typeof import('undici') {
   return createRequire(import.meta.url)('undici') as typeof import('undici');
 }
 
