@@ -30,7 +30,7 @@
  *      side by side (bench/inspector.ts); target: at most 15 % slower. And the
  *      inspector's heap after 100,000 exchanges against after 10,000: flat.
  *  (g) a failing target: `ocm-conformance run` against the reference broken
- *      by every default-configuration fault at once, against the unfaulted
+ *      by 75 default-configuration faults at once, against the unfaulted
  *      reference, alternated (bench/failing-target.ts); target: ≤ 1.5×.
  *
  *   npm run bench -- [--skip-run] [--quick] [--only discovery,shares,memory,inspect,run,pr,failing]
