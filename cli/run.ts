@@ -33,7 +33,13 @@ import {
   type PlaywrightReport,
   type RunError,
 } from '../results/model.ts';
-import { notApplicableReason, recordedGateReason, suiteContext, TARGET_DISCOVERY_FILE } from '../suites/harness/context.ts';
+import {
+  EMBEDDED_BY_RUN_ENV,
+  notApplicableReason,
+  recordedGateReason,
+  suiteContext,
+  TARGET_DISCOVERY_FILE,
+} from '../suites/harness/context.ts';
 import { targetDispatcher, tlsFailureHint, trustFromEnv, trustToEnv, undici, type TargetTrust } from '../suites/harness/target-trust.ts';
 import { loadTargetConfig, validateTargetConfig, type TargetConfig } from '../suites/harness/target.ts';
 import {
@@ -286,10 +292,13 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
   const reportFile = join(reportDir, 'test-results.json');
   await rm(reportFile, { force: true }); // a report left by an earlier run must not stand in for this one
   let playwrightExit: number;
+  delete env[EMBEDDED_BY_RUN_ENV];
+  const embedded = targetConfigFile ? undefined : startEmbeddedForSuites(runDir, env);
   const reporting = reportingWhileSuitesRun();
   try {
     playwrightExit = await runPlaywright(args, env, (flags.timeout ?? 1800) * 1000);
   } finally {
+    await (await embedded)?.close();
     if (inspector) await saveRunInspector(inspector, reportDir);
     await peerCa?.dispose();
   }
@@ -354,6 +363,25 @@ export async function runConformance(flags: RunFlags): Promise<RunOutcome> {
     await writeLedger(outcome.ledgerFile, ledgerFromResults(results, ledger));
   }
   return outcome;
+}
+
+/**
+ * The embedded pair, started in this process while Playwright starts up (the CLI only waits for Playwright
+ * otherwise): the suites' global setup waits for its ready marker (EMBEDDED_BY_RUN_ENV). A pair that cannot
+ * start is marked so, and the global setup fails with the reason, as when it starts the pair itself.
+ */
+function startEmbeddedForSuites(runDir: string, env: NodeJS.ProcessEnv): Promise<{ close(): Promise<void> } | undefined> {
+  env[EMBEDDED_BY_RUN_ENV] = '1';
+  return import('../suites/harness/global-setup.ts').then(async (setup) => {
+    try {
+      const pair = await setup.startEmbeddedFromEnv(runDir, env);
+      await setup.markEmbeddedPair(runDir, { configFile: pair.configFile });
+      return pair;
+    } catch (error) {
+      await setup.markEmbeddedPair(runDir, { failure: (error as Error).message });
+      return undefined;
+    }
+  });
 }
 
 /**

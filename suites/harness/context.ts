@@ -14,6 +14,12 @@ import { peerPairsFromEnv } from './peer-addresses.ts';
 
 export const TARGET_DISCOVERY_FILE = 'target-discovery.json';
 
+/**
+ * Set by `ocm-conformance run`, which starts the embedded pair in its own
+ * process while Playwright starts up (global-setup.ts waits for it).
+ */
+export const EMBEDDED_BY_RUN_ENV = 'OCM_EMBEDDED_BY_RUN';
+
 /** This run's working folder (set by the global setup; each run has its own). */
 export function runDir(): string {
   return process.env.OCM_RUN_DIR ?? join(PROJECT_ROOT, 'reports/output/run');

@@ -6,13 +6,13 @@
  * once, so suite files can decide at load time which checks apply.
  */
 import { installTargetTrust, trustFromEnv } from './target-trust.ts';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { type ConfigLayer, startEmbeddedPair } from '../../reference/embedded.ts';
-import { TARGET_DISCOVERY_FILE } from './context.ts';
+import { EMBEDDED_BY_RUN_ENV, TARGET_DISCOVERY_FILE } from './context.ts';
 import { PROJECT_ROOT } from './requirements.ts';
 import { loadTargetConfig } from './target.ts';
 import { PEER_CA_DIR_ENV, peerOrigin, peerPairsFromEnv, type PeerPair } from './peer-addresses.ts';
@@ -194,10 +194,53 @@ export async function recordTargetDiscovery(configFile: string, runDir: string):
 }
 
 /** `run --tls`: the run CA that `run` made (or `--peer-ca`), which signs the peers' certificates too. */
-async function embeddedTlsCa(): Promise<CertificateAuthority> {
-  const dir = process.env[PEER_CA_DIR_ENV];
+async function embeddedTlsCa(env: NodeJS.ProcessEnv = process.env): Promise<CertificateAuthority> {
+  const dir = env[PEER_CA_DIR_ENV];
   if (!dir) throw new Error(`${EMBEDDED_TLS_ENV}=1 needs the run CA in ${PEER_CA_DIR_ENV}: start it with ocm-conformance run --tls`);
   return (await import('../../certs/ca.ts')).readCertificateAuthority(dir);
+}
+
+/** The embedded pair as the environment asks for it: subnet (OCM_SUBNET), peers (`run --peers`), `run --tls`, `run --split`. */
+export async function startEmbeddedFromEnv(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedTargets> {
+  // OCM_SUBNET: runs side by side (the split parity test) each on their own loopback addresses.
+  // `run --peers`: the embedded pair trusts those peers instead of its defaults.
+  const peers = peerPairsFromEnv(env);
+  return startEmbeddedTargets(dir, {
+    ...(env.OCM_SUBNET ? { subnet: env.OCM_SUBNET } : {}),
+    ...(peers ? { peers } : {}),
+    ...(env[EMBEDDED_TLS_ENV] === '1' ? { tls: await embeddedTlsCa(env) } : {}),
+    split: splitRequested(env),
+  });
+}
+
+/**
+ * With EMBEDDED_BY_RUN_ENV (context.ts), `ocm-conformance run` starts the pair in its own process while
+ * Playwright starts up (the two take about a second each, and the CLI would only wait otherwise): the global
+ * setup then waits for the pair's ready marker in the run folder instead of starting one.
+ */
+const EMBEDDED_READY_FILE = 'embedded-ready.json';
+
+/** Written by whoever started the pair for the suites: its config file, or why it could not start. */
+export async function markEmbeddedPair(runDir: string, outcome: { configFile: string } | { failure: string }): Promise<void> {
+  const file = join(runDir, EMBEDDED_READY_FILE);
+  await writeFile(`${file}.tmp`, JSON.stringify(outcome));
+  await rename(`${file}.tmp`, file); // whole or absent: the waiting side never reads half of it
+}
+
+/** Waits (bounded) for `markEmbeddedPair`; answers the config file, or throws the reason the pair did not start. */
+export async function waitForEmbeddedPair(runDir: string, timeoutMs = 120_000): Promise<string> {
+  const file = join(runDir, EMBEDDED_READY_FILE);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      const outcome = JSON.parse(text) as { configFile?: string; failure?: string };
+      if (outcome.configFile) return outcome.configFile;
+      throw new Error(`setup failed: the embedded reference pair did not start: ${outcome.failure}`);
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
+  throw new Error(`setup failed: the embedded reference pair was not ready within ${timeoutMs / 1000} s`);
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
@@ -208,15 +251,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const dir = process.env.OCM_RUN_DIR ?? (await mkdtemp(join(tmpdir(), 'ocm-run-')));
   process.env.OCM_RUN_DIR = dir;
   let embedded: EmbeddedTargets | undefined;
-  if (!process.env.OCM_TARGET_CONFIG) {
-    // OCM_SUBNET: runs side by side (the split parity test) each on their own loopback addresses.
-    // `run --peers`: the embedded pair trusts those peers instead of its defaults.
-    const peers = peerPairsFromEnv();
-    embedded = await startEmbeddedTargets(dir, {
-      ...(process.env.OCM_SUBNET ? { subnet: process.env.OCM_SUBNET } : {}),
-      ...(peers ? { peers } : {}),
-      ...(process.env[EMBEDDED_TLS_ENV] === '1' ? { tls: await embeddedTlsCa() } : {}),
-    });
+  if (process.env[EMBEDDED_BY_RUN_ENV] === '1') process.env.OCM_TARGET_CONFIG = await waitForEmbeddedPair(dir);
+  else if (!process.env.OCM_TARGET_CONFIG) {
+    embedded = await startEmbeddedFromEnv(dir);
     process.env.OCM_TARGET_CONFIG = embedded.configFile;
   }
   await recordTargetDiscovery(process.env.OCM_TARGET_CONFIG, dir);
