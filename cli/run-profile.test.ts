@@ -9,46 +9,15 @@
  *    the threshold, and JUnit follows it; `report --fail-on must` re-judges.
  */
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readResults } from '../results/schema.ts';
+import { ocmConformance, runCli } from './run-child.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const HOST = `${process.env.OCM_SUBNET ?? '127.0.0'}.41`;
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], timeoutMs: number): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    for (const name of ['OCM_TARGET_CONFIG', 'OCM_RUN_DIR', 'OCM_REPORT_DIR', 'OCM_PROFILE', 'OCM_KEEP_WORKERS', 'GITHUB_ACTIONS'])
-      delete env[name];
-    const child = spawn(process.execPath, [join(ROOT, 'bin/ocm-conformance.js'), ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
 
 /** A discovery-only stub target: serves one document at /.well-known/ocm with the given content type. */
 async function stubTarget(apiVersion: string, contentType: string): Promise<{ url: string; server: Server }> {
@@ -79,7 +48,7 @@ const closeServer = (server: Server) => new Promise<void>((resolve) => server.cl
 
 test('--profile 9.9 is refused with one line and exit 2, before Playwright starts', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ocm-run-profile-'));
-  const run = await cli(['run', '--profile', '9.9', '--report-dir', dir], 60_000);
+  const run = await runCli(['--profile', '9.9', '--report-dir', dir], 60_000);
   expect(run.code, run.stdout + run.stderr).toBe(2);
   expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^--profile: unknown profile "9\.9": use auto, /)]);
   expect(run.stdout).not.toContain('Running');
@@ -90,7 +59,7 @@ test('a bad profile in the target config is refused the same way, naming the con
   const dir = await mkdtemp(join(tmpdir(), 'ocm-run-profile-'));
   const config = join(dir, 'target.yaml');
   await writeFile(config, 'baseUrl: http://127.0.0.1:9\nprofile: "9.9"\n');
-  const run = await cli(['run', '--target-config', config, '--report-dir', dir], 60_000);
+  const run = await runCli(['--target-config', config, '--report-dir', dir], 60_000);
   expect(run.code, run.stdout + run.stderr).toBe(2);
   expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^the target config: unknown profile "9\.9"/)]);
   expect(existsSync(join(dir, 'test-results.json'))).toBe(false);
@@ -98,7 +67,7 @@ test('a bad profile in the target config is refused the same way, naming the con
 
 test('a run with nothing to judge under its profile exits 2 with one line, before Playwright starts', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ocm-run-profile-'));
-  const run = await cli(['run', '--profile', '1.0', '--only', 'DISC-', '--report-dir', dir], 60_000);
+  const run = await runCli(['--profile', '1.0', '--only', 'DISC-', '--report-dir', dir], 60_000);
   expect(run.code, run.stdout + run.stderr).toBe(2);
   expect(run.stdout.trim()).toBe('profile 1.0 (--profile 1.0)');
   expect(run.stderr.trim()).toBe('nothing to judge under profile 1.0: none of the selected requirements (--only DISC-) is part of it');
@@ -110,7 +79,7 @@ test('a target announcing "1.0-proposal1" is judged under 1.1, and the first lin
   try {
     const dir = await mkdtemp(join(tmpdir(), 'ocm-run-profile-'));
     // DISC-2 is not part of 1.1: the run stops right after naming the profile.
-    const run = await cli(['run', '--target', url, '--only', 'DISC-2', '--report-dir', dir], 60_000);
+    const run = await runCli(['--target', url, '--only', 'DISC-2', '--report-dir', dir], 60_000);
     expect(run.stdout.split('\n')[0]).toBe(
       'profile 1.1 (from apiVersion "1.0-proposal1": not a release number; judged as 1.1, the first version that defines discovery)',
     );
@@ -127,7 +96,7 @@ test('--fail-on should: a SHOULD not met fails the run, the results record it, J
   const { url, server } = await stubTarget('1.2.0', 'text/plain');
   try {
     const dir = await mkdtemp(join(tmpdir(), 'ocm-run-fail-on-'));
-    const run = await cli(['run', '--target', url, '--only', 'DISC-5', '--fail-on', 'should', '--report-dir', dir], 160_000);
+    const run = await runCli(['--target', url, '--only', 'DISC-5', '--fail-on', 'should', '--report-dir', dir], 160_000);
     expect(run.stdout.split('\n')[0]).toBe('profile 1.2 (from apiVersion "1.2.0")');
     expect(run.code, run.stdout.slice(-3000) + run.stderr).toBe(1);
     expect(run.stdout).toContain('verdict: FAIL: 1 SHOULD requirement not met (DISC-5) (--fail-on should)');
@@ -139,7 +108,7 @@ test('--fail-on should: a SHOULD not met fails the run, the results record it, J
     expect(/<testcase [^>]*classname="ocm\.discovery\.DISC-5"[\s\S]*?<\/testcase>/.exec(junit)?.[0]).toContain('<failure type="SHOULD"');
 
     // The same results judged at must: the run passes, and the SHOULD is a passing JUnit case with a warning.
-    const rebuilt = await cli(
+    const rebuilt = await ocmConformance(
       ['report', '--results', join(dir, 'compliance-results.json'), '--out', join(dir, 'must'), '--fail-on', 'must'],
       60_000,
     );
@@ -152,12 +121,12 @@ test('--fail-on should: a SHOULD not met fails the run, the results record it, J
     expect(atMust).toContain('<property name="warning" value="');
     expect(atMust).toContain('<system-out>WARNING (SHOULD not met)');
     // The old flag still works, and --fail-on takes only must or should.
-    const old = await cli(
+    const old = await ocmConformance(
       ['report', '--results', join(dir, 'compliance-results.json'), '--out', join(dir, 'old'), '--fail-on-must'],
       60_000,
     );
     expect(old.code, old.stdout + old.stderr).toBe(0);
-    const bad = await cli(['run', '--target', url, '--fail-on', 'may', '--report-dir', join(dir, 'bad')], 60_000);
+    const bad = await runCli(['--target', url, '--fail-on', 'may', '--report-dir', join(dir, 'bad')], 60_000);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('--fail-on may: use one of must, should');
   } finally {

@@ -384,16 +384,18 @@ function startEmbeddedForSuites(runDir: string, env: NodeJS.ProcessEnv): Promise
   });
 }
 
+interface ReportWriters {
+  writeReports: typeof import('../reports/write.ts').writeReports;
+  writeResults: typeof import('../results/schema.ts').writeResults;
+}
+
 /**
  * The report writers, loaded and the results schema compiled while the suites run (the CLI only waits
  * then): a few hundred milliseconds less between the last check and the verdict. Started a moment after
  * Playwright, so it does not compete with the workers' own start-up for the CPU.
  */
-function reportingWhileSuitesRun(delayMs = 3000): () => Promise<{
-  writeReports: typeof import('../reports/write.ts').writeReports;
-  writeResults: typeof import('../results/schema.ts').writeResults;
-}> {
-  let loading: ReturnType<ReturnType<typeof reportingWhileSuitesRun>> | undefined;
+function reportingWhileSuitesRun(delayMs = 3000): () => Promise<ReportWriters> {
+  let loading: Promise<ReportWriters> | undefined;
   const load = () =>
     (loading ??= Promise.all([import('../reports/write.ts'), import('../results/schema.ts')]).then(([write, schema]) => {
       schema.prepareResultsValidator();

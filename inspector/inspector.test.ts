@@ -10,7 +10,8 @@ import { Inspector } from './inspector.ts';
 import { inspectorPlugin, isLoopbackHost } from './plugin.ts';
 import { inspectorPage } from './page.ts';
 import { BODY_CAP_BYTES } from './redact.ts';
-import { exchangeForwarder, startInspectorServer } from './server.ts';
+import { exchangeForwarder } from './forward.ts';
+import { startInspectorServer } from './server.ts';
 import { requirementMap } from './requirements.ts';
 
 const SECRET = 'a-shared-secret-nobody-may-see-123';

@@ -8,16 +8,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SchemaRegistry } from '../openapi/registry.ts';
 import type { ExchangeInput } from './exchange.ts';
-import { exchangeForwarder, type WireBody } from './forward.ts';
+import type { WireBody } from './forward.ts';
 import { Inspector } from './inspector.ts';
 import { INSPECTOR_PATH, inspectorPlugin, isLoopbackAddress } from './plugin.ts';
 
 export const INGEST_PATH = `${INSPECTOR_PATH}/ingest`;
 
 type WireExchange = Omit<ExchangeInput, 'requestBody' | 'responseBody'> & { requestBody?: WireBody; responseBody?: WireBody };
-
-// The forwarder lives in forward.ts (no fastify); exported here too, beside the server it posts to.
-export { exchangeForwarder };
 
 const fromWire = (body: WireBody): string | Buffer | undefined =>
   body !== undefined && typeof body === 'object' ? Buffer.from(body.base64, 'base64') : body;

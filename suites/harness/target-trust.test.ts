@@ -14,6 +14,15 @@ import { join } from 'node:path';
 import { createCertificateAuthority, issueServerCertificate } from '../../certs/ca.ts';
 import { installTargetTrust } from './target-trust.ts';
 
+/** An https echo server whose certificate, for `names`, comes from a fresh CA; the CA's PEM is saved as `caFile`. */
+async function untrustedEchoServer(names: string[]): Promise<{ server: Server; origin: string; caFile: string }> {
+  const ca = await createCertificateAuthority();
+  const issued = await issueServerCertificate(ca, names);
+  const caFile = join(await mkdtemp(join(tmpdir(), 'ocm-trust-')), 'ca.pem');
+  await writeFile(caFile, ca.certPem);
+  return { ...(await echoServer(issued.certPem, issued.keyPem)), caFile };
+}
+
 async function echoServer(certPem: string, keyPem: string): Promise<{ server: Server; origin: string }> {
   const server = createServer({ cert: certPem, key: keyPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -39,11 +48,7 @@ async function postWithOwnLength(origin: string) {
 
 for (const mode of ['ca-file', 'insecure'] as const) {
   test(`a POST with its own Content-Length goes through the installed trust (${mode})`, async () => {
-    const ca = await createCertificateAuthority();
-    const issued = await issueServerCertificate(ca, ['127.0.0.1']);
-    const caFile = join(await mkdtemp(join(tmpdir(), 'ocm-trust-')), 'ca.pem');
-    await writeFile(caFile, ca.certPem);
-    const { server, origin } = await echoServer(issued.certPem, issued.keyPem);
+    const { server, origin, caFile } = await untrustedEchoServer(['127.0.0.1']);
     const originalFetch = globalThis.fetch;
     try {
       // Without the trust the certificate is refused: the test server really is untrusted by default.
@@ -60,11 +65,7 @@ for (const mode of ['ca-file', 'insecure'] as const) {
 }
 
 test('a pinned name (run --tls) reaches its address, and TLS checks the name, without the system resolver', async () => {
-  const ca = await createCertificateAuthority();
-  const issued = await issueServerCertificate(ca, ['a.ocm.test']);
-  const caFile = join(await mkdtemp(join(tmpdir(), 'ocm-trust-')), 'ca.pem');
-  await writeFile(caFile, ca.certPem);
-  const { server, origin } = await echoServer(issued.certPem, issued.keyPem);
+  const { server, origin, caFile } = await untrustedEchoServer(['a.ocm.test']);
   const named = origin.replace('127.0.0.1', 'a.ocm.test');
   const originalFetch = globalThis.fetch;
   try {
@@ -81,11 +82,7 @@ test('a pinned name (run --tls) reaches its address, and TLS checks the name, wi
 
 test('the liveness probe trusts the target as the checks do: a TLS target with --ca-file is answering, not dead', async () => {
   const { probeTarget } = await import('./liveness.ts'); // imported before the trust is installed, as fixtures.ts does
-  const ca = await createCertificateAuthority();
-  const issued = await issueServerCertificate(ca, ['127.0.0.1']);
-  const caFile = join(await mkdtemp(join(tmpdir(), 'ocm-trust-')), 'ca.pem');
-  await writeFile(caFile, ca.certPem);
-  const { server, origin } = await echoServer(issued.certPem, issued.keyPem);
+  const { server, origin, caFile } = await untrustedEchoServer(['127.0.0.1']);
   const originalFetch = globalThis.fetch;
   const once = { tries: 1, timeoutMs: 2000, gapMs: 0 };
   try {
